@@ -1,0 +1,87 @@
+# JITNIC top-level Makefile.
+#   make SIM=icarus          set up, build the XDP programs, run the cocotb RTL regression (main job)
+#   make test                set up, build, run every test (Python unit/property/conformance/kernel + cocotb)
+# Other targets: setup, programs, lint, header, bench, synth, results, waves, clean (see README).
+
+SHELL := /bin/bash
+SIM ?= icarus
+POLICY ?= lru
+N_ENTRIES ?= 16
+TEST ?=
+WAVES ?= 0
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+PROG_SRCS := $(wildcard programs/*.c)
+PROG_OBJS := $(patsubst programs/%.c,$(BUILD)/programs/%.o,$(PROG_SRCS))
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
+
+# System tools the project needs: command -> Debian package.
+TOOLS := iverilog:iverilog vvp:iverilog clang:clang llvm-objdump:llvm bpftool:bpftool verilator:verilator
+APT_PKGS := iverilog clang llvm libbpf-dev bpftool verilator yosys
+
+.PHONY: all sim test setup tools venv programs lint header bench synth results waves clean
+
+all: sim
+
+## ---- set-up --------------------------------------------------------------------------------
+setup: tools venv
+
+tools:
+	@missing=""; \
+	for t in $(TOOLS); do cmd=$${t%%:*}; pkg=$${t##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	[ -f /usr/include/bpf/bpf_helpers.h ] || missing="$$missing libbpf-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	  else \
+	    echo "missing tools:$$missing"; \
+	    echo "run: sudo apt-get install -y $(APT_PKGS)"; exit 1; \
+	  fi; \
+	fi
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+## ---- XDP programs ------------------------------------------------------------------------------
+programs: $(PROG_OBJS)
+
+$(BUILD)/programs/%.o: programs/%.c $(wildcard programs/*.h) | tools
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+## ---- main job and tests ------------------------------------------------------------------------
+sim: setup programs
+	$(PY) -m tb.regress --sim $(SIM) --policy $(POLICY) --entries $(N_ENTRIES) --waves $(WAVES) $(if $(TEST),--test $(TEST))
+
+test: setup programs
+	$(PY) -m pytest -n $(JOBS) -q -rs tests tb
+
+## ---- tools for developers ----------------------------------------------------------------------
+lint:
+	verilator --lint-only -Wall -Irtl --top-module jitnic_top rtl/*.v
+
+header: venv
+	$(PY) -m jit.encoding --write rtl/jitnic_abi.vh
+
+bench: setup programs
+	$(PY) -m jit.bench
+
+synth: setup
+	$(PY) -m tools.synth
+
+results: setup programs
+	$(PY) -m tools.results
+
+clean:
+	rm -rf $(BUILD) sim_build results.xml .pytest_cache
