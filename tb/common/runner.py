@@ -1,0 +1,72 @@
+"""Build and run one cocotb testbench under Icarus from pytest (cocotb_tools.runner).
+
+One place knows the RTL source list and how a parameter set becomes a build directory, so every
+parameter set builds in its own folder (pytest -n safe, no stale builds) and waves work the same
+for every block: set WAVES=1 in the environment to get `<build_dir>/<toplevel>.fst`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from cocotb_tools.runner import get_runner
+
+from jit.paths import PROJECT_ROOT
+
+RTL_DIR = PROJECT_ROOT / "rtl"
+SIM_BUILD = PROJECT_ROOT / "sim_build"
+
+
+def rtl_sources() -> list[Path]:
+    """Every RTL file; the simulator elaborates only what the top level instantiates."""
+    return sorted(RTL_DIR.glob("*.v"))
+
+
+def build_dir_for(toplevel: str, parameters: dict, waves: bool) -> Path:
+    key = ",".join(f"{k}={v}" for k, v in sorted(parameters.items())) + f",waves={int(waves)}"
+    tag = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return SIM_BUILD / toplevel / tag
+
+
+def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
+               extra_env: dict | None = None, testcase: str | None = None,
+               simulator: str = "icarus", waves: bool | None = None) -> Path:
+    """Build `toplevel` with `parameters` and run `test_module` (dotted, e.g. `tb.match.test_match`).
+
+    Parameters also reach the Python testbench as environment variables `PARAM_<NAME>` (strings
+    unquoted). Raises AssertionError naming the failed cocotb tests. Returns the results XML path.
+    """
+    parameters = dict(parameters or {})
+    if waves is None:
+        waves = os.environ.get("WAVES", "0") == "1"
+    build_dir = build_dir_for(toplevel, parameters, waves)
+    runner = get_runner(simulator)
+    hdl_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
+    runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
+                 parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
+                 waves=waves, build_args=["-Wall", "-Wno-timescale"] if simulator == "icarus" else [])
+    env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    env.update(extra_env or {})
+    results = runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
+                          build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
+                          timescale=("1ns", "1ps"))
+    failed = failed_tests(results)
+    assert not failed, f"cocotb tests failed in {toplevel}: {', '.join(failed)} (log above, build {build_dir})"
+    return Path(results)
+
+
+def failed_tests(results_xml) -> list[str]:
+    root = ET.parse(results_xml).getroot()
+    return [case.get("name", "?") for case in root.iter("testcase")
+            if case.find("failure") is not None or case.find("error") is not None]
+
+
+def param(name: str, default=None, cast=int):
+    """A Verilog parameter as the Python side of a testbench sees it (from PARAM_<NAME>)."""
+    value = os.environ.get(f"PARAM_{name}")
+    if value is None:
+        return default
+    return cast(value)
