@@ -26,7 +26,6 @@ Decisions worth knowing:
 """
 from __future__ import annotations
 
-import io
 import os
 import struct
 from collections.abc import Iterable, Iterator
@@ -415,6 +414,3 @@ def write_packets(dest, packets: Iterable[bytes], **kwargs) -> int:
 
 __all__ = ["PcapError", "PcapRecord", "PcapWriter", "read_packets", "read_records",
            "write_packets", "linktype_name", "LINKTYPE_ETHERNET", "MAX_CAPLEN"]
-
-# io is imported for type checkers reading `BinaryIO` users; keep the name referenced.
-_ = io
