@@ -130,8 +130,11 @@ class _Input:
         self.buf = b"".join(parts)
         return have >= n
 
-    def error(self, what: str, at: int | None = None) -> PcapError:
-        return PcapError(f"{self.name}: {what} at byte {self.offset() if at is None else at}")
+    def error(self, what: str, at: int | None = None, detail: str = "") -> PcapError:
+        """`FILE: WHAT at byte N (DETAIL)`, one line."""
+        where = self.offset() if at is None else at
+        tail = f" ({detail})" if detail else ""
+        return PcapError(f"{self.name}: {what} at byte {where}{tail}")
 
 
 def _read_stream(f: BinaryIO, name: str, allowed) -> Iterator[PcapRecord]:
@@ -189,8 +192,8 @@ def _read_classic(inp: _Input, endian: str, magic: int, allowed) -> Iterator[Pca
             if not inp.fill(hdr_len):
                 if inp.available() == 0:
                     return
-                raise inp.error(f"truncated record header (record {index}, "
-                                f"{inp.available()} of {hdr_len} bytes)")
+                raise inp.error("truncated record header", None,
+                                f"record {index}, {inp.available()} of {hdr_len} bytes")
             buf, pos = inp.buf, inp.pos
             end = pos + hdr_len
         sec, frac, caplen, orig_len = unpack_from(buf, pos)
@@ -201,8 +204,9 @@ def _read_classic(inp: _Input, endian: str, magic: int, allowed) -> Iterator[Pca
         if stop > len(buf):
             inp.buf, inp.pos = buf, pos
             if not inp.fill(hdr_len + caplen):
-                raise inp.error(f"truncated packet data (record {index}, caplen {caplen}, "
-                                f"{inp.available() - hdr_len} bytes left)", inp.offset() + hdr_len)
+                raise inp.error("truncated packet data", inp.offset() + hdr_len,
+                                f"record {index}, caplen {caplen}, "
+                                f"{inp.available() - hdr_len} bytes left")
             buf, pos = inp.buf, inp.pos
             end = pos + hdr_len
             stop = end + caplen
@@ -232,7 +236,7 @@ def _read_pcapng(inp: _Input, allowed) -> Iterator[PcapRecord]:
         if not inp.fill(8):
             if inp.available() == 0:
                 return
-            raise inp.error(f"truncated block header ({inp.available()} of 8 bytes)")
+            raise inp.error("truncated block header", None, f"{inp.available()} of 8 bytes")
         btype = struct.unpack_from(endian + "I", inp.buf, inp.pos)[0]
         if btype == _PCAPNG_SHB:
             if not inp.fill(12):
@@ -251,15 +255,15 @@ def _read_pcapng(inp: _Input, allowed) -> Iterator[PcapRecord]:
             raise inp.error("pcapng block before the first section header")
         total = struct.unpack_from(endian + "I", inp.buf, inp.pos + 4)[0]
         if total < 12 or total % 4 or total > MAX_BLOCK:
-            raise inp.error(f"bad block length {total} (block type 0x{btype:08x})")
+            raise inp.error(f"bad block length {total}", None, f"block type 0x{btype:08x}")
         if not inp.fill(total):
-            raise inp.error(f"truncated block (type 0x{btype:08x}, length {total}, "
-                            f"{inp.available()} bytes left)")
+            raise inp.error("truncated block", None, f"type 0x{btype:08x}, length {total}, "
+                                                     f"{inp.available()} bytes left")
         block = inp.buf[inp.pos:inp.pos + total]
         inp.pos += total
         if struct.unpack_from(endian + "I", block, total - 4)[0] != total:
-            raise inp.error(f"block trailing length does not match {total} "
-                            f"(type 0x{btype:08x})", start)
+            raise inp.error(f"block trailing length does not match {total}", start,
+                            f"type 0x{btype:08x}")
         body = memoryview(block)[8:total - 4]
         if btype == _PCAPNG_SHB:
             if len(body) < 16:
