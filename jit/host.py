@@ -1,0 +1,142 @@
+"""The host's miss handler: run the full program on a frame the NIC gave back (the host carries out
+that action itself), and if the path is cacheable, compile it and install it into the NIC.
+
+Install timing is a parameter: an install requested while handling frame i takes effect before frame
+`i + 1 + latency` (latency 0: before the next frame). Frames in between that take the same path miss
+too and are not installed twice: the host dedupes against what is installed (its mirror of the
+cache, updated from each commit's reported entry) and what is pending.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from jit import isa
+from jit.encoding import Atom, ErrorCode
+from jit.opt import optimize
+from jit.trace import trace_packet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompiledTrace:
+    """What the host installs: the installed atoms and the encoded trace."""
+    atoms: tuple[Atom, ...]
+    code: bytes
+    insns_before: int     # trace instructions before optimization
+    insns_after: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.atoms, self.code)
+
+
+@dataclass(frozen=True)
+class HostDecision:
+    action: int               # the full program's action (the host carries it out)
+    packet: bytes             # the frame as the full program left it
+    full_insns: int           # instructions the full program executed
+    compiled: CompiledTrace | None
+    reason: str | None        # why the path is not cacheable (None when it is)
+    scheduled: bool           # an install was queued for this frame
+
+
+@dataclass
+class HostStats:
+    handled: int = 0
+    uncacheable: int = 0
+    installs_requested: int = 0
+    deduped: int = 0
+    install_errors: int = 0
+    reasons: dict = field(default_factory=dict)
+    distinct_keys: set = field(default_factory=set)
+
+
+def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
+                 hdr_bytes: int, do_optimize: bool = True):
+    """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
+    tr = trace_packet(insns, frame, max_atoms=max_atoms, max_trace_len=max_trace_len,
+                      hdr_bytes=hdr_bytes)
+    if tr.reason is not None:
+        return tr, None, tr.reason
+    trace, atoms = list(tr.trace), list(tr.atoms)
+    if do_optimize:
+        res = optimize(trace, atoms, hdr_bytes=hdr_bytes)
+        trace, atoms = list(res.trace), list(res.atoms)
+    code = isa.encode(trace)
+    if len(code) // 8 > max_trace_len:
+        return tr, None, f"trace needs {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
+    if len(atoms) > max_atoms:
+        return tr, None, f"condition needs {len(atoms)} atoms > MAX_ATOMS {max_atoms}"
+    return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
+
+
+class Host:
+    """Miss handler bound to one program and one NIC (model or RTL driver).
+
+    `nic` must offer `install(atoms, code) -> (entry index | None, evicted, ErrorCode)`.
+    """
+
+    def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
+                 max_trace_len: int, hdr_bytes: int, do_optimize: bool = True):
+        self.insns = list(insns)
+        self.nic = nic
+        self.latency = latency
+        self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes)
+        self.do_optimize = do_optimize
+        self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
+        self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
+        self.pending_keys: set = set()
+        self.stats = HostStats()
+
+    def handle_miss(self, index: int, frame: bytes) -> HostDecision:
+        """Frame `index` came back from the NIC (miss or executor fault)."""
+        self.stats.handled += 1
+        tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
+                                            **self.limits)
+        if compiled is None:
+            self.stats.uncacheable += 1
+            short = reason.split(":")[0]
+            self.stats.reasons[short] = self.stats.reasons.get(short, 0) + 1
+            return HostDecision(tr.action, tr.packet, tr.insns, None, reason, False)
+        self.stats.distinct_keys.add(compiled.key)
+        key = compiled.key
+        if key in self.pending_keys or key in self.mirror.values():
+            self.stats.deduped += 1
+            return HostDecision(tr.action, tr.packet, tr.insns, compiled, None, False)
+        self.pending.append((index + 1 + self.latency, compiled))
+        self.pending_keys.add(key)
+        self.stats.installs_requested += 1
+        return HostDecision(tr.action, tr.packet, tr.insns, compiled, None, True)
+
+    def due_installs(self, next_index: int) -> list[CompiledTrace]:
+        """Installs that must be committed before frame `next_index` is processed."""
+        due = []
+        while self.pending and self.pending[0][0] <= next_index:
+            due.append(self.pending.popleft()[1])
+        return due
+
+    def commit(self, compiled: CompiledTrace) -> int | None:
+        """Install one compiled trace into the NIC and update the mirror."""
+        self.pending_keys.discard(compiled.key)
+        entry, _evicted, err = self.nic.install(list(compiled.atoms), compiled.code)
+        if err != ErrorCode.NONE:
+            self.stats.install_errors += 1
+            log.warning("install rejected by the NIC: %s", err.name)
+            return None
+        self.mirror[entry] = compiled.key
+        return entry
+
+    def apply_due(self, next_index: int) -> int:
+        """Commit everything due before frame `next_index`; returns how many commits were made."""
+        due = self.due_installs(next_index)
+        for compiled in due:
+            self.commit(compiled)
+        return len(due)
+
+    def flush(self) -> None:
+        """Forget pending installs (end of a run)."""
+        self.pending.clear()
+        self.pending_keys.clear()
