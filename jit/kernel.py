@@ -23,6 +23,7 @@ import platform
 import re
 import struct
 
+from jit import isa
 from jit.errors import JitnicError
 
 # __NR_bpf per architecture (arch/*/entry/syscalls, include/uapi/asm-generic/unistd.h).
@@ -49,7 +50,6 @@ XDP = BPF_PROG_TYPE_XDP
 BPF_OBJ_NAME_LEN = 16
 ETH_HLEN = 14
 INSN_SIZE = 8
-LD_IMM64 = 0x18          # BPF_LD | BPF_IMM | BPF_DW: the one instruction that takes two slots
 LOG_SIZE = 16 << 20      # verifier log buffer used when a load fails
 LOG_TAIL_LINES = 12      # how much of the verifier log an error message carries
 OUT_SLACK = 4096         # data_out room beyond the input length (a program may grow the packet)
@@ -137,23 +137,15 @@ def _bpf(cmd: int, attr: ctypes.Structure) -> int:
 
 
 def encode_insns(insns) -> bytes:
-    """Instruction bytes for the kernel: `bytes` pass through; a list of `jit.isa.Insn` (LD_IMM64 as
-    one Insn with a 64-bit `imm`) is encoded little-endian, two slots for LD_IMM64."""
+    """Instruction bytes for the kernel: `bytes` pass through; a list of `jit.isa.Insn` is encoded
+    with `jit.isa.encode` (LD_IMM64 takes two slots)."""
     if isinstance(insns, (bytes, bytearray, memoryview)):
         code = bytes(insns)
-        if len(code) % INSN_SIZE:
-            raise KernelError(f"program is {len(code)} bytes, not a multiple of {INSN_SIZE}")
-        return code
-    out = bytearray()
-    for insn in insns:
-        regs = (insn.dst & 0xF) | ((insn.src & 0xF) << 4)
-        if insn.opcode == LD_IMM64:
-            imm = insn.imm & 0xFFFF_FFFF_FFFF_FFFF
-            out += struct.pack("<BBhI", insn.opcode, regs, insn.off, imm & 0xFFFF_FFFF)
-            out += struct.pack("<BBhI", 0, 0, 0, imm >> 32)
-        else:
-            out += struct.pack("<BBhI", insn.opcode, regs, insn.off, insn.imm & 0xFFFF_FFFF)
-    return bytes(out)
+    else:
+        code = isa.encode(insns)
+    if len(code) % INSN_SIZE:
+        raise KernelError(f"program is {len(code)} bytes, not a multiple of {INSN_SIZE}")
+    return code
 
 
 def _sanitize_name(name: str) -> bytes:
