@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from jit import isa
 from jit.encoding import Atom, ErrorCode
+from jit.errors import JitnicError
 from jit.opt import optimize
 from jit.trace import trace_packet
 
@@ -73,6 +74,64 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
     return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
 
 
+class TraceLibrary:
+    """Every compiled path seen so far, its condition and trace compiled for fast evaluation.
+
+    Conditions of different paths are disjoint, so a frame satisfying a known installed condition
+    takes that path: the host can reuse the compiled trace instead of tracing the frame again
+    (sweeps run the same capture many times). Lookup is move-to-front linear search.
+    """
+
+    def __init__(self):
+        self._items: list[tuple[CompiledTrace, object, object]] = []
+        self._ids: dict[tuple, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def compiled(self) -> list[CompiledTrace]:
+        return [item[0] for item in self._items]
+
+    def id_of(self, key: tuple) -> int:
+        return self._ids.setdefault(key, len(self._ids))
+
+    def add(self, compiled: CompiledTrace, hdr_bytes: int) -> None:
+        from jit.model import compile_condition
+        from jit.nicexec import compile_trace
+        self.id_of(compiled.key)
+        self._items.insert(0, (compiled, compile_condition(list(compiled.atoms)),
+                               compile_trace(isa.decode(compiled.code), hdr_bytes)))
+
+    def lookup(self, frame: bytes, hdr_bytes: int):
+        """(compiled trace, ExecResult) of the known path `frame` takes, or None."""
+        w = frame[:hdr_bytes] + bytes(hdr_bytes + 8)
+        n = len(frame)
+        for k, item in enumerate(self._items):
+            if item[1](w, n):
+                result = item[2](frame)
+                if result.err:
+                    return None
+                if k > 8:
+                    self._items.insert(0, self._items.pop(k))
+                return item[0], result
+        return None
+
+    def path_of(self, insns, frame: bytes, cfg) -> CompiledTrace | None:
+        """The compiled path of `frame` (tracing it if unknown), None if not cacheable."""
+        found = self.lookup(frame, cfg.hdr_bytes)
+        if found is not None:
+            return found[0]
+        try:
+            _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
+                                                  max_trace_len=cfg.max_trace_len,
+                                                  hdr_bytes=cfg.hdr_bytes)
+        except JitnicError:
+            return None
+        if compiled is not None:
+            self.add(compiled, cfg.hdr_bytes)
+        return compiled
+
+
 class Host:
     """Miss handler bound to one program and one NIC (model or RTL driver).
 
@@ -80,7 +139,8 @@ class Host:
     """
 
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
-                 max_trace_len: int, hdr_bytes: int, do_optimize: bool = True):
+                 max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
+                 library: TraceLibrary | None = None):
         self.insns = list(insns)
         self.nic = nic
         self.latency = latency
@@ -90,26 +150,35 @@ class Host:
         self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
         self.pending_keys: set = set()
         self.stats = HostStats()
+        self.library = library
 
     def handle_miss(self, index: int, frame: bytes) -> HostDecision:
         """Frame `index` came back from the NIC (miss or executor fault)."""
         self.stats.handled += 1
-        tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
-                                            **self.limits)
-        if compiled is None:
-            self.stats.uncacheable += 1
-            short = reason.split(":")[0]
-            self.stats.reasons[short] = self.stats.reasons.get(short, 0) + 1
-            return HostDecision(tr.action, tr.packet, tr.insns, None, reason, False)
+        known = self.library.lookup(frame, self.limits["hdr_bytes"]) if self.library else None
+        if known is not None:
+            compiled, result = known
+            action, packet, full_insns = result.action, result.packet, 0
+        else:
+            tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
+                                                **self.limits)
+            action, packet, full_insns = tr.action, tr.packet, tr.insns
+            if compiled is None:
+                self.stats.uncacheable += 1
+                short = reason.split(":")[0]
+                self.stats.reasons[short] = self.stats.reasons.get(short, 0) + 1
+                return HostDecision(action, packet, full_insns, None, reason, False)
+            if self.library is not None:
+                self.library.add(compiled, self.limits["hdr_bytes"])
         self.stats.distinct_keys.add(compiled.key)
         key = compiled.key
         if key in self.pending_keys or key in self.mirror.values():
             self.stats.deduped += 1
-            return HostDecision(tr.action, tr.packet, tr.insns, compiled, None, False)
+            return HostDecision(action, packet, full_insns, compiled, None, False)
         self.pending.append((index + 1 + self.latency, compiled))
         self.pending_keys.add(key)
         self.stats.installs_requested += 1
-        return HostDecision(tr.action, tr.packet, tr.insns, compiled, None, True)
+        return HostDecision(action, packet, full_insns, compiled, None, True)
 
     def due_installs(self, next_index: int) -> list[CompiledTrace]:
         """Installs that must be committed before frame `next_index` is processed."""

@@ -63,7 +63,7 @@ class RunLoop:
     engine's asynchronous loop: host handling of misses, the reference check, the report."""
 
     def __init__(self, insns: list[isa.Insn], nic, cfg: NicConfig, *, latency: int = 0,
-                 check: bool = True, do_optimize: bool = True,
+                 check: bool = True, do_optimize: bool = True, library=None,
                  on_frame: Callable[[FrameRecord], None] | None = None):
         self.insns = insns
         self.nic = nic
@@ -71,7 +71,7 @@ class RunLoop:
         self.on_frame = on_frame
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
-                         do_optimize=do_optimize)
+                         do_optimize=do_optimize, library=library)
         self.rep = RunReport()
 
     def after_nic(self, index: int, frame: bytes, out: Outcome) -> FrameRecord:

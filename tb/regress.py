@@ -1,0 +1,73 @@
+"""`make SIM=icarus`: run the cocotb regression (every testbench under tb/, through pytest and the
+cocotb runner) and end with a short summary: tests, and per end-to-end run the frames, hits,
+misses and cycles per frame that the testbenches measured.
+
+POLICY restricts the policy-dependent benches (top, end-to-end) to one policy; WAVES=1 writes FST
+waveforms; TEST selects benches by name (a pytest -k expression, e.g. `TEST=top`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from jit.paths import PROJECT_ROOT
+
+REPORTS = PROJECT_ROOT / "sim_build" / "reports"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sim", default="icarus")
+    ap.add_argument("--policy", default="", help="lru, fifo, random or plru (default: all)")
+    ap.add_argument("--entries", default="")
+    ap.add_argument("--waves", default="0")
+    ap.add_argument("--test", default="")
+    ap.add_argument("--jobs", default=str(os.cpu_count() or 2))
+    args = ap.parse_args(argv)
+    if args.sim != "icarus":
+        print(f"regress: only SIM=icarus is supported (got {args.sim!r})", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    if args.policy:
+        env["JITNIC_POLICY"] = args.policy
+    if args.entries:
+        env["JITNIC_N_ENTRIES"] = args.entries
+    env["WAVES"] = args.waves
+    if REPORTS.exists():
+        for f in REPORTS.glob("*.json"):
+            f.unlink()
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "tb"]
+    if args.waves != "1":
+        cmd += ["-n", args.jobs]
+    if args.test:
+        cmd += ["-k", args.test]
+    t0 = time.time()
+    rc = subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+    print_summary(time.time() - t0, rc)
+    if args.waves == "1":
+        for fst in sorted((PROJECT_ROOT / "sim_build").rglob("*.fst")):
+            print(f"waves: gtkwave {fst.relative_to(PROJECT_ROOT)} rtl/jitnic.gtkw")
+    return rc
+
+
+def print_summary(seconds: float, rc: int) -> None:
+    rows = []
+    for f in sorted(REPORTS.glob("*.json")) if REPORTS.exists() else []:
+        rows.append(json.loads(f.read_text()))
+    print(f"\n== JITNIC RTL regression: {'PASS' if rc == 0 else 'FAIL'} in {seconds:.0f} s ==")
+    if not rows:
+        return
+    print(f"{'bench':<34}{'frames':>8}{'hits':>7}{'misses':>8}{'installs':>9}{'cyc/frame':>11}{'hit cyc':>9}")
+    for r in rows:
+        print(f"{r['name']:<34}{r['packets']:>8}{r['hits']:>7}{r['misses']:>8}{r['installs']:>9}"
+              f"{r.get('cycles_per_frame', 0):>11.1f}{r.get('hit_cycles', 0):>9.1f}")
+    tot = {k: sum(r[k] for r in rows) for k in ("packets", "hits", "misses")}
+    print(f"{'total':<34}{tot['packets']:>8}{tot['hits']:>7}{tot['misses']:>8}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
