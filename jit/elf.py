@@ -498,9 +498,12 @@ def load_object(path: str | Path) -> BpfObject:
         return _Loader(path).load()
     except ElfError:
         raise
-    except (_PyElfError, struct.error, ValueError, IndexError, KeyError, UnicodeDecodeError,
-            AttributeError, TypeError) as exc:
-        raise ElfError(f"{path}: malformed ELF: {exc}") from None
+    except (_PyElfError, struct.error, ValueError, IndexError, KeyError, AttributeError,
+            TypeError, ArithmeticError, EOFError, OSError, RecursionError) as exc:
+        # pyelftools parses lazily and reports a corrupt header field as whatever the stream or
+        # struct layer raised; all of them mean the same thing here.
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ElfError(f"{path}: malformed ELF: {detail}") from None
 
 
 def is_xdp_section(name: str) -> bool:
