@@ -561,11 +561,12 @@ def disasm_insn(insn: Insn, pc: int = 0, labels: Mapping[int, str] | None = None
 
 
 def disasm(insns: Sequence[Insn], labels: Mapping[int, str] | None = None, *,
-           symbol: str | None = None) -> str:
-    """A listing in `llvm-objdump -d --no-show-raw-insn` layout: `{pc:>8}:\\t{text}` lines, and a
-    `{byte address:016x} <label>:` header before each jump target (labels from `labels`, else
-    `L<pc>`), preceded by `symbol` as the header of pc 0 if given."""
-    pcs = slot_pcs(insns)
+           symbol: str | None = None, base_pc: int = 0) -> str:
+    """A listing in `llvm-objdump -d --no-show-raw-insn` layout: `{pc:>8}:\t{text}` lines, and a
+    `{byte address:016x} <label>:` header before each jump target. `base_pc` is the pc of the
+    first instruction (a function's place in its section); `labels` maps pcs (same coordinates) to
+    names, else targets are called `L<pc>`; `symbol` names the header of the first instruction."""
+    pcs = [base_pc + pc for pc in slot_pcs(insns)]
     names: dict[int, str] = {}
     for insn, pc in zip(insns, pcs):
         spec = spec_of(insn)
@@ -573,7 +574,7 @@ def disasm(insns: Sequence[Insn], labels: Mapping[int, str] | None = None, *,
             target = jump_target(insn, pc)
             names[target] = labels.get(target, f"L{target}") if labels else f"L{target}"
     if symbol is not None:
-        names[0] = symbol
+        names[base_pc] = symbol
     out: list[str] = []
     for insn, pc in zip(insns, pcs):
         if pc in names:
