@@ -231,7 +231,25 @@ def _read_pcapng(inp: _Input, allowed) -> Iterator[PcapRecord]:
     checked: set[int] = set()
     index = 0
     seen_shb = False
+    epb_head = struct.Struct("<IIIIIII")
+    trailer = struct.Struct("<I")
     while True:
+        # Fast path: an EPB wholly in the buffer, from an interface already checked. Anything
+        # unusual falls through to the general code below, which also reports errors.
+        buf, pos = inp.buf, inp.pos
+        if len(buf) - pos >= 32:
+            btype, total, iface_id, ts_hi, ts_lo, caplen, orig_len = epb_head.unpack_from(buf, pos)
+            if (btype == _BLOCK_EPB and iface_id in checked and 32 <= total <= MAX_BLOCK
+                    and not total & 3 and pos + total <= len(buf) and caplen <= total - 32
+                    and caplen <= MAX_CAPLEN
+                    and trailer.unpack_from(buf, pos + total - 4)[0] == total):
+                iface = interfaces[iface_id]
+                yield PcapRecord(index, buf[pos + 28:pos + 28 + caplen], orig_len,
+                                 ((ts_hi << 32) | ts_lo) * iface.ts_num // iface.ts_den
+                                 + iface.offset_ns, iface.linktype)
+                index += 1
+                inp.pos = pos + total
+                continue
         start = inp.offset()
         if not inp.fill(8):
             if inp.available() == 0:
@@ -251,6 +269,8 @@ def _read_pcapng(inp: _Input, allowed) -> Iterator[PcapRecord]:
             seen_shb = True
             interfaces = []
             checked = set()
+            epb_head = struct.Struct(endian + "IIIIIII")
+            trailer = struct.Struct(endian + "I")
         elif not seen_shb:
             raise inp.error("pcapng block before the first section header")
         total = struct.unpack_from(endian + "I", inp.buf, inp.pos + 4)[0]

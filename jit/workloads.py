@@ -205,6 +205,26 @@ def build_template(spec: FlowSpec) -> Template:
 _CSUM_OFF = {"tcp": 16, "udp": 6, "icmp": 2}
 
 
+def _ipv4_final_dst(header: bytes) -> bytes:
+    """Destination for the L4 pseudo-header: the last address of a loose or strict source
+    route option if there is one (RFC 791/1122, as scapy does), else the header's."""
+    off, end = 20, len(header)
+    while off < end:
+        kind = header[off]
+        if kind == 0:
+            break
+        if kind == 1:
+            off += 1
+            continue
+        if off + 1 >= end or header[off + 1] < 2:
+            break
+        length = header[off + 1]
+        if kind in (0x83, 0x89) and length >= 7 and off + length <= end:
+            return bytes(header[off + length - 4:off + length])
+        off += length
+    return bytes(header[16:20])
+
+
 class Template:
     """A flow's header bytes plus what is needed to emit it at any IP packet length."""
     __slots__ = ("head", "l3_off", "l4_off", "l3", "proto", "spec", "min_len", "_sized", "_n",
@@ -245,7 +265,7 @@ class Template:
             struct.pack_into("!H", h, l3 + 2, n)
             struct.pack_into("!H", h, l3 + 10, 0)
             struct.pack_into("!H", h, l3 + 10, ipv4_header_checksum(h[l3:l3 + ihl]))
-            pseudo = _sum16(h[l3 + 12:l3 + 20])
+            pseudo = _sum16(h[l3 + 12:l3 + 16] + _ipv4_final_dst(h[l3:l3 + ihl]))
         else:
             struct.pack_into("!H", h, l3 + 4, n - 40)
             pseudo = _sum16(h[l3 + 8:l3 + 40])
@@ -1023,6 +1043,7 @@ def bench_workloads(count: int = 200_000, tmpdir: str | Path | None = None) -> d
     import tempfile
 
     from jit.pcap import read_packets
+    S.Ether                                   # import scapy outside the timed loops
     rates = {}
     for name in WORKLOADS:
         n = count if name != "adversarial_rr" else count // 2

@@ -278,6 +278,23 @@ def test_pcapng_second_section_other_byte_order_resets_interfaces():
     assert len(list(read_records(io.BytesIO(bad), allow_linktypes={1, 101}))) == 3
 
 
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_pcapng_many_packets_match_classic(endian):
+    """Many EPBs on one interface (the reader's fast path), across its 1 MiB buffer refills."""
+    frames = [bytes([i % 256]) * (1 + (i * 37) % 1500) for i in range(3000)]
+    image = shb(endian) + idb(1, 0, tsresol=9, endian=endian) + b"".join(
+        epb(0, 10 ** 9 + i, f, len(f) + i % 3, endian) for i, f in enumerate(frames))
+    got = list(read_records(io.BytesIO(image)))
+    assert [r.data for r in got] == frames
+    assert [r.orig_len for r in got] == [len(f) + i % 3 for i, f in enumerate(frames)]
+    assert [r.ts_ns for r in got] == [10 ** 9 + i for i in range(3000)]
+    # a bad trailing length deep in the file is still caught
+    bad = bytearray(image)
+    bad[-1 if endian == ">" else -4] ^= 0x40
+    with pytest.raises(PcapError, match="trailing length"):
+        list(read_records(io.BytesIO(bytes(bad))))
+
+
 def test_empty_captures():
     assert list(read_records(io.BytesIO(classic([])))) == []
     assert list(read_records(io.BytesIO(shb() + idb()))) == []
@@ -370,7 +387,9 @@ def _mixed_image() -> bytes:
             + epb(0, 2, b"z" * 33, 90))
 
 
-SEEDS = [GOOD, classic([(1, 2, b"\x11" * 14, 14)], endian=">", magic=0xA1B23C4D), _mixed_image()]
+SEEDS = [GOOD, classic([(1, 2, b"\x11" * 14, 14)], endian=">", magic=0xA1B23C4D), _mixed_image(),
+         shb(">") + idb(1, 0, endian=">") + b"".join(epb(0, i, bytes([i]) * (20 + i), endian=">")
+                                                     for i in range(6))]
 
 
 def _read_all_or_pcap_error(image: bytes, allow=(1,)) -> None:
