@@ -49,6 +49,12 @@ def parse_int(text: str) -> int:
         raise AsmError(f"not a number: {text!r}") from None
 
 
+def _off16(value: int, what: str) -> int:
+    if not -0x8000 <= value <= 0x7fff:
+        raise AsmError(f"{what} {value} does not fit in 16 bits")
+    return value
+
+
 @dataclass
 class _Line:
     lineno: int
@@ -151,16 +157,23 @@ class _Assembler:
         if not m:
             raise AsmError(f"expected a memory operand [%rN+off], got {text!r}")
         off = parse_int(m.group(3)) if m.group(3) else 0
-        return int(m.group(1)), -off if m.group(2) == "-" else off
+        return int(m.group(1)), _off16(-off if m.group(2) == "-" else off, "memory offset")
 
-    def target(self, text: str, pc: int) -> int:
-        """A jump target (label or signed offset) as an offset relative to pc + 1."""
+    def target(self, text: str, pc: int, wide: bool = False) -> int:
+        """A jump target (label or signed offset) as an offset relative to pc + 1; 16 bits, or 32
+        (`wide`) for ja32 and local calls, whose offset is the immediate."""
         text = text.strip()
         if text in self.labels:
-            return self.labels[text] - (pc + 1)
-        if re.match(r"^[+-]?(0x[0-9a-fA-F]+|\d+)$", text):
-            return parse_int(text)
-        raise AsmError(f"unknown label {text!r}")
+            rel = self.labels[text] - (pc + 1)
+        elif re.match(r"^[+-]?(0x[0-9a-fA-F]+|\d+)$", text):
+            rel = parse_int(text)
+        else:
+            raise AsmError(f"unknown label {text!r}")
+        if wide:
+            if not -(1 << 31) <= rel < (1 << 31):
+                raise AsmError(f"jump offset {rel} does not fit in 32 bits")
+            return rel
+        return _off16(rel, "jump offset")
 
     @staticmethod
     def want(line: _Line, n: int) -> None:
@@ -224,7 +237,7 @@ class _Assembler:
             return Insn(self.spec(mn).opcode, dst, 0, off, parse_int(ops[1]))
         if base == "ja":
             self.want(line, 1)
-            rel = self.target(ops[0], pc)
+            rel = self.target(ops[0], pc, wide=width == 32)
             return isa.gotol(rel) if width == 32 else isa.ja(rel)
         if base in {n for n, _, _ in isa.JMP_CONDS.values()}:
             self.want(line, 3)
@@ -234,7 +247,7 @@ class _Assembler:
             return Insn(self.spec(base + sfx, isa.BPF_K).opcode, dst, 0, rel, parse_int(ops[1]))
         if mn == "call local":
             self.want(line, 1)
-            return isa.call_local(self.target(ops[0], pc))
+            return isa.call_local(self.target(ops[0], pc, wide=True))
         if mn == "call":
             self.want(line, 1)
             if self.is_reg(ops[0]):

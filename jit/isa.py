@@ -323,12 +323,12 @@ def _build_table() -> list[OpSpec]:
                     add(sname + sfx, cls | src_bit | op, ALU, op, bits, f"{{{r}d}} s{sym} {opnd}",
                         f"signed {doc.replace(', unsigned', '')} ({bits}-bit, truncating)",
                         zero=zero, select="off", value=1)
-            # MOVSX: register source only
-            for ext in ((8, 16) if bits == 32 else (8, 16, 32)):
-                add(f"movsx{ext}{bits}", cls | BPF_X | BPF_MOV, ALU, BPF_MOV, bits,
-                    f"{{{r}d}} = (s{ext}){{{r}s}}",
-                    f"dst = sign-extend low {ext} bits of src to {bits} bits",
-                    zero=("imm",), select="off", value=ext)
+        # MOVSX: register source only
+        for ext in ((8, 16) if bits == 32 else (8, 16, 32)):
+            add(f"movsx{ext}{bits}", cls | BPF_X | BPF_MOV, ALU, BPF_MOV, bits,
+                f"{{{r}d}} = (s{ext}){{{r}s}}",
+                f"dst = sign-extend low {ext} bits of src to {bits} bits",
+                zero=("imm",), select="off", value=ext)
     # byte swaps: ALU|END (le/be, host is little-endian) and ALU64|END (unconditional bswap)
     for width in (16, 32, 64):
         add(f"le{width}", BPF_ALU | BPF_TO_LE | BPF_END, END, BPF_TO_LE, width,
