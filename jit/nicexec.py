@@ -114,7 +114,11 @@ def _lines_for(insn: isa.Insn, pc: int) -> list[str] | None:
         use_reg = bool(insn.opcode & 0x08)
         if op == 0xD0:  # END / bswap
             return [f"{d} = _bswap({insn.opcode}, {insn.imm}, {d})"]
-        src = s if use_reg else str(insn.imm & M64 if is64 else insn.imm & 0xFFFFFFFF)
+        try:                      # undefined (op, off) pairs are not executable
+            interp.alu(op, is64, 0, 1, insn.off)
+        except ValueError:
+            return None
+        src = s if use_reg else str(isa.imm64(insn.imm))
         return [f"{d} = _alu({op}, {is64}, {d}, {src}, {insn.off})"]
     if cls == isa.BPF_LDX:
         size = isa.SIZE_BYTES[insn.opcode & 0x18]

@@ -126,7 +126,9 @@ def random_trace(rng: random.Random):
         kind = rng.random()
         dst, src = rng.randrange(0, 6), rng.randrange(0, 6)
         if kind < 0.3:
-            out.append(isa.alu64_reg(rng.choice(ops), dst, src, 1 if rng.random() < 0.1 else 0))
+            op = rng.choice(ops)
+            signed = op in (isa.BPF_DIV, isa.BPF_MOD) and rng.random() < 0.5
+            out.append(isa.alu64_reg(op, dst, src, 1 if signed else 0))
         elif kind < 0.55:
             out.append(isa.alu32_imm(rng.choice(ops), dst, rng.randrange(-2**31, 2**31)))
         elif kind < 0.65:
