@@ -1,0 +1,616 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+// SPDX-License-Identifier: MIT
+// JITNIC straight-line trace executor: fetch, decode, register file, sequencing (docs/exec.md).
+
+`include "jitnic_abi.vh"
+
+/*
+ * Runs one trace (straight-line eBPF, docs/abi.md "Trace words") on one frame per `start` pulse
+ * and answers with exactly one `done` pulse: `err` = EXEC_ERR_NONE and `action` = r0[31:0] at
+ * `exit`, or the fault code. `start` is ignored while a run is in progress.
+ *
+ * Fetch runs one slot ahead: while the instruction at pc executes from `slot_data`, `slot_addr`
+ * already holds pc + 1, and it stays there while a multi-cycle instruction finishes, so the next
+ * instruction is waiting when the current one completes. Costs (cycles per instruction): ALU,
+ * ALU64, byte swaps, stores, exit 1; LD_IMM64 2; loads 2 (3 when two words come from the packet
+ * RAM); div/mod 34 (32-bit) or 66 (64-bit), 2 by zero. Plus 1 cycle of fetch after `start`, and
+ * `done` one cycle after the last instruction. See docs/exec.md.
+ *
+ * Memory: the header window is a register copy of `hdr_in` taken at `start` (stores write it,
+ * `hdr_out` shows it); packet bytes at/after HDR_BYTES come through the packet RAM read port; the
+ * 512-byte stack is two 32 x 64-bit RAM banks (even/odd words, so an unaligned access reads both
+ * of its words at once) plus one "written" bit per word that makes never-written words read as 0,
+ * as if the stack were cleared at every start. Address checks live in jitnic_memunit, ALU
+ * operations in jitnic_alu, division in jitnic_div.
+ */
+module jitnic_exec #(
+    parameter MAX_TRACE_LEN = 64,                 // trace slots (2..); pc >= MAX_TRACE_LEN is FELL_OFF
+    parameter HDR_BYTES = 128,                    // writable header window in bytes (multiple of 8)
+    parameter PKT_BYTES = 2048,                   // packet buffer in bytes (multiple of 8, >= HDR_BYTES, >= 16)
+    parameter SLOT_W = clog2(MAX_TRACE_LEN),      // slot address width (derived)
+    parameter PKT_ADDR_W = clog2(PKT_BYTES / 8)   // packet RAM word address width (derived)
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+
+    // control
+    input  wire                   start,       // pulse: run the selected trace on the current frame
+    input  wire [15:0]            pkt_len,     // frame length in bytes (<= PKT_BYTES), sampled at start
+    input  wire [HDR_BYTES*8-1:0] hdr_in,      // frame bytes 0..HDR_BYTES-1 (byte k at [8k+7:8k]), sampled at start
+
+    // trace read port (synchronous: slot_data is the slot addressed in the previous cycle)
+    output wire [SLOT_W-1:0]      slot_addr,
+    input  wire [63:0]            slot_data,   // {imm, off, src, dst, opcode}
+
+    // packet RAM read port (synchronous, 64-bit words, word w = frame bytes 8w..8w+7)
+    output wire                   pkt_rd_en,
+    output wire [PKT_ADDR_W-1:0]  pkt_rd_addr,
+    input  wire [63:0]            pkt_rd_data,
+
+    // result
+    output wire                   done,        // pulse: the run is over
+    output wire [31:0]            action,      // r0[31:0] at exit (0 after a fault)
+    output wire [3:0]             err,         // `EXEC_ERR_*; EXEC_ERR_NONE after exit
+    output wire [HDR_BYTES*8-1:0] hdr_out,     // the header window as the trace left it
+    output wire [31:0]            cycles,      // start-to-done cycles of the last run
+
+    // debug (waveforms)
+    output wire [SLOT_W-1:0]      dbg_pc,      // slot of the instruction in flight
+    output wire [63:0]            dbg_insn     // the instruction in flight
+);
+
+function integer clog2;
+    input integer value;
+    integer v;
+    begin
+        v = value - 1;
+        for (clog2 = 0; v > 0; clog2 = clog2 + 1) begin
+            v = v >> 1;
+        end
+    end
+endfunction
+
+localparam PC_W = SLOT_W + 1;                           // pc counts up to MAX_TRACE_LEN
+localparam HDR_WORDS = HDR_BYTES / 8;
+localparam WORD_W = PKT_ADDR_W > 6 ? PKT_ADDR_W : 6;    // packet and stack word indices
+localparam [31:0] PC_END = MAX_TRACE_LEN;
+
+initial begin
+    if (MAX_TRACE_LEN < 2 || (1 << SLOT_W) < MAX_TRACE_LEN) begin
+        $error("Error: MAX_TRACE_LEN must be >= 2 and fit in SLOT_W bits (instance %m)");
+        $finish;
+    end
+    if (HDR_BYTES < 8 || HDR_BYTES % 8 != 0 || PKT_BYTES % 8 != 0 || PKT_BYTES < HDR_BYTES
+            || PKT_BYTES < 16 || PKT_BYTES > 65536) begin
+        $error("Error: need 8 <= HDR_BYTES <= PKT_BYTES, 16 <= PKT_BYTES <= 65536, multiples of 8 (instance %m)");
+        $finish;
+    end
+    if ((1 << PKT_ADDR_W) < PKT_BYTES / 8) begin
+        $error("Error: PKT_ADDR_W too narrow for PKT_BYTES (instance %m)");
+        $finish;
+    end
+end
+
+localparam [2:0]
+    STATE_IDLE  = 3'd0,   // waiting for start
+    STATE_FETCH = 3'd1,   // slot 0 addressed, data next cycle
+    STATE_EXEC  = 3'd2,   // slot_data holds the instruction at pc: decode and execute (or issue)
+    STATE_LDHI  = 3'd3,   // slot_data holds the second slot of an LD_IMM64
+    STATE_LOAD  = 3'd4,   // load data back (stack, window, first packet RAM word)
+    STATE_LOAD2 = 3'd5,   // second packet RAM word back
+    STATE_DIV   = 3'd6;   // waiting for jitnic_div
+
+localparam [3:0] OP_DIV = 4'h3, OP_MOD = 4'h9, OP_NEG = 4'h8, OP_MOV = 4'hb, OP_END = 4'hd;
+
+// ---- state -------------------------------------------------------------------------------------
+reg [2:0]        state_reg = STATE_IDLE, state_next;
+reg [PC_W-1:0]   pc_reg = {PC_W{1'b0}}, pc_next;
+reg [SLOT_W-1:0] slot_addr_reg = {SLOT_W{1'b0}}, slot_addr_next;
+reg [31:0]       cnt_reg = 32'd0, cnt_next;
+reg [15:0]       len_reg = 16'd0;
+reg [63:0]       insn_reg = 64'd0;                        // instruction in flight (debug)
+reg [3:0]        wb_dst_reg = 4'd0, wb_dst_next;          // destination of a multi-cycle instruction
+reg [31:0]       imm_lo_reg = 32'd0, imm_lo_next;         // LD_IMM64 low word
+
+// load in flight
+reg              ld_ctx_reg = 1'b0, ld_ctx_next;
+reg              ld_stack_reg = 1'b0, ld_stack_next;
+reg              ld_lo_win_reg = 1'b0, ld_lo_win_next;    // word w from the window
+reg              ld_hi_win_reg = 1'b0, ld_hi_win_next;    // word w+1 from the window
+reg              ld_lo_ram_reg = 1'b0, ld_lo_ram_next;    // word w from the packet RAM
+reg              ld_hi_ram_reg = 1'b0, ld_hi_ram_next;    // word w+1 from the packet RAM
+reg [WORD_W-1:0] ld_word_reg = {WORD_W{1'b0}}, ld_word_next;
+reg [2:0]        ld_lane_reg = 3'd0, ld_lane_next;
+reg [1:0]        ld_size_reg = 2'd0, ld_size_next;
+reg              ld_sx_reg = 1'b0, ld_sx_next;
+reg [31:0]       ld_ctx_data_reg = 32'd0, ld_ctx_data_next;
+reg [63:0]       ld_ram_lo_reg = 64'd0, ld_ram_lo_next;   // first of two packet RAM words
+
+// results
+reg              done_reg = 1'b0, done_next;
+reg [31:0]       action_reg = 32'd0, action_next;
+reg [3:0]        err_reg = 4'd0, err_next;
+reg [31:0]       cycles_reg = 32'd0, cycles_next;
+
+// storage
+reg [63:0]            rf_reg [0:15];                       // r0..r10 (r11..r15 never written)
+reg [HDR_BYTES*8-1:0] win_reg = {HDR_BYTES*8{1'b0}};       // header window copy
+reg [63:0]            stk_even_mem [0:31];                 // stack words 0, 2, .., 62
+reg [63:0]            stk_odd_mem [0:31];                  // stack words 1, 3, .., 63
+reg [63:0]            stk_even_q = 64'd0;
+reg [63:0]            stk_odd_q = 64'd0;
+reg [63:0]            stk_init_reg = 64'd0;                // stack word written since start
+
+assign slot_addr = slot_addr_reg;
+assign done = done_reg;
+assign action = action_reg;
+assign err = err_reg;
+assign hdr_out = win_reg;
+assign cycles = cycles_reg;
+assign dbg_pc = pc_reg[SLOT_W-1:0];
+assign dbg_insn = state_reg == STATE_EXEC ? slot_data : insn_reg;
+
+// ---- decode (slot_data, valid in STATE_EXEC) --------------------------------------------------
+wire [7:0]  d_opc = slot_data[7:0];
+wire [3:0]  d_dst = slot_data[11:8];
+wire [3:0]  d_src = slot_data[15:12];
+wire [15:0] d_off = slot_data[31:16];
+wire [31:0] d_imm = slot_data[63:32];
+wire [2:0]  d_cls = d_opc[2:0];
+wire [3:0]  d_op = d_opc[7:4];
+wire        d_x = d_opc[3];
+wire        d_alu64 = d_cls == 3'd7;
+
+wire src_zero = d_src == 4'd0;
+wire off_zero = d_off == 16'd0;
+wire imm_zero = d_imm == 32'd0;
+wire dst_wr_ok = d_dst < 4'd10;          // written registers: r0..r9 (r10 is read-only)
+wire dst_rd_ok = d_dst <= 4'd10;
+wire src_ok = d_src <= 4'd10;
+wire kx_ok = d_x ? imm_zero : src_zero;   // reserved field of the K / X form
+
+// encodings of jit/isa.py's opcode table (reserved fields zero, registers r0..r10, r10 not
+// written) restricted to what docs/abi.md says the executor implements
+reg alu_enc_ok;
+always @* begin
+    case (d_op)
+        OP_DIV, OP_MOD: alu_enc_ok = (d_off == 16'd0 || d_off == 16'd1) && kx_ok;
+        OP_MOV:         alu_enc_ok = d_x ? imm_zero && (off_zero || d_off == 16'd8 || d_off == 16'd16
+                                                        || (d_alu64 && d_off == 16'd32))
+                                         : src_zero && off_zero;
+        OP_NEG:         alu_enc_ok = !d_x && src_zero && off_zero && imm_zero;
+        OP_END:         alu_enc_ok = !(d_alu64 && d_x) && src_zero && off_zero
+                                     && (d_imm == 32'd16 || d_imm == 32'd32 || d_imm == 32'd64);
+        4'he, 4'hf:     alu_enc_ok = 1'b0;
+        default:        alu_enc_ok = off_zero && kx_ok;   // add sub mul or and lsh rsh xor arsh
+    endcase
+end
+
+wire is_alu = (d_cls == 3'd4 || d_cls == 3'd7) && alu_enc_ok && dst_wr_ok && src_ok;
+wire is_divmod = d_op == OP_DIV || d_op == OP_MOD;
+wire is_lddw = d_opc == 8'h18 && src_zero && off_zero && dst_wr_ok;
+wire is_ldx = d_cls == 3'd1 && (d_opc[7:5] == 3'b011 || (d_opc[7:5] == 3'b100 && d_opc[4:3] != 2'b11))
+              && imm_zero && dst_wr_ok && src_ok;
+wire is_st = d_cls == 3'd2 && d_opc[7:5] == 3'b011 && src_zero && dst_rd_ok;
+wire is_stx = d_cls == 3'd3 && d_opc[7:5] == 3'b011 && imm_zero && dst_rd_ok && src_ok;
+wire is_exit = d_opc == 8'h95 && d_dst == 4'd0 && src_zero && off_zero && imm_zero;
+
+wire [63:0] dst_val = rf_reg[d_dst];
+wire [31:0] r0_lo = rf_reg[0][31:0];
+wire [63:0] src_val = rf_reg[d_src];
+
+// ---- ALU and divider ---------------------------------------------------------------------------
+wire [63:0] alu_a, alu_b, alu_result;
+
+jitnic_alu alu_inst (
+    .op(d_op),
+    .alu64(d_alu64),
+    .src_x(d_x),
+    .off(d_off),
+    .imm(d_imm),
+    .dst_val(dst_val),
+    .src_val(src_val),
+    .opnd_a(alu_a),
+    .opnd_b(alu_b),
+    .result(alu_result)
+);
+
+reg         div_start;
+wire        div_busy;
+wire        div_done;
+wire [63:0] div_result;
+
+jitnic_div div_inst (
+    .clk(clk),
+    .rst(rst),
+    .start(div_start),
+    .is64(d_alu64),
+    .sgn(d_off[0]),
+    .is_mod(d_op == OP_MOD),
+    .dividend(alu_a),
+    .divisor(alu_b),
+    .busy(div_busy),
+    .done(div_done),
+    .result(div_result)
+);
+
+// ---- memory unit -------------------------------------------------------------------------------
+wire [3:0]        mu_err;
+wire              mu_ctx, mu_pkt, mu_stack, mu_span;
+wire [WORD_W-1:0] mu_word;
+wire [2:0]        mu_lane;
+wire [127:0]      mu_line_data;
+wire [15:0]       mu_line_be;
+wire [31:0]       mu_ctx_data;
+wire [63:0]       mu_rsp_data;
+reg  [127:0]      ld_line;
+
+jitnic_memunit #(
+    .HDR_BYTES(HDR_BYTES),
+    .PKT_BYTES(PKT_BYTES),
+    .WORD_W(WORD_W)
+) memunit_inst (
+    .req_base(is_ldx ? src_val : dst_val),
+    .req_off(d_off),
+    .req_size(d_opc[4:3]),
+    .req_store(!is_ldx),
+    .req_wdata(is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
+    .pkt_len(len_reg),
+    .req_err(mu_err),
+    .req_ctx(mu_ctx),
+    .req_pkt(mu_pkt),
+    .req_stack(mu_stack),
+    .req_word(mu_word),
+    .req_lane(mu_lane),
+    .req_span(mu_span),
+    .req_line_data(mu_line_data),
+    .req_line_be(mu_line_be),
+    .req_ctx_data(mu_ctx_data),
+    .rsp_line(ld_line),
+    .rsp_lane(ld_lane_reg),
+    .rsp_size(ld_size_reg),
+    .rsp_signed(ld_sx_reg),
+    .rsp_data(mu_rsp_data)
+);
+
+wire [WORD_W-1:0] mu_word1 = mu_word + 1'b1;
+wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_word} >= HDR_WORDS;
+wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_word1} >= HDR_WORDS;
+
+// stack banks: word w lives in bank w[0] at index w[5:1]
+wire [5:0] sw = mu_word[5:0];
+wire [5:0] sw1 = mu_word1[5:0];
+wire [4:0] stk_even_idx = sw[0] ? sw1[5:1] : sw[5:1];
+wire [4:0] stk_odd_idx = sw[5:1];
+wire [5:0] stk_even_word = sw[0] ? sw1 : sw;
+wire [5:0] stk_odd_word = sw[0] ? sw : sw1;
+wire [63:0] stk_even_wdata = sw[0] ? mu_line_data[127:64] : mu_line_data[63:0];
+wire [63:0] stk_odd_wdata = sw[0] ? mu_line_data[63:0] : mu_line_data[127:64];
+wire [7:0]  stk_even_be0 = sw[0] ? mu_line_be[15:8] : mu_line_be[7:0];
+wire [7:0]  stk_odd_be0 = sw[0] ? mu_line_be[7:0] : mu_line_be[15:8];
+// the first write to a word writes all of it (zeros outside the stored bytes)
+wire [7:0]  stk_even_be = stk_init_reg[stk_even_word] ? stk_even_be0 : {8{|stk_even_be0}};
+wire [7:0]  stk_odd_be = stk_init_reg[stk_odd_word] ? stk_odd_be0 : {8{|stk_odd_be0}};
+
+// load assembly: {word w+1, word w}
+wire [WORD_W-1:0] ld_word1 = ld_word_reg + 1'b1;
+wire [WORD_W-1:0] win_lo_idx = ld_lo_win_reg ? ld_word_reg : {WORD_W{1'b0}};
+wire [WORD_W-1:0] win_hi_idx = ld_hi_win_reg ? ld_word1 : {WORD_W{1'b0}};
+wire [63:0] win_lo = win_reg[win_lo_idx*64 +: 64];
+wire [63:0] win_hi = win_reg[win_hi_idx*64 +: 64];
+wire [5:0]  lw = ld_word_reg[5:0];
+wire [5:0]  lw1 = ld_word1[5:0];
+wire [63:0] stk_lo = stk_init_reg[lw] ? (lw[0] ? stk_odd_q : stk_even_q) : 64'd0;
+wire [63:0] stk_hi = stk_init_reg[lw1] ? (lw[0] ? stk_even_q : stk_odd_q) : 64'd0;
+
+always @* begin
+    if (ld_ctx_reg) begin
+        ld_line = {96'd0, ld_ctx_data_reg};
+    end else if (ld_stack_reg) begin
+        ld_line = {stk_hi, stk_lo};
+    end else begin
+        ld_line[63:0] = ld_lo_ram_reg ? (ld_hi_ram_reg ? ld_ram_lo_reg : pkt_rd_data) : win_lo;
+        ld_line[127:64] = ld_hi_ram_reg ? pkt_rd_data : win_hi;
+    end
+end
+
+// ---- control -----------------------------------------------------------------------------------
+reg              rf_we;
+reg  [3:0]       rf_waddr;
+reg  [63:0]      rf_wdata;
+reg              win_we;
+reg              stk_we;
+reg              pkt_rd_en_int;
+/* verilator lint_off UNUSEDSIGNAL */
+reg [WORD_W-1:0] pkt_rd_word;  // packet words need only the low PKT_ADDR_W bits
+/* verilator lint_on UNUSEDSIGNAL */
+reg              adv;          // the instruction at pc is complete: go to pc + 1
+reg [2:0]        adv_state;    // state for pc + 1
+reg              fin;          // the run ends this cycle
+reg [3:0]        fin_err;
+
+assign pkt_rd_en = pkt_rd_en_int;
+assign pkt_rd_addr = pkt_rd_word[PKT_ADDR_W-1:0];
+
+wire [PC_W-1:0] pc_inc = pc_reg + 1'b1;
+
+always @* begin
+    state_next = state_reg;
+    pc_next = pc_reg;
+    slot_addr_next = slot_addr_reg;
+    cnt_next = cnt_reg + 32'd1;
+    wb_dst_next = wb_dst_reg;
+    imm_lo_next = imm_lo_reg;
+
+    ld_ctx_next = ld_ctx_reg;
+    ld_stack_next = ld_stack_reg;
+    ld_lo_win_next = ld_lo_win_reg;
+    ld_hi_win_next = ld_hi_win_reg;
+    ld_lo_ram_next = ld_lo_ram_reg;
+    ld_hi_ram_next = ld_hi_ram_reg;
+    ld_word_next = ld_word_reg;
+    ld_lane_next = ld_lane_reg;
+    ld_size_next = ld_size_reg;
+    ld_sx_next = ld_sx_reg;
+    ld_ctx_data_next = ld_ctx_data_reg;
+    ld_ram_lo_next = ld_ram_lo_reg;
+
+    done_next = 1'b0;
+    action_next = action_reg;
+    err_next = err_reg;
+    cycles_next = cycles_reg;
+
+    rf_we = 1'b0;
+    rf_waddr = wb_dst_reg;
+    rf_wdata = alu_result;
+    win_we = 1'b0;
+    stk_we = 1'b0;
+    div_start = 1'b0;
+    pkt_rd_en_int = 1'b0;
+    pkt_rd_word = mu_lo_ram ? mu_word : mu_word1;
+    adv = 1'b0;
+    adv_state = STATE_EXEC;
+    fin = 1'b0;
+    fin_err = `EXEC_ERR_NONE;
+
+    case (state_reg)
+        STATE_IDLE: begin
+            cnt_next = 32'd1;
+            if (start) begin
+                state_next = STATE_FETCH;
+                slot_addr_next = {SLOT_W{1'b0}};
+            end
+        end
+        STATE_FETCH: begin
+            state_next = STATE_EXEC;
+            pc_next = {PC_W{1'b0}};
+            slot_addr_next = {{SLOT_W-1{1'b0}}, 1'b1};
+        end
+        STATE_EXEC: begin
+            if (is_alu) begin
+                if (is_divmod) begin
+                    div_start = !div_busy;   // never busy here: it finished before this instruction
+                    wb_dst_next = d_dst;
+                    state_next = STATE_DIV;
+                end else begin
+                    rf_we = 1'b1;
+                    rf_waddr = d_dst;
+                    rf_wdata = alu_result;
+                    adv = 1'b1;
+                end
+            end else if (is_lddw) begin
+                wb_dst_next = d_dst;
+                imm_lo_next = d_imm;
+                adv = 1'b1;
+                adv_state = STATE_LDHI;
+            end else if (is_ldx) begin
+                if (mu_err != `EXEC_ERR_NONE) begin
+                    fin = 1'b1;
+                    fin_err = mu_err;
+                end else begin
+                    wb_dst_next = d_dst;
+                    ld_ctx_next = mu_ctx;
+                    ld_stack_next = mu_stack;
+                    ld_lo_win_next = mu_pkt && !mu_lo_ram;
+                    ld_hi_win_next = mu_pkt && mu_span && !mu_hi_ram;
+                    ld_lo_ram_next = mu_lo_ram;
+                    ld_hi_ram_next = mu_hi_ram;
+                    ld_word_next = mu_word;
+                    ld_lane_next = mu_ctx ? 3'd0 : mu_lane;
+                    ld_size_next = d_opc[4:3];
+                    ld_sx_next = d_opc[7:5] == 3'b100;
+                    ld_ctx_data_next = mu_ctx_data;
+                    pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                    state_next = STATE_LOAD;
+                end
+            end else if (is_st || is_stx) begin
+                if (mu_err != `EXEC_ERR_NONE) begin
+                    fin = 1'b1;
+                    fin_err = mu_err;
+                end else begin
+                    win_we = mu_pkt;
+                    stk_we = mu_stack;
+                    adv = 1'b1;
+                end
+            end else if (is_exit) begin
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_NONE;
+            end else begin
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_BAD_OPCODE;
+            end
+        end
+        STATE_LDHI: begin
+            // second slot of LD_IMM64: opcode, registers and offset must be zero (jit/isa.py decode)
+            if (slot_data[31:0] != 32'd0) begin
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_BAD_OPCODE;
+            end else begin
+                rf_we = 1'b1;
+                rf_wdata = {slot_data[63:32], imm_lo_reg};
+                adv = 1'b1;
+            end
+        end
+        STATE_LOAD: begin
+            if (ld_lo_ram_reg && ld_hi_ram_reg) begin
+                ld_ram_lo_next = pkt_rd_data;
+                pkt_rd_en_int = 1'b1;
+                pkt_rd_word = ld_word1;
+                state_next = STATE_LOAD2;
+            end else begin
+                rf_we = 1'b1;
+                rf_wdata = mu_rsp_data;
+                adv = 1'b1;
+            end
+        end
+        STATE_LOAD2: begin
+            rf_we = 1'b1;
+            rf_wdata = mu_rsp_data;
+            adv = 1'b1;
+        end
+        STATE_DIV: begin
+            if (div_done) begin
+                rf_we = 1'b1;
+                rf_wdata = div_result;
+                adv = 1'b1;
+            end
+        end
+        default: begin
+            state_next = STATE_IDLE;
+        end
+    endcase
+
+    if (adv) begin
+        if ({{(32-PC_W){1'b0}}, pc_inc} >= PC_END) begin
+            fin = 1'b1;
+            fin_err = `EXEC_ERR_FELL_OFF;
+        end else begin
+            pc_next = pc_inc;
+            slot_addr_next = slot_addr_reg + 1'b1;
+            state_next = adv_state;
+        end
+    end
+
+    if (fin) begin
+        state_next = STATE_IDLE;
+        done_next = 1'b1;
+        err_next = fin_err;
+        action_next = fin_err == `EXEC_ERR_NONE ? r0_lo : 32'd0;
+        cycles_next = cnt_reg + 32'd1;
+    end
+end
+
+// ---- registers ---------------------------------------------------------------------------------
+always @(posedge clk) begin
+    state_reg <= state_next;
+    pc_reg <= pc_next;
+    slot_addr_reg <= slot_addr_next;
+    cnt_reg <= cnt_next;
+    wb_dst_reg <= wb_dst_next;
+    imm_lo_reg <= imm_lo_next;
+    if (state_reg == STATE_EXEC) begin
+        insn_reg <= slot_data;
+    end
+
+    ld_ctx_reg <= ld_ctx_next;
+    ld_stack_reg <= ld_stack_next;
+    ld_lo_win_reg <= ld_lo_win_next;
+    ld_hi_win_reg <= ld_hi_win_next;
+    ld_lo_ram_reg <= ld_lo_ram_next;
+    ld_hi_ram_reg <= ld_hi_ram_next;
+    ld_word_reg <= ld_word_next;
+    ld_lane_reg <= ld_lane_next;
+    ld_size_reg <= ld_size_next;
+    ld_sx_reg <= ld_sx_next;
+    ld_ctx_data_reg <= ld_ctx_data_next;
+    ld_ram_lo_reg <= ld_ram_lo_next;
+
+    done_reg <= done_next;
+    action_reg <= action_next;
+    err_reg <= err_next;
+    cycles_reg <= cycles_next;
+
+    if (rst) begin
+        state_reg <= STATE_IDLE;
+        pc_reg <= {PC_W{1'b0}};
+        slot_addr_reg <= {SLOT_W{1'b0}};
+        cnt_reg <= 32'd0;
+        done_reg <= 1'b0;
+        action_reg <= 32'd0;
+        err_reg <= `EXEC_ERR_NONE;
+        cycles_reg <= 32'd0;
+    end
+end
+
+// register file: reset to the entry state at start, one write port
+integer i;
+always @(posedge clk) begin
+    if (state_reg == STATE_IDLE && start) begin
+        for (i = 0; i < 16; i = i + 1) begin
+            rf_reg[i] <= 64'd0;
+        end
+        rf_reg[1] <= {32'd0, `JITNIC_CTX_BASE};
+        rf_reg[10] <= {32'd0, `JITNIC_STACK_TOP};
+    end else if (rf_we) begin
+        rf_reg[rf_waddr] <= rf_wdata;
+    end
+end
+
+// header window: copied at start, written by packet stores (bytes of words w and w+1)
+integer j, b;
+always @(posedge clk) begin
+    if (state_reg == STATE_IDLE && start) begin
+        win_reg <= hdr_in;
+        len_reg <= pkt_len;
+    end else if (win_we) begin
+        for (j = 0; j < HDR_WORDS; j = j + 1) begin
+            for (b = 0; b < 8; b = b + 1) begin
+                if (mu_word == j[WORD_W-1:0] && mu_line_be[b]) begin
+                    win_reg[(8*j+b)*8 +: 8] <= mu_line_data[8*b +: 8];
+                end
+                if (mu_word1 == j[WORD_W-1:0] && mu_line_be[8+b]) begin
+                    win_reg[(8*j+b)*8 +: 8] <= mu_line_data[64+8*b +: 8];
+                end
+            end
+        end
+    end
+end
+
+// stack: two byte-enable RAM banks read every cycle, and the written-word bits
+always @(posedge clk) begin
+    if (state_reg == STATE_IDLE && start) begin
+        stk_init_reg <= 64'd0;
+    end else if (stk_we) begin
+        if (|stk_even_be0) begin
+            stk_init_reg[stk_even_word] <= 1'b1;
+        end
+        if (|stk_odd_be0) begin
+            stk_init_reg[stk_odd_word] <= 1'b1;
+        end
+    end
+end
+
+genvar n;
+generate
+    for (n = 0; n < 8; n = n + 1) begin : stk_lane
+        always @(posedge clk) begin
+            if (stk_we && stk_even_be[n]) begin
+                stk_even_mem[stk_even_idx][8*n +: 8] <= stk_even_wdata[8*n +: 8];
+            end
+            if (stk_we && stk_odd_be[n]) begin
+                stk_odd_mem[stk_odd_idx][8*n +: 8] <= stk_odd_wdata[8*n +: 8];
+            end
+        end
+    end
+endgenerate
+
+always @(posedge clk) begin
+    stk_even_q <= stk_even_mem[stk_even_idx];
+    stk_odd_q <= stk_odd_mem[stk_odd_idx];
+end
+
+endmodule
+
+`resetall

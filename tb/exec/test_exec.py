@@ -1,0 +1,671 @@
+"""jitnic_exec against the reference interpreter (jit.interp.run_xdp) and the NIC executor model
+(jit.nicexec, for fault codes).
+
+The bench models the two synchronous read ports (trace slots, packet RAM words; data one cycle
+after the address, garbage on the packet port when nothing was read) and scrambles `hdr_in` and
+`pkt_len` after `start` (the executor samples them at start). Each run checks: exactly one `done`
+within the cycle bound of its trace, `cycles` equal to the bench's own count, and `err`, `action`
+and the output frame (`hdr_out` over the window + the untouched rest) against the references.
+
+Tests: random well-formed straight-line programs on random frames (ALU/ALU64 with reg/imm, every
+op incl. sdiv/smod/movsx/byte swaps, division by zero, LD_IMM64, loads/stores to stack and packet
+incl. the packet RAM part and unaligned/word-straddling accesses, context loads; every register
+stored to the frame or folded into r0 at the end); random accesses around every region boundary
+(fault code vs jit.nicexec); directed faults; an encoding sweep over all 256 opcodes (BAD_OPCODE
+exactly for what jit.isa.validate / jit.model.supported_opcode reject); the start/done protocol;
+and the per-class cycle costs of docs/exec.md (measured and logged).
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import cocotb
+import pytest
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from jit import interp, isa, memmap, nicexec
+from jit.encoding import ExecError, trace_words
+from jit.isa import Insn
+from jit.model import supported_opcode
+from tb.common.runner import param, run_cocotb
+
+M64 = (1 << 64) - 1
+RANDOM_PROGRAMS = int(os.environ.get("EXEC_RANDOM_PROGRAMS", "300"))
+RANDOM_FAULTS = int(os.environ.get("EXEC_RANDOM_FAULTS", "150"))
+
+# worst-case cycles per instruction (docs/exec.md) for the done-within-bound check
+MAX_CYCLES_PER_SLOT = 66
+RUN_OVERHEAD = 2          # fetch of slot 0, and done one cycle after the last instruction
+
+ALU_OPS = [isa.BPF_ADD, isa.BPF_SUB, isa.BPF_MUL, isa.BPF_DIV, isa.BPF_OR, isa.BPF_AND,
+           isa.BPF_LSH, isa.BPF_RSH, isa.BPF_NEG, isa.BPF_MOD, isa.BPF_XOR, isa.BPF_MOV,
+           isa.BPF_ARSH]
+
+
+def slot_words(insns: list[Insn]) -> list[int]:
+    """The 64-bit slot values {hi(imm), lo} the trace cache would hold."""
+    return [lo | hi << 32 for lo, hi in trace_words(isa.encode(insns))]
+
+
+def raw_slot(opcode: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> int:
+    return (opcode | dst << 8 | src << 12 | (off & 0xFFFF) << 16 | (imm & 0xFFFF_FFFF) << 32)
+
+
+class ExecTb:
+    def __init__(self, dut):
+        self.dut = dut
+        self.max_slots = param("MAX_TRACE_LEN")
+        self.hdr_bytes = param("HDR_BYTES")
+        self.pkt_bytes = param("PKT_BYTES")
+        self.rng = random.Random(f"exec-{self.max_slots}-{self.hdr_bytes}-{self.pkt_bytes}")
+        self.slot_space = 1 << max(1, (self.max_slots - 1).bit_length())
+        self.slots = [0] * self.slot_space
+        self.pkt_words: list[int] = []
+        self.runs = 0
+        self.slots_run = 0
+        self.cycles_run = 0
+        Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
+        dut.rst.value = 1
+        dut.start.value = 0
+        dut.pkt_len.value = 0
+        dut.hdr_in.value = 0
+        dut.slot_data.value = 0
+        dut.pkt_rd_data.value = 0
+        cocotb.start_soon(self._ports())
+
+    async def reset(self):
+        self.dut.rst.value = 1
+        for _ in range(3):
+            await RisingEdge(self.dut.clk)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    async def _ports(self):
+        """Trace RAM and packet RAM: synchronous reads, data the cycle after the address."""
+        dut = self.dut
+        rng = random.Random(7)
+        while True:
+            await RisingEdge(dut.clk)
+            addr = dut.slot_addr.value.to_unsigned()
+            dut.slot_data.value = self.slots[addr]
+            if int(dut.pkt_rd_en.value) == 1:
+                w = dut.pkt_rd_addr.value.to_unsigned()
+                assert w < len(self.pkt_words), f"packet RAM read of word {w} past the frame"
+                dut.pkt_rd_data.value = self.pkt_words[w]
+            else:
+                dut.pkt_rd_data.value = rng.getrandbits(64)
+
+    def load(self, slots: list[int], packet: bytes):
+        assert len(slots) <= self.max_slots, "trace longer than MAX_TRACE_LEN"
+        self.slots = list(slots) + [0] * (self.slot_space - len(slots))
+        padded = packet + bytes(-len(packet) % 8)
+        self.pkt_words = [int.from_bytes(padded[i:i + 8], "little") for i in range(0, len(padded), 8)]
+
+    async def run(self, slots: list[int], packet: bytes, bound: int | None = None):
+        """One start..done. Returns (action, err, output frame, cycles)."""
+        dut = self.dut
+        assert len(packet) <= self.pkt_bytes
+        self.load(slots, packet)
+        if bound is None:
+            bound = RUN_OVERHEAD + MAX_CYCLES_PER_SLOT * self.max_slots
+        window = packet[:self.hdr_bytes]
+        dut.hdr_in.value = int.from_bytes(window + bytes(self.hdr_bytes - len(window)), "little")
+        dut.pkt_len.value = len(packet)
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        dut.start.value = 0
+        # the executor samples hdr_in and pkt_len at start: anything may follow
+        dut.hdr_in.value = self.rng.getrandbits(8 * self.hdr_bytes)
+        dut.pkt_len.value = self.rng.getrandbits(16)
+        count = 0
+        while True:
+            await RisingEdge(dut.clk)
+            count += 1
+            if int(dut.done.value) == 1:
+                break
+            assert count <= bound, f"no done within {bound} cycles"
+        action = dut.action.value.to_unsigned()
+        err = dut.err.value.to_unsigned()
+        cycles = dut.cycles.value.to_unsigned()
+        hdr = dut.hdr_out.value.to_unsigned().to_bytes(self.hdr_bytes, "little")
+        assert cycles == count, f"cycles output {cycles} != {count} counted by the bench"
+        await RisingEdge(dut.clk)
+        assert int(dut.done.value) == 0, "done longer than one cycle"
+        out = hdr[:min(len(packet), self.hdr_bytes)] + packet[self.hdr_bytes:]
+        self.runs += 1
+        self.cycles_run += cycles
+        return action, err, out, cycles
+
+
+# ---- random well-formed programs ---------------------------------------------------------------
+def rand_imm(rng: random.Random) -> int:
+    return rng.choice([0, 1, -1, 2, 7, 8, 16, 31, 32, 63, 64, 0x7FFF_FFFF, -0x8000_0000,
+                       rng.randrange(-256, 256), rng.randrange(-(1 << 31), 1 << 31),
+                       rng.randrange(-(1 << 31), 1 << 31)])
+
+
+def rand_imm64(rng: random.Random) -> int:
+    return rng.choice([0, M64, 1 << 63, (1 << 63) - 1, 0xFFFF_FFFF, 1 << 32, rng.getrandbits(64),
+                       rng.getrandbits(64), rng.getrandbits(33)])
+
+
+class ProgGen:
+    """Random straight-line XDP programs that neither the interpreter nor the executor refuse on
+    one given frame: pointer registers are tracked (packet offset / stack offset / context) so
+    every access stays inside its region, packet stores inside the header window."""
+
+    def __init__(self, rng: random.Random, packet: bytes, max_slots: int, hdr_bytes: int):
+        self.rng = rng
+        self.len = len(packet)
+        self.hdr = hdr_bytes
+        self.max_slots = max_slots
+        self.insns: list[Insn] = []
+        self.slots = 0
+        # pointer tracking: reg -> (kind, offset); kind "ctx", "pkt" (offset from data), "stk"
+        # (offset from STACK_BASE). r10 stays the frame pointer (never written).
+        self.ptr = {1: ("ctx", 0), 10: ("stk", memmap.STACK_SIZE)}
+
+    def emit(self, insn: Insn):
+        self.insns.append(insn)
+        self.slots += insn.slots
+
+    def scalar_dst(self) -> int:
+        """A register to overwrite (r0..r9), preferring non-pointers; keeps a context pointer."""
+        rng = self.rng
+        cands = [r for r in range(10) if r not in self.ptr]
+        if not cands or rng.random() < 0.1:
+            cands = [r for r in range(10) if not (self.ptr.get(r, ("",))[0] == "ctx"
+                                                  and self.ctx_regs() == [r])]
+        r = rng.choice(cands)
+        self.ptr.pop(r, None)
+        return r
+
+    def ctx_regs(self) -> list[int]:
+        return [r for r, (k, _) in self.ptr.items() if k == "ctx"]
+
+    def regs_of(self, kind: str) -> list[int]:
+        return [r for r, (k, _) in self.ptr.items() if k == kind]
+
+    def any_src(self) -> int:
+        return self.rng.randrange(11)
+
+    # ---- instruction kinds ----
+    def alu(self):
+        rng = self.rng
+        op = rng.choice(ALU_OPS + [isa.BPF_DIV, isa.BPF_MOD, isa.BPF_MOV])
+        is64 = rng.random() < 0.6
+        cls = isa.BPF_ALU64 if is64 else isa.BPF_ALU
+        use_x = rng.random() < 0.5
+        src = self.any_src()
+        dst = self.scalar_dst()
+        if op == isa.BPF_NEG:
+            self.emit(Insn(cls | op, dst))
+            return
+        off = 0
+        if op in (isa.BPF_DIV, isa.BPF_MOD):
+            off = rng.choice([0, 1])
+            if use_x and rng.random() < 0.25:
+                src = rng.choice([r for r in range(10) if r not in self.ptr] or [0])
+        elif op == isa.BPF_MOV and use_x and rng.random() < 0.5:
+            off = rng.choice([8, 16, 32] if is64 else [8, 16])
+        if use_x:
+            self.emit(Insn(cls | isa.BPF_X | op, dst, src, off, 0))
+        else:
+            imm = rand_imm(rng)
+            if op in (isa.BPF_DIV, isa.BPF_MOD) and rng.random() < 0.25:
+                imm = rng.choice([0, -1])
+            self.emit(Insn(cls | isa.BPF_K | op, dst, 0, off, imm))
+
+    def swap(self):
+        rng = self.rng
+        kind = rng.choice(["le", "be", "bswap"])
+        self.emit(isa.endian(kind, self.scalar_dst(), rng.choice([16, 32, 64])))
+
+    def lddw(self):
+        self.emit(isa.ld_imm64(self.scalar_dst(), rand_imm64(self.rng)))
+
+    def ctx_load(self):
+        rng = self.rng
+        base = rng.choice(self.ctx_regs())
+        field = rng.randrange(6) * 4
+        sx = rng.random() < 0.15
+        dst = self.scalar_dst()
+        self.emit(isa.ldxsx(4, dst, base, field) if sx else isa.ldx(4, dst, base, field))
+        if field in (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_META):
+            self.ptr[dst] = ("pkt", 0)
+        elif field == memmap.CTX_OFF_DATA_END:
+            self.ptr[dst] = ("pkt", self.len)
+
+    def ptr_arith(self):
+        rng = self.rng
+        regs = [r for r in self.ptr if r != 10 and self.ptr[r][0] != "ctx"]
+        if rng.random() < 0.3 or not regs:
+            # copy a pointer (frame pointer, context or packet) into another register
+            src = rng.choice(list(self.ptr))
+            kind, off = self.ptr[src]
+            dst = self.scalar_dst()
+            self.emit(isa.mov64_reg(dst, src))
+            self.ptr[dst] = (kind, off)
+            return
+        r = rng.choice(regs)
+        kind, off = self.ptr[r]
+        if kind == "pkt":
+            new = rng.randrange(-16, self.len + 16)
+        else:
+            new = rng.randrange(0, memmap.STACK_SIZE + 1)
+        self.emit(isa.alu64_imm(isa.BPF_ADD, r, new - off))
+        self.ptr[r] = (kind, new)
+
+    def mem_access(self, kind: str, store: bool):
+        rng = self.rng
+        size = rng.choice([1, 2, 4, 8])
+        if kind == "pkt":
+            limit = min(self.len, self.hdr) if store else self.len
+            # some loads deliberately past the window (packet RAM), straddling words
+            if not store and self.len > self.hdr and rng.random() < 0.5:
+                lo = max(0, self.hdr - 8)
+            else:
+                lo = 0
+            if limit - size < lo:
+                return False
+            regs = self.regs_of("pkt")
+        else:
+            limit, lo = memmap.STACK_SIZE, 0
+            regs = self.regs_of("stk")
+        if not regs:
+            return False
+        base = rng.choice(regs)
+        at = rng.randrange(lo, limit - size + 1)
+        off = at - self.ptr[base][1]
+        if not -0x8000 <= off <= 0x7FFF:
+            return False
+        if store:
+            if rng.random() < 0.4:
+                self.emit(isa.st_imm(size, base, off, rand_imm(rng)))
+            else:
+                self.emit(isa.stx(size, base, self.any_src(), off))
+        else:
+            dst = self.scalar_dst()     # may be `base`: the address uses its old value
+            sx = size < 8 and rng.random() < 0.3
+            self.emit(isa.ldxsx(size, dst, base, off) if sx else isa.ldx(size, dst, base, off))
+        return True
+
+    def epilogue_slots(self) -> int:
+        return 11 + 3 + 1
+
+    def body(self):
+        rng = self.rng
+        budget = self.max_slots - self.epilogue_slots()
+        # usually start like an XDP program: data (and data_end) pointers
+        if rng.random() < 0.8:
+            self.emit(isa.ldx(4, 2, 1, memmap.CTX_OFF_DATA))
+            self.ptr[2] = ("pkt", 0)
+        if rng.random() < 0.3:
+            self.emit(isa.ldx(4, 3, 1, memmap.CTX_OFF_DATA_END))
+            self.ptr[3] = ("pkt", self.len)
+        kinds = ["alu"] * 10 + ["swap", "lddw", "ctx", "ptr", "ptr"] + ["ldpkt"] * 4 + \
+            ["stpkt"] * 3 + ["ldstk"] * 2 + ["ststk"] * 3
+        while self.slots < budget - 1:
+            kind = rng.choice(kinds)
+            if kind == "alu":
+                self.alu()
+            elif kind == "swap":
+                self.swap()
+            elif kind == "lddw":
+                self.lddw()
+            elif kind == "ctx":
+                self.ctx_load()
+            elif kind == "ptr":
+                self.ptr_arith()
+            elif kind in ("ldpkt", "stpkt"):
+                self.mem_access("pkt", kind == "stpkt")
+            else:
+                self.mem_access("stk", kind == "ststk")
+
+    def epilogue(self):
+        """Make every register visible: store as many as fit into the window, fold the rest into
+        r0 (and r0's high half into its low half, since the action is r0[31:0])."""
+        rng = self.rng
+        room = min(self.len, self.hdr)
+        pkt = self.regs_of("pkt")
+        regs = list(range(11))
+        rng.shuffle(regs)
+        folded = []
+        base = None
+        if pkt and room >= 8:
+            base = rng.choice(pkt)
+        spots = list(range(0, room - 7))
+        rng.shuffle(spots)
+        for r in regs:
+            if r == 0:
+                continue
+            if base is not None and spots and rng.random() < 0.8:
+                at = spots.pop()
+                # keep the stores apart so each register survives: 8-byte slots
+                spots = [s for s in spots if abs(s - at) >= 8]
+                self.emit(isa.stx(8, base, r, at - self.ptr[base][1]))
+            else:
+                folded.append(r)
+        for r in folded:
+            self.emit(isa.alu64_reg(isa.BPF_XOR, 0, r))
+        tmp = rng.choice([r for r in range(1, 10)])
+        self.emit(isa.mov64_reg(tmp, 0))
+        self.emit(isa.alu64_imm(isa.BPF_RSH, tmp, 32))
+        self.emit(isa.alu64_reg(isa.BPF_XOR, 0, tmp))
+        self.emit(isa.exit_insn())
+        assert self.slots <= self.max_slots, (self.slots, self.max_slots)
+
+    def program(self) -> list[Insn]:
+        self.body()
+        self.epilogue()
+        return self.insns
+
+
+def random_packet(rng: random.Random, hdr_bytes: int, pkt_bytes: int) -> bytes:
+    n = rng.choice([rng.randrange(0, 15), rng.randrange(14, hdr_bytes + 1),
+                    rng.randrange(hdr_bytes, min(pkt_bytes, hdr_bytes + 64) + 1),
+                    rng.randrange(hdr_bytes, pkt_bytes + 1), rng.randrange(hdr_bytes, pkt_bytes + 1)])
+    return bytes(rng.getrandbits(8) for _ in range(n))
+
+
+def expect_cost_bound(insns: list[Insn]) -> int:
+    return RUN_OVERHEAD + sum(MAX_CYCLES_PER_SLOT if insn.opcode & 0xF0 in (isa.BPF_DIV, isa.BPF_MOD)
+                              and insn.cls in (isa.BPF_ALU, isa.BPF_ALU64) else 3
+                              for insn in insns)
+
+
+@cocotb.test()
+async def random_programs(dut):
+    tb = ExecTb(dut)
+    await tb.reset()
+    rng = random.Random(f"progs-{tb.max_slots}-{tb.hdr_bytes}-{tb.pkt_bytes}")
+    seen = set()
+    for n in range(RANDOM_PROGRAMS):
+        packet = random_packet(rng, tb.hdr_bytes, tb.pkt_bytes)
+        insns = ProgGen(rng, packet, tb.max_slots, tb.hdr_bytes).program()
+        ref = interp.run_xdp(insns, packet)
+        model = nicexec.compile_trace(insns, tb.hdr_bytes, tb.max_slots)(packet)
+        assert model.err == ExecError.NONE, f"program {n}: model faults {model.err.name}"
+        action, err, out, cycles = await tb.run(slot_words(insns), packet, expect_cost_bound(insns))
+        where = f"program {n} (len {len(packet)}):\n{isa.disasm(insns)}"
+        assert err == ExecError.NONE, f"{where}\nerr {ExecError(err).name}"
+        assert action == ref.action, f"{where}\naction {action:#x} != interpreter {ref.action:#x}"
+        assert out == ref.packet, f"{where}\nframe differs from the interpreter's"
+        tb.slots_run += sum(i.slots for i in insns)
+        for insn in insns:
+            seen.add(insn.spec.name)
+    names = {s.name for s in isa.SPECS
+             if s.kind in (isa.ALU, isa.END, isa.LDX, isa.LDXSX, isa.ST, isa.STX, isa.EXIT)}
+    names.add("lddw")
+    missing = sorted(names - seen)
+    dut._log.info("%d programs, %d slots, %d cycles (%.2f cycles/slot incl. start overhead)",
+                  tb.runs, tb.slots_run, tb.cycles_run, tb.cycles_run / max(1, tb.slots_run))
+    assert not missing, f"instructions never generated: {missing}"
+
+
+# ---- random accesses around region boundaries ---------------------------------------------------
+def boundary_address(rng: random.Random, length: int, hdr_bytes: int) -> int:
+    data = memmap.PKT_DATA
+    return rng.choice([
+        data + rng.randrange(-12, 12), data + length + rng.randrange(-12, 12),
+        data + hdr_bytes + rng.randrange(-12, 12),
+        memmap.STACK_BASE + rng.randrange(-12, 12), memmap.STACK_TOP + rng.randrange(-12, 12),
+        memmap.CTX_BASE + rng.randrange(-8, memmap.CTX_SIZE + 8), memmap.PKT_BASE + rng.randrange(-8, 8),
+        memmap.MAP_BASE + rng.randrange(-8, 8), rng.randrange(0, 16), (1 << 32) + data,
+        rng.getrandbits(64), M64 - rng.randrange(16),
+    ]) & M64
+
+
+@cocotb.test()
+async def random_faults(dut):
+    """One access near a region boundary after a short valid prefix: err vs jit.nicexec."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rng = random.Random(f"faults-{tb.max_slots}-{tb.hdr_bytes}")
+    codes = {}
+    for n in range(RANDOM_FAULTS):
+        packet = random_packet(rng, tb.hdr_bytes, tb.pkt_bytes)
+        addr = boundary_address(rng, len(packet), tb.hdr_bytes)
+        off = rng.randrange(-8, 8)
+        size = rng.choice([1, 2, 4, 8])
+        base = (addr - off) & M64
+        prefix = [isa.ld_imm64(5, base), isa.mov64_imm(6, rng.randrange(-1000, 1000))]
+        kind = rng.choice(["ldx", "ldxsx", "st", "stx"])
+        if kind == "ldx":
+            access = isa.ldx(size, 7, 5, off)
+        elif kind == "ldxsx":
+            access = isa.ldxsx(rng.choice([1, 2, 4]), 7, 5, off)
+        elif kind == "st":
+            access = isa.st_imm(size, 5, off, rand_imm(rng))
+        else:
+            access = isa.stx(size, 5, 6, off)
+        # after the access: make loaded values and stored bytes visible
+        insns = prefix + [access, isa.mov64_reg(0, 7), isa.alu64_reg(isa.BPF_XOR, 0, 6),
+                          isa.exit_insn()]
+        model = nicexec.compile_trace(insns, tb.hdr_bytes, tb.max_slots)(packet)
+        action, err, out, _ = await tb.run(slot_words(insns), packet)
+        where = f"access {n}: {isa.disasm([access])} with r5={base:#x}, len {len(packet)}"
+        assert err == model.err, f"{where}: err {ExecError(err).name} != model {model.err.name}"
+        if err == ExecError.NONE:
+            assert action == model.action, f"{where}: action {action:#x} != {model.action:#x}"
+            assert out == model.packet, f"{where}: frame differs from the model's"
+        codes[ExecError(err).name] = codes.get(ExecError(err).name, 0) + 1
+    dut._log.info("fault codes seen: %s", codes)
+    expected = {e.name for e in ExecError} - {"BAD_OPCODE", "FELL_OFF"}
+    assert expected <= set(codes), f"codes never produced: {expected - set(codes)}"
+
+
+# ---- directed faults -----------------------------------------------------------------------------
+@cocotb.test()
+async def directed_faults(dut):
+    tb = ExecTb(dut)
+    await tb.reset()
+    hdr, n = tb.hdr_bytes, tb.max_slots
+    big = bytes(range(256)) * ((hdr + 64) // 256 + 1)
+    big = big[:hdr + 40]
+    small = bytes(range(20))
+    data = [isa.ldx(4, 2, 1, memmap.CTX_OFF_DATA)]
+    E = ExecError
+    cases = [
+        ("packet load past data_end", data + [isa.ldx(4, 0, 2, len(small) - 2)], small, E.PKT_BOUNDS),
+        ("packet load before data", data + [isa.ldx(1, 0, 2, -1)], small, E.PKT_BOUNDS),
+        ("packet load from data_end", [isa.ldx(4, 3, 1, 4), isa.ldx(1, 0, 3, 0)], small, E.PKT_BOUNDS),
+        ("packet load in RAM past data_end", data + [isa.ldx(8, 0, 2, len(big) - 4)], big, E.PKT_BOUNDS),
+        ("store straddling the window end", data + [isa.st_imm(4, 2, hdr - 2, 1)], big, E.STORE_WINDOW),
+        ("store just past the window", data + [isa.stx(1, 2, 1, hdr)], big, E.STORE_WINDOW),
+        ("store past data_end", data + [isa.st_imm(2, 2, len(small) - 1, 7)], small, E.PKT_BOUNDS),
+        ("stack store at the top", [isa.st_imm(1, 10, 0, 1)], small, E.STACK_BOUNDS),
+        ("stack load straddling the top", [isa.ldx(8, 0, 10, -4)], small, E.STACK_BOUNDS),
+        ("below the stack", [isa.ldx(1, 0, 10, -memmap.STACK_SIZE - 1)], small, E.PKT_BOUNDS),
+        ("ctx store", [isa.st_imm(4, 1, 0, 0)], small, E.CTX_ACCESS),
+        ("ctx stx", [isa.stx(4, 1, 1, 4)], small, E.CTX_ACCESS),
+        ("ctx u64 load", [isa.ldx(8, 0, 1, 0)], small, E.CTX_ACCESS),
+        ("ctx u16 load", [isa.ldx(2, 0, 1, 0)], small, E.CTX_ACCESS),
+        ("ctx unaligned load", [isa.ldx(4, 0, 1, 2)], small, E.CTX_ACCESS),
+        ("ctx load past the fields", [isa.ldx(4, 0, 1, memmap.CTX_SIZE)], small, E.CTX_ACCESS),
+        ("null load", [isa.ldx(4, 0, 0, 0)], small, E.BAD_ADDRESS),
+        ("load at 2^32 + data", [isa.ld_imm64(3, (1 << 32) + memmap.PKT_DATA), isa.ldx(1, 0, 3, 0)],
+         small, E.BAD_ADDRESS),
+        ("map memory", [isa.ld_imm64(3, memmap.MAP_BASE), isa.ldx(1, 0, 3, 0)], small, E.BAD_ADDRESS),
+        ("ja", [isa.ja(0)], small, E.BAD_OPCODE),
+        ("jeq", [isa.jmp_imm(isa.BPF_JEQ, 0, 0, 0)], small, E.BAD_OPCODE),
+        ("call", [isa.call_helper(1)], small, E.BAD_OPCODE),
+        ("atomic add", [isa.atomic(8, isa.BPF_ADD, 10, 1, -8)], small, E.BAD_OPCODE),
+        ("lddw map fd", [isa.ld_imm64(1, 3, src=1)], small, E.BAD_OPCODE),
+    ]
+    for name, body, packet, code in cases:
+        insns = body + [isa.exit_insn()]
+        model = nicexec.compile_trace(insns, hdr, n)(packet)
+        assert model.err == code, f"{name}: the model says {model.err.name}, the test {code.name}"
+        _, err, _, cycles = await tb.run(slot_words(insns), packet, RUN_OVERHEAD + 3 * len(insns))
+        assert err == code, f"{name}: err {ExecError(err).name}, expected {code.name}"
+        dut._log.info("%-34s -> %-13s in %d cycles", name, code.name, cycles)
+
+    # fell off: a full trace without exit; an LD_IMM64 whose second slot would be past the end
+    filler = [isa.alu64_imm(isa.BPF_ADD, 0, 1)] * n
+    tail_lddw = [isa.alu64_imm(isa.BPF_ADD, 0, 1)] * (n - 1)
+    for name, insns in (("fell off the end", filler),):
+        model = nicexec.compile_trace(insns, hdr, n)(small)
+        assert model.err == E.FELL_OFF
+        _, err, _, cycles = await tb.run(slot_words(insns), small, RUN_OVERHEAD + n + 1)
+        assert err == E.FELL_OFF, f"{name}: err {ExecError(err).name}"
+        dut._log.info("%-34s -> FELL_OFF in %d cycles", name, cycles)
+    slots = slot_words(tail_lddw) + [raw_slot(isa.LD_IMM64, 1, 0, 0, 5)]
+    _, err, _, _ = await tb.run(slots, small, RUN_OVERHEAD + n + 2)
+    assert err == E.FELL_OFF, f"lddw in the last slot: err {ExecError(err).name}"
+    # LD_IMM64 with a non-zero second slot (jit.isa.decode refuses it)
+    for second in (raw_slot(0x95), raw_slot(0, 1), raw_slot(0, 0, 0, 1)):
+        slots = [raw_slot(isa.LD_IMM64, 0, 0, 0, 5), second, raw_slot(0x95)]
+        _, err, _, _ = await tb.run(slots, small, 8)
+        assert err == E.BAD_OPCODE, f"lddw second slot {second:#x}: err {ExecError(err).name}"
+
+
+# ---- every opcode ---------------------------------------------------------------------------------
+def decoder_expectation(slot: int, hdr_bytes: int, max_slots: int, packet: bytes):
+    """(err, action) for [slot, exit]: BAD_OPCODE where jit.isa.validate or the executor's
+    supported set (jit.model.supported_opcode) refuse the instruction, else the model's result."""
+    code = slot.to_bytes(8, "little") + raw_slot(0x95).to_bytes(8, "little")
+    try:
+        insns = isa.decode(code)
+    except isa.IsaError:
+        return ExecError.BAD_OPCODE, 0
+    first = insns[0]
+    if isa.validate(first) is not None or not supported_opcode(first.opcode, first.src):
+        return ExecError.BAD_OPCODE, 0
+    res = nicexec.compile_trace(insns, hdr_bytes, max_slots)(packet)
+    return res.err, res.action
+
+
+@cocotb.test()
+async def opcode_sweep(dut):
+    """All 256 opcodes with selector/reserved-field variants and register numbers up to 15."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rng = random.Random(11)
+    packet = bytes(rng.getrandbits(8) for _ in range(64))
+    tally = {}
+    for opcode in range(256):
+        variants = [(0, 0, 0, 0), (rng.randrange(16), rng.randrange(16), 0, rng.getrandbits(32))]
+        variants += [(rng.randrange(11), rng.randrange(11), off, imm)
+                     for off in (0, 1, 8, 16, 32, -8) for imm in (0, 16, 32, 64, rng.getrandbits(32))
+                     if rng.random() < 0.4]
+        variants += [(10, rng.randrange(11), 0, 0), (0, 10, -8, 0), (11, 0, 0, 0), (0, 12, 0, 0)]
+        for dst, src, off, imm in variants:
+            slot = raw_slot(opcode, dst, src, off, imm)
+            if opcode == isa.LD_IMM64:
+                continue    # two-slot form: directed_faults and random_programs
+            code, action = decoder_expectation(slot, tb.hdr_bytes, tb.max_slots, packet)
+            got_action, err, _, _ = await tb.run([slot, raw_slot(0x95)], packet,
+                                                 RUN_OVERHEAD + MAX_CYCLES_PER_SLOT + 1)
+            assert err == code, (f"slot {slot:#018x} ({opcode:#04x} dst={dst} src={src} off={off} "
+                                 f"imm={imm:#x}): err {ExecError(err).name}, expected {code.name}")
+            if code == ExecError.NONE:
+                assert got_action == action, f"slot {slot:#018x}: action {got_action:#x} != {action:#x}"
+            tally[code.name] = tally.get(code.name, 0) + 1
+    dut._log.info("opcode sweep: %s", tally)
+
+
+# ---- protocol ------------------------------------------------------------------------------------
+@cocotb.test()
+async def start_protocol(dut):
+    """start while busy is ignored (one done per accepted start); start in the done cycle is
+    accepted; reset in the middle of a run leaves the executor idle and usable."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    packet = bytes(range(40))
+    insns = [isa.mov64_imm(0, 9), isa.mov64_imm(3, 7), isa.alu64_reg(isa.BPF_DIV, 0, 3),
+             isa.exit_insn()]
+    ref = interp.run_xdp(insns, packet)
+    tb.load(slot_words(insns), packet)
+    dut.hdr_in.value = int.from_bytes(packet[:tb.hdr_bytes].ljust(tb.hdr_bytes, b"\0"), "little")
+    dut.pkt_len.value = len(packet)
+
+    async def cycle(start: int) -> bool:
+        dut.start.value = start
+        await FallingEdge(dut.clk)
+        done = int(dut.done.value) == 1
+        if done:
+            assert int(dut.err.value) == 0 and int(dut.action.value) == ref.action
+        return done
+
+    await FallingEdge(dut.clk)
+    dones = [await cycle(1 if c in (0, 3, 10, 30, 60) else 0) for c in range(150)]
+    assert sum(dones) == 1, f"{sum(dones)} dones for one accepted start (others while busy)"
+    # start during the done cycle
+    assert await cycle(1) is False
+    while not await cycle(0):
+        pass
+    dones = [await cycle(1 if c == 0 else 0) for c in range(150)]
+    assert sum(dones) == 1, "start in the done cycle was not accepted"
+    # reset mid-run
+    await cycle(1)
+    for _ in range(10):
+        await cycle(0)
+    dut.rst.value = 1
+    await cycle(0)
+    dut.rst.value = 0
+    dones = [await cycle(0) for _ in range(150)]
+    assert not any(dones), "done after a reset"
+    action, err, _, _ = await tb.run(slot_words(insns), packet)
+    assert err == 0 and action == ref.action
+
+
+# ---- cycle costs ---------------------------------------------------------------------------------
+@cocotb.test()
+async def cycle_costs(dut):
+    """Cycles per instruction class: (cycles of k copies + exit) - (cycles of exit alone), / k.
+    Logged, and checked against the costs docs/exec.md promises."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    hdr = tb.hdr_bytes
+    packet = bytes(range(256)) * 8
+    packet = packet[:min(tb.pkt_bytes, hdr + 64)]
+    data = [isa.ldx(4, 2, 1, 0)]
+    classes = [
+        ("alu64 add reg", [isa.alu64_reg(isa.BPF_ADD, 0, 0)], [], 1),
+        ("alu32 mul imm", [isa.alu32_imm(isa.BPF_MUL, 0, 3)], [], 1),
+        ("be32", [isa.endian("be", 0, 32)], [], 1),
+        ("lddw", [isa.ld_imm64(0, 1 << 40)], [], 2),
+        ("stx stack", [isa.stx(8, 10, 0, -8)], [], 1),
+        ("st packet", [isa.st_imm(2, 2, 12, 5)], data, 1),
+        ("ldx stack", [isa.ldx(8, 0, 10, -16)], [], 2),
+        ("ldx ctx", [isa.ldx(4, 0, 1, 4)], [], 2),
+        ("ldx window", [isa.ldx(4, 0, 2, 2)], data, 2),
+        ("ldx packet RAM, one word", [isa.ldx(4, 0, 2, hdr + 2)], data, 2),
+        ("ldx packet RAM, two words", [isa.ldx(8, 0, 2, hdr + 4)], data, 3),
+        ("ldx window + RAM", [isa.ldx(4, 0, 2, hdr - 2)], data, 2),
+        ("div64", [isa.mov64_imm(3, 7), isa.alu64_reg(isa.BPF_DIV, 0, 3)], [], 1 + 66),
+        ("sdiv32", [isa.alu32_imm(isa.BPF_DIV, 0, -3, off=1)], [], 34),
+        ("mod by zero", [isa.alu64_imm(isa.BPF_MOD, 0, 0)], [], 2),
+    ]
+    base_insns = [isa.exit_insn()]
+    _, _, _, base = await tb.run(slot_words(base_insns), packet)
+    dut._log.info("exit alone: %d cycles from start to done", base)
+    k = 4
+    for name, unit, prefix, cost in classes:
+        _, _, _, pre = await tb.run(slot_words(prefix + base_insns), packet)
+        insns = prefix + unit * k + base_insns
+        if sum(i.slots for i in insns) > tb.max_slots:
+            continue
+        _, err, _, cycles = await tb.run(slot_words(insns), packet)
+        assert err == 0, f"{name}: err {ExecError(err).name}"
+        per = (cycles - pre) / k
+        dut._log.info("%-28s %5.1f cycles", name, per)
+        assert per == cost, f"{name}: {per} cycles, docs/exec.md says {cost}"
+
+
+# ---- pytest ------------------------------------------------------------------------------------
+CONFIGS = [
+    dict(MAX_TRACE_LEN=64, HDR_BYTES=128, PKT_BYTES=2048),
+    dict(MAX_TRACE_LEN=32, HDR_BYTES=64, PKT_BYTES=2048),
+    dict(MAX_TRACE_LEN=48, HDR_BYTES=128, PKT_BYTES=512),
+]
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("cfg", CONFIGS,
+                         ids=lambda c: "t{MAX_TRACE_LEN}-h{HDR_BYTES}-p{PKT_BYTES}".format(**c))
+def test_exec(cfg):
+    run_cocotb("jitnic_exec", "tb.exec.test_exec", parameters=cfg)
