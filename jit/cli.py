@@ -11,6 +11,7 @@ from jit.errors import JitnicError
 
 # One line per subcommand module; a module that fails to import is a bug, not a missing feature.
 COMMANDS = [
+    "trace",
     "disasm",
     "interp",
     "gen",

@@ -53,7 +53,12 @@ LEN_SRC = 1 << 24               # bit-view source index of length bit 0 (packet 
 
 
 class NotExact(Exception):
-    """A predicate is not a conjunction of atoms; the message says why."""
+    """A predicate is not a conjunction of atoms; the message says why. `field`/`intervals`, when
+    set, describe it as a union of intervals of one field (a strengthening can pick one)."""
+
+    def __init__(self, why: str, field: "Field | None" = None, intervals: list | None = None):
+        super().__init__(why)
+        self.field, self.intervals = field, intervals
 
 
 class PacketTooShort(Exception):
@@ -63,13 +68,24 @@ class PacketTooShort(Exception):
 # ---- expressions ---------------------------------------------------------------------------------
 class Expr:
     """Base of the expression nodes. `_key` is the structural identity; `_hash` is cached."""
-    __slots__ = ("_key", "_hash", "_view", "_lin")
+    __slots__ = ("_key", "_hash", "_view", "_lin", "_bounds", "_str")
 
     def _init(self, key: tuple) -> None:
         self._key = key
         self._hash = hash(key)
         self._view = _UNSET
         self._lin = _UNSET
+        self._bounds = None
+        self._str = None
+
+    def __str__(self) -> str:
+        s = self._str
+        if s is None:
+            s = self._str = self._text()
+        return s
+
+    def _text(self) -> str:
+        raise NotImplementedError
 
     def __hash__(self) -> int:
         return self._hash
@@ -92,32 +108,52 @@ class Expr:
 
 
 _UNSET = object()
+# Hash-consing: structurally equal nodes are one object, so the per-node analyses (bit views,
+# bounds, text) computed for one packet are reused for the next packet on the same path. The
+# table is bounded; after it is cleared, equality falls back to structure.
+_INTERN: dict[tuple, Expr] = {}
+_INTERN_MAX = 200_000
+
+
+def _interned(cls, key: tuple):
+    node = _INTERN.get(key)
+    if node is not None:
+        return node, False
+    node = object.__new__(cls)
+    node._init(key)
+    if len(_INTERN) >= _INTERN_MAX:
+        _INTERN.clear()
+    _INTERN[key] = node
+    return node, True
 
 
 class Const(Expr):
     __slots__ = ("value",)
 
-    def __init__(self, value: int):
-        self.value = value & M64
-        self._init(("c", self.value))
+    def __new__(cls, value: int):
+        value &= M64
+        node, new = _interned(cls, ("c", value))
+        if new:
+            node.value = value
+        return node
 
     def eval(self, packet: bytes) -> int:
         return self.value
 
-    def __str__(self) -> str:
+    def _text(self) -> str:
         return _num(self.value)
 
 
 class _Len(Expr):
     __slots__ = ()
 
-    def __init__(self):
-        self._init(("len",))
+    def __new__(cls):
+        return _interned(cls, ("len",))[0]
 
     def eval(self, packet: bytes) -> int:
         return len(packet)
 
-    def __str__(self) -> str:
+    def _text(self) -> str:
         return "len"
 
 
@@ -128,11 +164,13 @@ class PktLoad(Expr):
     """`width` bytes of the original packet at `offset`, little-endian, zero-extended."""
     __slots__ = ("offset", "width")
 
-    def __init__(self, offset: Expr, width: int):
+    def __new__(cls, offset: Expr, width: int):
         if width not in (1, 2, 4, 8):
             raise ValueError(f"bad load width {width}")
-        self.offset, self.width = offset, width
-        self._init(("ld", offset, width))
+        node, new = _interned(cls, ("ld", offset, width))
+        if new:
+            node.offset, node.width = offset, width
+        return node
 
     def eval(self, packet: bytes) -> int:
         off = self.offset.eval(packet)
@@ -143,7 +181,7 @@ class PktLoad(Expr):
     def children(self):
         return (self.offset,)
 
-    def __str__(self) -> str:
+    def _text(self) -> str:
         if isinstance(self.offset, Const):
             o = self.offset.value
             return f"pkt[{o}]" if self.width == 1 else f"pkt[{o}:{o + self.width}].le"
@@ -160,9 +198,11 @@ class Alu(Expr):
     """An eBPF ALU operation; unary ops (neg, mov, movsx) use `b` (mov) or `a` (neg) only."""
     __slots__ = ("op", "is64", "a", "b", "off")
 
-    def __init__(self, op: int, is64: bool, a: Expr, b: Expr, off: int = 0):
-        self.op, self.is64, self.a, self.b, self.off = op, is64, a, b, off
-        self._init(("alu", op, is64, a, b, off))
+    def __new__(cls, op: int, is64: bool, a: Expr, b: Expr, off: int = 0):
+        node, new = _interned(cls, ("alu", op, is64, a, b, off))
+        if new:
+            node.op, node.is64, node.a, node.b, node.off = op, is64, a, b, off
+        return node
 
     def eval(self, packet: bytes) -> int:
         return interp.alu(self.op, self.is64, self.a.eval(packet), self.b.eval(packet), self.off)
@@ -170,7 +210,7 @@ class Alu(Expr):
     def children(self):
         return (self.a, self.b)
 
-    def __str__(self) -> str:
+    def _text(self) -> str:
         op, w = self.op, ("" if self.is64 else "u32")
         if op == isa.BPF_MOV:
             if self.off:
@@ -188,9 +228,11 @@ class Alu(Expr):
 class Swap(Expr):
     __slots__ = ("kind", "width", "a")
 
-    def __init__(self, kind: str, width: int, a: Expr):
-        self.kind, self.width, self.a = kind, width, a
-        self._init(("swap", kind, width, a))
+    def __new__(cls, kind: str, width: int, a: Expr):
+        node, new = _interned(cls, ("swap", kind, width, a))
+        if new:
+            node.kind, node.width, node.a = kind, width, a
+        return node
 
     def eval(self, packet: bytes) -> int:
         return interp.byteswap(self.kind, self.width, self.a.eval(packet))
@@ -198,7 +240,7 @@ class Swap(Expr):
     def children(self):
         return (self.a,)
 
-    def __str__(self) -> str:
+    def _text(self) -> str:
         return f"{self.kind}{self.width}({self.a})"
 
 
@@ -275,6 +317,13 @@ def _fits(e: Expr, bits: int) -> bool:
 
 def bounds(e: Expr) -> tuple[int, int]:
     """A sound unsigned range [lo, hi] of `e`'s value (for frames of at most LEN_MAX bytes)."""
+    b = e._bounds
+    if b is None:
+        b = e._bounds = _compute_bounds(e)
+    return b
+
+
+def _compute_bounds(e: Expr) -> tuple[int, int]:
     if isinstance(e, Const):
         return e.value, e.value
     if e is LEN:
@@ -758,10 +807,30 @@ def _req_bits(bits: Sequence[int], c: int, nbits: int) -> dict | bool:
     return req if req else True
 
 
+_NORM_CACHE: dict = {}
+_NORM_CACHE_MAX = 50_000
+
+
 def normalize(pred: "Cmp | bool") -> list | bool:
-    """Exact constraints equivalent to `pred` (a list), True/False, or raise NotExact."""
+    """Exact constraints equivalent to `pred` (a list), True/False, or raise NotExact.
+    A pure function of the predicate, so results (and refusals) are cached."""
     if isinstance(pred, bool):
         return pred
+    r = _NORM_CACHE.get(pred)
+    if r is None:
+        try:
+            r = _normalize(pred)
+        except NotExact as exc:
+            r = exc
+        if len(_NORM_CACHE) >= _NORM_CACHE_MAX:
+            _NORM_CACHE.clear()
+        _NORM_CACHE[pred] = r
+    if isinstance(r, NotExact):
+        raise r
+    return r
+
+
+def _normalize(pred: "Cmp") -> list | bool:
     op, a, b, Wc = pred.op, pred.a, pred.b, 32 if pred.is32 else 64
     if isinstance(a, Const) and not isinstance(b, Const):
         a, b, op = b, a, FLIP[op]
@@ -880,12 +949,17 @@ def _intervals_to_constraints(f: Field, ivs: list, n: int) -> list | bool:
             return [("ne", f, a1 + 1)]
         if a0 == 0 and b1 == vmax and f.signed_ok and a1 < 1 << (n - 1) <= b0:
             return [("range", f, b0 - (1 << n), a1, True)]
-    raise NotExact("the satisfying field values are not one interval")
+    raise NotExact("the satisfying field values are not one interval", f, merged)
 
 
 # ---- dependencies and partial evaluation (for strengthening) -------------------------------------
-def relevant_bits(e: Expr, packet: bytes, out: set[int]) -> None:
+def relevant_bits(e: Expr, packet: bytes, out: set[int], seen: set | None = None) -> None:
     """Add to `out` every source bit (packet bit, or LEN_SRC+j) `e`'s value depends on."""
+    if seen is None:
+        seen = set()
+    if e in seen:
+        return
+    seen.add(e)
     v = view(e)
     if v is not None:
         for b in v:
@@ -899,22 +973,36 @@ def relevant_bits(e: Expr, packet: bytes, out: set[int]) -> None:
         o = e.offset.eval(packet)
         out.update(range(o << 3, (o + e.width) << 3))
     for c in e.children():
-        relevant_bits(c, packet, out)
+        relevant_bits(c, packet, out, seen)
 
 
-def offset_bits(e: Expr, packet: bytes, out: set[int]) -> None:
+def offset_bits(e: Expr, packet: bytes, out: set[int], seen: set | None = None) -> None:
     """Source bits that the offsets of `e`'s variable-offset loads depend on."""
+    if seen is None:
+        seen = set()
+    if e in seen or isinstance(e, Const):
+        return
+    seen.add(e)
     if isinstance(e, PktLoad) and not isinstance(e.offset, Const):
         relevant_bits(e.offset, packet, out)
     for c in e.children():
-        offset_bits(c, packet, out)
+        offset_bits(c, packet, out, seen)
 
 
-def substitute(e: Expr, pinned: set[int], packet: bytes) -> Expr:
+def substitute(e: Expr, pinned: set[int], packet: bytes, memo: dict | None = None) -> Expr:
     """`e` with every subexpression that depends only on `pinned` bits replaced by its value on
     `packet` (equal to `e` on every packet that agrees with `packet` on the pinned bits)."""
     if isinstance(e, Const):
         return e
+    if memo is None:
+        memo = {}
+    r = memo.get(e)
+    if r is None:
+        r = memo[e] = _substitute(e, pinned, packet, memo)
+    return r
+
+
+def _substitute(e: Expr, pinned: set[int], packet: bytes, memo: dict) -> Expr:
     v = view(e)
     if v is not None:
         if all(b <= 1 or _src(b) in pinned for b in v):
@@ -923,25 +1011,26 @@ def substitute(e: Expr, pinned: set[int], packet: bytes) -> Expr:
     if e is LEN:
         return e
     if isinstance(e, PktLoad):
-        off = substitute(e.offset, pinned, packet)
+        off = substitute(e.offset, pinned, packet, memo)
         if off is e.offset:
             return e
         new = PktLoad(off, e.width)
-        return substitute(new, pinned, packet) if isinstance(off, Const) else new
+        return substitute(new, pinned, packet, memo) if isinstance(off, Const) else new
     if isinstance(e, Alu):
-        a, b = substitute(e.a, pinned, packet), substitute(e.b, pinned, packet)
+        a, b = substitute(e.a, pinned, packet, memo), substitute(e.b, pinned, packet, memo)
         if a is e.a and b is e.b:
             return e
         return alu(e.op, e.is64, a, b, e.off)
     if isinstance(e, Swap):
-        a = substitute(e.a, pinned, packet)
+        a = substitute(e.a, pinned, packet, memo)
         return e if a is e.a else swap(e.kind, e.width, a)
     return e
 
 
 def substitute_pred(p: Cmp, pinned: set[int], packet: bytes) -> "Cmp | bool":
-    return cmp(p.op, substitute(p.a, pinned, packet), substitute(p.b, pinned, packet), p.is32,
-               p.signed)
+    memo: dict = {}
+    return cmp(p.op, substitute(p.a, pinned, packet, memo), substitute(p.b, pinned, packet, memo),
+               p.is32, p.signed)
 
 
 def _bit_of(packet: bytes, src: int) -> int:
@@ -1037,8 +1126,8 @@ def install_atoms(preds: Sequence[Cmp], packet: bytes, hdr_bytes: int = HDR_BYTE
         seen.add(p)
         try:
             r = normalize(p)
-        except NotExact as why:
-            r = _strengthen(p, str(why), packet, acc, notes)
+        except NotExact as exc:
+            r = _strengthen(p, exc, packet, acc, notes)
         if r is False:
             raise AssertionError(f"predicate {p} is false on the traced packet")
         if r is not True:
@@ -1047,7 +1136,13 @@ def install_atoms(preds: Sequence[Cmp], packet: bytes, hdr_bytes: int = HDR_BYTE
     return Installed(tuple(atoms), tuple(notes), frozenset(acc.pinned), window_error)
 
 
-def _strengthen(p: Cmp, why: str, packet: bytes, acc: _Acc, notes: list) -> list | bool:
+def _strengthen(p: Cmp, exc: NotExact, packet: bytes, acc: _Acc, notes: list) -> list | bool:
+    why = str(exc)
+    # 0. a union of intervals of one field: keep the interval holding the observed value.
+    r = _one_interval(exc, packet)
+    if r is not None:
+        notes.append(f"`{p}`: {why}; kept the interval holding the observed value")
+        return r
     # 1. pin what variable offsets depend on; the residual often has constant offsets only.
     off: set[int] = set()
     offset_bits(p.a, packet, off)
@@ -1060,8 +1155,13 @@ def _strengthen(p: Cmp, why: str, packet: bytes, acc: _Acc, notes: list) -> list
             r = normalize(cur)
             notes.append(f"`{p}`: variable offset, pinned {describe_bits(off, packet)}")
             return r
-        except NotExact as w2:
-            why = str(w2)
+        except NotExact as exc2:
+            why = str(exc2)
+            r = _one_interval(exc2, packet)
+            if r is not None:
+                notes.append(f"`{p}`: variable offset, pinned {describe_bits(off, packet)}; {why}; "
+                             "kept the interval holding the observed value")
+                return r
     if isinstance(cur, bool):
         notes.append(f"`{p}`: variable offset, pinned {describe_bits(off, packet)}")
         return cur
@@ -1077,13 +1177,32 @@ def _strengthen(p: Cmp, why: str, packet: bytes, acc: _Acc, notes: list) -> list
             r = normalize(cur2)
             notes.append(f"`{p}`: {why}; pinned {describe_bits(off | pkt_bits, packet)}")
             return r
-        except NotExact:
+        except NotExact as exc3:
+            r = _one_interval(exc3, packet)
+            if r is not None:
+                notes.append(f"`{p}`: {why}; pinned {describe_bits(off | pkt_bits, packet)}; "
+                             "kept the length interval holding the observed length")
+                return r
             cur = cur2
     # 3. pin the length too.
     len_bits = set(range(LEN_SRC, LEN_SRC + LEN_BITS))
     acc.pin(len_bits, packet)
     notes.append(f"`{p}`: {why}; pinned {describe_bits(off | pkt_bits | len_bits, packet)}")
     return True
+
+
+def _one_interval(exc: NotExact, packet: bytes) -> list | None:
+    """The interval of `exc.intervals` that holds the field's value on `packet`, as a constraint."""
+    if exc.field is None:
+        return None
+    f = exc.field
+    v = 0
+    for i, s in enumerate(_field_srcs(f)):
+        v |= _bit_of(packet, s) << i
+    for lo, hi in exc.intervals:
+        if lo <= v <= hi:
+            return [("range", f, lo, hi, False)]
+    return None
 
 
 def _emit(acc: _Acc, packet: bytes, hdr_bytes: int, notes: list) -> tuple[list[Atom], str | None]:
