@@ -1120,10 +1120,13 @@ def install_atoms(preds: Sequence[Cmp], packet: bytes, hdr_bytes: int = HDR_BYTE
     acc = _Acc()
     notes: list[str] = []
     seen: set = set()
+    need = 0            # every load of a predicate lies inside the frame (else it is false)
     for p in preds:
         if p in seen:
             continue
         seen.add(p)
+        for load in p.loads():
+            need = max(need, load.offset.eval(packet) + load.width)
         try:
             r = normalize(p)
         except NotExact as exc:
@@ -1132,7 +1135,7 @@ def install_atoms(preds: Sequence[Cmp], packet: bytes, hdr_bytes: int = HDR_BYTE
             raise AssertionError(f"predicate {p} is false on the traced packet")
         if r is not True:
             acc.add(r)
-    atoms, window_error = _emit(acc, packet, hdr_bytes, notes)
+    atoms, window_error = _emit(acc, packet, hdr_bytes, need)
     return Installed(tuple(atoms), tuple(notes), frozenset(acc.pinned), window_error)
 
 
@@ -1205,7 +1208,7 @@ def _one_interval(exc: NotExact, packet: bytes) -> list | None:
     return None
 
 
-def _emit(acc: _Acc, packet: bytes, hdr_bytes: int, notes: list) -> tuple[list[Atom], str | None]:
+def _emit(acc: _Acc, packet: bytes, hdr_bytes: int, need: int) -> tuple[list[Atom], str | None]:
     # ranges that collapse to one value become bit requirements
     ranges = {}
     for (f, signed), (lo, hi) in acc.ranges.items():
@@ -1293,16 +1296,14 @@ def _emit(acc: _Acc, packet: bytes, hdr_bytes: int, notes: list) -> tuple[list[A
         if any(s in bits and bits[s] != v for s, v in req.items()):
             continue            # already excluded by the requirements
         ne_atoms.append(_nebits_atom(req, hdr_bytes))
-    # bounds: every constrained packet byte must lie inside the frame (the NIC reads past it as 0)
-    need = 0
+    # bounds: every byte a predicate reads lies inside the frame (the NIC reads past it as 0);
+    # variable load offsets are pinned, so the observed offsets hold under the atoms
     for a in pkt_atoms + range_atoms + ne_atoms:
         if a.kind == AtomKind.PKT:
             for k in range(a.width):
                 if (a.mask >> (8 * (a.width - 1 - k if a.big_endian else k))) & 0xFF:
                     need = max(need, a.offset + k + 1)
-    if need > len_lo:
-        notes.append(f"added len >= {need}: the condition reads bytes the path does not bound")
-        len_lo = need
+    len_lo = max(len_lo, need)
     if len_lo == len_hi:
         atoms_len.insert(0, Atom(AtomKind.LEN, AtomOp.EQ, 0, 4, True, M32, len_lo))
     else:

@@ -392,20 +392,24 @@ _SAFE = 1 << 28      # pointer offsets below this cannot wrap any address comput
 
 
 def _ptr_cmp(m: _Machine, op: str, a: Ptr, b: Ptr, is32: bool, signed: bool):
-    """`a OP b` for two packet pointers, as a predicate on offsets (and so on `len`)."""
+    """`a OP b` for two packet pointers, as a predicate on offsets (and so on `len`).
+
+    Exact when no address computation can wrap: then the 64-bit (or 32-bit, or signed) comparison
+    of the addresses `data + off` is the integer comparison of the offsets."""
     xa, ka = _split(a.off)
     xb, kb = _split(b.off)
-
-    def small(x, k):
-        lo, hi = bounds(x) if x is not None else (0, 0)
-        return 0 <= lo + k and hi + k < _SAFE and -_SAFE < k < _SAFE
-
-    if not (small(xa, ka) and small(xb, kb)):
-        return cmp(op, _scalar(a), _scalar(b), is32, signed)
+    ha = bounds(xa)[1] if xa is not None else 0
+    hb = bounds(xb)[1] if xb is not None else 0
     d = ka - kb
+    if not (-memmap.PKT_DATA < ka < _SAFE and -memmap.PKT_DATA < kb < _SAFE
+            and ha + abs(d) + abs(ka) < _SAFE and hb + abs(d) + abs(kb) < _SAFE):
+        return cmp(op, _scalar(a), _scalar(b), is32, signed)
+    if xa == xb:
+        return {"==": ka == kb, "!=": ka != kb, "<": ka < kb, "<=": ka <= kb, ">": ka > kb,
+                ">=": ka >= kb}[op]
     if d >= 0:
-        return cmp(op, _plus(xa, d), _plus(xb, 0) if xb is not None else ZERO)
-    return cmp(op, _plus(xa, 0) if xa is not None else ZERO, _plus(xb, -d))
+        return cmp(op, _plus(xa, d), _plus(xb, 0))
+    return cmp(op, _plus(xa, 0), _plus(xb, -d))
 
 
 def _record_bound(m: _Machine, op: str, a: Ptr, b: Ptr) -> None:
