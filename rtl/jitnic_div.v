@@ -42,15 +42,15 @@ wire        b_neg = sgn & b_ext[63];
 wire [63:0] a_mag = a_neg ? -a_ext : a_ext;
 wire [63:0] b_mag = b_neg ? -b_ext : b_ext;
 
-reg        busy_reg = 1'b0;
-reg [6:0]  count_reg = 7'd0;    // iterations left
-reg [63:0] rem_reg = 64'd0;     // partial remainder (< divisor)
-reg [63:0] quo_reg = 64'd0;     // dividend bits still to shift out, quotient bits shifted in
-reg [63:0] div_reg = 64'd0;     // divisor magnitude
-reg        is64_reg = 1'b0;
-reg        mod_reg = 1'b0;
-reg        qneg_reg = 1'b0;     // negate the quotient
-reg        rneg_reg = 1'b0;     // negate the remainder
+reg        busy_reg = 1'b0, busy_next;
+reg [6:0]  count_reg = 7'd0, count_next;     // iterations left
+reg [63:0] rem_reg = 64'd0, rem_next;        // partial remainder (< divisor)
+reg [63:0] quo_reg = 64'd0, quo_next;        // dividend bits still to shift out, quotient bits shifted in
+reg [63:0] div_reg = 64'd0, div_next;        // divisor magnitude
+reg        is64_reg = 1'b0, is64_next;
+reg        mod_reg = 1'b0, mod_next;
+reg        qneg_reg = 1'b0, qneg_next;       // negate the quotient
+reg        rneg_reg = 1'b0, rneg_next;       // negate the remainder
 
 // one restoring step on 65 bits: rem_sh < 2 * divisor, so the difference fits and bit 64 is its sign
 wire [64:0] rem_sh = {rem_reg, quo_reg[63]};
@@ -65,35 +65,57 @@ assign busy = busy_reg;
 assign done = busy_reg && count_reg == 7'd0;
 assign result = is64_reg ? res : {32'd0, res[31:0]};
 
-always @(posedge clk) begin
+always @* begin
+    busy_next = busy_reg;
+    count_next = count_reg;
+    rem_next = rem_reg;
+    quo_next = quo_reg;
+    div_next = div_reg;
+    is64_next = is64_reg;
+    mod_next = mod_reg;
+    qneg_next = qneg_reg;
+    rneg_next = rneg_reg;
+
     if (busy_reg) begin
         if (count_reg == 7'd0) begin
-            busy_reg <= 1'b0;
+            busy_next = 1'b0;
         end else begin
-            rem_reg <= q_bit ? diff[63:0] : rem_sh[63:0];
-            quo_reg <= {quo_reg[62:0], q_bit};
-            count_reg <= count_reg - 7'd1;
+            rem_next = q_bit ? diff[63:0] : rem_sh[63:0];
+            quo_next = {quo_reg[62:0], q_bit};
+            count_next = count_reg - 7'd1;
         end
     end else if (start) begin
-        busy_reg <= 1'b1;
-        is64_reg <= is64;
-        mod_reg <= is_mod;
-        div_reg <= b_mag;
+        busy_next = 1'b1;
+        is64_next = is64;
+        mod_next = is_mod;
+        div_next = b_mag;
         if (b_ext == 64'd0) begin
             // by zero: quotient 0, remainder = dividend (zero-extended by `result` if 32-bit)
-            count_reg <= 7'd0;
-            quo_reg <= 64'd0;
-            rem_reg <= a_ext;
-            qneg_reg <= 1'b0;
-            rneg_reg <= 1'b0;
+            count_next = 7'd0;
+            quo_next = 64'd0;
+            rem_next = a_ext;
+            qneg_next = 1'b0;
+            rneg_next = 1'b0;
         end else begin
-            count_reg <= is64 ? 7'd64 : 7'd32;
-            quo_reg <= is64 ? a_mag : {a_mag[31:0], 32'd0};
-            rem_reg <= 64'd0;
-            qneg_reg <= a_neg ^ b_neg;
-            rneg_reg <= a_neg;
+            count_next = is64 ? 7'd64 : 7'd32;
+            quo_next = is64 ? a_mag : {a_mag[31:0], 32'd0};
+            rem_next = 64'd0;
+            qneg_next = a_neg ^ b_neg;
+            rneg_next = a_neg;
         end
     end
+end
+
+always @(posedge clk) begin
+    busy_reg <= busy_next;
+    count_reg <= count_next;
+    rem_reg <= rem_next;
+    quo_reg <= quo_next;
+    div_reg <= div_next;
+    is64_reg <= is64_next;
+    mod_reg <= mod_next;
+    qneg_reg <= qneg_next;
+    rneg_reg <= rneg_next;
 
     if (rst) begin
         busy_reg <= 1'b0;
