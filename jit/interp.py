@@ -352,27 +352,35 @@ class Memory:
         self._pages[STACK_BASE >> PAGE_SHIFT].hi = self.depth * STACK_SIZE
 
 
+_CTX = struct.Struct("<6I")
+
+
 def xdp_memory(packet: bytes, *, ingress_ifindex: int = 1, rx_queue_index: int = 0) -> Memory:
     """Memory for one XDP run: read-only `xdp_md` context, the packet after HEADROOM bytes of
     (inaccessible) headroom, and the stack (see jit/memmap.py)."""
-    if len(packet) > PKT_MAX:
-        raise InterpError(None, f"packet of {len(packet)} bytes exceeds PKT_MAX={PKT_MAX}")
-    mem = Memory()
+    n = len(packet)
+    if n > PKT_MAX:
+        raise InterpError(None, f"packet of {n} bytes exceeds PKT_MAX={PKT_MAX}")
     data = PKT_BASE + HEADROOM
-    ctx = struct.pack("<6I", data, data + len(packet), data, ingress_ifindex & MASK32,
-                      rx_queue_index & MASK32, 0)
-    assert len(ctx) == CTX_SIZE
-    mem.add(Region("context", CTX_BASE, bytearray(ctx), 0, CTX_SIZE, writable=False, u32_only=True))
+    ctx = bytearray(_CTX.pack(data, data + n, data, ingress_ifindex & MASK32,
+                              rx_queue_index & MASK32, 0))
     buf = bytearray(HEADROOM + PKT_MAX)
-    buf[HEADROOM:HEADROOM + len(packet)] = packet
-    mem.add(Region("packet", PKT_BASE, buf, HEADROOM, HEADROOM + len(packet)))
-    mem.add_stack()
+    buf[HEADROOM:HEADROOM + n] = packet
+    mem = Memory()
+    # the fixed regions of jit/memmap.py, each in its own page (what Memory.add checks)
+    mem._pages = {
+        CTX_BASE >> PAGE_SHIFT: Region("context", CTX_BASE, ctx, 0, CTX_SIZE, writable=False,
+                                       u32_only=True),
+        PKT_BASE >> PAGE_SHIFT: Region("packet", PKT_BASE, buf, HEADROOM, HEADROOM + n),
+        STACK_BASE >> PAGE_SHIFT: Region("stack", STACK_BASE,
+                                         bytearray(STACK_SIZE * MAX_CALL_DEPTH), 0, STACK_SIZE),
+    }
     return mem
 
 
 def packet_bytes(mem: Memory) -> bytes:
     """The packet between data and data_end."""
-    pkt = mem.region("packet")
+    pkt = mem._pages[PKT_BASE >> PAGE_SHIFT]
     return bytes(pkt.buf[pkt.lo:pkt.hi])
 
 

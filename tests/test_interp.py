@@ -3,6 +3,7 @@ here from the RFC 9669 text (struct-based, independent of the interpreter's temp
 both the pure functions and real programs; then memory, faults, budget, calls, helpers, XDP."""
 from __future__ import annotations
 
+import argparse
 import struct
 
 import pytest
@@ -664,3 +665,20 @@ def test_compile_cache_reuses_translation():
     assert interp.compile_program(compiled) is compiled
     assert run_xdp(compiled, b"").action == 2
     assert "def run(M, H, S, budget):" in compiled.source()
+
+
+# ---- benchmark section ---------------------------------------------------------------------------
+def test_interp_benchmark_runs_every_shipped_program(capsys):
+    from jit import bench
+    from jit.paths import PROGRAM_NAMES, program_object
+
+    assert "interp" in bench.BENCHMARKS
+    args = argparse.Namespace(seconds=0.01)
+    rows = bench.BENCHMARKS["interp"].run(args)
+    by_name = {r["program"]: r for r in rows}
+    for name in PROGRAM_NAMES:
+        if program_object(name).exists():
+            assert by_name[name]["errors"] == 0 and by_name[name]["insns_per_s"] > 0
+    assert by_name["synthetic byte-sum loop"]["insns_per_packet"] > 1000
+    assert bench.main(["interp", "--seconds", "0.01", "--json"]) == 0
+    assert '"section": "interp"' in capsys.readouterr().out
