@@ -8,13 +8,13 @@ Syntax, one instruction per line, `#` starts a comment, `name:` defines a label:
     be16 %r0 / le64 %r0   bswap32 %r0 / swap32 %r0
     lddw %r0, 0x1122334455667788
     ldxw %r0, [%r1+4]     ldxsb %r0, [%r1]       stxdw [%r10-8], %r1   stdw [%r10-16], 0xab
-    jne %r0, 15, label    jne32 %r2, 0xffffff80, +3                     ja label / ja +N / ja32 label
+    jne %r0, 15, label    jne32 %r2, 0xffffff80, +3      ja label / ja +N / ja32 label
     lock add [%r10-8], %r1     lock fetch xor32 [%r10-4], %r1     lock xchg / lock cmpxchg[32]
     call 5 (helper)       call local label       call %r2 (callx)       exit
 
 A jump to `exit` without an `exit:` label goes to the first `exit` instruction (as in the suite's
-own assembler). ALU mnemonics without a suffix (or with `64`) are 64-bit, `32` selects the 32-bit class. Immediates
-are decimal or 0x-hex, optionally negative; 32-bit fields accept -2^31 .. 2^32-1.
+own assembler). ALU mnemonics without a suffix (or with `64`) are 64-bit, `32` selects the 32-bit
+class. Immediates are decimal or 0x-hex, optionally negative; 32-bit fields accept -2^31 .. 2^32-1.
 """
 from __future__ import annotations
 

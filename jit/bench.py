@@ -48,7 +48,8 @@ def packet_mix() -> list[bytes]:
     eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     frames = [
         eth / IP(src="10.0.0.1", dst="192.168.1.2", ttl=64) / TCP(sport=40000, dport=80, flags="S"),
-        eth / IP(src="10.0.0.2", dst="192.168.1.3", ttl=1) / TCP(sport=40001, dport=443) / (b"a" * 200),
+        eth / IP(src="10.0.0.2", dst="192.168.1.3", ttl=1) / TCP(sport=40001, dport=443)
+        / (b"a" * 200),
         eth / IP(src="172.16.0.9", dst="10.1.2.3") / UDP(sport=5353, dport=53) / (b"q" * 30),
         eth / IP(src="198.51.100.7", dst="10.1.2.3") / UDP(sport=1234, dport=4789) / (b"v" * 1000),
         eth / IP(src="10.9.9.9", dst="10.0.0.1") / ICMP(type=8, id=7, seq=1) / (b"ping" * 14),
@@ -159,7 +160,8 @@ def _table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jit.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m jit.bench",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION",
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
@@ -167,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     unknown = [s for s in args.sections if s not in BENCHMARKS]
     if unknown:
-        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(f"unknown section(s) {', '.join(unknown)}; "
+                     f"choose from {', '.join(BENCHMARKS)}")
     for name in args.sections or list(BENCHMARKS):
         rows = BENCHMARKS[name].run(args)
         if args.json:

@@ -75,7 +75,7 @@ def listing(path: str, section: str | None = None, raw: bool = False) -> str:
 
 
 def _with_bytes(text: str, prog: elf.Program) -> str:
-    """Insert the instruction bytes after the pc, as llvm-objdump does without --no-show-raw-insn."""
+    """Insert the instruction bytes after the pc, as llvm-objdump does by default."""
     raw = {pc + prog.offset // 8: insn.encode() for insn, pc in
            zip(prog.insns, isa.slot_pcs(prog.insns))}
     lines = []

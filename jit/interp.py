@@ -203,7 +203,8 @@ def cond_taken(jmp_op: int, is32: bool, a: int, b: int) -> bool:
     return fn(a & MASK64, b & MASK64)
 
 
-def atomic_rmw(op: int, width: int, old: int, src: int, r0: int = 0) -> tuple[int | None, int | None]:
+def atomic_rmw(op: int, width: int, old: int, src: int,
+               r0: int = 0) -> tuple[int | None, int | None]:
     """An atomic operation (`imm` of BPF_STX | BPF_ATOMIC) on the memory value `old`, `width` 32 or
     64 bits. Returns (value to store or None, value for the register or None): non-fetching ops
     write no register; fetch ops and xchg return `old` for the src register; cmpxchg returns `old`
@@ -287,7 +288,8 @@ class Memory:
         r = self._pages.get(addr >> PAGE_SHIFT)
         if r is not None:
             off = addr - r.base
-            if r.lo <= off and off + size <= r.hi and (not r.u32_only or (size == 4 and not off & 3)):
+            if r.lo <= off and off + size <= r.hi and (
+                    not r.u32_only or (size == 4 and not off & 3)):
                 return _UNPACK[size](r.buf, off)[0]
         raise self._fault(addr, size, "read", pc)
 
@@ -395,7 +397,8 @@ def _call_helper(helpers: Mapping[int, Helper], helper_id: int, pc: int, mem: Me
                  r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
     fn = helpers.get(helper_id)
     if fn is None:
-        raise UnsupportedInsn(pc, f"call to helper {helper_id}, which the interpreter does not model")
+        raise UnsupportedInsn(pc, f"call to helper {helper_id}, which the interpreter does not "
+                                  "model")
     return fn(mem, pc, r1, r2, r3, r4, r5) & MASK64
 
 
@@ -469,8 +472,8 @@ class _Translator:
             return [f"r{d} = ld({self._addr(s, insn.off)}, {spec.size}, {pc})"], False
         if kind == isa.LDXSX:
             sb = 1 << (spec.width - 1)
-            return [f"r{d} = ((ld({self._addr(s, insn.off)}, {spec.size}, {pc}) ^ {sb:#x}) - {sb:#x})"
-                    f" & {MASK64:#x}"], False
+            load = f"ld({self._addr(s, insn.off)}, {spec.size}, {pc})"
+            return [f"r{d} = (({load} ^ {sb:#x}) - {sb:#x}) & {MASK64:#x}"], False
         if kind == isa.ST:
             value = isa.imm64(insn.imm) & ((1 << spec.width) - 1)
             return [f"st({self._addr(d, insn.off)}, {spec.size}, {value:#x}, {pc})"], False

@@ -27,7 +27,7 @@ class IsaError(JitnicError):
     """Malformed or invalid eBPF bytecode (the message names the pc)."""
 
 
-# ---- named fields ---------------------------------------------------------------------------------
+# ---- named fields -------------------------------------------------------------------------------
 # instruction classes (opcode & 0x07)
 BPF_LD = 0x00
 BPF_LDX = 0x01
@@ -279,12 +279,13 @@ ATOMIC_OPS = {  # imm: (name, llvm operator or function, meaning)
     BPF_OR: ("or", "|=", "*(dst + off) |= src"),
     BPF_AND: ("and", "&=", "*(dst + off) &= src"),
     BPF_XOR: ("xor", "^=", "*(dst + off) ^= src"),
-    BPF_ADD | BPF_FETCH: ("fetch_add", "atomic_fetch_add", "src = fetch-and-add(*(dst + off), src)"),
-    BPF_OR | BPF_FETCH: ("fetch_or", "atomic_fetch_or", "src = fetch-and-or(*(dst + off), src)"),
-    BPF_AND | BPF_FETCH: ("fetch_and", "atomic_fetch_and", "src = fetch-and-and(*(dst + off), src)"),
-    BPF_XOR | BPF_FETCH: ("fetch_xor", "atomic_fetch_xor", "src = fetch-and-xor(*(dst + off), src)"),
+    BPF_ADD | BPF_FETCH: ("fetch_add", "atomic_fetch_add", "src = fetch_add(*(dst + off), src)"),
+    BPF_OR | BPF_FETCH: ("fetch_or", "atomic_fetch_or", "src = fetch_or(*(dst + off), src)"),
+    BPF_AND | BPF_FETCH: ("fetch_and", "atomic_fetch_and", "src = fetch_and(*(dst + off), src)"),
+    BPF_XOR | BPF_FETCH: ("fetch_xor", "atomic_fetch_xor", "src = fetch_xor(*(dst + off), src)"),
     BPF_XCHG: ("xchg", "xchg", "src = exchange(*(dst + off), src)"),
-    BPF_CMPXCHG: ("cmpxchg", "cmpxchg", "r0 = compare-and-exchange(*(dst + off), expect r0, new src)"),
+    BPF_CMPXCHG: ("cmpxchg", "cmpxchg",
+                  "r0 = compare-and-exchange(*(dst + off), expected r0, new value src)"),
 }
 LDDW_FORMS = {  # src: (name, form, meaning), RFC 9669 section 5.4
     0: ("lddw", "{d} = {imm64} ll", "dst = imm64"),
@@ -303,7 +304,8 @@ def _build_table() -> list[OpSpec]:
     specs: list[OpSpec] = []
 
     def add(name, opcode, kind, op, width, form, doc, zero=(), select=None, value=None):
-        specs.append(OpSpec(name, opcode, kind, op, width, select, value, frozenset(zero), form, doc))
+        specs.append(OpSpec(name, opcode, kind, op, width, select, value, frozenset(zero), form,
+                            doc))
 
     # ALU and ALU64
     for cls, bits, sfx, r in ((BPF_ALU64, 64, "", "r"), (BPF_ALU, 32, "32", "w")):
@@ -365,8 +367,8 @@ def _build_table() -> list[OpSpec]:
     add("callx", BPF_JMP | BPF_X | BPF_CALL, CALLX, 0, 64, "callx {cx}",
         "call the helper whose id is in register dst (LLVM <= 18 put the register in imm)",
         zero=("src", "off"))
-    add("exit", BPF_JMP | BPF_EXIT, EXIT, 0, 64, "exit", "return r0 (from a local call or the program)",
-        zero=("dst", "src", "off", "imm"))
+    add("exit", BPF_JMP | BPF_EXIT, EXIT, 0, 64, "exit",
+        "return r0 (from a local call or the program)", zero=("dst", "src", "off", "imm"))
     # LD_IMM64 and its pseudo forms
     for src, (name, form, doc) in LDDW_FORMS.items():
         add(name, LD_IMM64, LDDW, src, 64, form, doc, zero=("off",), select="src", value=src)
@@ -380,13 +382,15 @@ def _build_table() -> list[OpSpec]:
                 f"{{d}} = *(s{bits} *)({{s}}{{moff}})",
                 f"dst = *(s{bits} *)(src + off), sign-extended to 64 bits", zero=("imm",))
             add(f"ldabs{sfx}", BPF_LD | BPF_ABS | size_code, LDABS, 0, bits,
-                f"r0 = *(u{bits} *)skb[{{imm}}]", f"legacy: r0 = ntoh(*(u{bits} *)(skb->data + imm))",
+                f"r0 = *(u{bits} *)skb[{{imm}}]",
+                f"legacy: r0 = ntoh(*(u{bits} *)(skb->data + imm))",
                 zero=("dst", "src", "off"))
             add(f"ldind{sfx}", BPF_LD | BPF_IND | size_code, LDIND, 0, bits,
                 f"r0 = *(u{bits} *)skb[{{s}}{{iimm}}]",
                 f"legacy: r0 = ntoh(*(u{bits} *)(skb->data + src + imm))", zero=("dst", "off"))
         add(f"st{sfx}", BPF_ST | BPF_MEM | size_code, ST, 0, bits,
-            f"*(u{bits} *)({{d}}{{moff}}) = {{imm}}", f"*(u{bits} *)(dst + off) = imm", zero=("src",))
+            f"*(u{bits} *)({{d}}{{moff}}) = {{imm}}", f"*(u{bits} *)(dst + off) = imm",
+            zero=("src",))
         add(f"stx{sfx}", BPF_STX | BPF_MEM | size_code, STX, 0, bits,
             f"*(u{bits} *)({{d}}{{moff}}) = {{s}}", f"*(u{bits} *)(dst + off) = src", zero=("imm",))
     # atomics
@@ -396,7 +400,8 @@ def _build_table() -> list[OpSpec]:
             if imm & BPF_FETCH == 0:
                 form = f"lock *(u{bits} *)({{d}}{{moff}}) {fn} {{s}}"
             elif imm == BPF_XCHG:
-                form = f"{{{r}s}} = xchg{'32' if bits == 32 else ''}_{bits}({{d}}{{moff}}, {{{r}s}})"
+                form = (f"{{{r}s}} = xchg{'32' if bits == 32 else ''}_{bits}({{d}}{{moff}}, "
+                        f"{{{r}s}})")
             elif imm == BPF_CMPXCHG:
                 form = (f"{r}0 = cmpxchg{'32' if bits == 32 else ''}_{bits}({{d}}{{moff}}, {r}0, "
                         f"{{{r}s}})")
@@ -490,7 +495,8 @@ def decode(code: bytes, strict: bool = False) -> list[Insn]:
             if op2 or regs2 or off2:
                 raise IsaError(f"pc {pc}: lddw second slot must have zero opcode, registers and "
                                f"offset (got opcode={op2:#x} regs={regs2:#x} off={off2})")
-            insn = Insn(opcode, regs & 0xf, regs >> 4, off, (imm & MASK32) | ((imm2 & MASK32) << 32))
+            value = (imm & MASK32) | ((imm2 & MASK32) << 32)
+            insn = Insn(opcode, regs & 0xf, regs >> 4, off, value)
         else:
             insn = Insn(opcode, regs & 0xf, regs >> 4, off, imm)
         if strict:

@@ -157,7 +157,8 @@ def built_snippets(tmp_path_factory):
     objects = {}
     for name, cpu in VARIANTS:
         src = out / f"{name}.c"
-        src.write_text(HEADERS + textwrap.dedent(SNIPPETS[name]) + '\nchar _license[] SEC("license") = "GPL";\n')
+        src.write_text(HEADERS + textwrap.dedent(SNIPPETS[name])
+                       + '\nchar _license[] SEC("license") = "GPL";\n')
         obj = out / f"{name}_{cpu}.o"
         subprocess.run([CLANG, "-O2", "-g", "-target", "bpf", f"-mcpu={cpu}",
                         f"-I/usr/include/{arch}-linux-gnu", "-c", str(src), "-o", str(obj)],
@@ -171,7 +172,7 @@ def test_compiled_snippet(built_snippets, variant):
     assert compare_object(built_snippets[variant]) > 5
 
 
-# ---- every table entry, assembled with llvm-mc -----------------------------------------------------
+# ---- every table entry, assembled with llvm-mc ---------------------------------------------------
 # Entries whose text differs from LLVM 14 on purpose: name -> why.
 _V4 = "LLVM 14 predates ISA v4: it ignores off and prints the plain (unsigned / mov) form"
 _PSEUDO = "LLVM prints `ld_pseudo rD, src, imm`; we print the RFC 9669 meaning"

@@ -601,7 +601,8 @@ def test_empty_packet_and_stack_start_zeroed():
 _STRAIGHT = st.sampled_from([
     "add %r{a}, %r{b}", "sub32 %r{a}, {i}", "mul %r{a}, %r{b}", "div32 %r{a}, %r{b}",
     "sdiv %r{a}, {i}", "mod %r{a}, %r{b}", "smod32 %r{a}, %r{b}", "lsh %r{a}, %r{b}",
-    "arsh32 %r{a}, {i}", "xor %r{a}, {i}", "neg %r{a}", "mov32 %r{a}, %r{b}", "movsx1664 %r{a}, %r{b}",
+    "arsh32 %r{a}, {i}", "xor %r{a}, {i}", "neg %r{a}", "mov32 %r{a}, %r{b}",
+    "movsx1664 %r{a}, %r{b}",
     "be32 %r{a}", "bswap64 %r{a}", "stxdw [%r10-{s}], %r{a}", "ldxw %r{a}, [%r10-{s}]",
     "ldxsh %r{a}, [%r10-{s}]", "lock fetch add [%r10-{s}], %r{a}", "lddw %r{a}, {w}",
     "jsgt %r{a}, %r{b}, +1", "jset32 %r{a}, {i}, +2", "jlt %r{a}, {i}, +1",

@@ -98,9 +98,9 @@ def test_insn_normalises_fields():
     assert Insn(0x18, 1).slots == 2 and Insn(0x07, 1).slots == 1
 
 
-@pytest.mark.parametrize("kwargs", [dict(opcode=256), dict(opcode=7, dst=16), dict(opcode=7, imm=1 << 32),
-                                    dict(opcode=7, imm=-(1 << 31) - 1), dict(opcode=5, off=1 << 16),
-                                    dict(opcode=0x18, imm=1 << 64)])
+@pytest.mark.parametrize("kwargs", [
+    dict(opcode=256), dict(opcode=7, dst=16), dict(opcode=7, imm=1 << 32),
+    dict(opcode=7, imm=-(1 << 31) - 1), dict(opcode=5, off=1 << 16), dict(opcode=0x18, imm=1 << 64)])
 def test_insn_rejects_out_of_range(kwargs):
     with pytest.raises(IsaError):
         Insn(**kwargs)
@@ -180,7 +180,7 @@ def test_round_trip(insns):
 @settings(max_examples=300, deadline=None)
 @given(st.binary(min_size=0, max_size=64).map(lambda b: b[: len(b) - len(b) % 8]))
 def test_decode_arbitrary_bytes(code):
-    """Lenient decode of any bytes either works (and re-encodes to the same bytes) or raises IsaError."""
+    """Lenient decode of any bytes works (and re-encodes to the same bytes) or raises IsaError."""
     try:
         insns = isa.decode(code)
     except IsaError:
