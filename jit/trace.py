@@ -540,22 +540,33 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
                  budget: int = DEFAULT_BUDGET) -> TraceResult:
     """Trace `insns` (an XDP program) on `packet`: see the module docstring."""
     packet = bytes(packet)
-    action, out, count, error = _full_run(insns, packet)
-    if error is not None:
-        return TraceResult([], action, out, count, Condition(), (), (), f"program error: {error}")
     dec = _decoded(insns)
     m = _Machine(packet, hdr_bytes)
+    stop: str | None = None
     try:
         trace, path = _execute(dec, m, budget)
-    except _Stop as stop:
-        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop.reason)
+    except _Stop as exc:
+        stop = exc.reason
+    action, out, count, error = _full_run(insns, packet)
+    if stop is not None:
+        if error is not None and stop.startswith("program error"):
+            stop = f"program error: {error}"
+        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop)
+    if error is not None:
+        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (),
+                           f"tracer error: the interpreter fails ({error}) where the tracer does not")
     exact = Condition(tuple(m.preds))
     my_action = m.rc[0] & 0xFFFF_FFFF
     if my_action != action or bytes(m.out) != out or len(path) != count:
         log.error("tracer disagrees with the interpreter on %s", packet.hex())
         return TraceResult(trace, action, out, count, exact, (), (),
                            "tracer error: concrete run disagrees with the interpreter", tuple(path))
-    inst = install_atoms(m.preds, packet, hdr_bytes)
+    try:
+        inst = install_atoms(m.preds, packet, hdr_bytes)
+    except Exception as exc:  # noqa: BLE001 - a tracer bug must make the path uncacheable, not crash the host
+        log.exception("installing the condition failed on %s", packet.hex())
+        return TraceResult(trace, action, out, count, exact, (), (), f"tracer error: {exc}",
+                           tuple(path))
     slots = sum(i.slots for i in trace)
     reason = None
     if slots > max_trace_len:
