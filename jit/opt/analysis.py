@@ -19,7 +19,7 @@ executor, docs/abi.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jit import interp, isa, memmap
 from jit.isa import Insn, MASK32, MASK64, sign_extend
@@ -36,6 +36,7 @@ class Env:
     """What the passes may assume: the condition's facts and the NIC's header window."""
     facts: Facts
     hdr_bytes: int
+    cache: dict = field(default_factory=dict, compare=False, repr=False)   # analyze() memo
 
     def ctx_value(self, off: int) -> int | None:
         """Value of the u32 context field at byte `off` (None: data_end without a pinned length,
@@ -325,8 +326,15 @@ def step(state: State, insn: Insn, env: Env) -> State:
 
 
 def analyze(trace: list[Insn], env: Env) -> list[State]:
-    """States before each instruction, and after the last one (len(trace) + 1 states)."""
-    states = [entry_state(env)]
-    for insn in trace:
-        states.append(step(states[-1], insn, env))
+    """States before each instruction, and after the last one (len(trace) + 1 states). Memoized
+    per trace in `env` (passes that change nothing hand the next pass the same trace)."""
+    key = tuple(trace)
+    states = env.cache.get(key)
+    if states is None:
+        states = [entry_state(env)]
+        for insn in trace:
+            states.append(step(states[-1], insn, env))
+        if len(env.cache) > 64:
+            env.cache.clear()
+        env.cache[key] = states
     return states
