@@ -465,6 +465,7 @@ def boundary_address(rng: random.Random, length: int, hdr_bytes: int) -> int:
         memmap.STACK_BASE + rng.randrange(-12, 12), memmap.STACK_TOP + rng.randrange(-12, 12),
         memmap.CTX_BASE + rng.randrange(-8, memmap.CTX_SIZE + 8), memmap.PKT_BASE + rng.randrange(-8, 8),
         memmap.MAP_BASE + rng.randrange(-8, 8), rng.randrange(0, 16), (1 << 32) + data,
+        (1 << rng.randrange(32, 64)) + rng.choice([data, memmap.STACK_BASE, memmap.CTX_BASE]),
         rng.getrandbits(64), M64 - rng.randrange(16),
     ]) & M64
 
@@ -538,6 +539,8 @@ async def directed_faults(dut):
         ("ctx load past the fields", [isa.ldx(4, 0, 1, memmap.CTX_SIZE)], small, E.CTX_ACCESS),
         ("null load", [isa.ldx(4, 0, 0, 0)], small, E.BAD_ADDRESS),
         ("load at 2^32 + data", [isa.ld_imm64(3, (1 << 32) + memmap.PKT_DATA), isa.ldx(1, 0, 3, 0)],
+         small, E.BAD_ADDRESS),
+        ("load at 2^63 + stack", [isa.ld_imm64(3, (1 << 63) + memmap.STACK_BASE), isa.ldx(1, 0, 3, 0)],
          small, E.BAD_ADDRESS),
         ("map memory", [isa.ld_imm64(3, memmap.MAP_BASE), isa.ldx(1, 0, 3, 0)], small, E.BAD_ADDRESS),
         ("ja", [isa.ja(0)], small, E.BAD_OPCODE),
