@@ -241,7 +241,17 @@ class Swap(Expr):
         return (self.a,)
 
     def _text(self) -> str:
-        return f"{self.kind}{self.width}({self.a})"
+        a = self.a
+        if self.kind != "le" and isinstance(a, PktLoad) and 8 * a.width == self.width:
+            return _be_load_text(a)       # a big-endian field of the packet
+        return f"{self.kind}{self.width}({a})"
+
+
+def _be_load_text(a: PktLoad) -> str:
+    if isinstance(a.offset, Const):
+        o = a.offset.value
+        return f"pkt[{o}:{o + a.width}]"
+    return f"pkt[{a.offset} +: {a.width}]"
 
 
 def _num(v: int) -> str:
@@ -1369,7 +1379,12 @@ def pretty(p: Cmp) -> str:
             if lv is not None and lv[1] == 0 and _is_plain_field(lv[0], f):
                 c = isa.sign_extend(p.b.value, 32 if p.is32 else 64) if p.signed else p.b.value
                 return f"{f.text()} {sym} {_num(c & M64)}"
-    return f"{_side(p.a, p.is32)} {sym} {_side(p.b, p.is32)}"
+    a, b = p.a, p.b
+    if p.op in ("==", "!=") and isinstance(a, PktLoad) and a.width > 1 and isinstance(b, Const) \
+            and b.value < 1 << (8 * a.width) and not (p.is32 and a.width == 8):
+        be = int.from_bytes(b.value.to_bytes(a.width, "little"), "big")
+        return f"{_be_load_text(a)} {sym} {be:#0{2 + 2 * a.width}x}"
+    return f"{_side(a, p.is32)} {sym} {_side(b, p.is32)}"
 
 
 def _side(e: Expr, is32: bool) -> str:

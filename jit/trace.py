@@ -168,18 +168,25 @@ class _Decoded:
         return (K_BAD, insn, pc, nxt, f"unsupported instruction: pc {pc}: {spec.name}")
 
 
-_CACHE: dict[int, tuple[object, _Decoded]] = {}
+_CACHE_BY_ID: dict[int, tuple[object, _Decoded]] = {}
+_CACHE: dict[tuple, _Decoded] = {}
 _CACHE_MAX = 64
 
 
 def _decoded(insns: Sequence[Insn]) -> _Decoded:
-    hit = _CACHE.get(id(insns))
-    if hit is not None and hit[0] is insns and hit[1].insns == tuple(insns):
+    """Per-program decoding, cached by object identity (fast path) and by content."""
+    key = tuple(insns)
+    hit = _CACHE_BY_ID.get(id(insns))
+    if hit is not None and hit[0] is insns and hit[1].insns == key:   # identical elements: fast
         return hit[1]
-    dec = _Decoded(insns)
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(insns)] = (insns, dec)
+    dec = _CACHE.get(key)
+    if dec is None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        dec = _CACHE[key] = _Decoded(key)
+    if len(_CACHE_BY_ID) >= _CACHE_MAX:
+        _CACHE_BY_ID.pop(next(iter(_CACHE_BY_ID)))
+    _CACHE_BY_ID[id(insns)] = (insns, dec)
     return dec
 
 
@@ -233,6 +240,8 @@ class _Machine:
         x, k = _split(off)
         if self.proven.get(x, -(1 << 70)) >= k + size:
             return
+        if x is not None and self.proven.get(None, -(1 << 70)) >= bounds(x)[1] + k + size:
+            return                      # implied by a constant length bound
         if x is None:
             self.require(cmp("<=", const(k + size), LEN))
         elif bounds(x)[1] + k + size < _SAFE:
@@ -266,10 +275,12 @@ class _Machine:
                             f"outside the {self.length}-byte frame")
             self.need_bound(off_s, size, o)
             value = int.from_bytes(self.out[o:o + size], "little")
-            if not any(o + i in self.pkt_sym for i in range(size)):
-                return value, PktLoad(off_s, size)
-            self.pin(off_s, o)
-            return value, _compose(self.pkt_sym, o, size, _orig_piece)
+            if self.pkt_sym:
+                # after stores, which bytes a variable-offset load reads back must not change
+                self.pin(off_s, o)
+                if any(o + i in self.pkt_sym for i in range(size)):
+                    return value, _compose(self.pkt_sym, o, size, _orig_piece)
+            return value, PktLoad(off_s, size)
         if region == STACK:
             if o < 0 or o + size > memmap.STACK_SIZE:
                 raise _Stop(f"program error: pc {pc}: stack read of {size} bytes at offset {o}")

@@ -432,3 +432,27 @@ def test_cli_trace_pcap_index_and_json(tmp_path, capsys):
     assert cli.main(["trace", path, "--pcap", str(cap), "--index", "5"]) == 2
     assert "no packet with index 5" in capsys.readouterr().err
     assert cli.main(["trace", path, "--packet", "zz"]) == 2
+
+
+def test_variable_offset_load_after_a_store_fixes_its_address():
+    insns = prog("""
+    stb [%r1+6], 7
+    ldxb %r3, [%r1+0]
+    and %r3, 7
+    add %r3, %r1
+    ldxb %r4, [%r3+0]
+    jne %r4, 7, out
+    mov %r0, 1
+""", bound=16)
+    frame = bytes([3, 0, 0, 7]) + bytes(12)          # reads byte 3 (original 7): drop
+    r = trace_packet(insns, frame)
+    check_result(insns, frame, r)
+    assert r.action == XDP_DROP
+    aliased = bytes([6, 0, 0, 0]) + bytes(12)        # reads byte 6, the stored 7: drop as well,
+    assert run(insns, aliased)[0] == XDP_DROP        # but by another aliasing: not this trace's
+    assert not r.exact.evaluate(aliased)             # condition, which fixes the address
+    assert [str(a) for a in r.atoms] == ["len >= 16", "(pkt[0:4] & 0x70000ff) == 0x3000007"]
+    assert str(r.exact) == "len >= 16 && (pkt[0] & 0x7) == 0x03 && pkt[(pkt[0] & 7)] == 7"
+    r6 = trace_packet(insns, aliased)
+    check_result(insns, aliased, r6)
+    assert [str(a) for a in r6.atoms] == ["len >= 16", "(pkt[0:1] & 0x7) == 0x6"]
