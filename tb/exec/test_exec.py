@@ -457,14 +457,25 @@ async def random_programs(dut):
 
 
 # ---- random accesses around region boundaries ---------------------------------------------------
-def boundary_address(rng: random.Random, length: int, hdr_bytes: int) -> int:
+BOUNDARIES = ["data", "data_end", "window_end", "stack", "ctx", "elsewhere"]
+
+
+def boundary_address(rng: random.Random, target: str, length: int, hdr_bytes: int) -> int:
+    """An address within a few bytes of the `target` boundary (or anywhere else, for BAD_ADDRESS)."""
     data = memmap.PKT_DATA
+    near = rng.randrange(-12, 12)
+    if target == "data":
+        return data + near
+    if target == "data_end":
+        return data + length + near
+    if target == "window_end":
+        return data + hdr_bytes + near
+    if target == "stack":
+        return rng.choice([memmap.STACK_BASE, memmap.STACK_TOP]) + near
+    if target == "ctx":
+        return memmap.CTX_BASE + rng.randrange(-8, memmap.CTX_SIZE + 8)
     return rng.choice([
-        data + rng.randrange(-12, 12), data + length + rng.randrange(-12, 12),
-        data + hdr_bytes + rng.randrange(-12, 12),
-        memmap.STACK_BASE + rng.randrange(-12, 12), memmap.STACK_TOP + rng.randrange(-12, 12),
-        memmap.CTX_BASE + rng.randrange(-8, memmap.CTX_SIZE + 8), memmap.PKT_BASE + rng.randrange(-8, 8),
-        memmap.MAP_BASE + rng.randrange(-8, 8), rng.randrange(0, 16), (1 << 32) + data,
+        memmap.PKT_BASE + near, memmap.MAP_BASE + near, rng.randrange(0, 16), (1 << 32) + data,
         (1 << rng.randrange(32, 64)) + rng.choice([data, memmap.STACK_BASE, memmap.CTX_BASE]),
         rng.getrandbits(64), M64 - rng.randrange(16),
     ]) & M64
@@ -478,8 +489,11 @@ async def random_faults(dut):
     rng = random.Random(f"faults-{tb.max_slots}-{tb.hdr_bytes}")
     codes = {}
     for n in range(RANDOM_FAULTS):
+        target = BOUNDARIES[n % len(BOUNDARIES)]
         packet = random_packet(rng, tb.hdr_bytes, tb.pkt_bytes)
-        addr = boundary_address(rng, len(packet), tb.hdr_bytes)
+        if target == "window_end" and len(packet) < tb.hdr_bytes + 16:
+            packet += bytes(rng.getrandbits(8) for _ in range(tb.hdr_bytes + 16 - len(packet)))
+        addr = boundary_address(rng, target, len(packet), tb.hdr_bytes)
         off = rng.randrange(-8, 8)
         size = rng.choice([1, 2, 4, 8])
         base = (addr - off) & M64
