@@ -233,3 +233,25 @@ def test_every_table_entry(all_specs_object):
         assert ours == theirs, spec.name
         known += 1
     assert known >= 120         # LLVM 14 decodes most of the table
+
+
+# ---- `jitnic disasm` ------------------------------------------------------------------------------
+def test_cli_listing_is_llvm_objdumps(program_path):
+    """The whole listing, headers and labels included, is what llvm-objdump prints."""
+    from jit import cmd_disasm
+
+    for flags, raw in ((["--no-show-raw-insn"], False), ([], True)):
+        expected = subprocess.run([LLVM_OBJDUMP, "-d", *flags, str(program_path)], check=True,
+                                  capture_output=True, text=True).stdout
+        assert cmd_disasm.listing(str(program_path), raw=raw) == expected
+
+
+def test_cli_disasm_command(program_path, capsys):
+    from jit import cli, cmd_disasm
+
+    assert cli.main(["disasm", str(program_path), "--section", "xdp"]) == 0
+    out = capsys.readouterr().out
+    assert "Disassembly of section xdp:" in out
+    assert out == cmd_disasm.listing(str(program_path), "xdp")
+    assert cli.main(["disasm", str(program_path), "--section", "no_such_section"]) == 2
+    assert "no program section 'no_such_section'" in capsys.readouterr().err
