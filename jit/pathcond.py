@@ -1072,7 +1072,7 @@ def describe_bits(srcs: Iterable[int], packet: bytes) -> str:
 
 
 # ---- the installed condition ---------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class Installed:
     """Atoms implying a conjunction, with the strengthening notes and the pinned source bits."""
     atoms: tuple[Atom, ...]
@@ -1124,9 +1124,29 @@ def _field_srcs(f: Field) -> list[int]:
     return out
 
 
+_INSTALL_CACHE: dict = {}
+_INSTALL_CACHE_MAX = 20_000
+
+
 def install_atoms(preds: Sequence[Cmp], packet: bytes, hdr_bytes: int = HDR_BYTES) -> Installed:
     """Atoms whose conjunction implies every predicate of `preds` (all of which hold on `packet`):
-    exact where possible, strengthened by pinning otherwise (see the module docstring)."""
+    exact where possible, strengthened by pinning otherwise (see the module docstring).
+
+    Without strengthening the result depends on the predicates only (every load then has a
+    constant offset), so it is cached; a strengthened result depends on the packet and is not."""
+    key = (tuple(preds), hdr_bytes)
+    hit = _INSTALL_CACHE.get(key)
+    if hit is not None:
+        return hit
+    inst = _install(key[0], packet, hdr_bytes)
+    if not inst.notes:
+        if len(_INSTALL_CACHE) >= _INSTALL_CACHE_MAX:
+            _INSTALL_CACHE.clear()
+        _INSTALL_CACHE[key] = inst
+    return inst
+
+
+def _install(preds: Sequence[Cmp], packet: bytes, hdr_bytes: int) -> Installed:
     acc = _Acc()
     notes: list[str] = []
     seen: set = set()
