@@ -43,7 +43,7 @@ class MemoryFault(InterpError):
     """A load, store or atomic outside every accessible region (or a write to a read-only one)."""
 
     def __init__(self, pc: int | None, address: int, size: int, access: str, detail: str):
-        self.address, self.size, self.access = address, size, access
+        self.address, self.size, self.access = address, size, access   # access: read / write
         super().__init__(pc, f"{access} of {size} byte{'s' if size != 1 else ''} at "
                              f"{address:#x}: {detail}")
 
@@ -305,14 +305,15 @@ class Memory:
 
     def atomic(self, addr: int, size: int, op: int, src: int, r0: int = 0,
                pc: int | None = None) -> int | None:
-        """Atomic `op` on `size` bytes at `addr` (see `atomic_rmw`); returns the register result."""
+        """Atomic `op` on `size` bytes at `addr` (see `atomic_rmw`); returns the register result.
+        The access needs write permission even when nothing is stored, so faults are writes."""
         r = self._pages.get(addr >> PAGE_SHIFT)
-        if r is None or not r.writable:
-            raise self._fault(addr, size, "atomic", pc)
-        old = self.load(addr, size, pc)
-        new, result = atomic_rmw(op, size * 8, old, src, r0)
+        off = addr - r.base if r is not None else 0
+        if r is None or not r.writable or not (r.lo <= off and off + size <= r.hi):
+            raise self._fault(addr, size, "write", pc)
+        new, result = atomic_rmw(op, size * 8, _UNPACK[size](r.buf, off)[0], src, r0)
         if new is not None:
-            self.store(addr, size, new, pc)
+            _PACK[size](r.buf, off, new)
         return result
 
     def read(self, addr: int, n: int, pc: int | None = None) -> bytes:

@@ -291,7 +291,9 @@ def test_input_buffer_is_a_copy():
     ("ldxb %r0, [%r10-513]\nexit", 0, STACK_BASE - 1, 1, "read", "no memory mapped"),
     ("mov %r1, 0\nldxb %r0, [%r1]\nexit", 1, 0, 1, "read", "no memory mapped"),
     ("lddw %r1, -1\nldxb %r0, [%r1+1]\nexit", 2, 0, 1, "read", "no memory mapped"),
-    ("mov %r0, 1\nlock add [%r10+0], %r0\nexit", 1, STACK_TOP, 8, "read", "outside stack"),
+    ("mov %r0, 1\nlock add [%r10+0], %r0\nexit", 1, STACK_TOP, 8, "write", "outside stack"),
+    ("mov %r0, 1\nlock fetch or32 [%r10-2], %r0\nexit", 1, STACK_TOP - 2, 4, "write",
+     "outside stack"),
 ])
 def test_memory_faults_name_pc_address_and_size(asm, pc, address, size, access, detail):
     with pytest.raises(MemoryFault) as info:
