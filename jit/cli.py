@@ -15,6 +15,8 @@ COMMANDS = [
     "disasm",
     "interp",
     "gen",
+    "run",
+    "sweep",
 ]
 
 

@@ -18,7 +18,7 @@ from jit.errors import JitnicError
 # ---- default NIC parameters (the RTL top's parameter defaults come from here) -------------------
 N_ENTRIES = 16       # trace-cache entries (power of two)
 MAX_ATOMS = 16       # atoms per entry condition
-MAX_TRACE_LEN = 64   # 64-bit instruction slots per trace (LD_IMM64 takes two)
+MAX_TRACE_LEN = 128  # 64-bit instruction slots per trace (LD_IMM64 takes two)
 HDR_BYTES = 128      # header window: atoms may only look here; stores may only write here
 DATA_WIDTH = 64      # Avalon-ST data bus width in bits (8 bytes per beat)
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
@@ -318,6 +318,7 @@ def verilog_header() -> str:
         f"`define JITNIC_STACK_BASE 32'h{memmap.STACK_BASE:08x}",
         f"`define JITNIC_STACK_SIZE {memmap.STACK_SIZE}",
         f"`define JITNIC_STACK_TOP 32'h{memmap.STACK_TOP:08x}",
+        f"`define JITNIC_MAP_BASE 32'h{memmap.MAP_BASE:08x}",
         "",
         "// XDP actions",
     ]

@@ -55,10 +55,17 @@ class HostStats:
     distinct_keys: set = field(default_factory=set)
 
 
+TRACER_MAX_ATOMS = 256
+TRACER_MAX_SLOTS = 4096
+
+
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
                  hdr_bytes: int, do_optimize: bool = True):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
-    tr = trace_packet(insns, frame, max_atoms=max_atoms, max_trace_len=max_trace_len,
+    # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
+    # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
+    # instructions. The tracer gets generous limits so that only the final check decides.
+    tr = trace_packet(insns, frame, max_atoms=TRACER_MAX_ATOMS, max_trace_len=TRACER_MAX_SLOTS,
                       hdr_bytes=hdr_bytes)
     if tr.reason is not None:
         return tr, None, tr.reason
@@ -68,9 +75,9 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
         trace, atoms = list(res.trace), list(res.atoms)
     code = isa.encode(trace)
     if len(code) // 8 > max_trace_len:
-        return tr, None, f"trace needs {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
+        return tr, None, f"trace too long: {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
     if len(atoms) > max_atoms:
-        return tr, None, f"condition needs {len(atoms)} atoms > MAX_ATOMS {max_atoms}"
+        return tr, None, f"too many atoms: {len(atoms)} > MAX_ATOMS {max_atoms}"
     return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
 
 
@@ -170,7 +177,7 @@ class Host:
                 return HostDecision(action, packet, full_insns, None, reason, False)
             if self.library is not None:
                 self.library.add(compiled, self.limits["hdr_bytes"])
-        self.stats.distinct_keys.add(compiled.key)
+        self.stats.distinct_keys.add(hash(compiled.key))   # hashes: memory stays small
         key = compiled.key
         if key in self.pending_keys or key in self.mirror.values():
             self.stats.deduped += 1

@@ -100,6 +100,8 @@ def _sext(value: int, bits: int) -> int:
 
 def _lines_for(insn: isa.Insn, pc: int) -> list[str] | None:
     """Python statements for one instruction, or None if the executor does not implement it."""
+    if isa.validate(insn) is not None:    # malformed fields (r11+, bad swap width, r10 write...)
+        return None
     cls = insn.opcode & 0x07
     d, s = f"r[{insn.dst}]", f"r[{insn.src}]"
     if insn.opcode == 0x95:  # exit

@@ -5,7 +5,7 @@
  * source MAC becomes the balancer's old destination MAC, the destination IP becomes the backend's IP,
  * and both the IPv4 header checksum and the TCP/UDP checksum (which covers the pseudo-header) are
  * fixed incrementally (RFC 1624). A UDP checksum of 0 ("none") stays 0; a computed UDP checksum of 0
- * is sent as 0xffff. The packet then leaves through XDP_TX. Everything else passes unchanged: non-IPv4,
+ * is sent as 0xffff (branch-free, so traces do not depend on checksum values). The packet then leaves through XDP_TX. Everything else passes unchanged: non-IPv4,
  * IPv4 with options (IHL != 5), fragments, other protocols and packets too short for the L4 header. */
 #include "jitnic_xdp.h"
 
@@ -77,10 +77,14 @@ int l4_lb(struct xdp_md *ctx)
 
 	l4 = bpf_ntohs(*l4_check);
 	if (iph->protocol == IPPROTO_TCP || l4 != 0) {
-		l4 = csum_replace32(l4, old_ip, new_ip);
-		if (iph->protocol == IPPROTO_UDP && l4 == 0)
-			l4 = 0xffff;
-		*l4_check = bpf_htons(l4);
+		__u32 sum = csum_replace32(l4, old_ip, new_ip);
+
+		/* A computed UDP checksum of 0 is sent as 0xffff. Branch-free on purpose: (sum - 1) >> 16
+		 * is 0xffff only for sum == 0, so no branch depends on the packet's checksum (only on
+		 * the protocol) and one NIC trace serves every flow of a protocol. */
+		if (iph->protocol == IPPROTO_UDP)
+			sum += ((sum - 1) >> 16) & 0xffff;
+		*l4_check = bpf_htons((__u16)sum);
 	}
 
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);

@@ -191,6 +191,23 @@ def entry_state(env: Env) -> State:
     return State(tuple(regs), tuple(bits), pkt, {})
 
 
+def base_for(state: State, addr: int, current: int | None = None) -> tuple[int, int] | None:
+    """The best (register, off) to reach `addr` at a point with this state: a register holding a
+    known value within a signed 16-bit offset of it; one holding a region anchor first, then
+    `current`, then the lowest number. None if no register is close enough."""
+    best = None
+    for r, value in enumerate(state.regs):
+        if value is None:
+            continue
+        delta = sign_extend((addr - value) & MASK64, 64)
+        if not -0x8000 <= delta <= 0x7FFF:
+            continue
+        rank = (value not in ANCHORS, r != current, r)
+        if best is None or rank < best[0]:
+            best = (rank, r, delta)
+    return None if best is None else (best[1], best[2])
+
+
 def never_faults(acc: Access, loc: Loc | None, env: Env) -> bool:
     """Whether a load can be deleted without changing which packets fault: its address is known and
     in bounds for every packet satisfying the condition."""

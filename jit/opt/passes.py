@@ -14,7 +14,7 @@ from jit import isa
 from jit.encoding import Atom
 from jit.isa import Insn, MASK32, MASK64, sign_extend
 from jit.opt import atoms as atom_passes
-from jit.opt.analysis import (ANCHORS, CTX, PKT, STACK, Env, access, analyze, defined,
+from jit.opt.analysis import (CTX, PKT, STACK, Env, access, analyze, base_for, defined,
                               is_materialization, materialize, never_faults, used)
 
 
@@ -69,21 +69,10 @@ def fold_addresses(path: Path, env: Env) -> tuple[Path, int]:
             out.append(insn)
             continue
         addr = (st.regs[acc.base] + acc.off) & MASK64
-
-        def rank(r: int) -> tuple:
-            return (st.regs[r] not in ANCHORS, r != acc.base, r)
-
-        best = acc.base
-        for r, value in enumerate(st.regs):
-            if value is None:
-                continue
-            delta = sign_extend((addr - value) & MASK64, 64)
-            if -0x8000 <= delta <= 0x7FFF and rank(r) < rank(best):
-                best = r
+        best, off = base_for(st, addr, acc.base)
         if best == acc.base:
             out.append(insn)
             continue
-        off = sign_extend((addr - st.regs[best]) & MASK64, 64)
         if acc.store:
             out.append(Insn(insn.opcode, best, insn.src, off, insn.imm))
         else:
