@@ -2,11 +2,14 @@
 
 Each section is a function registered in `BENCHMARKS` with the `@benchmark` decorator; it takes the
 parsed arguments and returns result rows (dicts), which `main` prints as a table or as JSON lines.
-Sections so far:
+Sections:
 
   interp   the reference interpreter: eBPF instructions per second on every built program
            (build/programs/*.o) over a mix of scapy-built packets, plus a loop-heavy synthetic
            program that shows the translated code's speed without per-packet set-up.
+  model    the NIC model's hit path (frames/s with a warm cache).
+  miss     the host's miss handling (trace + optimize + encode), and trace length: instructions
+           the full program executes vs. the trace before and after optimization.
 """
 from __future__ import annotations
 
@@ -145,12 +148,87 @@ def bench_interp(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+# ---- model and miss handling -----------------------------------------------------------------
+def _shipped_programs():
+    from jit import elf
+    from jit.paths import PROGRAM_NAMES, program_object
+    for name in PROGRAM_NAMES:
+        path = program_object(name)
+        if path.exists():
+            yield name, elf.load_program(path)
+        else:
+            print(f"bench: {path} not built (make programs)", file=sys.stderr)
+
+
+def _zipf_frames(count: int) -> list[bytes]:
+    from jit import workloads
+    return list(workloads.generate("zipf", count, seed=11, flows=200))
+
+
+@benchmark("model", "NIC model hit path: frames/s once the cache is warm (16 entries, LRU)")
+def bench_model(args: argparse.Namespace) -> list[dict]:
+    from jit.encoding import Counter
+    from jit.model import NicConfig, NicModel
+    from jit.runner import run_frames
+
+    frames = _zipf_frames(5000)
+    rows = []
+    for name, program in _shipped_programs():
+        nic = NicModel(NicConfig(n_entries=16))
+        run_frames(program.insns, frames, nic, nic.cfg, check=False)    # warm up: install paths
+        hits_before = nic.counters[Counter.HITS]
+        done = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < args.seconds:
+            for frame in frames:
+                nic.process(frame)
+            done += len(frames)
+        elapsed = time.perf_counter() - start
+        hits = nic.counters[Counter.HITS] - hits_before
+        rows.append({"section": "model", "program": name, "packets_per_s": round(done / elapsed),
+                     "hit_fraction": round(hits / done, 4), "seconds": round(elapsed, 3)})
+    return rows
+
+
+@benchmark("miss", "host miss handling: trace + optimize + encode per missed frame, and trace length")
+def bench_miss(args: argparse.Namespace) -> list[dict]:
+    import statistics
+    from jit import encoding as enc
+    from jit.host import compile_path
+
+    frames = packet_mix() + _zipf_frames(300)
+    rows = []
+    for name, program in _shipped_programs():
+        times, before, after, full = [], [], [], []
+        for frame in frames:
+            t0 = time.perf_counter()
+            tr, compiled, _reason = compile_path(program.insns, frame, max_atoms=enc.MAX_ATOMS,
+                                                 max_trace_len=enc.MAX_TRACE_LEN,
+                                                 hdr_bytes=enc.HDR_BYTES)
+            times.append(time.perf_counter() - t0)
+            if compiled is not None:
+                before.append(compiled.insns_before)
+                after.append(compiled.insns_after)
+                full.append(tr.insns)
+        n = max(len(after), 1)
+        rows.append({"section": "miss", "program": name,
+                     "median_ms": round(1000 * statistics.median(times), 3),
+                     "p90_ms": round(1000 * sorted(times)[int(0.9 * len(times))], 3),
+                     "cacheable": f"{len(after)}/{len(frames)}",
+                     "full_insns": round(sum(full) / n, 1),
+                     "trace_insns": round(sum(before) / n, 1),
+                     "opt_insns": round(sum(after) / n, 1),
+                     "reduction": round(sum(full) / max(sum(after), 1), 2)})
+    return rows
+
+
 # ---- driver ------------------------------------------------------------------------------------
 _COLUMNS = ("program", "insns_per_s", "packets_per_s", "insns_per_packet", "errors", "seconds")
 
 
 def _table(rows: list[dict]) -> str:
     cols = [c for c in _COLUMNS if any(c in r for r in rows)]
+    cols += [c for c in dict.fromkeys(k for r in rows for k in r) if c not in cols and c != "section"]
     cells = [[f"{r.get(c, ''):,}" if isinstance(r.get(c), int) else str(r.get(c, ""))
               for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
