@@ -551,6 +551,10 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
                  budget: int = DEFAULT_BUDGET) -> TraceResult:
     """Trace `insns` (an XDP program) on `packet`: see the module docstring."""
     packet = bytes(packet)
+    if len(packet) > memmap.PKT_MAX:
+        action, out, count, error = _full_run(insns, packet)
+        return TraceResult([], action, out, count, Condition(), (), (),
+                           f"program error: {error or 'frame longer than PKT_MAX'}")
     dec = _decoded(insns)
     m = _Machine(packet, hdr_bytes)
     stop: str | None = None

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from jit import isa
 from jit.encoding import Atom, AtomKind, AtomOp
-from jit.pathcond import (LEN, ZERO, Alu, Cmp, Condition, Const, NotExact, PktLoad, alu, cmp, const,
+from jit.pathcond import (LEN, ZERO, Alu, Cmp, Condition, NotExact, PktLoad, alu, cmp, const,
                           install_atoms, lin, normalize, swap, view)
 
 ADD, SUB, MUL, OR, AND, LSH, RSH, ARSH, XOR, MOV = (isa.BPF_ADD, isa.BPF_SUB, isa.BPF_MUL, isa.BPF_OR,

@@ -15,7 +15,7 @@ from jit import cli, elf, interp, isa, pcap
 from jit.asm import assemble
 from jit.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom, AtomKind, AtomOp
 from jit.memmap import XDP_DROP, XDP_PASS, XDP_TX
-from jit.paths import PROGRAM_NAMES, program_object
+from jit.paths import PROGRAM_NAMES
 from jit.trace import TraceResult, trace_packet, trace_program
 import packets as pk
 
@@ -390,8 +390,9 @@ loop:
 """)
     r = trace_packet(loop, bytes(20), budget=50)
     assert r.reason.startswith("budget exceeded") and r.action == XDP_PASS
-    r = trace_packet(loop, bytes(20))
-    assert r.reason.startswith("trace too long") and r.exact.evaluate(b"")
+    r = trace_packet(loop, bytes(20), max_trace_len=64)
+    assert r.reason == "trace too long: 103 slots > MAX_TRACE_LEN 64" and r.exact.evaluate(b"")
+    assert trace_packet(loop, bytes(20), max_trace_len=103).reason is None
 
 
 def test_store_and_atom_outside_the_header_window():
