@@ -144,11 +144,17 @@ class Const(Expr):
         return _num(self.value)
 
 
-class _Len(Expr):
+class Len(Expr):
+    """The frame length in bytes. A singleton: `Len() is LEN`."""
     __slots__ = ()
+    _instance = None
 
     def __new__(cls):
-        return _interned(cls, ("len",))[0]
+        if cls._instance is None:
+            node = object.__new__(cls)
+            node._init(("len",))
+            cls._instance = node
+        return cls._instance
 
     def eval(self, packet: bytes) -> int:
         return len(packet)
@@ -157,7 +163,7 @@ class _Len(Expr):
         return "len"
 
 
-LEN = _Len()
+LEN = Len()
 
 
 class PktLoad(Expr):

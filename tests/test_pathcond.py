@@ -102,6 +102,10 @@ def test_hash_consing_and_structural_equality():
     assert a64(OR, ld(1, 1), ld(2, 1)) == a64(OR, ld(1, 1), ld(2, 1))
     assert cmp("==", ld(1, 1), const(3)) == cmp("==", ld(1, 1), const(3))
     assert len({cmp("==", ld(1, 1), const(3)), cmp("==", ld(1, 1), const(3))}) == 1
+    from jit import pathcond
+    old = ld(30, 2)
+    pathcond._INTERN.clear()                       # the table is bounded: equality survives a reset
+    assert ld(30, 2) == old and ld(30, 2) is not old and pathcond.Len() is LEN
 
 
 def test_load_past_end_makes_predicate_false():
