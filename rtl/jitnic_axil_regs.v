@@ -1,0 +1,704 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+// SPDX-License-Identifier: MIT
+// JITNIC control block: AXI4-Lite registers, staging area, counters, commit validation and install.
+
+`include "jitnic_abi.vh"
+
+/*
+ * Register map and commit rules: docs/abi.md. The staging trace is a RAM (one 64-bit word per slot,
+ * byte-enabled so the lo/hi 32-bit words and WSTRB work); staging atoms, counters and per-entry hit
+ * counters are registers. The entry valid bits live here too.
+ *
+ * CTRL.COMMIT starts the commit engine: the checks (TOO_MANY_ATOMS, per atom BAD_ATOM/ATOM_WINDOW,
+ * BAD_TRACE_LEN: one cycle; then a scan of the staged slots, one slot per cycle), then the engine
+ * raises engine_hold and waits for engine_idle (the packet engine is between frames and starts no
+ * new lookup while held), picks the victim (lowest invalid entry, else the policy's), clears its
+ * valid bit, writes its atoms, copies the trace (one slot per cycle), sets it valid and fills the
+ * policy. CTRL.INVALIDATE_ALL also waits for engine_idle. While the commit engine is busy, AXI
+ * writes are not accepted (AWREADY/WREADY low), so the staging area cannot change under it;
+ * reads still work (STATUS.BUSY can be polled) except while the engine reads the staging RAM.
+ * A CTRL write with both INVALIDATE_ALL and COMMIT invalidates first, then commits.
+ * RVALID and BVALID are registered after their handshakes.
+ */
+module jitnic_axil_regs #(
+    // trace-cache entries; power of two, 1..64
+    parameter N_ENTRIES = 16,
+    // atoms per entry condition, 1..256
+    parameter MAX_ATOMS = 16,
+    // trace slots per entry, 2..1024
+    parameter MAX_TRACE_LEN = 64,
+    // header window bytes (reported in CFG_HDR_BYTES, bounds atom offsets)
+    parameter HDR_BYTES = 128,
+    // packet buffer bytes (reported in CFG_PKT_BYTES)
+    parameter PKT_BYTES = 2048,
+    // replacement policy code reported in CFG_POLICY (`POLICY_*)
+    parameter POLICY_CODE = 0,
+    // AXI4-Lite address width (the map uses 16 bits)
+    parameter ADDR_W = `JITNIC_AXIL_ADDR_WIDTH,
+    // entry index width (derived, do not override)
+    parameter IDX_W = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 1,
+    // trace slot index width (derived, do not override)
+    parameter SLOT_W = $clog2(MAX_TRACE_LEN),
+    // width of an atom count 0..MAX_ATOMS (derived, do not override)
+    parameter NATOMS_W = $clog2(MAX_ATOMS + 1)
+) (
+    input  wire                     clk,
+    input  wire                     rst,
+
+    // AXI4-Lite slave
+    input  wire [ADDR_W-1:0]        s_axil_awaddr,
+    input  wire [2:0]               s_axil_awprot,
+    input  wire                     s_axil_awvalid,
+    output wire                     s_axil_awready,
+    input  wire [31:0]              s_axil_wdata,
+    input  wire [3:0]               s_axil_wstrb,
+    input  wire                     s_axil_wvalid,
+    output wire                     s_axil_wready,
+    output wire [1:0]               s_axil_bresp,
+    output wire                     s_axil_bvalid,
+    input  wire                     s_axil_bready,
+    input  wire [ADDR_W-1:0]        s_axil_araddr,
+    input  wire [2:0]               s_axil_arprot,
+    input  wire                     s_axil_arvalid,
+    output wire                     s_axil_arready,
+    output wire [31:0]              s_axil_rdata,
+    output wire [1:0]               s_axil_rresp,
+    output wire                     s_axil_rvalid,
+    input  wire                     s_axil_rready,
+
+    // entry write (to jitnic_match): atoms of entry entry_wr_index, raw staging words
+    output wire                     entry_wr_en,
+    output wire [IDX_W-1:0]         entry_wr_index,
+    output wire [NATOMS_W-1:0]      entry_wr_natoms,
+    output wire [MAX_ATOMS*96-1:0]  entry_wr_atoms,
+    // trace RAM write port, address {entry, slot}
+    output wire                     trace_wr_en,
+    output wire [IDX_W+SLOT_W-1:0]  trace_wr_addr,
+    output wire [63:0]              trace_wr_data,
+    // entry valid bits
+    output wire [N_ENTRIES-1:0]     entry_valid,
+
+    // packet engine: hold (start no new frame) / idle (no frame being matched or executed)
+    output wire                     engine_hold,
+    input  wire                     engine_idle,
+
+    // replacement policy
+    output wire                     pol_fill_valid,
+    output wire [IDX_W-1:0]         pol_fill_index,
+    output wire                     pol_fill_evict,
+    output wire                     pol_invalidate_all,
+    output wire                     pol_seed_valid,
+    output wire [31:0]              pol_seed,
+    input  wire [IDX_W-1:0]         pol_victim,
+
+    // counter events: one-cycle pulses per `CNT_* index; EXEC_CYCLES adds cnt_exec_cycles
+    input  wire [`N_COUNTERS-1:0]   cnt_inc,
+    input  wire [31:0]              cnt_exec_cycles,
+    // a frame hit entry hit_index
+    input  wire                     hit_valid,
+    input  wire [IDX_W-1:0]         hit_index,
+
+    // commit engine state (waveforms)
+    output wire [2:0]               dbg_commit_state
+);
+
+localparam VALID_WORDS = (N_ENTRIES + 31) / 32;
+
+localparam [2:0]
+    C_IDLE    = 3'd0,   // waiting for CTRL
+    C_INV     = 3'd1,   // INVALIDATE_ALL: waiting for the packet engine
+    C_CHECK   = 3'd2,   // natoms, atoms, trace length
+    C_SCAN    = 3'd3,   // opcode scan, one staged slot per cycle
+    C_WAIT    = 3'd4,   // valid entry: waiting for the packet engine
+    C_INSTALL = 3'd5,   // victim chosen, atoms written, valid cleared
+    C_COPY    = 3'd6,   // trace copy, one slot per cycle
+    C_DONE    = 3'd7;   // valid set, policy filled, counted
+
+// ---- registers -------------------------------------------------------------------------------
+reg [2:0]               state_reg, state_next;
+reg                     commit_pend_reg, commit_pend_next;
+reg                     inv_pend_reg, inv_pend_next;
+reg                     hold_reg, hold_next;
+reg [SLOT_W:0]          idx_reg, idx_next;           // slot under scan / copy
+wire [31:0]             idx32 = {{(31-SLOT_W){1'b0}}, idx_reg};
+reg [IDX_W-1:0]         victim_reg, victim_next;
+reg                     evict_reg, evict_next;
+
+reg [31:0]              natoms_reg, natoms_next;
+reg [31:0]              tlen_reg, tlen_next;
+reg [31:0]              seed_reg, seed_next;
+reg [MAX_ATOMS*96-1:0]  atoms_reg, atoms_next;
+reg [N_ENTRIES-1:0]     valid_reg, valid_next;
+
+reg                     st_ok_reg, st_ok_next;
+reg                     st_err_reg, st_err_next;
+reg [7:0]               st_entry_reg, st_entry_next;
+reg                     st_evicted_reg, st_evicted_next;
+reg [15:0]              err_code_reg, err_code_next;
+reg [15:0]              err_index_reg, err_index_next;
+
+reg [`N_COUNTERS*32-1:0] cnt_reg, cnt_next;
+reg [N_ENTRIES*32-1:0]  hits_reg, hits_next;
+
+// AXI
+reg                     bvalid_reg, bvalid_next;
+reg                     rd_pend_reg, rd_pend_next;
+reg [ADDR_W-1:0]        rd_addr_reg, rd_addr_next;
+reg                     rvalid_reg, rvalid_next;
+reg [31:0]              rdata_reg, rdata_next;
+
+// one-cycle outputs
+reg                     entry_wr_en_c;
+reg                     trace_wr_en_reg, trace_wr_en_next;
+reg [SLOT_W-1:0]        trace_wr_slot_reg, trace_wr_slot_next;
+reg [63:0]              trace_wr_data_reg;
+reg                     fill_valid_c;
+reg                     inv_all_c;
+reg                     seed_valid_c;
+reg                     clear_c;
+reg                     cnt_install_c, cnt_evict_c, cnt_install_err_c;
+
+// staging trace RAM
+reg                     stg_wr_en_c;
+reg [7:0]               stg_wr_be_c;
+reg [SLOT_W-1:0]        stg_wr_addr_c;
+reg [63:0]              stg_wr_data_c;
+reg                     stg_rd_en_c;
+reg [SLOT_W-1:0]        stg_rd_addr_c;
+wire [63:0]             stg_rd_data;
+
+jitnic_ram #(.DATA_W(64), .ADDR_W(SLOT_W)) u_stage_trace (
+    .clk(clk),
+    .wr_en(stg_wr_en_c), .wr_be(stg_wr_be_c), .wr_addr(stg_wr_addr_c), .wr_data(stg_wr_data_c),
+    .rd_en(stg_rd_en_c), .rd_addr(stg_rd_addr_c), .rd_data(stg_rd_data)
+);
+
+// ---- helpers ---------------------------------------------------------------------------------
+// opcodes the executor implements (jit.model.supported_opcode)
+function op_supported;
+    input [7:0] op;
+    input [3:0] src;
+    begin
+        if (op == 8'h95) begin
+            op_supported = 1'b1;                                   // exit
+        end else if (op == 8'h18) begin
+            op_supported = src == 4'd0;                            // LD_IMM64, plain form only
+        end else if (op[2:0] == 3'd4 || op[2:0] == 3'd7) begin    // ALU, ALU64
+            if (op[7:4] == 4'hd) begin
+                op_supported = op == 8'hd4 || op == 8'hdc || op == 8'hd7;   // END, ALU64 bswap
+            end else begin
+                op_supported = op[7:4] <= 4'hc && !(op[7:4] == 4'h8 && op[3]);   // no neg reg form
+            end
+        end else if (op[2:0] == 3'd1) begin                        // LDX: MEM, MEMSX (not DW)
+            op_supported = op[7:5] == 3'b011 || (op[7:5] == 3'b100 && op[4:3] != 2'b11);
+        end else if (op[2:0] == 3'd2 || op[2:0] == 3'd3) begin    // ST, STX: MEM
+            op_supported = op[7:5] == 3'b011;
+        end else begin
+            op_supported = 1'b0;                                   // jumps, calls, LD_ABS/IND, ...
+        end
+    end
+endfunction
+
+function [31:0] strobe;
+    input [31:0] old;
+    input [31:0] data;
+    input [3:0]  strb;
+    integer b;
+    begin
+        for (b = 0; b < 4; b = b + 1) begin
+            strobe[8*b +: 8] = strb[b] ? data[8*b +: 8] : old[8*b +: 8];
+        end
+    end
+endfunction
+
+// ---- atom checks (parallel, first failing atom wins) -----------------------------------------
+reg                 atom_fail;
+reg [15:0]          atom_fail_code;
+reg [15:0]          atom_fail_index;
+/* verilator lint_off UNUSEDSIGNAL */
+reg [31:0]          actrl;          // reserved bits and BE are not checked
+/* verilator lint_on UNUSEDSIGNAL */
+reg [12:0]          aend;
+reg                 abad;
+reg                 awin;
+
+// ---- victim: lowest invalid entry, else the policy's choice -----------------------------------
+reg [IDX_W-1:0]     free_index;
+reg                 free_any;
+
+integer i;
+
+always @* begin
+    atom_fail = 1'b0;
+    atom_fail_code = `ERR_NONE;
+    atom_fail_index = 16'd0;
+    for (i = MAX_ATOMS - 1; i >= 0; i = i - 1) begin
+        actrl = atoms_reg[96*i +: 32];
+        aend = {1'b0, actrl[`ATOM_OFFSET_LSB +: `ATOM_OFFSET_W]} +
+               (actrl[`ATOM_WIDTH_LSB +: 2] == `ATOM_WIDTH_1B ? 13'd1 :
+                actrl[`ATOM_WIDTH_LSB +: 2] == `ATOM_WIDTH_2B ? 13'd2 : 13'd4);
+        abad = actrl[`ATOM_OP_LSB +: `ATOM_OP_W] > `ATOM_OP_SGE || actrl[`ATOM_WIDTH_LSB +: 2] == 2'd3;
+        awin = actrl[`ATOM_KIND_LSB] == `ATOM_KIND_PKT && aend > HDR_BYTES;
+        if (i < natoms_reg && (abad || awin)) begin
+            atom_fail = 1'b1;
+            atom_fail_code = abad ? `ERR_BAD_ATOM : `ERR_ATOM_WINDOW;
+            atom_fail_index = i[15:0];
+        end
+    end
+
+    free_any = 1'b0;
+    free_index = {IDX_W{1'b0}};
+    for (i = N_ENTRIES - 1; i >= 0; i = i - 1) begin
+        if (!valid_reg[i]) begin
+            free_any = 1'b1;
+            free_index = i[IDX_W-1:0];
+        end
+    end
+end
+
+// ---- AXI decode ------------------------------------------------------------------------------
+wire wr_block = state_reg != C_IDLE || commit_pend_reg || inv_pend_reg;
+wire wr_go = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_block;
+wire stg_busy = state_reg == C_CHECK || state_reg == C_SCAN || state_reg == C_INSTALL ||
+                state_reg == C_COPY;
+wire rd_go = s_axil_arvalid && !rd_pend_reg && !rvalid_reg && !stg_busy;
+
+wire [ADDR_W-1:0] waddr = {s_axil_awaddr[ADDR_W-1:2], 2'b00};
+wire [31:0] w_atom = {24'd0, waddr[11:4]};
+wire [1:0]  w_word = waddr[3:2];
+wire [31:0] w_slot = {22'd0, waddr[12:3]};
+wire [31:0] r_atom = {24'd0, rd_addr_reg[11:4]};
+wire [1:0]  r_word = rd_addr_reg[3:2];
+wire [31:0] r_slot = {22'd0, rd_addr_reg[12:3]};
+wire [31:0] r_index = {24'd0, rd_addr_reg[9:2]};
+
+localparam [15:0] A_COUNTERS = `REG_COUNTERS;
+localparam [15:0] A_HITS = `REG_ENTRY_HITS;
+localparam [15:0] A_VALID = `REG_ENTRY_VALID;
+localparam [15:0] A_ATOMS = `REG_STAGE_ATOMS;
+localparam [15:0] A_TRACE = `REG_STAGE_TRACE;
+
+wire w_is_atom = waddr[15:12] == A_ATOMS[15:12] && w_atom < MAX_ATOMS && w_word != 2'd3;
+wire w_is_trace = waddr[15:13] == A_TRACE[15:13] && w_slot < MAX_TRACE_LEN;
+wire r_is_cnt = rd_addr_reg[15:8] == A_COUNTERS[15:8] && rd_addr_reg[7:2] < `N_COUNTERS;
+wire r_is_hits = rd_addr_reg[15:10] == A_HITS[15:10] && r_index < N_ENTRIES;
+wire r_is_valid = rd_addr_reg[15:10] == A_VALID[15:10] && r_index < VALID_WORDS;
+wire r_is_atom = rd_addr_reg[15:12] == A_ATOMS[15:12] && r_atom < MAX_ATOMS && r_word != 2'd3;
+wire r_is_trace = rd_addr_reg[15:13] == A_TRACE[15:13] && r_slot < MAX_TRACE_LEN;
+
+wire [VALID_WORDS*32-1:0] valid_pad = {{VALID_WORDS*32-N_ENTRIES{1'b0}}, valid_reg};
+
+// trace words come out of the staging RAM one cycle after the read handshake
+always @* begin
+    rdata_next = 32'd0;
+    case (rd_addr_reg)
+        `REG_ID:                rdata_next = `JITNIC_ID;
+        `REG_VERSION:           rdata_next = `JITNIC_ABI_VERSION;
+        `REG_CFG_N_ENTRIES:     rdata_next = N_ENTRIES;
+        `REG_CFG_MAX_ATOMS:     rdata_next = MAX_ATOMS;
+        `REG_CFG_MAX_TRACE_LEN: rdata_next = MAX_TRACE_LEN;
+        `REG_CFG_HDR_BYTES:     rdata_next = HDR_BYTES;
+        `REG_CFG_POLICY:        rdata_next = POLICY_CODE;
+        `REG_CFG_PKT_BYTES:     rdata_next = PKT_BYTES;
+        `REG_STATUS: begin
+            rdata_next[`STATUS_BUSY_BIT] = state_reg != C_IDLE || commit_pend_reg || inv_pend_reg;
+            rdata_next[`STATUS_COMMIT_OK_BIT] = st_ok_reg;
+            rdata_next[`STATUS_COMMIT_ERR_BIT] = st_err_reg;
+            rdata_next[`STATUS_LAST_ENTRY_LSB +: 8] = st_entry_reg;
+            rdata_next[`STATUS_LAST_EVICTED_BIT] = st_evicted_reg;
+        end
+        `REG_ERROR:             rdata_next = {err_index_reg, err_code_reg};
+        `REG_STAGE_NATOMS:      rdata_next = natoms_reg;
+        `REG_STAGE_TRACE_LEN:   rdata_next = tlen_reg;
+        `REG_POLICY_SEED:       rdata_next = seed_reg;
+        default: begin
+            if (r_is_cnt) begin
+                rdata_next = cnt_reg[32*rd_addr_reg[7:2] +: 32];
+            end else if (r_is_hits) begin
+                rdata_next = hits_reg[32*r_index +: 32];
+            end else if (r_is_valid) begin
+                rdata_next = valid_pad[32*r_index +: 32];
+            end else if (r_is_atom) begin
+                rdata_next = atoms_reg[96*r_atom + 32*r_word +: 32];
+            end else if (r_is_trace) begin
+                rdata_next = rd_addr_reg[2] ? stg_rd_data[63:32] : stg_rd_data[31:0];
+            end
+        end
+    endcase
+end
+
+// ---- main logic ------------------------------------------------------------------------------
+always @* begin
+    state_next = state_reg;
+    commit_pend_next = commit_pend_reg;
+    inv_pend_next = inv_pend_reg;
+    hold_next = hold_reg;
+    idx_next = idx_reg;
+    victim_next = victim_reg;
+    evict_next = evict_reg;
+    natoms_next = natoms_reg;
+    tlen_next = tlen_reg;
+    seed_next = seed_reg;
+    atoms_next = atoms_reg;
+    valid_next = valid_reg;
+    st_ok_next = st_ok_reg;
+    st_err_next = st_err_reg;
+    st_entry_next = st_entry_reg;
+    st_evicted_next = st_evicted_reg;
+    err_code_next = err_code_reg;
+    err_index_next = err_index_reg;
+    bvalid_next = bvalid_reg && !s_axil_bready;
+    rd_pend_next = rd_pend_reg;
+    rd_addr_next = rd_addr_reg;
+    rvalid_next = rvalid_reg && !s_axil_rready;
+
+    entry_wr_en_c = 1'b0;
+    trace_wr_en_next = 1'b0;
+    trace_wr_slot_next = trace_wr_slot_reg;
+    fill_valid_c = 1'b0;
+    inv_all_c = 1'b0;
+    seed_valid_c = 1'b0;
+    clear_c = 1'b0;
+    cnt_install_c = 1'b0;
+    cnt_evict_c = 1'b0;
+    cnt_install_err_c = 1'b0;
+
+    stg_wr_en_c = 1'b0;
+    stg_wr_be_c = 8'd0;
+    stg_wr_addr_c = w_slot[SLOT_W-1:0];
+    stg_wr_data_c = {s_axil_wdata, s_axil_wdata};
+    stg_rd_en_c = 1'b0;
+    stg_rd_addr_c = r_slot[SLOT_W-1:0];
+
+    // AXI write
+    if (wr_go) begin
+        bvalid_next = 1'b1;
+        case (waddr)
+            `REG_CTRL: begin
+                if (s_axil_wstrb[0]) begin
+                    commit_pend_next = s_axil_wdata[`CTRL_COMMIT_BIT];
+                    inv_pend_next = s_axil_wdata[`CTRL_INVALIDATE_ALL_BIT];
+                    clear_c = s_axil_wdata[`CTRL_CLEAR_COUNTERS_BIT];
+                    seed_valid_c = s_axil_wdata[`CTRL_RESEED_BIT];
+                end
+            end
+            `REG_STAGE_NATOMS:    natoms_next = strobe(natoms_reg, s_axil_wdata, s_axil_wstrb);
+            `REG_STAGE_TRACE_LEN: tlen_next = strobe(tlen_reg, s_axil_wdata, s_axil_wstrb);
+            `REG_POLICY_SEED:     seed_next = strobe(seed_reg, s_axil_wdata, s_axil_wstrb);
+            default: begin
+                if (w_is_atom) begin
+                    atoms_next[96*w_atom + 32*w_word +: 32] =
+                        strobe(atoms_reg[96*w_atom + 32*w_word +: 32], s_axil_wdata, s_axil_wstrb);
+                end else if (w_is_trace) begin
+                    stg_wr_en_c = 1'b1;
+                    stg_wr_be_c = waddr[2] ? {s_axil_wstrb, 4'b0000} : {4'b0000, s_axil_wstrb};
+                end
+            end
+        endcase
+    end
+
+    // AXI read: address in, staging RAM read issued; data registered the cycle after
+    if (rd_go) begin
+        rd_pend_next = 1'b1;
+        rd_addr_next = {s_axil_araddr[ADDR_W-1:2], 2'b00};
+        stg_rd_en_c = 1'b1;
+        stg_rd_addr_c = s_axil_araddr[3 +: SLOT_W];
+    end
+    if (rd_pend_reg) begin
+        rd_pend_next = 1'b0;
+        rvalid_next = 1'b1;
+    end
+
+    // commit engine
+    case (state_reg)
+        C_IDLE: begin
+            if (inv_pend_reg) begin
+                state_next = C_INV;
+                hold_next = 1'b1;
+            end else if (commit_pend_reg) begin
+                commit_pend_next = 1'b0;
+                state_next = C_CHECK;
+                st_ok_next = 1'b0;
+                st_err_next = 1'b0;
+            end
+        end
+        C_INV: begin
+            if (hold_reg && engine_idle) begin
+                valid_next = {N_ENTRIES{1'b0}};
+                inv_all_c = 1'b1;
+                inv_pend_next = 1'b0;
+                hold_next = 1'b0;
+                state_next = C_IDLE;
+            end
+        end
+        C_CHECK: begin
+            if (natoms_reg > MAX_ATOMS) begin
+                err_code_next = `ERR_TOO_MANY_ATOMS;
+                err_index_next = natoms_reg[15:0];
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
+            end else if (atom_fail) begin
+                err_code_next = atom_fail_code;
+                err_index_next = atom_fail_index;
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
+            end else if (tlen_reg == 32'd0 || tlen_reg > MAX_TRACE_LEN) begin
+                err_code_next = `ERR_BAD_TRACE_LEN;
+                err_index_next = tlen_reg[15:0];
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
+            end else begin
+                idx_next = {(SLOT_W+1){1'b0}};
+                stg_rd_en_c = 1'b1;
+                stg_rd_addr_c = {SLOT_W{1'b0}};
+                state_next = C_SCAN;
+            end
+        end
+        C_SCAN: begin
+            // stg_rd_data is slot idx_reg
+            if (!op_supported(stg_rd_data[7:0], stg_rd_data[15:12])) begin
+                err_code_next = `ERR_BAD_OPCODE;
+                err_index_next = idx32[15:0];
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
+            end else if (stg_rd_data[7:0] == 8'h18) begin
+                if (idx32 + 32'd1 >= tlen_reg) begin
+                    // LD_IMM64 without its second slot
+                    err_code_next = `ERR_BAD_OPCODE;
+                    err_index_next = idx32[15:0];
+                    state_next = C_IDLE;
+                    st_err_next = 1'b1;
+                    cnt_install_err_c = 1'b1;
+                end else if (idx32 + 32'd2 >= tlen_reg) begin
+                    // LD_IMM64 fills the last two slots: the last slot is not exit
+                    err_code_next = `ERR_NO_EXIT;
+                    err_index_next = tlen_reg[15:0] - 1'b1;
+                    state_next = C_IDLE;
+                    st_err_next = 1'b1;
+                    cnt_install_err_c = 1'b1;
+                end else begin
+                    idx_next = idx_reg + {{(SLOT_W-1){1'b0}}, 2'd2};
+                    stg_rd_en_c = 1'b1;
+                    stg_rd_addr_c = idx_next[SLOT_W-1:0];
+                end
+            end else if (idx32 + 32'd1 == tlen_reg) begin
+                if (stg_rd_data[7:0] != 8'h95) begin
+                    err_code_next = `ERR_NO_EXIT;
+                    err_index_next = idx32[15:0];
+                    state_next = C_IDLE;
+                    st_err_next = 1'b1;
+                    cnt_install_err_c = 1'b1;
+                end else begin
+                    state_next = C_WAIT;
+                    hold_next = 1'b1;
+                end
+            end else begin
+                idx_next = idx_reg + 1'b1;
+                stg_rd_en_c = 1'b1;
+                stg_rd_addr_c = idx_next[SLOT_W-1:0];
+            end
+        end
+        C_WAIT: begin
+            if (hold_reg && engine_idle) begin
+                victim_next = free_any ? free_index : pol_victim;
+                evict_next = !free_any;
+                state_next = C_INSTALL;
+            end
+        end
+        C_INSTALL: begin
+            // the victim is invalid while it is written; the packet engine is held
+            valid_next[victim_reg] = 1'b0;
+            entry_wr_en_c = 1'b1;
+            idx_next = {(SLOT_W+1){1'b0}};
+            stg_rd_en_c = 1'b1;
+            stg_rd_addr_c = {SLOT_W{1'b0}};
+            state_next = C_COPY;
+        end
+        C_COPY: begin
+            // stg_rd_data is slot idx_reg: written next cycle (address and data registered)
+            trace_wr_en_next = 1'b1;
+            trace_wr_slot_next = idx_reg[SLOT_W-1:0];
+            if (idx32 + 32'd1 == tlen_reg) begin
+                state_next = C_DONE;
+            end else begin
+                idx_next = idx_reg + 1'b1;
+                stg_rd_en_c = 1'b1;
+                stg_rd_addr_c = idx_next[SLOT_W-1:0];
+            end
+        end
+        C_DONE: begin
+            // the last trace word is written this cycle
+            valid_next[victim_reg] = 1'b1;
+            fill_valid_c = 1'b1;
+            cnt_install_c = 1'b1;
+            cnt_evict_c = evict_reg;
+            st_ok_next = 1'b1;
+            st_entry_next = {{8-IDX_W{1'b0}}, victim_reg};
+            st_evicted_next = evict_reg;
+            err_code_next = `ERR_NONE;
+            err_index_next = 16'd0;
+            hold_next = 1'b0;
+            state_next = C_IDLE;
+        end
+        default: state_next = C_IDLE;
+    endcase
+end
+
+// ---- counters --------------------------------------------------------------------------------
+reg [`N_COUNTERS-1:0] inc;
+integer j;
+integer k;
+
+always @* begin
+    inc = cnt_inc;
+    inc[`CNT_INSTALLS] = cnt_install_c;
+    inc[`CNT_EVICTIONS] = cnt_evict_c;
+    inc[`CNT_INSTALL_ERRORS] = cnt_install_err_c;
+    cnt_next = cnt_reg;
+    hits_next = hits_reg;
+    if (clear_c) begin
+        cnt_next = {`N_COUNTERS*32{1'b0}};
+        hits_next = {N_ENTRIES*32{1'b0}};
+    end else begin
+        for (j = 0; j < `N_COUNTERS; j = j + 1) begin
+            if (j == `CNT_EXEC_CYCLES) begin
+                if (inc[j]) begin
+                    cnt_next[32*j +: 32] = cnt_reg[32*j +: 32] + cnt_exec_cycles;
+                end
+            end else if (inc[j]) begin
+                cnt_next[32*j +: 32] = cnt_reg[32*j +: 32] + 32'd1;
+            end
+        end
+        if (hit_valid) begin
+            hits_next[32*hit_index +: 32] = hits_reg[32*hit_index +: 32] + 32'd1;
+        end
+    end
+end
+
+always @(posedge clk) begin
+    state_reg <= state_next;
+    commit_pend_reg <= commit_pend_next;
+    inv_pend_reg <= inv_pend_next;
+    hold_reg <= hold_next;
+    idx_reg <= idx_next;
+    victim_reg <= victim_next;
+    evict_reg <= evict_next;
+    natoms_reg <= natoms_next;
+    tlen_reg <= tlen_next;
+    seed_reg <= seed_next;
+    atoms_reg <= atoms_next;
+    valid_reg <= valid_next;
+    st_ok_reg <= st_ok_next;
+    st_err_reg <= st_err_next;
+    st_entry_reg <= st_entry_next;
+    st_evicted_reg <= st_evicted_next;
+    err_code_reg <= err_code_next;
+    err_index_reg <= err_index_next;
+    cnt_reg <= cnt_next;
+    hits_reg <= hits_next;
+    bvalid_reg <= bvalid_next;
+    rd_pend_reg <= rd_pend_next;
+    rd_addr_reg <= rd_addr_next;
+    rvalid_reg <= rvalid_next;
+    if (rd_pend_reg) begin
+        rdata_reg <= rdata_next;
+    end
+    trace_wr_en_reg <= trace_wr_en_next;
+    trace_wr_slot_reg <= trace_wr_slot_next;
+    trace_wr_data_reg <= stg_rd_data;
+
+    if (rst) begin
+        state_reg <= C_IDLE;
+        commit_pend_reg <= 1'b0;
+        inv_pend_reg <= 1'b0;
+        hold_reg <= 1'b0;
+        idx_reg <= {(SLOT_W+1){1'b0}};
+        victim_reg <= {IDX_W{1'b0}};
+        evict_reg <= 1'b0;
+        natoms_reg <= 32'd0;
+        tlen_reg <= 32'd0;
+        seed_reg <= 32'd0;
+        for (k = 0; k < MAX_ATOMS * 3; k = k + 1) begin
+            atoms_reg[32*k +: 32] <= 32'd0;
+        end
+        valid_reg <= {N_ENTRIES{1'b0}};
+        st_ok_reg <= 1'b0;
+        st_err_reg <= 1'b0;
+        st_entry_reg <= 8'd0;
+        st_evicted_reg <= 1'b0;
+        err_code_reg <= `ERR_NONE;
+        err_index_reg <= 16'd0;
+        cnt_reg <= {`N_COUNTERS*32{1'b0}};
+        hits_reg <= {N_ENTRIES*32{1'b0}};
+        bvalid_reg <= 1'b0;
+        rd_pend_reg <= 1'b0;
+        rd_addr_reg <= {ADDR_W{1'b0}};
+        rvalid_reg <= 1'b0;
+        rdata_reg <= 32'd0;
+        trace_wr_en_reg <= 1'b0;
+        trace_wr_slot_reg <= {SLOT_W{1'b0}};
+    end
+end
+
+// ---- outputs ---------------------------------------------------------------------------------
+assign s_axil_awready = wr_go;
+assign s_axil_wready = wr_go;
+assign s_axil_bresp = 2'b00;
+assign s_axil_bvalid = bvalid_reg;
+assign s_axil_arready = rd_go;
+assign s_axil_rdata = rdata_reg;
+assign s_axil_rresp = 2'b00;
+assign s_axil_rvalid = rvalid_reg;
+
+assign entry_wr_en = entry_wr_en_c;
+assign entry_wr_index = victim_reg;
+assign entry_wr_natoms = natoms_reg[NATOMS_W-1:0];
+assign entry_wr_atoms = atoms_reg;
+assign trace_wr_en = trace_wr_en_reg;
+assign trace_wr_addr = {victim_reg, trace_wr_slot_reg};
+assign trace_wr_data = trace_wr_data_reg;
+assign entry_valid = valid_reg;
+
+assign engine_hold = hold_reg;
+
+assign pol_fill_valid = fill_valid_c;
+assign pol_fill_index = victim_reg;
+assign pol_fill_evict = evict_reg;
+assign pol_invalidate_all = inv_all_c;
+assign pol_seed_valid = seed_valid_c;
+assign pol_seed = seed_reg;
+
+assign dbg_commit_state = state_reg;
+
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_axil = ^s_axil_awprot ^ ^s_axil_arprot ^ ^s_axil_awaddr[1:0] ^ ^s_axil_araddr[1:0];
+/* verilator lint_on UNUSEDSIGNAL */
+
+initial begin
+    if (N_ENTRIES < 1 || N_ENTRIES > 64 || (N_ENTRIES & (N_ENTRIES - 1)) != 0) begin
+        $display("Error: N_ENTRIES must be a power of two in 1..64, got %0d (instance %m)", N_ENTRIES);
+        $finish;
+    end
+    if (MAX_ATOMS < 1 || MAX_ATOMS > 256) begin
+        $display("Error: MAX_ATOMS must be in 1..256, got %0d (instance %m)", MAX_ATOMS);
+        $finish;
+    end
+    if (MAX_TRACE_LEN < 2 || MAX_TRACE_LEN > 1024) begin
+        $display("Error: MAX_TRACE_LEN must be in 2..1024, got %0d (instance %m)", MAX_TRACE_LEN);
+        $finish;
+    end
+    if (ADDR_W != 16) begin
+        $display("Error: the register map needs ADDR_W = 16, got %0d (instance %m)", ADDR_W);
+        $finish;
+    end
+end
+
+endmodule
+
+`resetall
