@@ -435,6 +435,153 @@ def test_forward_loads_respects_aliasing_and_clobbers():
         "r0 = 0", "exit"]
 
 
+# ---- byte provenance, load combining and packet-write coalescing ----------------------------------
+def test_byte_views_follow_shifts_masks_swaps_and_memory():
+    from jit.opt.bytesrc import ORIG, analyze_bytes
+    src = f"""
+        mov r2, {PKT_DATA}
+        ldxb r3, [r2+5]
+        lsh r3, 8
+        ldxb r4, [r2+4]
+        or r3, r4
+        mov r5, r3
+        be16 r5
+        ldxw r6, [r2+0]
+        and r6, 0xff00ff
+        rsh r6, 8
+        stxh [r10-2], r3
+        ldxh r7, [r10-2]
+        mov32 r8, r6
+        add r8, 7
+        mov r9, r6
+        add r9, 0x100
+        exit"""
+    _, bs = analyze_bytes(asm.assemble(src), Env(facts_from_atoms([]), 128))
+    o = ORIG
+    regs = bs[-1].regs
+    assert regs[3] == (o + 4, o + 5, 0, 0, 0, 0, 0, 0)
+    assert regs[5] == (o + 5, o + 4, 0, 0, 0, 0, 0, 0)
+    assert regs[6] == (0, o + 2, 0, 0, 0, 0, 0, 0)
+    assert regs[7] == regs[3]
+    assert regs[8] == (7, o + 2, 0, 0, 0, 0, 0, 0)            # an add of disjoint bytes
+    assert regs[9] == (None,) * 8                              # one that may carry: unknown
+
+
+def test_combine_loads_turns_byte_assembly_into_one_load():
+    src = f"""
+        mov r1, {PKT_DATA}
+        ldxb r2, [r1+5]
+        lsh r2, 8
+        ldxb r3, [r1+4]
+        or r2, r3
+        ldxb r4, [r1+13]
+        lsh r4, 8
+        ldxb r5, [r1+12]
+        stb [r1+12], 0
+        or r4, r5
+        mov r0, r2
+        add r0, r4
+        exit"""
+    assert apply("combine_loads", src)[4] == "r2 = *(u16 *)(r1 + 4)"
+    assert apply("combine_loads", src)[9] == "r4 |= r5"      # byte 12 was overwritten meanwhile
+    assert opt_text(src, [length(AtomOp.GE, 14)]) == [
+        f"r1 = {PKT_DATA}", "r2 = *(u16 *)(r1 + 4)",
+        "r4 = *(u8 *)(r1 + 13)", "r4 <<= 8", "r5 = *(u8 *)(r1 + 12)", "*(u8 *)(r1 + 12) = 0",
+        "r4 |= r5", "r0 = r2", "r0 += r4", "exit"]
+
+
+MAC_SWAP = f"""
+    mov r1, {PKT_DATA}
+    ldxh r2, [r1+4]
+    stxh [r10-4], r2
+    ldxw r3, [r1+0]
+    ldxb r2, [r1+8]
+    stxb [r1+2], r2
+    ldxb r2, [r1+9]
+    stxb [r1+3], r2
+    ldxb r2, [r1+6]
+    stxb [r1+0], r2
+    ldxb r2, [r1+7]
+    stxb [r1+1], r2
+    ldxb r2, [r1+10]
+    stxb [r1+4], r2
+    ldxb r2, [r1+11]
+    stxb [r1+5], r2
+    mov r2, r3
+    rsh r3, 16
+    stxb [r1+8], r3
+    mov r3, r2
+    rsh r3, 24
+    stxb [r1+9], r3
+    stxb [r1+6], r2
+    rsh r2, 8
+    stxb [r1+7], r2
+    ldxh r2, [r10-4]
+    stxb [r1+10], r2
+    rsh r2, 8
+    stxb [r1+11], r2
+    stb [r1+12], 0x86
+    mov r0, 3
+    exit"""
+
+
+def test_coalesce_packet_writes_mac_swap():
+    assert apply("coalesce_packet_writes", MAC_SWAP, [length(AtomOp.GE, 14)]) == [
+        f"r1 = {PKT_DATA}",
+        "r2 = *(u32 *)(r1 + 6)", "r3 = *(u16 *)(r1 + 10)",        # prologue: original bytes
+        "r4 = *(u32 *)(r1 + 0)", "r5 = *(u16 *)(r1 + 4)",
+        "r0 = 3",
+        "*(u32 *)(r1 + 0) = r2", "*(u16 *)(r1 + 4) = r3",         # epilogue: final image
+        "*(u32 *)(r1 + 6) = r4", "*(u16 *)(r1 + 10) = r5",
+        "*(u8 *)(r1 + 12) = 134",
+        "exit"]
+    rng = random.Random(3)
+    frames = [bytes(rng.randrange(256) for _ in range(n)) for n in (14, 20, 60, 13, 5, 0)]
+    trace = asm.assemble(MAC_SWAP)
+    check_equivalent(trace, optimize(trace, [length(AtomOp.GE, 14)]).trace, frames)
+
+
+def test_coalesce_packet_writes_keeps_stores_a_later_load_reads():
+    src = f"""
+        mov r1, {PKT_DATA}
+        ldxb r2, [r1+6]
+        stxb [r1+0], r2
+        ldxb r3, [r1+7]
+        stxb [r1+1], r3
+        ldxh r4, [r1+0]
+        stxh [r1+20], r4
+        stb [r1+2], 1
+        stb [r1+3], 2
+        mov r0, 3
+        exit"""
+    # the byte copies to 0 and 1 are read back by the ldxh: they stay; the stores to 2, 3 and 20
+    # move to the end (20 gets original bytes 6 and 7, loaded up front)
+    assert apply("coalesce_packet_writes", src, [length(AtomOp.GE, 34)]) == [
+        f"r1 = {PKT_DATA}", "r4 = *(u16 *)(r1 + 6)",
+        "r2 = *(u8 *)(r1 + 6)", "*(u8 *)(r1 + 0) = r2", "r3 = *(u8 *)(r1 + 7)",
+        "*(u8 *)(r1 + 1) = r3", "r0 = 3",
+        "*(u16 *)(r1 + 2) = 513", "*(u16 *)(r1 + 20) = r4", "exit"]
+    # with the ldxh gone, the whole optimizer coalesces everything
+    assert opt_text(src, [length(AtomOp.GE, 34)]) == [
+        f"r1 = {PKT_DATA}", "r2 = *(u16 *)(r1 + 6)", "r0 = 3", "*(u16 *)(r1 + 0) = r2",
+        "*(u16 *)(r1 + 2) = 513", "*(u16 *)(r1 + 20) = r2", "exit"]
+
+
+def test_coalesce_packet_writes_gives_up_on_unknown_addresses():
+    src = f"""
+        mov r1, {PKT_DATA}
+        ldxb r2, [r1+6]
+        stxb [r1+0], r2
+        ldxb r3, [r1+7]
+        stxb [r1+1], r3
+        ldxb r4, [r1+30]
+        add r1, r4
+        stb [r1+0], 1
+        mov r0, 3
+        exit"""
+    assert apply("coalesce_packet_writes", src, [length(AtomOp.GE, 34)]) == text(asm.assemble(src))
+
+
 # ---- dead code ------------------------------------------------------------------------------------------
 def test_dce_removes_dead_values_and_proven_loads_only():
     src = f"""
@@ -618,15 +765,32 @@ def test_check_equivalent_catches_a_wrong_optimization():
 # ---- the soundness property ---------------------------------------------------------------------------
 VALS = (0, 3, 4, 5, 8, 9)           # value registers
 PTRS = (2, 6, 7)                    # packet pointers (r2 = data, r6/r7 derived)
-IMMS = (0, 1, 2, 7, 8, 14, 16, 31, 32, 63, 64, 255, 0xFFFF, 0x7FFF_FFFF, -1, -2, -0x8000_0000)
+IMMS = (0, 1, 2, 7, 8, 14, 16, 24, 31, 32, 40, 56, 63, 64, 255, 0xFF00, 0xFFFF, 0xFF00FF, 0x7FFF_FFFF,
+        -1, -2, -256, -0x8000_0000)
 ALU_OPS = [op for op in isa.ALU_OPS if op != isa.BPF_NEG]
 
 
 def random_insns(rng: random.Random, prev: list[isa.Insn]) -> list[isa.Insn]:
     """One random step of a trace (1-2 instructions) after the instructions `prev`."""
     kind = rng.choices(["alu", "end", "lddw", "ptr", "pload", "pstore", "sstore", "sload", "ctx",
-                        "neg", "wild", "reload"], [30, 5, 3, 6, 15, 8, 6, 6, 3, 2, 1, 8])[0]
+                        "neg", "wild", "reload", "bytecopy", "combine"],
+                       [30, 5, 3, 6, 15, 8, 6, 6, 3, 2, 1, 8, 6, 4])[0]
     d = rng.choice(VALS)
+    if kind == "bytecopy":     # header rewrites: byte copies and constant bytes (MAC swaps)
+        j = rng.randrange(0, 16)
+        if rng.random() < 0.3:
+            return [isa.st_imm(1, 2, j, rng.randrange(256))]
+        return [isa.ldx(1, d, 2, rng.randrange(0, 16)), isa.stx(1, 2, d, j)]
+    if kind == "combine":      # two byte loads assembled into a 16-bit value, maybe stored
+        k = rng.randrange(0, 20)
+        s = rng.choice([v for v in VALS if v != d])
+        out = [isa.ldx(1, d, 2, k + 1), isa.alu64_imm(isa.BPF_LSH, d, 8), isa.ldx(1, s, 2, k),
+               isa.alu64_reg(isa.BPF_OR, d, s)]
+        if rng.random() < 0.5:
+            base = rng.choice([2, 10])
+            out.append(isa.stx(rng.choice([1, 2, 4]), base, d,
+                               rng.randrange(0, 16) if base == 2 else -8))
+        return out
     if kind == "reload":       # load what an earlier access touched (redundant loads, forwarding)
         earlier = [i for i in prev if i.cls in (isa.BPF_LDX, isa.BPF_ST, isa.BPF_STX)]
         if earlier:

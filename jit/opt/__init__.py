@@ -24,9 +24,9 @@ from jit.encoding import HDR_BYTES, Atom
 from jit.isa import Insn
 from jit.opt.analysis import Env, unsupported
 from jit.opt.facts import Facts, facts_from_atoms
-from jit.opt.passes import (Path, drop_identities, drop_implied_atoms, eliminate_dead_code,
-                            fold_addresses, fold_constants, fold_context, forward_loads,
-                            merge_atom_equalities)
+from jit.opt.passes import (Path, coalesce_packet_writes, combine_loads, drop_identities,
+                            drop_implied_atoms, eliminate_dead_code, fold_addresses,
+                            fold_constants, fold_context, forward_loads, merge_atom_equalities)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ PASSES: dict[str, Pass] = {
     "fold_addresses": fold_addresses,
     "forward_loads": forward_loads,
     "drop_identities": drop_identities,
+    "combine_loads": combine_loads,
     "eliminate_dead_code": eliminate_dead_code,
+    "coalesce_packet_writes": coalesce_packet_writes,
     "drop_implied_atoms": drop_implied_atoms,
     "merge_atom_equalities": merge_atom_equalities,
 }

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from jit import isa
+from jit import isa, memmap
 from jit.encoding import Atom
 from jit.isa import Insn, MASK32, MASK64, sign_extend
 from jit.opt import atoms as atom_passes
+from jit.opt.bytesrc import ORIG, analyze_bytes, as_original_load
 from jit.opt.analysis import (CTX, PKT, STACK, Env, access, analyze, base_for, defined,
                               is_materialization, materialize, never_faults, used)
 
@@ -259,6 +260,162 @@ def forward_loads(path: Path, env: Env) -> tuple[Path, int]:
                 vid[d] = fresh
                 fresh += 1
     return _with_trace(path, out), changes
+
+
+# ---- byte-level combining ------------------------------------------------------------------------
+def combine_loads(path: Path, env: Env) -> tuple[Path, int]:
+    """An ALU op or byte swap whose result is exactly a little-endian load of original packet bytes
+    that are still unmodified becomes that load: `r2 = *(u8 *)(r1 + 5); r2 <<= 8; r3 = *(u8 *)(r1
+    + 4); r2 |= r3` ends in `r2 = *(u16 *)(r1 + 4)` (DCE then drops the byte loads). Found with
+    the byte-provenance analysis (`jit.opt.bytesrc`).
+    Invariant: the new load reads bytes that hold their original values at that point, giving the
+    same value; each of them was loaded earlier on the same straight-line path, so the new load
+    is in bounds whenever execution reaches it (it adds no fault)."""
+    trace = list(path.trace)
+    states, bstates = analyze_bytes(trace, env)
+    out, changes = [], 0
+    for i, insn in enumerate(trace):
+        spec = isa.spec_of(insn)
+        if spec.kind == isa.END or (spec.kind == isa.ALU and spec.op != isa.BPF_MOV):
+            found = as_original_load(bstates[i + 1].regs[insn.dst])
+            if found is not None:
+                k, size = found
+                unmodified = all(bstates[i].pkt_src(k + j) == ORIG + k + j for j in range(size))
+                base = base_for(states[i], memmap.PKT_DATA + k)
+                if unmodified and base is not None:
+                    out.append(isa.ldx(size, insn.dst, base[0], base[1]))
+                    changes += 1
+                    continue
+        out.append(insn)
+    return _with_trace(path, out), changes
+
+
+def _chunks(final: dict[int, int]) -> list[tuple[int, int, str, int]]:
+    """Cover the bytes of `final` ({offset: source}, each a constant or an original byte) with
+    stores, widest first: (offset, width, 'const', value) or (offset, width, 'orig', first byte)
+    where the chunk's bytes are consecutive original bytes in order."""
+    out = []
+    todo = sorted(final)
+    i = 0
+    while i < len(todo):
+        b = todo[i]
+        for w in (8, 4, 2, 1):
+            span = [final.get(b + j) for j in range(w)]
+            if any(x is None for x in span):
+                continue
+            if all(x < ORIG for x in span):
+                value = sum(x << (8 * j) for j, x in enumerate(span))
+                if w == 8 and isa.imm64(sign_extend(value & MASK32, 32)) != value:
+                    continue
+                out.append((b, w, "const", value))
+                break
+            if all(x == span[0] + j for j, x in enumerate(span)) and span[0] >= ORIG:
+                out.append((b, w, "orig", span[0] - ORIG))
+                break
+        else:                                   # a single byte is always one or the other
+            raise AssertionError("unreachable")
+        i += w
+        while i < len(todo) and todo[i] < b + w:
+            i += 1
+    return out
+
+
+def coalesce_packet_writes(path: Path, env: Env) -> tuple[Path, int]:
+    """Rewrite packet stores whose final bytes are constants or original packet bytes (header
+    rewrites, MAC/IP swaps) as wide stores at the end of the trace, fed by wide loads of the
+    original bytes near its start: the byte shuffles that copy `src` and `dst` MAC addresses
+    become two loads and two stores per address. A store qualifies when every byte it writes ends
+    the trace holding a constant or an original byte (byte provenance, `jit.opt.bytesrc`) and no
+    later load reads any of its bytes. The rewrite is kept only if, after DCE, the trace is
+    shorter; it needs free registers for the loaded values and bails out otherwise, or when any
+    access has an unknown address.
+    Invariant: the final packet bytes are the same (the epilogue writes each moved byte's final
+    value; kept stores are untouched and no load observes the difference); faults are the same:
+    the epilogue writes exactly the moved bytes, so its furthest store ends where the furthest moved
+    store did, and every loaded original byte was loaded by the input trace on the same path."""
+    trace = list(path.trace)
+    states, bstates = analyze_bytes(trace, env)
+    exit_at = next(i for i, insn in enumerate(trace) if isa.spec_of(insn).kind == isa.EXIT)
+    final = bstates[exit_at]
+    stores, loads = [], []
+    for i, insn in enumerate(trace[:exit_at]):
+        acc = access(insn)
+        if acc is None:
+            continue
+        loc = states[i].loc(acc)
+        if loc is None:
+            return path, 0
+        if loc.region == PKT:
+            (stores if acc.store else loads).append((i, loc.offset, acc.size))
+    moved: dict[int, int] = {}
+    removed = set()
+    for i, off, size in stores:
+        srcs = [final.pkt_src(off + j) for j in range(size)]
+        if any(x is None for x in srcs):
+            continue
+        if any(j > i and lo < off + size and off < lo + n for j, lo, n in loads):
+            continue
+        removed.add(i)
+        moved.update({off + j: x for j, x in enumerate(srcs)})
+    if not removed:
+        return path, 0
+    chunks = _chunks(moved)
+    # the trace without the moved stores, cleaned, is where the new code goes
+    bare, _ = eliminate_dead_code(_with_trace(path, [x for i, x in enumerate(trace)
+                                                      if i not in removed]), env)
+    body = list(bare.trace)
+    origs = list(dict.fromkeys((c[1], c[3]) for c in chunks if c[2] == "orig"))  # (width, first)
+    bst = analyze(body, env)
+    q = next((i for i, st in enumerate(bst)
+              if all(base_for(st, memmap.PKT_DATA + k) for _, k in origs)), None)
+    pre: list[Insn] = []
+    if q is None or q >= len(body):
+        q = 0                                # no register points into the packet: make one
+    _, bb = analyze_bytes(body, env)
+    if any(bb[q].pkt_src(k + j) != ORIG + k + j for w, k in origs for j in range(w)):
+        return path, 0
+    busy = {0, isa.FP}
+    for insn in body[q:]:
+        busy |= used(insn)
+        d = defined(insn)
+        if d is not None:
+            busy.add(d)
+    free = [r for r in range(isa.N_REGS) if r not in busy]
+    state_q = bst[q]
+    if origs and not all(base_for(state_q, memmap.PKT_DATA + k) for _, k in origs):
+        if not free:
+            return path, 0
+        pre = [materialize(free.pop(0), memmap.PKT_DATA)]
+        state_q = analyze(body[:q] + pre, env)[-1]
+    if len(origs) > len(free):
+        return path, 0
+    regs = dict(zip(origs, free))
+    free = free[len(origs):]
+    pro = pre[:]
+    for w, k in origs:
+        base, off = base_for(state_q, memmap.PKT_DATA + k)
+        pro.append(isa.ldx(w, regs[(w, k)], base, off))
+    end = len(body) - 1
+    tail_state = analyze(body[:q] + pro + body[q:end], env)[-1]
+    extra: list[Insn] = []
+    if base_for(tail_state, memmap.PKT_DATA) is None:
+        if not free:
+            return path, 0
+        extra = [materialize(free[0], memmap.PKT_DATA)]
+        tail_state = analyze(body[:q] + pro + body[q:end] + extra, env)[-1]
+    epi = []
+    for chunk in chunks:
+        off, w, kind, value = chunk
+        base, boff = base_for(tail_state, memmap.PKT_DATA + off)
+        if kind == "const":
+            epi.append(isa.st_imm(w, base, boff, sign_extend(value & MASK32, 32)))
+        else:
+            epi.append(isa.stx(w, base, regs[(w, value)], boff))
+    new = body[:q] + pro + body[q:end] + extra + epi + body[end:]
+    before, _ = eliminate_dead_code(path, env)
+    if sum(x.slots for x in new) >= sum(x.slots for x in before.trace):
+        return path, 0
+    return _with_trace(path, new), len(removed)
 
 
 # ---- dead code ---------------------------------------------------------------------------------------
