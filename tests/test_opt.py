@@ -409,6 +409,12 @@ def test_forward_loads_reuses_earlier_loads_and_stores():
         "r0 = 0", "exit"]
 
 
+def test_forward_loads_drops_moves_of_a_value_already_there():
+    src = "ldxdw r3, [r10-8]\nmov r2, r3\nmov r3, r2\nmov r4, r2\nmov r3, r4\nmov32 r5, r3\nmov r0, r3\nexit"
+    assert apply("forward_loads", src) == [
+        "r3 = *(u64 *)(r10 - 8)", "r2 = r3", "r4 = r2", "w5 = w3", "r0 = r3", "exit"]
+
+
 def test_forward_loads_respects_aliasing_and_clobbers():
     src = f"""
         mov r2, {PKT_DATA}

@@ -199,6 +199,8 @@ def forward_loads(path: Path, env: Env) -> tuple[Path, int]:
     low half like the load does; 1 or 2 bytes: `mov` when the register is known to fit). Aliasing
     is exact because addresses are absolute: a store to known bytes kills the entries it overlaps,
     a store to an unknown address kills every packet and stack entry.
+    The same value numbers delete a register move whose destination already holds the source's
+    value (`r2 = r3; r3 = r2`).
     Invariant: the register holds exactly the loaded value, and the earlier access of the same
     bytes did not fault, so the load could not have either."""
     states = analyze(list(path.trace), env)
@@ -255,6 +257,9 @@ def forward_loads(path: Path, env: Env) -> tuple[Path, int]:
         if d is not None:
             if (spec.kind == isa.ALU and spec.op == isa.BPF_MOV and spec.width == 64
                     and insn.opcode & isa.BPF_X and insn.off == 0):
+                if vid[d] == vid[insn.src]:    # already holds that value: `r2 = r3; r3 = r2`
+                    out.pop()
+                    changes += 1
                 vid[d] = vid[insn.src]
             else:
                 vid[d] = fresh
