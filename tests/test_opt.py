@@ -533,13 +533,13 @@ MAC_SWAP = f"""
 
 def test_coalesce_packet_writes_mac_swap():
     assert apply("coalesce_packet_writes", MAC_SWAP, [length(AtomOp.GE, 14)]) == [
-        f"r1 = {PKT_DATA}",
-        "r2 = *(u32 *)(r1 + 6)", "r3 = *(u16 *)(r1 + 10)",        # prologue: original bytes
-        "r4 = *(u32 *)(r1 + 0)", "r5 = *(u16 *)(r1 + 4)",
         "r0 = 3",
-        "*(u32 *)(r1 + 0) = r2", "*(u16 *)(r1 + 4) = r3",         # epilogue: final image
-        "*(u32 *)(r1 + 6) = r4", "*(u16 *)(r1 + 10) = r5",
-        "*(u8 *)(r1 + 12) = 134",
+        f"r1 = {PKT_DATA}",                                         # the body lost its pointer
+        "r2 = *(u32 *)(r1 + 6)", "r3 = *(u32 *)(r1 + 0)",          # one group: loads, stores
+        "*(u32 *)(r1 + 0) = r2", "*(u32 *)(r1 + 6) = r3",
+        "r2 = *(u16 *)(r1 + 10)", "r3 = *(u16 *)(r1 + 4)",
+        "*(u16 *)(r1 + 4) = r2", "*(u16 *)(r1 + 10) = r3",
+        "*(u8 *)(r1 + 12) = 134",                                  # constants last
         "exit"]
     rng = random.Random(3)
     frames = [bytes(rng.randrange(256) for _ in range(n)) for n in (14, 20, 60, 13, 5, 0)]
@@ -561,16 +561,35 @@ def test_coalesce_packet_writes_keeps_stores_a_later_load_reads():
         mov r0, 3
         exit"""
     # the byte copies to 0 and 1 are read back by the ldxh: they stay; the stores to 2, 3 and 20
-    # move to the end (20 gets original bytes 6 and 7, loaded up front)
+    # move to the end (20 gets original bytes 6 and 7)
     assert apply("coalesce_packet_writes", src, [length(AtomOp.GE, 34)]) == [
-        f"r1 = {PKT_DATA}", "r4 = *(u16 *)(r1 + 6)",
+        f"r1 = {PKT_DATA}",
         "r2 = *(u8 *)(r1 + 6)", "*(u8 *)(r1 + 0) = r2", "r3 = *(u8 *)(r1 + 7)",
         "*(u8 *)(r1 + 1) = r3", "r0 = 3",
-        "*(u16 *)(r1 + 2) = 513", "*(u16 *)(r1 + 20) = r4", "exit"]
+        "r2 = *(u16 *)(r1 + 6)", "*(u16 *)(r1 + 20) = r2", "*(u16 *)(r1 + 2) = 513", "exit"]
     # with the ldxh gone, the whole optimizer coalesces everything
     assert opt_text(src, [length(AtomOp.GE, 34)]) == [
-        f"r1 = {PKT_DATA}", "r2 = *(u16 *)(r1 + 6)", "r0 = 3", "*(u16 *)(r1 + 0) = r2",
-        "*(u16 *)(r1 + 2) = 513", "*(u16 *)(r1 + 20) = r2", "exit"]
+        "r0 = 3", f"r1 = {PKT_DATA}", "r2 = *(u16 *)(r1 + 6)", "*(u16 *)(r1 + 0) = r2",
+        "*(u16 *)(r1 + 20) = r2", "*(u16 *)(r1 + 2) = 513", "exit"]
+
+
+def test_coalesce_packet_writes_loads_early_when_the_end_is_too_late():
+    # byte 6 is overwritten by a kept (computed) store before the end: load it up front
+    src = f"""
+        mov r1, {PKT_DATA}
+        ldxb r2, [r1+6]
+        stxb [r1+0], r2
+        ldxb r3, [r1+7]
+        stxb [r1+1], r3
+        ldxb r4, [r1+30]
+        add r4, r4
+        stxb [r1+6], r4
+        mov r0, 3
+        exit"""
+    assert apply("coalesce_packet_writes", src, [length(AtomOp.GE, 34)]) == [
+        f"r1 = {PKT_DATA}", "r2 = *(u16 *)(r1 + 6)",
+        "r4 = *(u8 *)(r1 + 30)", "r4 += r4", "*(u8 *)(r1 + 6) = r4", "r0 = 3",
+        "*(u16 *)(r1 + 0) = r2", "exit"]
 
 
 def test_coalesce_packet_writes_gives_up_on_unknown_addresses():

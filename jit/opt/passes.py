@@ -327,17 +327,20 @@ def _chunks(final: dict[int, int]) -> list[tuple[int, int, str, int]]:
 
 def coalesce_packet_writes(path: Path, env: Env) -> tuple[Path, int]:
     """Rewrite packet stores whose final bytes are constants or original packet bytes (header
-    rewrites, MAC/IP swaps) as wide stores at the end of the trace, fed by wide loads of the
-    original bytes near its start: the byte shuffles that copy `src` and `dst` MAC addresses
-    become two loads and two stores per address. A store qualifies when every byte it writes ends
-    the trace holding a constant or an original byte (byte provenance, `jit.opt.bytesrc`) and no
-    later load reads any of its bytes. The rewrite is kept only if, after DCE, the trace is
-    shorter; it needs free registers for the loaded values and bails out otherwise, or when any
-    access has an unknown address.
-    Invariant: the final packet bytes are the same (the epilogue writes each moved byte's final
-    value; kept stores are untouched and no load observes the difference); faults are the same:
-    the epilogue writes exactly the moved bytes, so its furthest store ends where the furthest moved
-    store did, and every loaded original byte was loaded by the input trace on the same path."""
+    rewrites, MAC and IP address swaps) as wide stores fed by wide loads of the original bytes:
+    the byte shuffle that swaps two MAC addresses becomes two loads and two stores per address.
+    A store qualifies when every byte it writes ends the trace holding a constant or an original
+    byte (byte provenance, `jit.opt.bytesrc`) and no later load reads any of its bytes. The new
+    code goes at the end of the trace when the bytes it copies are still original there (loads
+    and stores grouped so that no store overwrites a byte another group still has to load);
+    otherwise the loads go near the start and hold their values in free registers until the
+    stores at the end. Kept only if the trace, after DCE, gets shorter; gives up when registers
+    run out or any access has an unknown address.
+    Invariant: the final packet bytes are the same (the new stores write each moved byte's final
+    value, after everything else; kept stores are untouched and no load observes the difference);
+    faults are the same: the new stores write exactly the moved bytes, so the furthest one ends
+    where the furthest moved store did, and every byte loaded was loaded by the input trace on the
+    same path (so it is inside the frame whenever execution gets there)."""
     trace = list(path.trace)
     states, bstates = analyze_bytes(trace, env)
     exit_at = next(i for i, insn in enumerate(trace) if isa.spec_of(insn).kind == isa.EXIT)
@@ -369,16 +372,91 @@ def coalesce_packet_writes(path: Path, env: Env) -> tuple[Path, int]:
     bare, _ = eliminate_dead_code(_with_trace(path, [x for i, x in enumerate(trace)
                                                       if i not in removed]), env)
     body = list(bare.trace)
+    new = _copies_at_end(body, chunks, env)
+    if new is None:
+        new = _copies_from_start(body, chunks, env)
+    if new is None:
+        return path, 0
+    before, _ = eliminate_dead_code(path, env)
+    if sum(x.slots for x in new) >= sum(x.slots for x in before.trace):
+        return path, 0
+    return _with_trace(path, new), len(removed)
+
+
+def _copy_groups(chunks: list) -> list[list]:
+    """The 'orig' chunks in groups: a chunk whose destination overlaps another's source is in its
+    group, so emitting each group as loads-then-stores never reads an overwritten byte."""
+    origs = [c for c in chunks if c[2] == "orig"]
+    group = list(range(len(origs)))
+
+    def find(x: int) -> int:
+        while group[x] != x:
+            group[x] = group[group[x]]
+            x = group[x]
+        return x
+
+    for a, (ja, wa, _, _) in enumerate(origs):
+        for b, (_, wb, _, kb) in enumerate(origs):
+            if ja < kb + wb and kb < ja + wa:
+                group[find(a)] = find(b)
+    out: dict[int, list] = {}
+    for i, c in enumerate(origs):
+        out.setdefault(find(i), []).append(c)
+    return list(out.values())
+
+
+def _stores_for(chunks, base_state, regs) -> list[Insn]:
+    out = []
+    for off, w, kind, value in chunks:
+        base, boff = base_for(base_state, memmap.PKT_DATA + off)
+        if kind == "const":
+            out.append(isa.st_imm(w, base, boff, sign_extend(value & MASK32, 32)))
+        else:
+            out.append(isa.stx(w, base, regs[(w, value)], boff))
+    return out
+
+
+def _copies_at_end(body: list[Insn], chunks: list, env: Env) -> list[Insn] | None:
+    """`body` with the chunks written just before its exit (loads of each group, then its stores;
+    constant chunks last), or None if a copied byte is no longer original there or registers run
+    out. Only r0 is live at exit, so every other register except the base is free."""
+    end = len(body) - 1
+    states, bstates = analyze_bytes(body, env)
+    if any(bstates[end].pkt_src(k + j) != ORIG + k + j
+           for _, w, kind, k in chunks if kind == "orig" for j in range(w)):
+        return None
+    tail: list[Insn] = []
+    state = states[end]
+    found = base_for(state, memmap.PKT_DATA)
+    free = [r for r in range(1, isa.FP) if found is None or r != found[0]]
+    if found is None:
+        tail.append(materialize(free.pop(0), memmap.PKT_DATA))
+        state = analyze(body[:end] + tail, env)[-1]
+    for group in _copy_groups(chunks):
+        srcs = list(dict.fromkeys((w, k) for _, w, _, k in group))
+        if len(srcs) > len(free):
+            return None
+        regs = dict(zip(srcs, free))
+        for w, k in srcs:
+            base, off = base_for(state, memmap.PKT_DATA + k)
+            tail.append(isa.ldx(w, regs[(w, k)], base, off))
+        tail += _stores_for(group, state, regs)
+    tail += _stores_for([c for c in chunks if c[2] == "const"], state, {})
+    return body[:end] + tail + body[end:]
+
+
+def _copies_from_start(body: list[Insn], chunks: list, env: Env) -> list[Insn] | None:
+    """`body` with the original bytes loaded at the first point where a register points into the
+    packet (or at the start, with one made), kept in registers the rest of the body never touches,
+    and the chunks written before the exit; None when that is impossible."""
     origs = list(dict.fromkeys((c[1], c[3]) for c in chunks if c[2] == "orig"))  # (width, first)
     bst = analyze(body, env)
-    q = next((i for i, st in enumerate(bst)
-              if all(base_for(st, memmap.PKT_DATA + k) for _, k in origs)), None)
-    pre: list[Insn] = []
-    if q is None or q >= len(body):
-        q = 0                                # no register points into the packet: make one
+    end = len(body) - 1
+    q = next((i for i, st in enumerate(bst[:end + 1])
+              if all(base_for(st, memmap.PKT_DATA + k) for _, k in origs)), 0)
     _, bb = analyze_bytes(body, env)
     if any(bb[q].pkt_src(k + j) != ORIG + k + j for w, k in origs for j in range(w)):
-        return path, 0
+        return None
     busy = {0, isa.FP}
     for insn in body[q:]:
         busy |= used(insn)
@@ -386,41 +464,28 @@ def coalesce_packet_writes(path: Path, env: Env) -> tuple[Path, int]:
         if d is not None:
             busy.add(d)
     free = [r for r in range(isa.N_REGS) if r not in busy]
+    pro: list[Insn] = []
     state_q = bst[q]
-    if origs and not all(base_for(state_q, memmap.PKT_DATA + k) for _, k in origs):
+    if not all(base_for(state_q, memmap.PKT_DATA + k) for _, k in origs):
         if not free:
-            return path, 0
-        pre = [materialize(free.pop(0), memmap.PKT_DATA)]
-        state_q = analyze(body[:q] + pre, env)[-1]
+            return None
+        pro = [materialize(free.pop(0), memmap.PKT_DATA)]
+        state_q = analyze(body[:q] + pro, env)[-1]
     if len(origs) > len(free):
-        return path, 0
+        return None
     regs = dict(zip(origs, free))
     free = free[len(origs):]
-    pro = pre[:]
     for w, k in origs:
         base, off = base_for(state_q, memmap.PKT_DATA + k)
         pro.append(isa.ldx(w, regs[(w, k)], base, off))
-    end = len(body) - 1
     tail_state = analyze(body[:q] + pro + body[q:end], env)[-1]
     extra: list[Insn] = []
     if base_for(tail_state, memmap.PKT_DATA) is None:
         if not free:
-            return path, 0
+            return None
         extra = [materialize(free[0], memmap.PKT_DATA)]
         tail_state = analyze(body[:q] + pro + body[q:end] + extra, env)[-1]
-    epi = []
-    for chunk in chunks:
-        off, w, kind, value = chunk
-        base, boff = base_for(tail_state, memmap.PKT_DATA + off)
-        if kind == "const":
-            epi.append(isa.st_imm(w, base, boff, sign_extend(value & MASK32, 32)))
-        else:
-            epi.append(isa.stx(w, base, regs[(w, value)], boff))
-    new = body[:q] + pro + body[q:end] + extra + epi + body[end:]
-    before, _ = eliminate_dead_code(path, env)
-    if sum(x.slots for x in new) >= sum(x.slots for x in before.trace):
-        return path, 0
-    return _with_trace(path, new), len(removed)
+    return body[:q] + pro + body[q:end] + extra + _stores_for(chunks, tail_state, regs) + body[end:]
 
 
 # ---- dead code ---------------------------------------------------------------------------------------
