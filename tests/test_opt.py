@@ -888,19 +888,20 @@ def random_trace(rng: random.Random) -> list[isa.Insn]:
 
 
 def make_case(rng: random.Random):
-    """A random trace, a condition that a random base packet satisfies, and packets near the base
-    (the base first)."""
+    """A random trace, a header window, a condition that a random base packet satisfies, and
+    packets near the base (the base first)."""
     trace = random_trace(rng)
+    hdr = rng.choice([128, 128, 128, 32, 20])
     base = bytes(rng.randrange(256) for _ in range(rng.randrange(30, 90)))
     atoms = [length(AtomOp.GE, rng.randrange(0, len(base) + 1))]
-    atoms += [random_atom(rng, base) for _ in range(rng.randrange(0, 10))]
+    atoms += [random_atom(rng, base, hdr) for _ in range(rng.randrange(0, 10))]
     # equalities on bytes the trace reads make constant propagation bite
     for _ in range(rng.randrange(0, 6)):
         w = rng.choice([1, 2, 4])
-        off = rng.randrange(0, 44)
+        off = rng.randrange(0, min(44, hdr - w + 1))
         atoms.append(pkt(off, w, AtomOp.EQ, int.from_bytes(base[off:off + w].ljust(w, b"\0"), "big")))
     packets = [base] + [mutate(rng, base) for _ in range(12)]
-    return trace, atoms, packets
+    return trace, atoms, packets, hdr
 
 
 @st.composite
@@ -908,18 +909,23 @@ def trace_cases(draw):
     return make_case(random.Random(draw(st.integers(0, 2**64))))
 
 
+def check_case(trace, atoms, packets, hdr) -> None:
+    """The soundness contract on one case: installable output, no growth, an equivalent condition,
+    and the same outcome (faults included) on every packet satisfying it, on both executors."""
+    res = optimize(trace, atoms, hdr_bytes=hdr)
+    check_installable(res.trace)
+    assert res.stats.slots_after <= res.stats.slots_before
+    sat = [p for p in packets if all(a.holds(p, hdr) for a in atoms)]
+    assert packets[0] in sat
+    for p in packets:
+        assert all(a.holds(p, hdr) for a in res.atoms) == (p in sat)
+    check_equivalent(trace, res.trace, sat, hdr)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trace_cases())
 def test_optimized_traces_agree_with_the_original(case):
-    trace, atoms, packets = case
-    res = optimize(trace, atoms)
-    check_installable(res.trace)
-    assert res.stats.slots_after <= res.stats.slots_before
-    sat = [p for p in packets if all(a.holds(p) for a in atoms)]
-    assert packets[0] in sat
-    for p in packets:
-        assert all(a.holds(p) for a in res.atoms) == (p in sat)
-    check_equivalent(trace, res.trace, sat)
+    check_case(*case)
 
 
 def test_random_traces_exercise_the_passes():
@@ -929,8 +935,8 @@ def test_random_traces_exercise_the_passes():
     fired = {name: 0 for name in PASSES}
     shrunk = ran = 0
     for _ in range(150):
-        trace, atoms, packets = make_case(rng)
-        res = optimize(trace, atoms)
+        trace, atoms, packets, hdr = make_case(rng)
+        res = optimize(trace, atoms, hdr_bytes=hdr)
         shrunk += res.stats.insns_after < res.stats.insns_before
         ran += outcome(trace, packets[0]) != ("fault",)
         for name, n in res.stats.changes.items():

@@ -405,43 +405,60 @@ def _copy_groups(chunks: list) -> list[list]:
     return list(out.values())
 
 
-def _stores_for(chunks, base_state, regs) -> list[Insn]:
+def _pkt_base(state) -> tuple[int, int] | None:
+    """(register, value) of a register pointing into the packet near `data` at a point with this
+    state (see `base_for`), or None."""
+    found = base_for(state, memmap.PKT_DATA)
+    return None if found is None else (found[0], state.regs[found[0]])
+
+
+def _at(base: tuple[int, int], offset: int) -> int | None:
+    """The `off` that makes `base` reach packet byte `offset`, or None if it does not fit."""
+    off = memmap.PKT_DATA + offset - base[1]
+    return off if -0x8000 <= off <= 0x7FFF else None
+
+
+def _stores_for(chunks, base: tuple[int, int], regs) -> list[Insn]:
     out = []
     for off, w, kind, value in chunks:
-        base, boff = base_for(base_state, memmap.PKT_DATA + off)
+        boff = _at(base, off)
         if kind == "const":
-            out.append(isa.st_imm(w, base, boff, sign_extend(value & MASK32, 32)))
+            out.append(isa.st_imm(w, base[0], boff, sign_extend(value & MASK32, 32)))
         else:
-            out.append(isa.stx(w, base, regs[(w, value)], boff))
+            out.append(isa.stx(w, base[0], regs[(w, value)], boff))
     return out
+
+
+def _reachable(base, chunks) -> bool:
+    return all(_at(base, off) is not None and (kind == "const" or _at(base, k) is not None)
+               for off, _, kind, k in chunks)
 
 
 def _copies_at_end(body: list[Insn], chunks: list, env: Env) -> list[Insn] | None:
     """`body` with the chunks written just before its exit (loads of each group, then its stores;
     constant chunks last), or None if a copied byte is no longer original there or registers run
-    out. Only r0 is live at exit, so every other register except the base is free."""
+    out. Only r0 is live at exit, so every register but r0, r10 and the base is free."""
     end = len(body) - 1
     states, bstates = analyze_bytes(body, env)
     if any(bstates[end].pkt_src(k + j) != ORIG + k + j
            for _, w, kind, k in chunks if kind == "orig" for j in range(w)):
         return None
     tail: list[Insn] = []
-    state = states[end]
-    found = base_for(state, memmap.PKT_DATA)
-    free = [r for r in range(1, isa.FP) if found is None or r != found[0]]
-    if found is None:
-        tail.append(materialize(free.pop(0), memmap.PKT_DATA))
-        state = analyze(body[:end] + tail, env)[-1]
+    base = _pkt_base(states[end])
+    if base is not None and not _reachable(base, chunks):
+        base = None
+    free = [r for r in range(1, isa.FP) if base is None or r != base[0]]
+    if base is None:
+        base = (free.pop(0), memmap.PKT_DATA)
+        tail.append(materialize(*base))
     for group in _copy_groups(chunks):
         srcs = list(dict.fromkeys((w, k) for _, w, _, k in group))
         if len(srcs) > len(free):
             return None
         regs = dict(zip(srcs, free))
-        for w, k in srcs:
-            base, off = base_for(state, memmap.PKT_DATA + k)
-            tail.append(isa.ldx(w, regs[(w, k)], base, off))
-        tail += _stores_for(group, state, regs)
-    tail += _stores_for([c for c in chunks if c[2] == "const"], state, {})
+        tail += [isa.ldx(w, regs[(w, k)], base[0], _at(base, k)) for w, k in srcs]
+        tail += _stores_for(group, base, regs)
+    tail += _stores_for([c for c in chunks if c[2] == "const"], base, {})
     return body[:end] + tail + body[end:]
 
 
@@ -452,8 +469,9 @@ def _copies_from_start(body: list[Insn], chunks: list, env: Env) -> list[Insn] |
     origs = list(dict.fromkeys((c[1], c[3]) for c in chunks if c[2] == "orig"))  # (width, first)
     bst = analyze(body, env)
     end = len(body) - 1
+    loads = [c for c in chunks if c[2] == "orig"]
     q = next((i for i, st in enumerate(bst[:end + 1])
-              if all(base_for(st, memmap.PKT_DATA + k) for _, k in origs)), 0)
+              if _pkt_base(st) is not None and _reachable(_pkt_base(st), loads)), 0)
     _, bb = analyze_bytes(body, env)
     if any(bb[q].pkt_src(k + j) != ORIG + k + j for w, k in origs for j in range(w)):
         return None
@@ -463,29 +481,30 @@ def _copies_from_start(body: list[Insn], chunks: list, env: Env) -> list[Insn] |
         d = defined(insn)
         if d is not None:
             busy.add(d)
-    free = [r for r in range(isa.N_REGS) if r not in busy]
+    base = _pkt_base(bst[q])
+    if base is not None and not _reachable(base, loads):
+        base = None
+    free = [r for r in range(isa.N_REGS) if r not in busy and (base is None or r != base[0])]
     pro: list[Insn] = []
-    state_q = bst[q]
-    if not all(base_for(state_q, memmap.PKT_DATA + k) for _, k in origs):
+    if base is None:
         if not free:
             return None
-        pro = [materialize(free.pop(0), memmap.PKT_DATA)]
-        state_q = analyze(body[:q] + pro, env)[-1]
+        base = (free.pop(0), memmap.PKT_DATA)
+        pro = [materialize(*base)]
     if len(origs) > len(free):
         return None
     regs = dict(zip(origs, free))
     free = free[len(origs):]
-    for w, k in origs:
-        base, off = base_for(state_q, memmap.PKT_DATA + k)
-        pro.append(isa.ldx(w, regs[(w, k)], base, off))
-    tail_state = analyze(body[:q] + pro + body[q:end], env)[-1]
+    pro += [isa.ldx(w, regs[(w, k)], base[0], _at(base, k)) for w, k in origs]
+    mid = body[:q] + pro + body[q:end]
+    tail_base = _pkt_base(analyze(mid, env)[-1])
     extra: list[Insn] = []
-    if base_for(tail_state, memmap.PKT_DATA) is None:
+    if tail_base is None or not _reachable(tail_base, chunks):
         if not free:
             return None
-        extra = [materialize(free[0], memmap.PKT_DATA)]
-        tail_state = analyze(body[:q] + pro + body[q:end] + extra, env)[-1]
-    return body[:q] + pro + body[q:end] + extra + _stores_for(chunks, tail_state, regs) + body[end:]
+        tail_base = (free[0], memmap.PKT_DATA)
+        extra = [materialize(*tail_base)]
+    return mid + extra + _stores_for(chunks, tail_base, regs) + body[end:]
 
 
 # ---- dead code ---------------------------------------------------------------------------------------
