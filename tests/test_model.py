@@ -1,14 +1,17 @@
 """The NIC model (jit/model.py, jit/nicexec.py): commit validation, first-match priority, routing
 and counters, executor faults, and trace execution agreeing with the reference interpreter."""
+import dataclasses
 import random
 
 import pytest
 
 from jit import interp, isa, memmap
 from jit.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
-from jit.model import NicConfig, NicModel, validate_entry
+from jit.model import (NicConfig, NicModel, Outcome, _outcome, compile_condition, compile_lookup,
+                       validate_entry)
 from jit.nicexec import compile_trace
 from jit import encoding as enc
+from jit.paths import PROGRAM_NAMES
 
 ETH_IPV6 = bytes(12) + b"\x86\xdd" + bytes(50)
 ETH_IPV4 = bytes(12) + b"\x08\x00" + bytes(50)
@@ -150,8 +153,231 @@ def test_compiled_traces_agree_with_the_reference_interpreter():
         trace = random_trace(rng)
         frame = rng.randbytes(rng.randrange(64, 200))
         ours = compile_trace(trace)(frame)
+        generic = compile_trace(trace, specialize=False)(frame)
         ref = interp.run_xdp(trace, frame)
+        assert ours == generic
         assert ours.err == ExecError.NONE
         assert ours.action == ref.action
         assert ours.packet == ref.packet
         assert ours.insns == len(trace)
+
+
+def faulty(rng: random.Random, trace: list) -> list:
+    """`trace` with one instruction replaced by an access that may fault (or an opcode the NIC
+    refuses), or cut short of its exit."""
+    out = list(trace)
+    k = rng.randrange(len(out) - 1)
+    size = rng.choice([1, 2, 4, 8])
+    out[k] = rng.choice([
+        isa.ldx(size, rng.randrange(0, 6), 6, rng.randrange(30, 210)),        # past data_end?
+        isa.stx(size, 6, rng.randrange(0, 6), rng.randrange(110, 140)),      # past the window?
+        isa.stx(size, 10, rng.randrange(0, 6), rng.randrange(-8, 8)),        # above the stack?
+        isa.ldx(size, rng.randrange(0, 6), rng.randrange(0, 6), 0),          # data as a pointer
+        isa.ldx(size, 0, 1, rng.randrange(0, 28)),                           # context widths
+        isa.st_imm(size, 1, 0, 1),
+        isa.ja(0),
+    ])
+    if rng.random() < 0.1:
+        out = out[:-1]
+    return out
+
+
+def test_specialized_and_generic_traces_agree_including_faults():
+    """Same (action, packet, err, insns) from the specialized translation and the generic one
+    (`specialize=False`) on random traces that fault at any instruction with any code."""
+    rng = random.Random(8)
+    seen = set()
+    for _ in range(600):
+        trace = random_trace(rng)
+        if rng.random() < 0.7:
+            trace = faulty(rng, trace)
+        frame = rng.randbytes(rng.randrange(0, 200))
+        max_slots = rng.choice([None, enc.MAX_TRACE_LEN, rng.randrange(1, 40)])
+        fast = compile_trace(trace, 128, max_slots)
+        slow = compile_trace(trace, 128, max_slots, specialize=False)
+        assert fast(frame) == slow(frame), isa.disasm(trace)
+        assert fast.raw(frame) == slow.raw(frame)
+        seen.add(slow(frame).err)
+    assert seen == set(ExecError)
+
+
+# ---- compiled lookup -----------------------------------------------------------------------------
+def random_atom(rng: random.Random, hdr_bytes: int) -> Atom:
+    if rng.random() < 0.15:
+        return Atom(AtomKind.LEN, AtomOp(rng.randrange(10)), mask=rng.choice([0xFFFF_FFFF, 0xFFF0]),
+                    const=rng.choice([14, 34, 60, 64, 100, 128, rng.getrandbits(32)]))
+    width = rng.choice([1, 2, 4])
+    full = (1 << (8 * width)) - 1
+    return Atom(AtomKind.PKT, AtomOp(rng.choice([0, 0, 1, 1, *range(10)])),
+                offset=rng.choice([rng.randrange(0, 24), rng.randrange(0, hdr_bytes - width + 1),
+                                   hdr_bytes - width]),
+                width=width, big_endian=rng.random() < 0.7,
+                mask=rng.choice([0xFFFF_FFFF, full, rng.getrandbits(32), 0xF0]),
+                const=rng.choice([0, 1, 0x80, 0xFF, 0x8000, 0x86DD, rng.getrandbits(8 * width),
+                                  rng.getrandbits(32)]))
+
+
+def test_compiled_lookup_is_first_match_over_compile_condition():
+    """`compile_lookup` (shared field reads) returns the first entry whose `compile_condition`
+    holds, on random conditions and on frames built to satisfy one of them."""
+    rng = random.Random(5)
+    hdr = 128
+    for _ in range(300):
+        conditions = []
+        for _ in range(rng.choice([0, 1, 4, 16])):
+            if rng.random() < 0.15:
+                conditions.append(None)
+            else:
+                conditions.append([random_atom(rng, hdr) for _ in range(rng.choice([0, 1, 3, 8]))])
+        lookup = compile_lookup(conditions)
+        singles = [compile_condition(c) if c is not None else None for c in conditions]
+        for _ in range(20):
+            frame = bytearray(rng.randbytes(rng.choice([0, 10, 14, 40, 64, 127, 128, 200])))
+            live = [c for c in conditions if c]
+            if live and rng.random() < 0.6:             # make one entry's EQ atoms hold
+                for atom in rng.choice(live):
+                    if atom.kind == AtomKind.PKT and atom.op == AtomOp.EQ:
+                        end = atom.offset + atom.width
+                        if end <= len(frame):
+                            value = int.from_bytes(frame[atom.offset:end],
+                                                   "big" if atom.big_endian else "little")
+                            value = (value & ~atom.mask) | (atom.const & atom.mask)
+                            value &= (1 << (8 * atom.width)) - 1
+                            frame[atom.offset:end] = value.to_bytes(
+                                atom.width, "big" if atom.big_endian else "little")
+            frame = bytes(frame)
+            w = frame[:hdr] + bytes(hdr + 8)
+            want = next((i for i, m in enumerate(singles) if m is not None and m(w, len(frame))),
+                        None)
+            assert lookup(w, len(frame)) == want
+            if len(frame) >= hdr:
+                assert lookup(frame, len(frame)) == want
+
+
+def test_fast_outcome_is_an_ordinary_outcome():
+    frame = bytes(range(20))
+    fast = _outcome("nic", 3, "tx", None, 3, frame, ExecError.NONE, 9)
+    slow = Outcome("nic", 3, "tx", None, 3, frame, insns=9)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert type(fast) is Outcome and dataclasses.asdict(fast) == dataclasses.asdict(slow)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.action = 1
+
+
+# ---- the model against a plain re-statement of its hit path --------------------------------------
+class ReferenceModel(NicModel):
+    """The model's data path written plainly: each entry's own `compile_condition` in index order,
+    the generic trace translation, an Outcome built by its constructor."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.generic = {}
+
+    def lookup(self, frame):
+        w = frame[:self.cfg.hdr_bytes] + bytes(self.cfg.hdr_bytes + 8)
+        return next((i for i, e in enumerate(self.entries)
+                     if e is not None and e.match(w, len(frame))), None)
+
+    def process(self, frame):
+        c = self.counters
+        c[Counter.RX_PACKETS] += 1
+        if len(frame) < enc.ETH_HLEN:
+            c[Counter.RUNTS] += 1
+        if len(frame) > self.cfg.pkt_bytes:
+            c[Counter.OVERSIZE] += 1
+            return Outcome("dropped", None, None, None, None, frame)
+        index = self.lookup(frame)
+        if index is None:
+            c[Counter.MISSES] += 1
+            return Outcome("host", None, "host", Channel.MISS, None, frame)
+        c[Counter.HITS] += 1
+        self.entry_hits[index] += 1
+        self.policy.touch(index)
+        entry = self.entries[index]
+        if entry.code not in self.generic:
+            self.generic[entry.code] = compile_trace(isa.decode(entry.code), self.cfg.hdr_bytes,
+                                                     self.cfg.max_trace_len, specialize=False)
+        result = self.generic[entry.code](frame)
+        if result.err != ExecError.NONE:
+            c[Counter.EXEC_ERRORS] += 1
+            return Outcome("host", index, "host", Channel.EXEC_ERROR, None, frame, result.err,
+                           result.insns)
+        action = result.action
+        routes = {memmap.XDP_TX: (Counter.TX, "tx", None),
+                  memmap.XDP_PASS: (Counter.PASSES, "host", Channel.PASS),
+                  memmap.XDP_REDIRECT: (Counter.REDIRECTS, "host", Channel.REDIRECT),
+                  memmap.XDP_DROP: (Counter.DROPS, None, None)}
+        counter, stream, channel = routes.get(action, (Counter.ABORTS, None, None))
+        c[counter] += 1
+        return Outcome("nic", index, stream, channel, action, result.packet, insns=result.insns)
+
+
+@pytest.mark.parametrize("compile_after", [0, 5, 10_000])
+@pytest.mark.parametrize("name", PROGRAM_NAMES)
+def test_model_agrees_with_the_plain_reference_on_every_program(name, compile_after, monkeypatch):
+    """Frame for frame, the model and `ReferenceModel` fed the same frames and the same installs
+    (the host's traces for each program, plus a few random entries and oversize/runt frames)."""
+    from jit import elf, workloads
+    from jit.runner import run_frames
+    from tests.conftest import built_program
+
+    monkeypatch.setattr(NicModel, "lookup_compile_after", compile_after)
+    prog = elf.load_program(built_program(name))
+    frames = list(workloads.generate("zipf", 400, seed=2, flows=60))
+    frames += list(workloads.generate("malformed", 100, seed=2)) + [bytes(3000), bytes(5)]
+    cfg = NicConfig(n_entries=8)
+    donor = NicModel(cfg)
+    run_frames(prog.insns, frames, donor, cfg, check=False)          # the host's entries
+    rng = random.Random(name)
+    installs = [(list(e.atoms), e.code) for e in donor.entries if e is not None]
+    installs += [([random_atom(rng, cfg.hdr_bytes)], rng.choice(installs)[1]) for _ in range(3)]
+    fast, ref = NicModel(cfg), ReferenceModel(cfg)
+    rng.shuffle(installs)
+    for step, (atoms, trace) in enumerate(installs):
+        assert fast.install(atoms, trace) == ref.install(atoms, trace)
+        for frame in frames[step::len(installs)]:
+            assert fast.process(frame) == ref.process(frame)
+            assert fast.lookup(frame) == ref.lookup(frame)
+    for frame in frames:
+        assert fast.process(frame) == ref.process(frame)
+    assert fast.counters == ref.counters and fast.entry_hits == ref.entry_hits
+    fast.invalidate_all()
+    ref.invalidate_all()
+    assert fast.process(frames[0]) == ref.process(frames[0])
+    faults = code(isa.ldx(4, 2, 1, 0), isa.ldx(2, 0, 2, 100), isa.exit_insn())   # short frames
+    assert fast.install([], faults) == ref.install([], faults)
+    for frame in frames[:50]:
+        assert fast.process(frame) == ref.process(frame)
+    assert fast.counters == ref.counters and fast.entry_hits == ref.entry_hits
+    assert fast.counters[Counter.HITS] > 0 and fast.counters[Counter.EXEC_ERRORS] > 0
+    fast.invalidate_all()
+    ref.invalidate_all()
+    for action in (0, 1, 2, 3, 4, 5, 77):                   # every route, by the length
+        atoms = [Atom(AtomKind.LEN, AtomOp.EQ, mask=0x7, const=action & 7)]
+        assert fast.install(atoms, ret(action)) == ref.install(atoms, ret(action))
+    for frame in frames + [bytes(range(60 + k)) for k in range(8)]:
+        assert fast.process(frame) == ref.process(frame)
+    assert fast.counters == ref.counters
+    assert all(fast.counters[c] for c in (Counter.TX, Counter.PASSES, Counter.REDIRECTS,
+                                           Counter.DROPS, Counter.ABORTS))
+    assert (fast._match is None) == (compile_after >= 10_000)    # both lookups were exercised
+
+
+@pytest.mark.parametrize("compile_after", [0, 10_000])
+def test_window_edge_frames(compile_after, monkeypatch):
+    """Frames just shorter than, as long as and longer than the window, with atoms reading its
+    last bytes: the model's window (the frame itself once it covers hdr_bytes, else padded)."""
+    monkeypatch.setattr(NicModel, "lookup_compile_after", compile_after)
+    for hdr in (64, 128):
+        cfg = NicConfig(n_entries=4, hdr_bytes=hdr)
+        nic, ref = NicModel(cfg), ReferenceModel(cfg)
+        for atoms in ([Atom(AtomKind.PKT, AtomOp.EQ, hdr - 2, 2, True, 0xFFFF, 0)],
+                      [Atom(AtomKind.PKT, AtomOp.NE, hdr - 4, 4, False, 0xFFFF_FFFF, 0)],
+                      [Atom(AtomKind.PKT, AtomOp.EQ, hdr - 1, 1, False, 0xFF, 0x55)]):
+            assert nic.install(atoms, ret(3)) == ref.install(atoms, ret(3))
+        for n in (0, hdr - 5, hdr - 3, hdr - 2, hdr - 1, hdr, hdr + 1, 2000):
+            for fill in (0x00, 0x55, 0xFF):
+                frame = bytes([fill]) * n
+                assert nic.process(frame) == ref.process(frame), (hdr, n, fill)
+                assert nic.lookup(frame) == ref.lookup(frame)
+                assert nic.lookup(bytearray(frame)) == ref.lookup(frame)
