@@ -23,7 +23,7 @@ from jit.paths import PROGRAM_NAMES, program_object
 from jit.trace import trace_packet
 from packets import varied_packets
 
-N_PACKETS = 2000
+N_PACKETS = 3000
 MUTANTS = 4            # mutants of each distinct trace's first packet
 SEED = 20240611
 
@@ -120,5 +120,5 @@ def test_optimized_traces_agree_with_the_program(name, capsys):
         print(f"\n{name:18} {n:4} traces  insns {totals['insns_before'] / n:6.1f} -> "
               f"{totals['insns_after'] / n:5.1f}  slots {totals['slots_before'] / n:6.1f} -> "
               f"{totals['slots_after'] / n:5.1f}  atoms {totals['atoms_before'] / n:5.1f} -> "
-              f"{totals['atoms_after'] / n:5.1f}  fit {totals['fit_before']}/{n} -> "
-              f"{totals['fit_after']}/{n}  ({checked} packet checks)")
+              f"{totals['atoms_after'] / n:5.1f}  fit({MAX_TRACE_LEN} slots, {MAX_ATOMS} atoms) "
+              f"{totals['fit_before']}/{n} -> {totals['fit_after']}/{n}  ({checked} packet checks)")
