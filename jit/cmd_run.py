@@ -7,7 +7,6 @@ import sys
 
 from jit import elf, pcap
 from jit.cmdutil import emit_json
-from jit.errors import JitnicError
 from jit.model import NicConfig, NicModel
 from jit.policies import POLICIES
 from jit.runner import FrameRecord, run_frames
@@ -60,21 +59,24 @@ def run(args) -> int:
             emit_json({"index": rec.index, "action": rec.action, "out_hex": rec.packet.hex(),
                        "where": rec.where, "entry": rec.entry})
     if args.engine == "rtl":
-        from jit.rtl_engine import RtlNic   # needs cocotb and Icarus: imported only when asked
-        with RtlNic(cfg) as nic:
-            report = run_frames(program.insns, frames, nic, cfg, latency=args.latency,
-                                check=not args.no_check, do_optimize=not args.no_opt,
-                                on_frame=on_frame)
-    else:
-        report = run_frames(program.insns, frames, NicModel(cfg), cfg, latency=args.latency,
-                            check=not args.no_check, do_optimize=not args.no_opt,
-                            on_frame=on_frame)
-    summary = report.as_dict()
+        from jit.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
+        summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
+                                   latency=args.latency, check=not args.no_check,
+                                   want_frames=args.jsonl)
+        for rec in records:
+            emit_json(rec)
+        return finish(summary, program.name, args)
+    report = run_frames(program.insns, frames, NicModel(cfg), cfg, latency=args.latency,
+                        check=not args.no_check, do_optimize=not args.no_opt, on_frame=on_frame)
+    return finish(report.as_dict(), program.name, args)
+
+
+def finish(summary: dict, name: str, args) -> int:
     if args.json or args.jsonl:
         emit_json(summary)
     else:
-        print_report(summary, program.name, args)
-    return 1 if report.mismatches else 0
+        print_report(summary, name, args)
+    return 1 if summary["mismatches"] else 0
 
 
 def print_report(s: dict, name: str, args) -> None:

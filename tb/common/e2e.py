@@ -1,0 +1,153 @@
+"""The end-to-end loop on the RTL: frames into `rx`, misses handled by the Python host (`jit/host.py`)
+which installs over AXI4-Lite, every output checked by the scoreboard against the bit-exact model
+(`jit/model.py`), the model's every final result checked against the reference interpreter, and the
+NIC's counters checked against the model's at the end.
+
+Install timing follows the host's latency semantics exactly (docs/abi.md, jit/host.py): an install
+due before frame k is committed after every earlier frame has been decided and before frame k is
+sent. Between installs frames stream back to back (rx is not gated per frame).
+
+Used by `tb/e2e/test_e2e.py` (every program x policy) and by `jitnic run --engine rtl`
+(`tb/e2e/rtl_run.py`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cocotb.triggers import ClockCycles
+from cocotb.utils import get_sim_time
+
+from jit import interp
+from jit.encoding import Counter
+from jit.errors import JitnicError
+from jit.host import Host
+from jit.memmap import XDP_ABORTED, XDP_DROP, XDP_TX
+from jit.model import NicModel
+from jit.runner import FrameRecord, RunReport
+
+
+@dataclass
+class E2eResult:
+    report: RunReport
+    counters_rtl: dict = field(default_factory=dict)
+    counters_model: dict = field(default_factory=dict)
+    entry_hits_rtl: list = field(default_factory=list)
+    entry_hits_model: list = field(default_factory=list)
+    cycles: int = 0
+    reference_mismatches: list = field(default_factory=list)
+    commit_mismatches: list = field(default_factory=list)
+
+    def summary(self, name: str) -> dict:
+        rep = self.report
+        hits = self.counters_rtl.get(Counter.HITS, 0)
+        return {"name": name, "packets": rep.packets, "hits": rep.hits, "misses": rep.misses,
+                "installs": rep.installs, "evictions": rep.evictions,
+                "mismatches": rep.mismatches, "cycles": self.cycles,
+                "cycles_per_frame": self.cycles / max(rep.packets, 1),
+                "hit_cycles": self.counters_rtl.get(Counter.EXEC_CYCLES, 0) / max(hits, 1)}
+
+
+async def _decided(tb, sent: int, limit_cycles: int = 200_000) -> None:
+    """Wait until the NIC has decided every frame sent so far (hits + misses + oversize)."""
+    for _ in range(limit_cycles // 32):
+        c = await tb.nic.read_counters((Counter.HITS, Counter.MISSES, Counter.OVERSIZE))
+        if sum(c.values()) >= sent:
+            return
+        await ClockCycles(tb.dut.clk, 16)
+    raise AssertionError(f"NIC decided fewer than {sent} frames within {limit_cycles} cycles")
+
+
+def _matches_reference(insns, frame: bytes, action, packet: bytes) -> bool:
+    try:
+        ref = interp.run_xdp(insns, frame)
+    except JitnicError:
+        return action is None
+    if action != ref.action:
+        return False
+    return ref.action in (XDP_ABORTED, XDP_DROP) or packet == ref.packet
+
+
+async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: bool = True,
+                  on_frame=None) -> E2eResult:
+    """Drive `frames` through the RTL behind `tb` (a reset tb.common.nic.NicTb)."""
+    model = NicModel(cfg)
+    host = Host(insns, model, latency=latency, max_atoms=cfg.max_atoms,
+                max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes)
+    rep = RunReport()
+    res = E2eResult(rep)
+    if cfg.seed:
+        await tb.nic.reseed(cfg.seed)
+    start = get_sim_time("ns")
+    sent = 0
+    index = -1
+    for frame in frames:
+        if not frame:                   # a 0-byte record cannot cross an Avalon-ST link
+            rep.empty_records += 1
+            continue
+        index += 1
+        due = host.due_installs(index)
+        if due:
+            await tb.wait_outputs()
+            await _decided(tb, sent)
+            for compiled in due:
+                host.pending_keys.discard(compiled.key)
+                got = await tb.install(list(compiled.atoms), compiled.code)
+                want = model.install(list(compiled.atoms), compiled.code)
+                if (got.entry, got.evicted, got.error) != want:
+                    res.commit_mismatches.append((index, (got.entry, got.evicted, got.error), want))
+                if got.ok:
+                    host.mirror[got.entry] = compiled.key
+        out = model.process(frame)
+        tb.expect_outcome(out)
+        tb.send(frame)
+        sent += 1
+        rep.packets += 1
+        action, packet = out.action, out.packet
+        if out.where == "dropped":
+            rep.oversize += 1
+        elif out.where == "host":
+            rep.exec_errors += out.err != 0
+            try:
+                decision = host.handle_miss(index, frame)
+                action, packet = decision.action, decision.packet
+                if action == XDP_TX:            # the host transmits through the NIC
+                    model.host_tx(packet)
+                    tb.expect_tx(packet)
+                    tb.send_host_tx(packet)
+            except JitnicError:
+                rep.host_errors += 1
+                action, packet = None, frame
+        else:
+            rep.nic_insns += out.insns
+        if check_reference and out.where != "dropped" and \
+                not _matches_reference(insns, frame, action, packet):
+            rep.mismatches += 1
+            res.reference_mismatches.append(index)
+        if on_frame is not None:
+            on_frame(FrameRecord(index, action, packet, out.where, out.entry))
+    await tb.wait_outputs()
+    await _decided(tb, sent)
+    res.cycles = int((get_sim_time("ns") - start) // tb.period_ns)
+    res.counters_rtl = {c: v for c, v in (await tb.counters()).items()}
+    res.counters_model = {c: model.counters[c] for c in Counter}
+    res.entry_hits_rtl = await tb.nic.entry_hits(cfg.n_entries)
+    res.entry_hits_model = list(model.entry_hits)
+    c = res.counters_rtl
+    rep.hits, rep.misses = c[Counter.HITS], c[Counter.MISSES]
+    rep.installs, rep.evictions = c[Counter.INSTALLS], c[Counter.EVICTIONS]
+    rep.uncacheable = host.stats.uncacheable
+    rep.distinct_traces = len(host.stats.distinct_keys)
+    rep.reasons.update(host.stats.reasons)
+    return res
+
+
+def assert_agreement(res: E2eResult) -> None:
+    """RTL and model agree on every counter the model keeps, per entry, and on every commit."""
+    assert not res.commit_mismatches, f"commits differ (index, rtl, model): {res.commit_mismatches[:5]}"
+    differ = {c.name: (res.counters_rtl[c], res.counters_model[c]) for c in Counter
+              if c != Counter.EXEC_CYCLES and res.counters_rtl[c] != res.counters_model[c]}
+    assert not differ, f"counters differ (rtl, model): {differ}"
+    assert res.entry_hits_rtl == res.entry_hits_model, \
+        f"per-entry hits differ: rtl {res.entry_hits_rtl} model {res.entry_hits_model}"
+    assert not res.reference_mismatches, \
+        f"final results differ from the reference interpreter at frames {res.reference_mismatches[:10]}"

@@ -1,0 +1,47 @@
+"""cocotb test module behind `jitnic run --engine rtl` (see jit/rtl_engine.py): streams a capture
+through `jitnic_top` with the Python host in the loop and writes the run report (and, if asked,
+one JSON object per frame) to the files named in the environment."""
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+
+from jit import elf, pcap
+from jit.model import NicConfig
+from tb.common.e2e import assert_agreement, run_e2e
+from tb.common.nic import NicTb
+
+
+@cocotb.test()
+async def rtl_run(dut):
+    env = os.environ
+    tb = NicTb(dut, idle=float(env.get("RTL_RUN_IDLE", "0")),
+               backpressure=float(env.get("RTL_RUN_BACKPRESSURE", "0")), tx_reorder_depth=8)
+    await tb.reset()
+    program = elf.load_program(env["RTL_RUN_PROGRAM"], env.get("RTL_RUN_SECTION") or None)
+    p = tb.params
+    cfg = NicConfig(n_entries=p.n_entries, max_atoms=p.max_atoms, max_trace_len=p.max_trace_len,
+                    hdr_bytes=p.hdr_bytes, pkt_bytes=p.pkt_bytes, policy=p.policy,
+                    seed=int(env.get("RTL_RUN_SEED", "0")))
+    frames_out = open(env["RTL_RUN_FRAMES"], "w") if env.get("RTL_RUN_FRAMES") else None
+
+    def on_frame(rec):
+        frames_out.write(json.dumps({"index": rec.index, "action": rec.action,
+                                     "out_hex": rec.packet.hex(), "where": rec.where,
+                                     "entry": rec.entry}) + "\n")
+
+    res = await run_e2e(tb, program.insns, pcap.read_packets(env["RTL_RUN_PCAP"]), cfg,
+                        latency=int(env.get("RTL_RUN_LATENCY", "0")),
+                        check_reference=env.get("RTL_RUN_CHECK", "1") == "1",
+                        on_frame=on_frame if frames_out else None)
+    if frames_out:
+        frames_out.close()
+    tb.check()
+    summary = res.report.as_dict()
+    summary["cycles"] = res.cycles
+    summary["cycles_per_frame"] = round(res.cycles / max(res.report.packets, 1), 2)
+    with open(env["RTL_RUN_REPORT"], "w") as f:
+        json.dump(summary, f)
+    assert_agreement(res)
