@@ -839,7 +839,7 @@ def random_insns(rng: random.Random, prev: list[isa.Insn]) -> list[isa.Insn]:
         imm = rng.choice(IMMS) if rng.random() < 0.8 else rng.randrange(-2**31, 2**31)
         return [(isa.alu64_imm if is64 else isa.alu32_imm)(op, d, imm, off)]
     if kind == "neg":
-        return [Insn_neg(d, rng.random() < 0.5)]
+        return [neg_insn(d, rng.random() < 0.5)]
     if kind == "end":
         return [isa.endian(rng.choice(["le", "be", "bswap"]), d, rng.choice([16, 32, 64]))]
     if kind == "lddw":
@@ -874,7 +874,7 @@ def random_insns(rng: random.Random, prev: list[isa.Insn]) -> list[isa.Insn]:
     return [isa.alu64_reg(isa.BPF_ADD, rng.choice(PTRS[1:]), rng.choice(VALS))]
 
 
-def Insn_neg(d: int, is64: bool) -> isa.Insn:
+def neg_insn(d: int, is64: bool) -> isa.Insn:
     return isa.Insn((isa.BPF_ALU64 if is64 else isa.BPF_ALU) | isa.BPF_NEG, d)
 
 
