@@ -33,7 +33,6 @@ module jitnic_policy_lru #(
 // Ages form a permutation of 0..N-1: 0 = most recent, N-1 = least recent. Reset order is index
 // order (entry 0 least recent), i.e. age[i] = N-1-i, as in the model.
 reg [N_ENTRIES*IDX_W-1:0] age_reg, age_next;
-reg [IDX_W-1:0] victim_reg_c;   // combinational
 reg [IDX_W-1:0] use_index;
 reg [IDX_W-1:0] use_age;
 
@@ -52,14 +51,22 @@ always @* begin
             end
         end
     end
+end
 
-    victim_reg_c = {IDX_W{1'b0}};
-    for (i = 0; i < N_ENTRIES; i = i + 1) begin
-        if (age_reg[i*IDX_W +: IDX_W] == N_ENTRIES[IDX_W-1:0] - 1'b1) begin
-            victim_reg_c = i[IDX_W-1:0];
+// the entry of age N-1; a function, so the output changes once per update (a loop in an always
+// block would glitch it, and a simulator may ping-pong such glitches between modules)
+function [IDX_W-1:0] oldest;
+    input [N_ENTRIES*IDX_W-1:0] ages;
+    integer n;
+    begin
+        oldest = {IDX_W{1'b0}};
+        for (n = 0; n < N_ENTRIES; n = n + 1) begin
+            if (ages[n*IDX_W +: IDX_W] == N_ENTRIES[IDX_W-1:0] - 1'b1) begin
+                oldest = n[IDX_W-1:0];
+            end
         end
     end
-end
+endfunction
 
 always @(posedge clk) begin
     age_reg <= age_next;
@@ -70,7 +77,7 @@ always @(posedge clk) begin
     end
 end
 
-assign victim = victim_reg_c;
+assign victim = oldest(age_reg);
 
 /* verilator lint_off UNUSEDSIGNAL */
 wire unused_inputs = fill_evict ^ invalidate_all ^ seed_valid ^ (^seed);

@@ -36,7 +36,6 @@ localparam LEVELS = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 0;
 // node k at bit k, k = 1..N-1 (bit 0 unused; a single entry keeps one dummy bit)
 reg [N_ENTRIES-1:0] node_reg, node_next;
 reg [IDX_W-1:0] use_index;
-reg [IDX_W-1:0] victim_c;
 
 integer l;
 integer node;
@@ -44,22 +43,30 @@ integer node;
 always @* begin
     node_next = node_reg;
     use_index = fill_valid ? fill_index : touch_index;
+    node = 1;
     if (fill_valid || touch_valid) begin
-        node = 1;
         for (l = 0; l < LEVELS; l = l + 1) begin
             // direction at level l is index bit LEVELS-1-l (1 = right); point the other way
             node_next[node] = ~use_index[LEVELS-1-l];
             node = 2 * node + (use_index[LEVELS-1-l] ? 1 : 0);
         end
     end
-
-    victim_c = {IDX_W{1'b0}};
-    node = 1;
-    for (l = 0; l < LEVELS; l = l + 1) begin
-        victim_c[LEVELS-1-l] = node_reg[node];
-        node = 2 * node + (node_reg[node] ? 1 : 0);
-    end
 end
+
+// follow the node bits from the root; a function, so the output changes once per update
+function [IDX_W-1:0] walk;
+    input [N_ENTRIES-1:0] nodes;
+    integer lv;
+    integer nd;
+    begin
+        walk = {IDX_W{1'b0}};
+        nd = 1;
+        for (lv = 0; lv < LEVELS; lv = lv + 1) begin
+            walk[LEVELS-1-lv] = nodes[nd];
+            nd = 2 * nd + (nodes[nd] ? 1 : 0);
+        end
+    end
+endfunction
 
 always @(posedge clk) begin
     node_reg <= node_next;
@@ -68,7 +75,7 @@ always @(posedge clk) begin
     end
 end
 
-assign victim = victim_c;
+assign victim = walk(node_reg);
 
 /* verilator lint_off UNUSEDSIGNAL */
 wire unused_inputs = fill_evict ^ invalidate_all ^ seed_valid ^ (^seed) ^ node_reg[0];
