@@ -8,6 +8,8 @@ Sections:
            (build/programs/*.o) over a mix of scapy-built packets, plus a loop-heavy synthetic
            program that shows the translated code's speed without per-packet set-up.
   model    the NIC model's hit path (frames/s with a warm cache).
+  rtl      the RTL's hit path under Icarus: latency and back-to-back cycles per frame for 64-,
+           512- and 1500-byte frames per program, against the bus streaming limit.
   miss     the host's miss handling (trace + optimize + encode), and trace length: instructions
            the full program executes vs. the trace before and after optimization.
 """
@@ -220,6 +222,22 @@ def bench_miss(args: argparse.Namespace) -> list[dict]:
                      "opt_insns": round(sum(after) / n, 1),
                      "reduction": round(sum(full) / max(sum(after), 1), 2)})
     return rows
+
+
+# ---- RTL ---------------------------------------------------------------------------------------
+@benchmark("rtl", "RTL hit path (Icarus): latency and back-to-back cycles per frame vs bus limit")
+def bench_rtl(args: argparse.Namespace) -> list[dict]:
+    import tempfile
+    from pathlib import Path
+
+    from tb.common.runner import run_cocotb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "cycles.json"
+        run_cocotb("jitnic_top", "tb.e2e.cycles", {}, extra_env={"CYCLES_REPORT": str(report),
+                                                                 "COCOTB_LOG_LEVEL": "WARNING"})
+        rows = json.loads(report.read_text())
+    return [{"section": "rtl", **r} for r in rows]
 
 
 # ---- driver ------------------------------------------------------------------------------------

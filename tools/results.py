@@ -1,0 +1,267 @@
+"""`make results`: regenerate docs/results.md (and its plots under docs/img/) from fixed seeds.
+
+Every table says the command that reproduces it. Sections: workloads; paths per program; hit rate
+vs cache size per policy (with Belady's optimum) on the benign Zipf mix; the smallest cache with no
+capacity misses; thrashing on adversarial mixes; RTL cycles per frame and bus streaming limit;
+RTL vs model agreement on a sample of each workload; synthesis area; sweep speed on 1M frames.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jit import elf, pcap, workloads
+from jit.model import NicConfig
+from jit.paths import PROGRAM_NAMES, PROJECT_ROOT, program_object
+from jit.runner import run_model
+from jit.sweep import path_stats, sweep
+
+OUT = PROJECT_ROOT / "docs" / "results.md"
+IMG = PROJECT_ROOT / "docs" / "img"
+DATA = PROJECT_ROOT / "build" / "results"
+ENTRIES = [1, 2, 4, 8, 16, 32, 64]
+POLICIES = ["lru", "fifo", "random", "plru", "opt"]
+
+# name -> (workload, count, seed, params)
+CAPTURES = {
+    "benign": ("zipf", 20000, 1, {"flows": 500, "s": 1.1}),
+    "malformed": ("malformed", 5000, 2, {}),
+    "adversarial": ("adversarial_rr", 10000, 3, {"k": 64}),
+    "rare": ("rare_injection", 20000, 4, {"p": 0.01, "flows": 500}),
+    "phase": ("phase_shift", 20000, 5, {}),
+}
+
+
+def capture(name: str) -> Path:
+    workload, count, seed, params = CAPTURES[name]
+    path = DATA / f"{name}.pcap"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        workloads.write_pcap(path, workload, count, seed=seed, **params)
+    return path
+
+
+def gen_cmd(name: str) -> str:
+    workload, count, seed, params = CAPTURES[name]
+    ps = " ".join(f"-p {k}={v}" for k, v in params.items())
+    return f"jitnic gen {workload} -o build/results/{name}.pcap --count {count} --seed {seed} {ps}".strip()
+
+
+def frames_of(name: str):
+    path = capture(name)
+    return lambda: pcap.read_packets(path)
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def log(msg: str) -> None:
+    print(f"[results {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- sections ----------------------------------------------------------------------------------
+def section_workloads() -> str:
+    rows = []
+    for name, (workload, count, seed, params) in CAPTURES.items():
+        capture(name)
+        rows.append([name, workload, count, seed, json.dumps(params), f"`{gen_cmd(name)}`"])
+    return "## Workloads\n\n" + table(["capture", "workload", "frames", "seed", "params", "command"], rows)
+
+
+def section_sweeps(programs) -> tuple[str, dict]:
+    """Hit rate vs entries per policy on the benign mix; returns markdown and per-program rows."""
+    IMG.mkdir(parents=True, exist_ok=True)
+    from jit.cmd_sweep import plot
+    parts = ["## Hit rate vs cache size (benign Zipf mix)\n",
+             f"Command per program: `jitnic sweep build/programs/PROG.o --pcap build/results/benign.pcap "
+             f"--entries {','.join(map(str, ENTRIES))} --policy {','.join(POLICIES)} --plot PNG`\n"]
+    stats_rows, all_rows = [], {}
+    for name, program in programs:
+        log(f"sweep {name}")
+        t0 = time.time()
+        rows, library = sweep(program.insns, frames_of("benign"), ENTRIES, POLICIES, NicConfig())
+        all_rows[name] = rows
+        st = path_stats(library)
+        stats_rows.append([name, st["distinct_paths"], f"{st['atoms_avg']:.1f}", st["atoms_max"],
+                           f"{st['insns_before_avg']:.1f}", f"{st['insns_after_avg']:.1f}"])
+        png = IMG / f"sweep_{name}.png"
+        plot(rows, str(png), f"{name}: benign Zipf mix")
+        grid = {(r.policy, r.entries): r for r in rows}
+        body = [[p] + [pct(grid[p, n].hit_rate) for n in ENTRIES] for p in POLICIES]
+        parts.append(f"### {name} ({time.time() - t0:.0f} s)\n\n"
+                     + table(["policy"] + [f"{n}" for n in ENTRIES], body)
+                     + f"\n\n![{name}](img/{png.name})\n")
+    head = ("## Paths per program (benign Zipf mix)\n\n"
+            + table(["program", "distinct cacheable paths", "atoms avg", "atoms max",
+                     "trace insns before opt", "after opt"], stats_rows))
+    return head + "\n\n" + "\n".join(parts), all_rows
+
+
+def section_worst_case(programs, sweep_rows) -> str:
+    """Smallest cache without capacity misses on the benign mix; thrashing on hostile mixes."""
+    rows = []
+    for name, _program in programs:
+        lru = {r.entries: r for r in sweep_rows[name] if r.policy == "lru"}
+        # No capacity misses: every miss is a first sight of a path (compulsory) or uncacheable.
+        floor = min(r.misses for r in lru.values())
+        fits = [n for n in ENTRIES if lru[n].misses == floor]
+        rows.append([name, fits[0] if fits else f"> {ENTRIES[-1]}", floor,
+                     pct(lru[16].hit_rate), pct(lru[ENTRIES[-1]].hit_rate)])
+    out = ["## Worst case\n",
+           "Smallest LRU cache whose misses equal the compulsory + uncacheable floor (the misses of "
+           "the largest cache) on the benign mix:\n",
+           table(["program", "smallest cache without capacity misses", "misses at that size",
+                  "hit rate @16", f"hit rate @{ENTRIES[-1]}"], rows), ""]
+    for cap in ("adversarial", "rare", "phase", "malformed"):
+        log(f"thrash {cap}")
+        out.append(f"### {cap} mix, 16 entries (`{gen_cmd(cap)}`, then "
+                   f"`jitnic sweep PROG.o --pcap build/results/{cap}.pcap --entries 16`)\n")
+        body = []
+        for name, program in programs:
+            rows16, lib = sweep(program.insns, frames_of(cap), [16], POLICIES, NicConfig())
+            grid = {r.policy: r for r in rows16}
+            body.append([name, path_stats(lib)["distinct_paths"]]
+                        + [pct(grid[p].hit_rate) for p in POLICIES])
+        out.append(table(["program", "paths"] + POLICIES, body) + "\n")
+    return "\n".join(out)
+
+
+def section_model_checks(programs) -> str:
+    """`jitnic run` with the reference check on every program over the mixed captures."""
+    rows = []
+    for name, program in programs:
+        total = {"packets": 0, "hits": 0, "mismatches": 0, "nic": 0, "full": 0}
+        for cap in ("benign", "malformed", "rare"):
+            rep = run_model(program.insns, pcap.read_packets(capture(cap)), NicConfig())
+            total["packets"] += rep.packets
+            total["hits"] += rep.hits
+            total["mismatches"] += rep.mismatches
+            total["nic"] += rep.nic_insns
+            total["full"] += rep.full_insns
+        log(f"run-check {name}: {total}")
+        rows.append([name, total["packets"], pct(total["hits"] / total["packets"]),
+                     total["mismatches"], total["nic"], total["full"]])
+    return ("## Soundness on captures (every frame checked against the reference interpreter)\n\n"
+            "`jitnic run build/programs/PROG.o --pcap build/results/{benign,malformed,rare}.pcap` "
+            "(16 entries, LRU), summed:\n\n"
+            + table(["program", "frames", "hit rate", "mismatches", "NIC insns", "full-program insns"], rows))
+
+
+def section_rtl(programs) -> str:
+    """RTL cycles (from the `rtl` benchmark) and RTL vs model agreement on workload samples."""
+    out = ["## RTL: cycles per frame\n"]
+    proc = subprocess.run([sys.executable, "-m", "jit.bench", "rtl", "--json"], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT)
+    rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    if proc.returncode != 0 or not rows:
+        out.append(f"`python -m jit.bench rtl` failed: {proc.stderr.strip().splitlines()[-1:]}")
+    else:
+        keys = [k for k in rows[0] if k != "section"]
+        out.append("Command: `python -m jit.bench rtl` (DATA_WIDTH 64: 8 bytes per beat; the "
+                   "streaming limit is ceil(bytes / 8) cycles per frame).\n")
+        out.append(table(keys, [[r.get(k, "") for k in keys] for r in rows]))
+    out.append("\n## RTL vs model agreement (samples of each workload)\n")
+    body = []
+    for cap in ("benign", "malformed", "adversarial"):
+        sample = DATA / f"{cap}_sample.pcap"
+        with pcap.PcapWriter(sample) as w:
+            for i, frame in enumerate(pcap.read_packets(capture(cap))):
+                if i >= 150:
+                    break
+                w.write(frame)
+        for name in ("parser_classifier", "l4_lb"):
+            log(f"rtl run {cap} {name}")
+            cmd = [sys.executable, "-m", "jit", "run", str(program_object(name)), "--pcap", str(sample),
+                   "--entries", "8", "--json"]
+            model = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)
+            rtl_proc = subprocess.run(cmd + ["--engine", "rtl"], capture_output=True, text=True)
+            try:
+                rtl = json.loads(rtl_proc.stdout.splitlines()[-1])
+            except (IndexError, json.JSONDecodeError):
+                body.append([cap, name, "RTL run failed", rtl_proc.stderr.strip()[-200:], "", ""])
+                continue
+            same = all(model[k] == rtl[k] for k in ("hits", "misses", "installs", "evictions"))
+            body.append([cap, name, f"{model['hits']}/{model['misses']}/{model['installs']}/{model['evictions']}",
+                         f"{rtl['hits']}/{rtl['misses']}/{rtl['installs']}/{rtl['evictions']}",
+                         "yes" if same else "NO", rtl["mismatches"]])
+    out.append("Command: `jitnic run PROG.o --pcap build/results/CAP_sample.pcap --entries 8 [--engine rtl]` "
+               "(first 150 frames of each capture)\n")
+    out.append(table(["capture", "program", "model hits/misses/installs/evictions",
+                      "RTL hits/misses/installs/evictions", "identical", "RTL mismatches"], body))
+    return "\n".join(out)
+
+
+def section_synth() -> str:
+    proc = subprocess.run([sys.executable, "-m", "tools.synth", "--json"], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT)
+    if proc.returncode != 0:
+        return f"## Area\n\n`make synth` failed: {proc.stderr.strip()[-300:]}"
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    return ("## Area (yosys generic synthesis, `make synth`)\n\n"
+            "Generic gates, memories mapped to flip-flops (upper bound on storage). MAX_TRACE_LEN and "
+            "HDR_BYTES as listed.\n\n"
+            + table(["N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "cells", "flip-flops"],
+                    [[r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"], r["cells"],
+                      r["flip_flops"]] for r in rows]))
+
+
+def section_speed(program) -> str:
+    """A 1M-frame sweep point for one program and one policy, timed, with peak memory."""
+    path = DATA / "zipf_1m.pcap"
+    if not path.exists():
+        log("writing the 1M-frame capture")
+        workloads.write_pcap(path, "zipf", 1_000_000, seed=7, flows=2000)
+    cmd = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "jit", "sweep",
+           str(program_object(program)), "--pcap", str(path), "--entries", "16", "--policy", "lru",
+           "--json", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    secs, kb = proc.stderr.strip().splitlines()[-1].split()
+    row = json.loads(proc.stdout)[0]
+    return ("## Sweep speed\n\n"
+            f"`jitnic gen zipf -o build/results/zipf_1m.pcap --count 1000000 --seed 7 -p flows=2000` then "
+            f"`jitnic sweep build/programs/{program}.o --pcap build/results/zipf_1m.pcap --entries 16 "
+            f"--policy lru`: {float(secs):.1f} s wall, peak memory {int(kb) // 1024} MB, hit rate "
+            f"{pct(row['hit_rate'])} over {row['packets']} frames.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: rtl,synth,speed")
+    args = ap.parse_args(argv)
+    skip = set(args.skip.split(","))
+    programs = [(n, elf.load_program(program_object(n))) for n in PROGRAM_NAMES]
+    t0 = time.time()
+    parts = ["# JITNIC results",
+             f"Generated by `make results` (`python -m tools.results`) on {time.strftime('%Y-%m-%d')}; "
+             "every capture comes from a fixed seed, so the tables are reproducible. Defaults: "
+             "16 entries, MAX_ATOMS 16, MAX_TRACE_LEN 128, HDR_BYTES 128, install latency 0.",
+             section_workloads()]
+    sweeps_md, rows = section_sweeps(programs)
+    parts.append(sweeps_md)
+    parts.append(section_worst_case(programs, rows))
+    parts.append(section_model_checks(programs))
+    if "rtl" not in skip:
+        parts.append(section_rtl(programs))
+    if "synth" not in skip:
+        parts.append(section_synth())
+    if "speed" not in skip:
+        parts.append(section_speed("parser_classifier"))
+    parts.append(f"_Generated in {time.time() - t0:.0f} s._")
+    OUT.write_text("\n\n".join(parts) + "\n")
+    log(f"wrote {OUT.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
