@@ -240,7 +240,7 @@ always @* begin
                (actrl[`ATOM_WIDTH_LSB +: 2] == `ATOM_WIDTH_1B ? 13'd1 :
                 actrl[`ATOM_WIDTH_LSB +: 2] == `ATOM_WIDTH_2B ? 13'd2 : 13'd4);
         abad = actrl[`ATOM_OP_LSB +: `ATOM_OP_W] > `ATOM_OP_SGE || actrl[`ATOM_WIDTH_LSB +: 2] == 2'd3;
-        awin = actrl[`ATOM_KIND_LSB] == `ATOM_KIND_PKT && aend > HDR_BYTES;
+        awin = actrl[`ATOM_KIND_LSB] == `ATOM_KIND_PKT && {19'd0, aend} > HDR_BYTES;
         if (i < natoms_reg && (abad || awin)) begin
             atom_fail = 1'b1;
             atom_fail_code = abad ? `ERR_BAD_ATOM : `ERR_ATOM_WINDOW;

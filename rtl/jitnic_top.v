@@ -1,0 +1,460 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+// SPDX-License-Identifier: MIT
+// JITNIC top: ingress, condition match, replacement policy, trace executor, egress, control registers.
+
+`include "jitnic_abi.vh"
+
+/*
+ * Per frame (docs/rtl.md): jitnic_rx stores the frame in one of N_BUFS packet buffers and hands
+ * (buffer, length, header window) to the packet engine below; the engine looks the frame up in
+ * jitnic_match, touches the policy on a hit and runs the entry's trace in jitnic_exec, then hands
+ * (destination, channel, buffer, length, window) to jitnic_tx, which rebuilds the frame from the
+ * window (the trace's hdr_out, or the original) and the packet RAM. Receive, execute and transmit
+ * of different frames overlap; frames leave every stream in arrival order. jitnic_axil_regs owns
+ * the control bus, the entry valid bits and commits, which it performs only while the engine is
+ * idle and held (no frame ever matches a half-written entry).
+ */
+module jitnic_top #(
+    // trace-cache entries; power of two, 1..64
+    parameter N_ENTRIES = `JITNIC_N_ENTRIES,
+    // atoms per entry condition, 1..256
+    parameter MAX_ATOMS = `JITNIC_MAX_ATOMS,
+    // trace slots per entry (LD_IMM64 takes two), 2..1024
+    parameter MAX_TRACE_LEN = `JITNIC_MAX_TRACE_LEN,
+    // header window bytes: atoms read it, stores write it; multiple of 8, >= 16
+    parameter HDR_BYTES = `JITNIC_HDR_BYTES,
+    // Avalon-ST data width of every stream: 8, 16, 32 or 64
+    parameter DATA_WIDTH = `JITNIC_DATA_WIDTH,
+    // packet buffer bytes; longer frames are dropped (OVERSIZE); multiple of 8, HDR_BYTES..32768
+    parameter PKT_BYTES = `JITNIC_PKT_BYTES,
+    // replacement policy: "lru", "fifo", "random" or "plru"
+    parameter [63:0] POLICY = "lru",
+    // packet buffers (frames in flight between rx and tx); power of two >= 2
+    parameter N_BUFS = 4,
+    // width of the empty signals (derived, do not override)
+    parameter EMPTY_WIDTH = DATA_WIDTH > 8 ? $clog2(DATA_WIDTH / 8) : 1
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+
+    // frames from the wire
+    input  wire [DATA_WIDTH-1:0]  rx_data,
+    input  wire                   rx_valid,
+    output wire                   rx_ready,
+    input  wire                   rx_startofpacket,
+    input  wire                   rx_endofpacket,
+    input  wire [EMPTY_WIDTH-1:0] rx_empty,
+
+    // frames to the wire (XDP_TX and host_tx)
+    output wire [DATA_WIDTH-1:0]  tx_data,
+    output wire                   tx_valid,
+    input  wire                   tx_ready,
+    output wire                   tx_startofpacket,
+    output wire                   tx_endofpacket,
+    output wire [EMPTY_WIDTH-1:0] tx_empty,
+
+    // frames to the host: channel MISS, PASS, REDIRECT, EXEC_ERROR
+    output wire [DATA_WIDTH-1:0]  host_data,
+    output wire                   host_valid,
+    input  wire                   host_ready,
+    output wire                   host_startofpacket,
+    output wire                   host_endofpacket,
+    output wire [EMPTY_WIDTH-1:0] host_empty,
+    output wire [1:0]             host_channel,
+
+    // frames the host sends to the wire
+    input  wire [DATA_WIDTH-1:0]  host_tx_data,
+    input  wire                   host_tx_valid,
+    output wire                   host_tx_ready,
+    input  wire                   host_tx_startofpacket,
+    input  wire                   host_tx_endofpacket,
+    input  wire [EMPTY_WIDTH-1:0] host_tx_empty,
+
+    // control bus (AXI4-Lite, docs/abi.md register map)
+    input  wire [15:0]            s_axil_awaddr,
+    input  wire [2:0]             s_axil_awprot,
+    input  wire                   s_axil_awvalid,
+    output wire                   s_axil_awready,
+    input  wire [31:0]            s_axil_wdata,
+    input  wire [3:0]             s_axil_wstrb,
+    input  wire                   s_axil_wvalid,
+    output wire                   s_axil_wready,
+    output wire [1:0]             s_axil_bresp,
+    output wire                   s_axil_bvalid,
+    input  wire                   s_axil_bready,
+    input  wire [15:0]            s_axil_araddr,
+    input  wire [2:0]             s_axil_arprot,
+    input  wire                   s_axil_arvalid,
+    output wire                   s_axil_arready,
+    output wire [31:0]            s_axil_rdata,
+    output wire [1:0]             s_axil_rresp,
+    output wire                   s_axil_rvalid,
+    input  wire                   s_axil_rready
+);
+
+localparam IDX_W = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 1;
+localparam SLOT_W = $clog2(MAX_TRACE_LEN);
+localparam NATOMS_W = $clog2(MAX_ATOMS + 1);
+localparam BUF_W = $clog2(N_BUFS);
+localparam PKT_ADDR_W = $clog2(PKT_BYTES / 8);
+localparam RAM_ADDR_W = BUF_W + PKT_ADDR_W;
+
+localparam [63:0] P_LRU = "lru";
+localparam [63:0] P_FIFO = "fifo";
+localparam [63:0] P_RANDOM = "random";
+localparam POLICY_CODE = POLICY == P_LRU ? 0 : POLICY == P_FIFO ? 1 : POLICY == P_RANDOM ? 2 : 3;
+
+localparam [1:0] DEST_DROP = 2'd0, DEST_TX = 2'd1, DEST_HOST = 2'd2;
+
+// ---- ingress -----------------------------------------------------------------------------------
+wire                   buf_alloc, buf_release, buf_free;
+reg  [BUF_W:0]         bufs_used_reg;
+wire                   ram_wr_en;
+wire [7:0]             ram_wr_be;
+wire [RAM_ADDR_W-1:0]  ram_wr_addr;
+wire [63:0]            ram_wr_data;
+wire                   rxd_valid;
+wire                   rxd_ready;
+wire [BUF_W-1:0]       rxd_buf;
+wire [15:0]            rxd_len;
+wire [HDR_BYTES*8-1:0] rxd_hdr;
+wire                   ev_frame, ev_runt, ev_oversize, ev_host_tx;
+
+jitnic_rx #(
+    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
+) u_rx (
+    .clk(clk), .rst(rst),
+    .rx_data(rx_data), .rx_valid(rx_valid), .rx_ready(rx_ready),
+    .rx_startofpacket(rx_startofpacket), .rx_endofpacket(rx_endofpacket), .rx_empty(rx_empty),
+    .buf_avail(!bufs_used_reg[BUF_W]), .buf_alloc(buf_alloc), .buf_release(buf_release),
+    .ram_wr_en(ram_wr_en), .ram_wr_be(ram_wr_be), .ram_wr_addr(ram_wr_addr), .ram_wr_data(ram_wr_data),
+    .desc_valid(rxd_valid), .desc_ready(rxd_ready), .desc_buf(rxd_buf), .desc_len(rxd_len),
+    .desc_hdr(rxd_hdr),
+    .ev_frame(ev_frame), .ev_runt(ev_runt), .ev_oversize(ev_oversize)
+);
+
+// buffers in use: claimed at frame start, given back on drop (oversize) or once sent; a buffer
+// is free while fewer than N_BUFS (a power of two) are used, i.e. the top bit is clear
+always @(posedge clk) begin
+    bufs_used_reg <= bufs_used_reg + {{BUF_W{1'b0}}, buf_alloc}
+                     - {{BUF_W{1'b0}}, buf_release} - {{BUF_W{1'b0}}, buf_free};
+    if (rst) begin
+        bufs_used_reg <= {(BUF_W+1){1'b0}};
+    end
+end
+
+// packet RAM: two copies with the same contents, one read port for the executor, one for egress
+wire                   exec_pkt_rd_en;
+wire [PKT_ADDR_W-1:0]  exec_pkt_rd_addr;
+wire [63:0]            exec_pkt_rd_data;
+wire                   tx_ram_rd_en;
+wire [RAM_ADDR_W-1:0]  tx_ram_rd_addr;
+wire [63:0]            tx_ram_rd_data;
+reg  [BUF_W-1:0]       eng_buf_reg;
+
+jitnic_ram #(.DATA_W(64), .ADDR_W(RAM_ADDR_W)) u_pkt_ram_exec (
+    .clk(clk),
+    .wr_en(ram_wr_en), .wr_be(ram_wr_be), .wr_addr(ram_wr_addr), .wr_data(ram_wr_data),
+    .rd_en(exec_pkt_rd_en), .rd_addr({eng_buf_reg, exec_pkt_rd_addr}), .rd_data(exec_pkt_rd_data)
+);
+
+jitnic_ram #(.DATA_W(64), .ADDR_W(RAM_ADDR_W)) u_pkt_ram_tx (
+    .clk(clk),
+    .wr_en(ram_wr_en), .wr_be(ram_wr_be), .wr_addr(ram_wr_addr), .wr_data(ram_wr_data),
+    .rd_en(tx_ram_rd_en), .rd_addr(tx_ram_rd_addr), .rd_data(tx_ram_rd_data)
+);
+
+// ---- control block -----------------------------------------------------------------------------
+wire                     entry_wr_en;
+wire [IDX_W-1:0]         entry_wr_index;
+wire [NATOMS_W-1:0]      entry_wr_natoms;
+wire [MAX_ATOMS*96-1:0]  entry_wr_atoms;
+wire                     trace_wr_en;
+wire [IDX_W+SLOT_W-1:0]  trace_wr_addr;
+wire [63:0]              trace_wr_data;
+wire [N_ENTRIES-1:0]     entry_valid;
+wire                     engine_hold;
+wire                     engine_idle;
+wire                     pol_fill_valid;
+wire [IDX_W-1:0]         pol_fill_index;
+wire                     pol_fill_evict;
+wire                     pol_invalidate_all;
+wire                     pol_seed_valid;
+wire [31:0]              pol_seed;
+wire [IDX_W-1:0]         pol_victim;
+reg  [`N_COUNTERS-1:0]   cnt_inc;
+wire [31:0]              exec_cycles;
+wire [2:0]               commit_state;
+
+// packet engine events
+reg                      ev_hit_c;
+reg  [IDX_W-1:0]         ev_hit_index_c;
+
+jitnic_axil_regs #(
+    .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .MAX_TRACE_LEN(MAX_TRACE_LEN),
+    .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .POLICY_CODE(POLICY_CODE)
+) u_regs (
+    .clk(clk), .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
+    .s_axil_awready(s_axil_awready), .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready), .s_axil_bresp(s_axil_bresp),
+    .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready), .s_axil_araddr(s_axil_araddr),
+    .s_axil_arprot(s_axil_arprot), .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp), .s_axil_rvalid(s_axil_rvalid),
+    .s_axil_rready(s_axil_rready),
+    .entry_wr_en(entry_wr_en), .entry_wr_index(entry_wr_index), .entry_wr_natoms(entry_wr_natoms),
+    .entry_wr_atoms(entry_wr_atoms),
+    .trace_wr_en(trace_wr_en), .trace_wr_addr(trace_wr_addr), .trace_wr_data(trace_wr_data),
+    .entry_valid(entry_valid),
+    .engine_hold(engine_hold), .engine_idle(engine_idle),
+    .pol_fill_valid(pol_fill_valid), .pol_fill_index(pol_fill_index), .pol_fill_evict(pol_fill_evict),
+    .pol_invalidate_all(pol_invalidate_all), .pol_seed_valid(pol_seed_valid), .pol_seed(pol_seed),
+    .pol_victim(pol_victim),
+    .cnt_inc(cnt_inc), .cnt_exec_cycles(exec_cycles),
+    .hit_valid(ev_hit_c), .hit_index(ev_hit_index_c),
+    .dbg_commit_state(commit_state)
+);
+
+jitnic_policy #(.POLICY(POLICY), .N_ENTRIES(N_ENTRIES)) u_policy (
+    .clk(clk), .rst(rst),
+    .touch_valid(ev_hit_c), .touch_index(ev_hit_index_c),
+    .fill_valid(pol_fill_valid), .fill_index(pol_fill_index), .fill_evict(pol_fill_evict),
+    .invalidate_all(pol_invalidate_all), .seed_valid(pol_seed_valid), .seed(pol_seed),
+    .victim(pol_victim)
+);
+
+// ---- packet engine: match, execute, route --------------------------------------------------------
+localparam [1:0]
+    E_IDLE  = 2'd0,   // waiting for a received frame (and not held by a commit)
+    E_MATCH = 2'd1,   // lookup in flight
+    E_EXEC  = 2'd2,   // trace running
+    E_OUT   = 2'd3;   // waiting for egress to take the frame
+
+reg [1:0]             eng_state_reg, eng_state_next;
+reg [HDR_BYTES*8-1:0] eng_hdr_reg, eng_hdr_next;
+reg [15:0]            eng_len_reg, eng_len_next;
+reg [BUF_W-1:0]       eng_buf_next;
+reg [IDX_W-1:0]       eng_entry_reg, eng_entry_next;
+reg [1:0]             eng_dest_reg, eng_dest_next;
+reg [1:0]             eng_chan_reg, eng_chan_next;
+reg                   eng_use_out_reg, eng_use_out_next;   // send the trace's hdr_out
+reg                   match_start_reg, match_start_next;
+reg                   exec_start_reg, exec_start_next;
+
+wire                  lookup_done;
+wire                  lookup_hit;
+wire [IDX_W-1:0]      lookup_index;
+wire [N_ENTRIES-1:0]  lookup_vector;
+
+wire                  exec_done;
+wire [31:0]           exec_action;
+wire [3:0]            exec_err;
+wire [HDR_BYTES*8-1:0] exec_hdr_out;
+wire [SLOT_W-1:0]     exec_slot_addr;
+wire [63:0]           exec_slot_data;
+wire [SLOT_W-1:0]     exec_dbg_pc;
+wire [63:0]           exec_dbg_insn;
+
+wire                  txd_ready;
+
+assign rxd_ready = eng_state_reg == E_IDLE && !engine_hold;
+// between frames for the commit engine: no lookup or trace in flight
+assign engine_idle = eng_state_reg == E_IDLE || eng_state_reg == E_OUT;
+
+always @* begin
+    eng_state_next = eng_state_reg;
+    eng_hdr_next = eng_hdr_reg;
+    eng_len_next = eng_len_reg;
+    eng_buf_next = eng_buf_reg;
+    eng_entry_next = eng_entry_reg;
+    eng_dest_next = eng_dest_reg;
+    eng_chan_next = eng_chan_reg;
+    eng_use_out_next = eng_use_out_reg;
+    match_start_next = 1'b0;
+    exec_start_next = 1'b0;
+    ev_hit_c = 1'b0;
+    ev_hit_index_c = lookup_index;
+    cnt_inc = {`N_COUNTERS{1'b0}};
+    cnt_inc[`CNT_RX_PACKETS] = ev_frame;
+    cnt_inc[`CNT_RUNTS] = ev_runt;
+    cnt_inc[`CNT_OVERSIZE] = ev_oversize;
+    cnt_inc[`CNT_HOST_TX] = ev_host_tx;
+
+    case (eng_state_reg)
+        E_IDLE: begin
+            if (rxd_valid && rxd_ready) begin
+                eng_hdr_next = rxd_hdr;
+                eng_len_next = rxd_len;
+                eng_buf_next = rxd_buf;
+                eng_use_out_next = 1'b0;
+                match_start_next = 1'b1;
+                eng_state_next = E_MATCH;
+            end
+        end
+        E_MATCH: begin
+            if (lookup_done) begin
+                if (lookup_hit) begin
+                    ev_hit_c = 1'b1;
+                    cnt_inc[`CNT_HITS] = 1'b1;
+                    eng_entry_next = lookup_index;
+                    exec_start_next = 1'b1;
+                    eng_state_next = E_EXEC;
+                end else begin
+                    cnt_inc[`CNT_MISSES] = 1'b1;
+                    eng_dest_next = DEST_HOST;
+                    eng_chan_next = `CHAN_MISS;
+                    eng_state_next = E_OUT;
+                end
+            end
+        end
+        E_EXEC: begin
+            if (exec_done) begin
+                cnt_inc[`CNT_EXEC_CYCLES] = 1'b1;
+                eng_state_next = E_OUT;
+                eng_dest_next = DEST_HOST;
+                if (exec_err != `EXEC_ERR_NONE) begin
+                    cnt_inc[`CNT_EXEC_ERRORS] = 1'b1;
+                    eng_chan_next = `CHAN_EXEC_ERROR;     // original frame
+                end else begin
+                    eng_use_out_next = 1'b1;
+                    case (exec_action)
+                        `XDP_TX: begin
+                            cnt_inc[`CNT_TX] = 1'b1;
+                            eng_dest_next = DEST_TX;
+                        end
+                        `XDP_PASS: begin
+                            cnt_inc[`CNT_PASSES] = 1'b1;
+                            eng_chan_next = `CHAN_PASS;
+                        end
+                        `XDP_REDIRECT: begin
+                            cnt_inc[`CNT_REDIRECTS] = 1'b1;
+                            eng_chan_next = `CHAN_REDIRECT;
+                        end
+                        `XDP_DROP: begin
+                            cnt_inc[`CNT_DROPS] = 1'b1;
+                            eng_dest_next = DEST_DROP;
+                        end
+                        default: begin                     // XDP_ABORTED or unknown
+                            cnt_inc[`CNT_ABORTS] = 1'b1;
+                            eng_dest_next = DEST_DROP;
+                        end
+                    endcase
+                end
+            end
+        end
+        E_OUT: begin
+            if (txd_ready) begin
+                eng_state_next = E_IDLE;
+            end
+        end
+        default: eng_state_next = E_IDLE;
+    endcase
+end
+
+always @(posedge clk) begin
+    eng_state_reg <= eng_state_next;
+    eng_hdr_reg <= eng_hdr_next;
+    eng_len_reg <= eng_len_next;
+    eng_buf_reg <= eng_buf_next;
+    eng_entry_reg <= eng_entry_next;
+    eng_dest_reg <= eng_dest_next;
+    eng_chan_reg <= eng_chan_next;
+    eng_use_out_reg <= eng_use_out_next;
+    match_start_reg <= match_start_next;
+    exec_start_reg <= exec_start_next;
+    if (rst) begin
+        eng_state_reg <= E_IDLE;
+        eng_len_reg <= 16'd0;
+        eng_buf_reg <= {BUF_W{1'b0}};
+        eng_entry_reg <= {IDX_W{1'b0}};
+        eng_dest_reg <= DEST_DROP;
+        eng_chan_reg <= `CHAN_MISS;
+        eng_use_out_reg <= 1'b0;
+        match_start_reg <= 1'b0;
+        exec_start_reg <= 1'b0;
+    end
+end
+
+initial begin
+    eng_hdr_reg = {HDR_BYTES*8{1'b0}};
+end
+
+jitnic_match #(
+    .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES)
+) u_match (
+    .clk(clk), .rst(rst),
+    .wr_en(entry_wr_en), .wr_index(entry_wr_index), .wr_natoms(entry_wr_natoms),
+    .wr_atoms(entry_wr_atoms),
+    .entry_valid(entry_valid),
+    .lookup_start(match_start_reg), .lookup_hdr(eng_hdr_reg), .lookup_len(eng_len_reg),
+    .lookup_done(lookup_done), .lookup_hit(lookup_hit), .lookup_index(lookup_index),
+    .lookup_vector(lookup_vector)
+);
+
+// trace memory: entry e, slot s at {e, s}; written by commits, read by the executor
+jitnic_ram #(.DATA_W(64), .ADDR_W(IDX_W + SLOT_W)) u_trace_ram (
+    .clk(clk),
+    .wr_en(trace_wr_en), .wr_be(8'hff), .wr_addr(trace_wr_addr), .wr_data(trace_wr_data),
+    .rd_en(1'b1), .rd_addr({eng_entry_reg, exec_slot_addr}), .rd_data(exec_slot_data)
+);
+
+jitnic_exec #(
+    .MAX_TRACE_LEN(MAX_TRACE_LEN), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES)
+) u_exec (
+    .clk(clk), .rst(rst),
+    .start(exec_start_reg), .pkt_len(eng_len_reg), .hdr_in(eng_hdr_reg),
+    .slot_addr(exec_slot_addr), .slot_data(exec_slot_data),
+    .pkt_rd_en(exec_pkt_rd_en), .pkt_rd_addr(exec_pkt_rd_addr), .pkt_rd_data(exec_pkt_rd_data),
+    .done(exec_done), .action(exec_action), .err(exec_err), .hdr_out(exec_hdr_out),
+    .cycles(exec_cycles), .dbg_pc(exec_dbg_pc), .dbg_insn(exec_dbg_insn)
+);
+
+// ---- egress ------------------------------------------------------------------------------------
+jitnic_tx #(
+    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
+) u_tx (
+    .clk(clk), .rst(rst),
+    .desc_valid(eng_state_reg == E_OUT), .desc_ready(txd_ready),
+    .desc_dest(eng_dest_reg), .desc_channel(eng_chan_reg), .desc_buf(eng_buf_reg),
+    .desc_len(eng_len_reg), .desc_hdr(eng_use_out_reg ? exec_hdr_out : eng_hdr_reg),
+    .ram_rd_en(tx_ram_rd_en), .ram_rd_addr(tx_ram_rd_addr), .ram_rd_data(tx_ram_rd_data),
+    .buf_free(buf_free),
+    .tx_data(tx_data), .tx_valid(tx_valid), .tx_ready(tx_ready),
+    .tx_startofpacket(tx_startofpacket), .tx_endofpacket(tx_endofpacket), .tx_empty(tx_empty),
+    .host_data(host_data), .host_valid(host_valid), .host_ready(host_ready),
+    .host_startofpacket(host_startofpacket), .host_endofpacket(host_endofpacket),
+    .host_empty(host_empty), .host_channel(host_channel),
+    .host_tx_data(host_tx_data), .host_tx_valid(host_tx_valid), .host_tx_ready(host_tx_ready),
+    .host_tx_startofpacket(host_tx_startofpacket), .host_tx_endofpacket(host_tx_endofpacket),
+    .host_tx_empty(host_tx_empty),
+    .ev_host_tx(ev_host_tx)
+);
+
+/* verilator lint_off UNUSEDSIGNAL */
+// for waveforms only
+wire [N_ENTRIES-1:0] dbg_match_vector = lookup_vector;
+wire [SLOT_W-1:0]    dbg_exec_pc = exec_dbg_pc;
+wire [63:0]          dbg_exec_insn = exec_dbg_insn;
+wire [2:0]           dbg_commit_state = commit_state;
+/* verilator lint_on UNUSEDSIGNAL */
+
+initial begin
+    if (POLICY != P_LRU && POLICY != P_FIFO && POLICY != P_RANDOM && POLICY != "plru") begin
+        $display("Error: unknown POLICY \"%0s\" (instance %m)", POLICY);
+        $finish;
+    end
+    if (N_BUFS < 2 || (N_BUFS & (N_BUFS - 1)) != 0) begin
+        $display("Error: N_BUFS must be a power of two >= 2, got %0d (instance %m)", N_BUFS);
+        $finish;
+    end
+    if (MAX_TRACE_LEN < 2 || MAX_TRACE_LEN > 1024) begin
+        $display("Error: MAX_TRACE_LEN must be in 2..1024, got %0d (instance %m)", MAX_TRACE_LEN);
+        $finish;
+    end
+end
+
+endmodule
+
+`resetall

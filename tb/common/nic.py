@@ -1,0 +1,139 @@
+"""`NicTb`: the NIC top (`jitnic_top`) in a cocotb bench, ready for block and end-to-end tests.
+
+    tb = NicTb(dut, idle=0.2, backpressure=0.3)      # knobs for every stream, changeable later
+    await tb.reset()
+    result = await tb.install(atoms, code)            # CommitResult (tb.common.axil)
+    tb.send(frame); tb.expect_host(Channel.MISS, frame)
+    tb.expect_outcome(model.process(frame))           # or from jit.model.NicModel
+    await tb.wait_outputs()                           # every expected frame arrived
+    tb.check()                                        # scoreboard clean, nothing left over
+    counters = await tb.counters()
+
+Frames received on each output stream are also kept, in order, as (channel, bytes) in
+`tb.tx.frames` (channel None) and `tb.host.frames`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
+from cocotb_bus.scoreboard import Scoreboard
+
+from jit.encoding import Channel, Counter
+from jit.model import NicConfig
+from tb.common.avalon import StreamSink, StreamSource
+from tb.common.axil import AxilMaster, CommitResult, NicDriver
+from tb.common.runner import param
+
+
+@dataclass(frozen=True)
+class NicParams:
+    """The top's parameters as the bench sees them (PARAM_* from tb.common.runner)."""
+    n_entries: int
+    max_atoms: int
+    max_trace_len: int
+    hdr_bytes: int
+    data_width: int
+    pkt_bytes: int
+    policy: str
+    n_bufs: int
+
+    @classmethod
+    def from_env(cls) -> "NicParams":
+        from jit import encoding as enc
+        return cls(param("N_ENTRIES", enc.N_ENTRIES), param("MAX_ATOMS", enc.MAX_ATOMS),
+                   param("MAX_TRACE_LEN", enc.MAX_TRACE_LEN), param("HDR_BYTES", enc.HDR_BYTES),
+                   param("DATA_WIDTH", enc.DATA_WIDTH), param("PKT_BYTES", enc.PKT_BYTES),
+                   param("POLICY", "lru", cast=str), param("N_BUFS", 4))
+
+    def model_config(self, seed: int = 0) -> NicConfig:
+        return NicConfig(n_entries=self.n_entries, max_atoms=self.max_atoms,
+                         max_trace_len=self.max_trace_len, hdr_bytes=self.hdr_bytes,
+                         pkt_bytes=self.pkt_bytes, policy=self.policy, seed=seed)
+
+
+class NicTb:
+    def __init__(self, dut, *, idle: float = 0.0, backpressure: float = 0.0, seed: int = 0,
+                 period_ns: int = 10, tx_reorder_depth: int = 0):
+        """`tx_reorder_depth` > 0 lets tx frames match any of the first N expected ones (for
+        host_tx frames, whose interleaving with NIC TX frames is the arbiter's choice)."""
+        self.dut = dut
+        self.params = NicParams.from_env()
+        self.period_ns = period_ns
+        Clock(dut.clk, period_ns, unit="ns", impl="gpi").start(start_high=False)
+        dut.rst.value = 1
+        self.rx = StreamSource(dut, "rx", dut.clk, idle=idle, seed=seed)
+        self.host_tx = StreamSource(dut, "host_tx", dut.clk, idle=idle, seed=seed + 1)
+        self.tx = StreamSink(dut, "tx", dut.clk, backpressure=backpressure, seed=seed)
+        self.host = StreamSink(dut, "host", dut.clk, backpressure=backpressure, channel=True,
+                               seed=seed + 1)
+        self.axil = AxilMaster(dut, dut.clk)
+        self.nic = NicDriver(self.axil)
+        self.scoreboard = Scoreboard(dut, fail_immediately=False)
+        self.expected_tx: list[bytes] = []
+        self.expected_host: list[dict] = []
+        self.scoreboard.add_interface(self.tx.monitor, self.expected_tx, reorder_depth=tx_reorder_depth)
+        self.scoreboard.add_interface(self.host.monitor, self.expected_host)
+
+    async def reset(self) -> None:
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 4)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    # -- knobs -------------------------------------------------------------------------------------
+    def set_idle(self, p: float) -> None:
+        """Probability of idle gaps on the rx and host_tx sources."""
+        self.rx.set_idle(p)
+        self.host_tx.set_idle(p)
+
+    def set_backpressure(self, p: float) -> None:
+        """Probability of ready-low stretches on the tx and host sinks."""
+        self.tx.set_backpressure(p)
+        self.host.set_backpressure(p)
+
+    # -- traffic and expectations ---------------------------------------------------------------
+    def send(self, frame: bytes) -> None:
+        self.rx.send(frame)
+
+    def send_host_tx(self, frame: bytes) -> None:
+        self.host_tx.send(frame)
+
+    def expect_tx(self, frame: bytes) -> None:
+        self.expected_tx.append(bytes(frame))
+
+    def expect_host(self, channel: Channel, frame: bytes) -> None:
+        self.expected_host.append({"data": bytes(frame), "channel": int(channel)})
+
+    def expect_outcome(self, outcome) -> None:
+        """Expect what a jit.model Outcome says leaves the NIC (nothing for drops)."""
+        if outcome.stream == "tx":
+            self.expect_tx(outcome.packet)
+        elif outcome.stream == "host":
+            self.expect_host(outcome.channel, outcome.packet)
+
+    async def wait_outputs(self, timeout_cycles: int = 200_000, settle_cycles: int = 50) -> None:
+        """Wait until every expected frame has arrived, then a little longer (extra frames would
+        show up as scoreboard errors). Fails at the first scoreboard error."""
+        async def until():
+            while self.expected_tx or self.expected_host:
+                assert self.scoreboard.errors == 0, f"{self.scoreboard.errors} scoreboard errors (log above)"
+                await ClockCycles(self.dut.clk, 16)
+        try:
+            await with_timeout(until(), timeout_cycles * self.period_ns, "ns")
+        except SimTimeoutError as exc:
+            raise AssertionError(f"still expecting {len(self.expected_tx)} tx and "
+                                 f"{len(self.expected_host)} host frames") from exc
+        await ClockCycles(self.dut.clk, settle_cycles)
+
+    def check(self) -> None:
+        assert self.scoreboard.errors == 0, f"{self.scoreboard.errors} scoreboard errors (log above)"
+        assert not self.expected_tx and not self.expected_host, "expected frames never arrived"
+
+    # -- control bus ----------------------------------------------------------------------------------
+    async def install(self, atoms, trace) -> CommitResult:
+        return await self.nic.install(atoms, trace)
+
+    async def counters(self) -> dict[Counter, int]:
+        return await self.nic.read_counters()
