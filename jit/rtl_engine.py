@@ -13,6 +13,9 @@ from pathlib import Path
 
 from jit.errors import JitnicError
 from jit.model import NicConfig
+from jit.paths import PROJECT_ROOT
+
+RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator output of the last run
 
 
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
@@ -26,6 +29,7 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
     with tempfile.TemporaryDirectory(prefix="jitnic-rtl-") as tmp:
         report = Path(tmp) / "report.json"
         frames = Path(tmp) / "frames.jsonl"
+        log = RTL_LOG
         env = {"RTL_RUN_PROGRAM": str(Path(program_path).resolve()),
                "RTL_RUN_PCAP": str(Path(pcap_path).resolve()),
                "RTL_RUN_SECTION": section or "", "RTL_RUN_LATENCY": str(latency),
@@ -36,10 +40,11 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
                   "MAX_TRACE_LEN": cfg.max_trace_len, "HDR_BYTES": cfg.hdr_bytes,
                   "PKT_BYTES": cfg.pkt_bytes, "POLICY": cfg.policy}
         try:
-            run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves)
+            run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
+                       log_file=log)
         except (AssertionError, SystemExit) as exc:
             detail = report.read_text() if report.exists() else "no report written"
-            raise JitnicError(f"RTL run failed ({exc}); report: {detail}") from None
+            raise JitnicError(f"RTL run failed ({exc}); simulator log {log}; report: {detail}") from None
         summary = json.loads(report.read_text())
         records = [json.loads(line) for line in frames.read_text().splitlines()] if want_frames else []
     return summary, records

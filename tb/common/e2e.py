@@ -57,14 +57,15 @@ async def _decided(tb, sent: int, limit_cycles: int = 200_000) -> None:
     raise AssertionError(f"NIC decided fewer than {sent} frames within {limit_cycles} cycles")
 
 
-def _matches_reference(insns, frame: bytes, action, packet: bytes) -> bool:
+def _check_reference(insns, frame: bytes, action, packet: bytes) -> tuple[bool, int]:
+    """(final result equals the reference interpreter's, instructions the program executed)."""
     try:
         ref = interp.run_xdp(insns, frame)
     except JitnicError:
-        return action is None
+        return action is None, 0
     if action != ref.action:
-        return False
-    return ref.action in (XDP_ABORTED, XDP_DROP) or packet == ref.packet
+        return False, ref.insns
+    return ref.action in (XDP_ABORTED, XDP_DROP) or packet == ref.packet, ref.insns
 
 
 async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: bool = True,
@@ -110,6 +111,7 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
             try:
                 decision = host.handle_miss(index, frame)
                 action, packet = decision.action, decision.packet
+                rep.full_insns += decision.full_insns
                 if action == XDP_TX:            # the host transmits through the NIC
                     model.host_tx(packet)
                     tb.expect_tx(packet)
@@ -119,10 +121,13 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
                 action, packet = None, frame
         else:
             rep.nic_insns += out.insns
-        if check_reference and out.where != "dropped" and \
-                not _matches_reference(insns, frame, action, packet):
-            rep.mismatches += 1
-            res.reference_mismatches.append(index)
+        if check_reference and out.where != "dropped":
+            same, full = _check_reference(insns, frame, action, packet)
+            if out.where == "nic":
+                rep.full_insns += full
+            if not same:
+                rep.mismatches += 1
+                res.reference_mismatches.append(index)
         if on_frame is not None:
             on_frame(FrameRecord(index, action, packet, out.where, out.entry))
     await tb.wait_outputs()

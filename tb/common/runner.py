@@ -32,11 +32,13 @@ def build_dir_for(toplevel: str, parameters: dict, waves: bool) -> Path:
 
 def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                extra_env: dict | None = None, testcase: str | None = None,
-               simulator: str = "icarus", waves: bool | None = None) -> Path:
+               simulator: str = "icarus", waves: bool | None = None,
+               log_file: Path | None = None) -> Path:
     """Build `toplevel` with `parameters` and run `test_module` (dotted, e.g. `tb.match.test_match`).
 
     Parameters also reach the Python testbench as environment variables `PARAM_<NAME>` (strings
     unquoted). Raises AssertionError naming the failed cocotb tests. Returns the results XML path.
+    `log_file` sends the compiler's and simulator's output there instead of stdout.
     """
     parameters = dict(parameters or {})
     if waves is None:
@@ -46,13 +48,14 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
     hdl_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
     runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
                  parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
-                 waves=waves, build_args=["-Wall", "-Wno-timescale"] if simulator == "icarus" else [])
+                 waves=waves, build_args=["-Wall", "-Wno-timescale"] if simulator == "icarus" else [],
+                 log_file=log_file)
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
                           build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
-                          timescale=("1ns", "1ps"))
+                          timescale=("1ns", "1ps"), log_file=log_file)
     failed = failed_tests(results)
     assert not failed, f"cocotb tests failed in {toplevel}: {', '.join(failed)} (log above, build {build_dir})"
     return Path(results)
