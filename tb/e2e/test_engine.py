@@ -1,0 +1,33 @@
+"""`jitnic run --engine rtl` reports the same hits, misses, installs and evictions as the model
+engine on the same capture and settings (and no mismatches against the reference)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from jit import workloads
+from jit.paths import program_object
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("program, policy, latency", [("parser_classifier", "random", 0),
+                                                      ("acl_firewall", "plru", 2)])
+def test_rtl_engine_matches_model_engine(tmp_path, program, policy, latency):
+    capture = tmp_path / "mix.pcap"
+    frames = list(workloads.generate("zipf", 120, seed=4, flows=25))
+    frames += list(workloads.generate("malformed", 30, seed=4))
+    with open(capture, "wb") as f:
+        from jit.pcap import PcapWriter
+        with PcapWriter(f) as w:
+            for frame in frames:
+                w.write(frame)
+    base = [sys.executable, "-m", "jit", "run", str(program_object(program)), "--pcap", str(capture),
+            "--entries", "4", "--policy", policy, "--latency", str(latency), "--json", "--seed", "7"]
+    model = json.loads(subprocess.run(base, capture_output=True, text=True, check=True).stdout)
+    proc = subprocess.run(base + ["--engine", "rtl"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rtl = json.loads(proc.stdout.splitlines()[-1])
+    for key in ("packets", "hits", "misses", "installs", "evictions", "uncacheable", "mismatches"):
+        assert rtl[key] == model[key], (key, rtl[key], model[key])
+    assert rtl["mismatches"] == 0 and rtl["hits"] > 0 and rtl["evictions"] > 0
