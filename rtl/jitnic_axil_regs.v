@@ -677,6 +677,23 @@ assign pol_seed = seed_reg;
 assign dbg_commit_state = state_reg;
 
 /* verilator lint_off UNUSEDSIGNAL */
+// counters by name, for waveforms (rtl/jitnic.gtkw)
+wire [31:0] dbg_rx_packets = cnt_reg[32*`CNT_RX_PACKETS +: 32];
+wire [31:0] dbg_hits = cnt_reg[32*`CNT_HITS +: 32];
+wire [31:0] dbg_misses = cnt_reg[32*`CNT_MISSES +: 32];
+wire [31:0] dbg_installs = cnt_reg[32*`CNT_INSTALLS +: 32];
+wire [31:0] dbg_evictions = cnt_reg[32*`CNT_EVICTIONS +: 32];
+wire [31:0] dbg_tx = cnt_reg[32*`CNT_TX +: 32];
+wire [31:0] dbg_drops = cnt_reg[32*`CNT_DROPS +: 32];
+wire [31:0] dbg_passes = cnt_reg[32*`CNT_PASSES +: 32];
+wire [31:0] dbg_redirects = cnt_reg[32*`CNT_REDIRECTS +: 32];
+wire [31:0] dbg_aborts = cnt_reg[32*`CNT_ABORTS +: 32];
+wire [31:0] dbg_exec_errors = cnt_reg[32*`CNT_EXEC_ERRORS +: 32];
+wire [31:0] dbg_runts = cnt_reg[32*`CNT_RUNTS +: 32];
+wire [31:0] dbg_oversize = cnt_reg[32*`CNT_OVERSIZE +: 32];
+wire [31:0] dbg_host_tx = cnt_reg[32*`CNT_HOST_TX +: 32];
+wire [31:0] dbg_install_errors = cnt_reg[32*`CNT_INSTALL_ERRORS +: 32];
+wire [31:0] dbg_exec_cycles = cnt_reg[32*`CNT_EXEC_CYCLES +: 32];
 wire unused_axil = ^s_axil_awprot ^ ^s_axil_arprot ^ ^s_axil_awaddr[1:0] ^ ^s_axil_araddr[1:0];
 /* verilator lint_on UNUSEDSIGNAL */
 

@@ -240,8 +240,8 @@ reg [IDX_W-1:0]       eng_entry_reg, eng_entry_next;
 reg [1:0]             eng_dest_reg, eng_dest_next;
 reg [1:0]             eng_chan_reg, eng_chan_next;
 reg                   eng_use_out_reg, eng_use_out_next;   // send the trace's hdr_out
-reg                   match_start_reg, match_start_next;
-reg                   exec_start_reg, exec_start_next;
+reg                   match_start_c;
+reg                   exec_start_c;
 
 wire                  lookup_done;
 wire                  lookup_hit;
@@ -272,8 +272,8 @@ always @* begin
     eng_dest_next = eng_dest_reg;
     eng_chan_next = eng_chan_reg;
     eng_use_out_next = eng_use_out_reg;
-    match_start_next = 1'b0;
-    exec_start_next = 1'b0;
+    match_start_c = 1'b0;
+    exec_start_c = 1'b0;
     ev_hit_c = 1'b0;
     ev_hit_index_c = lookup_index;
     cnt_inc = {`N_COUNTERS{1'b0}};
@@ -289,7 +289,7 @@ always @* begin
                 eng_len_next = rxd_len;
                 eng_buf_next = rxd_buf;
                 eng_use_out_next = 1'b0;
-                match_start_next = 1'b1;
+                match_start_c = 1'b1;             // the lookup reads the offered window now
                 eng_state_next = E_MATCH;
             end
         end
@@ -298,8 +298,8 @@ always @* begin
                 if (lookup_hit) begin
                     ev_hit_c = 1'b1;
                     cnt_inc[`CNT_HITS] = 1'b1;
-                    eng_entry_next = lookup_index;
-                    exec_start_next = 1'b1;
+                    eng_entry_next = lookup_index;   // trace RAM address from the next cycle,
+                    exec_start_c = 1'b1;             // when the executor fetches slot 0
                     eng_state_next = E_EXEC;
                 end else begin
                     cnt_inc[`CNT_MISSES] = 1'b1;
@@ -362,8 +362,6 @@ always @(posedge clk) begin
     eng_dest_reg <= eng_dest_next;
     eng_chan_reg <= eng_chan_next;
     eng_use_out_reg <= eng_use_out_next;
-    match_start_reg <= match_start_next;
-    exec_start_reg <= exec_start_next;
     if (rst) begin
         eng_state_reg <= E_IDLE;
         eng_len_reg <= 16'd0;
@@ -372,14 +370,18 @@ always @(posedge clk) begin
         eng_dest_reg <= DEST_DROP;
         eng_chan_reg <= `CHAN_MISS;
         eng_use_out_reg <= 1'b0;
-        match_start_reg <= 1'b0;
-        exec_start_reg <= 1'b0;
     end
 end
 
 initial begin
     eng_hdr_reg = {HDR_BYTES*8{1'b0}};
 end
+
+// The lookup starts in the cycle the engine takes a frame, on the window rx offers; while rx has
+// no complete frame to offer the match sees the engine's copy, so it is not re-evaluated on every
+// received beat.
+wire [HDR_BYTES*8-1:0] lookup_hdr = rxd_valid ? rxd_hdr : eng_hdr_reg;
+wire [15:0]            lookup_len = rxd_valid ? rxd_len : eng_len_reg;
 
 jitnic_match #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES)
@@ -388,7 +390,7 @@ jitnic_match #(
     .wr_en(entry_wr_en), .wr_index(entry_wr_index), .wr_natoms(entry_wr_natoms),
     .wr_atoms(entry_wr_atoms),
     .entry_valid(entry_valid),
-    .lookup_start(match_start_reg), .lookup_hdr(eng_hdr_reg), .lookup_len(eng_len_reg),
+    .lookup_start(match_start_c), .lookup_hdr(lookup_hdr), .lookup_len(lookup_len),
     .lookup_done(lookup_done), .lookup_hit(lookup_hit), .lookup_index(lookup_index),
     .lookup_vector(lookup_vector)
 );
@@ -404,7 +406,7 @@ jitnic_exec #(
     .MAX_TRACE_LEN(MAX_TRACE_LEN), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES)
 ) u_exec (
     .clk(clk), .rst(rst),
-    .start(exec_start_reg), .pkt_len(eng_len_reg), .hdr_in(eng_hdr_reg),
+    .start(exec_start_c), .pkt_len(eng_len_reg), .hdr_in(eng_hdr_reg),
     .slot_addr(exec_slot_addr), .slot_data(exec_slot_data),
     .pkt_rd_en(exec_pkt_rd_en), .pkt_rd_addr(exec_pkt_rd_addr), .pkt_rd_data(exec_pkt_rd_data),
     .done(exec_done), .action(exec_action), .err(exec_err), .hdr_out(exec_hdr_out),
