@@ -172,6 +172,8 @@ def validate_entry(atoms: list[Atom], trace_words: list[tuple[int, int]], cfg: N
         if opcode == 0x18:
             if slot + 1 >= len(trace_words):
                 return ErrorCode.BAD_OPCODE, slot
+            if slot + 2 == len(trace_words):     # an LD_IMM64 filling the last two slots
+                return ErrorCode.NO_EXIT, slot + 1
             slot += 2
             continue
         if slot == len(trace_words) - 1 and opcode != 0x95:

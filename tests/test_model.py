@@ -44,6 +44,8 @@ def test_validation_reports_the_first_failure_in_abi_order():
     assert validate_entry([], words(jump), cfg) == (ErrorCode.BAD_OPCODE, 1)
     noexit = code(isa.mov64_imm(0, 1), isa.mov64_imm(0, 2))
     assert validate_entry([], words(noexit), cfg) == (ErrorCode.NO_EXIT, 1)
+    tail = code(isa.mov64_imm(0, 1), isa.ld_imm64(0, 1 << 40))
+    assert validate_entry([], words(tail), cfg) == (ErrorCode.NO_EXIT, 2)
     half = code(isa.ld_imm64(0, 1 << 40))[:8]
     assert validate_entry([], words(half), cfg) == (ErrorCode.BAD_OPCODE, 0)
     assert validate_entry(is_ipv6(), words(ret(2)), cfg) == (ErrorCode.NONE, 0)

@@ -114,7 +114,7 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
                 rep.full_insns += decision.full_insns
                 if action == XDP_TX:            # the host transmits through the NIC
                     model.host_tx(packet)
-                    tb.expect_tx(packet)
+                    tb.expect_host_tx(packet)
                     tb.send_host_tx(packet)
             except JitnicError:
                 rep.host_errors += 1

@@ -56,8 +56,11 @@ class NicParams:
 class NicTb:
     def __init__(self, dut, *, idle: float = 0.0, backpressure: float = 0.0, seed: int = 0,
                  period_ns: int = 10, tx_reorder_depth: int = 0):
-        """`tx_reorder_depth` > 0 lets tx frames match any of the first N expected ones (for
-        host_tx frames, whose interleaving with NIC TX frames is the arbiter's choice)."""
+        """tx carries two ordered sequences whose interleaving is the arbiter's choice: frames the
+        NIC transmitted (`expect_tx`, in order) and frames the host sent through host_tx
+        (`expect_host_tx`, in order). A tx frame must be the head of one of them.
+        `tx_reorder_depth` > 0 additionally lets a frame match any of the first N `expect_tx`
+        frames (for benches that cannot tell the two sources apart)."""
         self.dut = dut
         self.params = NicParams.from_env()
         self.period_ns = period_ns
@@ -72,8 +75,10 @@ class NicTb:
         self.nic = NicDriver(self.axil)
         self.scoreboard = Scoreboard(dut, fail_immediately=False)
         self.expected_tx: list[bytes] = []
+        self.expected_host_tx: list[bytes] = []
         self.expected_host: list[dict] = []
-        self.scoreboard.add_interface(self.tx.monitor, self.expected_tx, reorder_depth=tx_reorder_depth)
+        self.tx_reorder_depth = tx_reorder_depth
+        self.scoreboard.add_interface(self.tx.monitor, self._check_tx)
         self.scoreboard.add_interface(self.host.monitor, self.expected_host)
 
     async def reset(self) -> None:
@@ -103,6 +108,24 @@ class NicTb:
     def expect_tx(self, frame: bytes) -> None:
         self.expected_tx.append(bytes(frame))
 
+    def expect_host_tx(self, frame: bytes) -> None:
+        """A frame the host sends through host_tx, expected on tx in host_tx order."""
+        self.expected_host_tx.append(bytes(frame))
+
+    def _check_tx(self, transaction) -> bytes | None:
+        """Scoreboard hook: returns the expected frame the scoreboard compares the received one
+        with (the received frame itself when it is the head of either ordered sequence)."""
+        frame = bytes(transaction)
+        if self.expected_host_tx and self.expected_host_tx[0] == frame:
+            return self.expected_host_tx.pop(0)
+        window = self.expected_tx[:self.tx_reorder_depth + 1]
+        if frame in window:
+            return self.expected_tx.pop(window.index(frame))
+        self.dut._log.error("tx frame is neither the next NIC TX frame nor the next host_tx frame")
+        if self.expected_tx:
+            return self.expected_tx.pop(0)
+        return self.expected_host_tx.pop(0) if self.expected_host_tx else b""
+
     def expect_host(self, channel: Channel, frame: bytes) -> None:
         self.expected_host.append({"data": bytes(frame), "channel": int(channel)})
 
@@ -117,19 +140,24 @@ class NicTb:
         """Wait until every expected frame has arrived, then a little longer (extra frames would
         show up as scoreboard errors). Fails at the first scoreboard error."""
         async def until():
-            while self.expected_tx or self.expected_host:
-                assert self.scoreboard.errors == 0, f"{self.scoreboard.errors} scoreboard errors (log above)"
+            while self.expected_tx or self.expected_host or self.expected_host_tx:
+                self._assert_no_errors()
                 await ClockCycles(self.dut.clk, 16)
         try:
             await with_timeout(until(), timeout_cycles * self.period_ns, "ns")
         except SimTimeoutError as exc:
-            raise AssertionError(f"still expecting {len(self.expected_tx)} tx and "
+            raise AssertionError(f"still expecting {len(self.expected_tx)} tx, "
+                                 f"{len(self.expected_host_tx)} host_tx and "
                                  f"{len(self.expected_host)} host frames") from exc
         await ClockCycles(self.dut.clk, settle_cycles)
 
-    def check(self) -> None:
+    def _assert_no_errors(self) -> None:
         assert self.scoreboard.errors == 0, f"{self.scoreboard.errors} scoreboard errors (log above)"
-        assert not self.expected_tx and not self.expected_host, "expected frames never arrived"
+
+    def check(self) -> None:
+        self._assert_no_errors()
+        assert not self.expected_tx and not self.expected_host and not self.expected_host_tx, \
+            "expected frames never arrived"
 
     # -- control bus ----------------------------------------------------------------------------------
     async def install(self, atoms, trace) -> CommitResult:

@@ -18,7 +18,7 @@ from tb.common.nic import NicTb
 async def rtl_run(dut):
     env = os.environ
     tb = NicTb(dut, idle=float(env.get("RTL_RUN_IDLE", "0")),
-               backpressure=float(env.get("RTL_RUN_BACKPRESSURE", "0")), tx_reorder_depth=8)
+               backpressure=float(env.get("RTL_RUN_BACKPRESSURE", "0")))
     await tb.reset()
     program = elf.load_program(env["RTL_RUN_PROGRAM"], env.get("RTL_RUN_SECTION") or None)
     p = tb.params

@@ -40,7 +40,7 @@ def traffic(name: str, seed: int) -> list[bytes]:
 async def e2e(dut):
     name = os.environ["E2E_PROGRAM"]
     seed = int(os.environ.get("E2E_SEED", "1"))
-    tb = NicTb(dut, idle=0.2, backpressure=0.3, seed=seed, tx_reorder_depth=8)
+    tb = NicTb(dut, idle=0.2, backpressure=0.3, seed=seed)
     await tb.reset()
     program = elf.load_program(program_object(name))
     cfg = tb.params.model_config(seed=0x1234 + seed)

@@ -303,7 +303,7 @@ async def evictions_and_invalidate(dut):
 @cocotb.test()
 async def host_tx_shares_tx(dut):
     """host_tx frames and NIC TX frames share tx: whole frames, each source in order, counted."""
-    tb = TopTb(dut, idle=0.3, backpressure=0.4, seed=5, tx_reorder_depth=64)
+    tb = TopTb(dut, idle=0.3, backpressure=0.4, seed=5)
     await tb.reset()
     rng = random.Random(15)
     code = trace_codes(tb.params.hdr_bytes)[0][1]
@@ -315,7 +315,7 @@ async def host_tx_shares_tx(dut):
         nic_frames.append(interp.run_xdp(isa.decode(code), f).packet)
         h = bytes([0xEE, i]) + bytes(rng.getrandbits(8) for _ in range(rng.randrange(12, 300)))
         tb.send_host_tx(h)
-        tb.expect_tx(h)
+        tb.expect_host_tx(h)
         host_frames.append(h)
         tb.model.host_tx(h)
     await tb.wait_outputs()
