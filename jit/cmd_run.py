@@ -7,6 +7,7 @@ import sys
 
 from jit import elf, pcap
 from jit.cmdutil import emit_json
+from jit.errors import JitnicError
 from jit.model import NicConfig, NicModel
 from jit.policies import POLICIES
 from jit.runner import FrameRecord, run_frames
@@ -33,7 +34,8 @@ def register(sub) -> None:
     p.add_argument("program", help="XDP object file")
     p.add_argument("--pcap", required=True, help="capture (pcap or pcapng, Ethernet)")
     p.add_argument("--entries", type=int, default=enc.N_ENTRIES)
-    p.add_argument("--policy", choices=sorted(POLICIES), default="lru")
+    p.add_argument("--policy", choices=sorted(POLICIES) + ["opt"], default="lru",
+                   help="replacement policy; opt = Belady's optimum (model only, reads the capture twice)")
     p.add_argument("--engine", choices=ENGINES, default="model")
     p.add_argument("--no-check", action="store_true",
                    help="skip the independent reference-interpreter run per frame")
@@ -46,7 +48,8 @@ def register(sub) -> None:
 
 def nic_config(args, entries: int, policy: str) -> NicConfig:
     return NicConfig(n_entries=entries, max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
-                     hdr_bytes=args.hdr_bytes, policy=policy, seed=args.seed)
+                     hdr_bytes=args.hdr_bytes, policy="lru" if policy == "opt" else policy,
+                     seed=args.seed)
 
 
 def run(args) -> int:
@@ -59,6 +62,8 @@ def run(args) -> int:
             emit_json({"index": rec.index, "action": rec.action, "out_hex": rec.packet.hex(),
                        "where": rec.where, "entry": rec.entry})
     if args.engine == "rtl":
+        if args.policy == "opt":
+            raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
         from jit.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
         summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                    latency=args.latency, check=not args.no_check,
@@ -66,7 +71,14 @@ def run(args) -> int:
         for rec in records:
             emit_json(rec)
         return finish(summary, program.name, args)
-    report = run_frames(program.insns, frames, NicModel(cfg), cfg, latency=args.latency,
+    nic = NicModel(cfg)
+    if args.policy == "opt":
+        from jit.host import TraceLibrary
+        from jit.sweep import PathOracle, belady_model
+        library = TraceLibrary()
+        nic = belady_model(cfg, PathOracle(program.insns, pcap.read_packets(args.pcap), library, cfg),
+                           library)
+    report = run_frames(program.insns, frames, nic, cfg, latency=args.latency,
                         check=not args.no_check, do_optimize=not args.no_opt, on_frame=on_frame)
     return finish(report.as_dict(), program.name, args)
 

@@ -98,6 +98,14 @@ class _ClockedModel(NicModel):
         return super().process(frame)
 
 
+def belady_model(cfg: NicConfig, oracle: PathOracle, library: TraceLibrary) -> NicModel:
+    """A NIC model whose replacement policy is Belady's, driven by `oracle`."""
+    nic = _ClockedModel(cfg)
+    nic.policy = Belady(cfg.n_entries, oracle, library)
+    nic.policy.model = nic
+    return nic
+
+
 def sweep(insns: list[isa.Insn], frames_factory: Callable[[], Iterable[bytes]],
           entries: list[int], policies: list[str], base: NicConfig, *, latency: int = 0,
           progress: Callable[[str], None] | None = None) -> tuple[list[SweepRow], TraceLibrary]:
@@ -114,9 +122,7 @@ def sweep(insns: list[isa.Insn], frames_factory: Callable[[], Iterable[bytes]],
             if policy == OPT:
                 if oracle is None:
                     oracle = PathOracle(insns, frames_factory(), library, cfg)
-                nic = _ClockedModel(cfg)
-                nic.policy = Belady(n, oracle, library)
-                nic.policy.model = nic
+                nic = belady_model(cfg, oracle, library)
             else:
                 nic = NicModel(cfg)
             rep = run_frames(insns, frames_factory(), nic, cfg, latency=latency, check=False,

@@ -103,3 +103,19 @@ def test_cli_bad_input_is_one_line(tmp_path):
     proc = run_cli("run", str(bad), "--pcap", str(bad))
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_cli_opt_policy_bounds_lru(tmp_path):
+    path = tmp_path / "z.pcap"
+    workloads.write_pcap(path, "zipf", 600, seed=8, flows=80, s=0.8)
+    obj = str(built_program("parser_classifier"))
+    res = {}
+    for policy in ("lru", "opt"):
+        proc = run_cli("run", obj, "--pcap", str(path), "--json", "--entries", "4", "--policy", policy)
+        assert proc.returncode == 0, proc.stderr
+        res[policy] = json.loads(proc.stdout)
+    assert res["opt"]["mismatches"] == 0
+    assert res["opt"]["hits"] >= res["lru"]["hits"]
+    assert res["opt"]["distinct_traces"] == res["lru"]["distinct_traces"]
+    proc = run_cli("run", obj, "--pcap", str(path), "--policy", "opt", "--engine", "rtl")
+    assert proc.returncode == 2 and "only in the model" in proc.stderr
