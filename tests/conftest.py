@@ -33,3 +33,24 @@ def built_program(name: str):
 def program_path(request):
     """Each shipped program's object file, built by `make programs`."""
     return built_program(request.param)
+
+
+# Counts that `make test` must show even under pytest-xdist (workers' prints are swallowed): the
+# controller sees every report, so the summary is computed here from the reports themselves.
+SUMMARY_GROUPS = {
+    "eBPF conformance suite (jit/interp)": "tests/test_conformance.py::test_conformance",
+    "kernel differential (programs x 1000 packets)": "tests/test_kernel_diff.py::test_kernel_agrees",
+    "RTL end-to-end (program x policy)": "tb/e2e/test_e2e.py::test_e2e",
+}
+
+
+def pytest_terminal_summary(terminalreporter):
+    stats = terminalreporter.stats
+    for label, prefix in SUMMARY_GROUPS.items():
+        counts = {k: sum(1 for r in stats.get(k, []) if getattr(r, "nodeid", "").startswith(prefix)
+                         and getattr(r, "when", "call") in ("call", "setup"))
+                  for k in ("passed", "failed", "skipped")}
+        total = sum(counts.values())
+        if total:
+            terminalreporter.write_line(f"{label}: {counts['passed']}/{total} passed, "
+                                        f"{counts['failed']} failed, {counts['skipped']} skipped")
