@@ -61,13 +61,15 @@ def print_summary(seconds: float, rc: int) -> None:
     print(f"\n== JITNIC RTL regression: {'PASS' if rc == 0 else 'FAIL'} in {seconds:.0f} s ==")
     if not rows:
         return
-    print(f"{'bench':<34}{'frames':>8}{'hits':>7}{'misses':>8}{'installs':>9}{'cyc/frame':>11}{'exec cyc':>9}")
+    print(f"{'bench':<34}{'frames':>8}{'hits':>7}{'misses':>8}{'installs':>9}{'cyc/frame':>11}{'exec cyc':>9}{'frames/s':>9}")
     for r in rows:
         print(f"{r['name']:<34}{r['packets']:>8}{r['hits']:>7}{r['misses']:>8}{r['installs']:>9}"
-              f"{r.get('cycles_per_frame', 0):>11.1f}{r.get('hit_cycles', 0):>9.1f}")
+              f"{r.get('cycles_per_frame', 0):>11.1f}{r.get('hit_cycles', 0):>9.1f}"
+              f"{r.get('frames_per_wall_s', 0):>9.1f}")
     tot = {k: sum(r[k] for r in rows) for k in ("packets", "hits", "misses")}
     print("cyc/frame: simulated cycles per frame including the pauses for installs; exec cyc: "
-          "executor cycles per hit (EXEC_CYCLES / HITS); `python -m jit.bench rtl` measures the hit path")
+          "executor cycles per hit (EXEC_CYCLES / HITS); frames/s: simulated frames per wall second;\n"
+          "`python -m jit.bench rtl` measures the hit and miss paths alone")
     print(f"{'total':<34}{tot['packets']:>8}{tot['hits']:>7}{tot['misses']:>8}")
 
 

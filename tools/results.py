@@ -174,14 +174,16 @@ def section_rtl(programs) -> str:
         out.append(table(keys, [[r.get(k, "") for k in keys] for r in rows]))
     out.append("\n## RTL vs model agreement (samples of each workload)\n")
     body = []
-    for cap in ("benign", "malformed", "adversarial"):
+    for cap, names in (("benign", ("parser_classifier", "l4_lb")), ("malformed", ("parser_classifier",)),
+                       ("adversarial", ("parser_classifier", "acl_firewall")), ("rare", ("icmp_echo",)),
+                       ("phase", ("ttl_router",))):
         sample = DATA / f"{cap}_sample.pcap"
         with pcap.PcapWriter(sample) as w:
             for i, frame in enumerate(pcap.read_packets(capture(cap))):
                 if i >= 150:
                     break
                 w.write(frame)
-        for name in ("parser_classifier", "l4_lb"):
+        for name in names:
             log(f"rtl run {cap} {name}")
             cmd = [sys.executable, "-m", "jit", "run", str(program_object(name)), "--pcap", str(sample),
                    "--entries", "8", "--json"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 import pytest
@@ -44,12 +45,16 @@ async def e2e(dut):
     await tb.reset()
     program = elf.load_program(program_object(name))
     cfg = tb.params.model_config(seed=0x1234 + seed)
-    res = await run_e2e(tb, program.insns, traffic(name, seed), cfg)
+    frames = traffic(name, seed)
+    wall = time.perf_counter()
+    res = await run_e2e(tb, program.insns, frames, cfg)
+    wall = time.perf_counter() - wall
     tb.check()
     assert_agreement(res)
     assert res.report.hits > 0 and res.report.misses > 0
     REPORTS.mkdir(parents=True, exist_ok=True)
     summary = res.summary(f"e2e {name} {cfg.policy} x{cfg.n_entries}")
+    summary["frames_per_wall_s"] = round(len(frames) / wall, 1)   # Icarus + cocotb + host speed
     (REPORTS / f"e2e_{name}_{cfg.policy}_{cfg.n_entries}.json").write_text(json.dumps(summary))
     dut._log.info("summary %s", summary)
 
