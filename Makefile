@@ -62,7 +62,7 @@ $(BUILD)/programs/%.o: programs/%.c $(wildcard programs/*.h) | tools
 
 ## ---- main job and tests ------------------------------------------------------------------------
 sim: setup programs
-	$(PY) -m tb.regress --sim $(SIM) $(if $(POLICY),--policy $(POLICY)) $(if $(N_ENTRIES),--entries $(N_ENTRIES)) --waves $(WAVES) $(if $(TEST),--test $(TEST))
+	$(PY) -m tb.regress --sim $(SIM) $(if $(POLICY),--policy $(POLICY)) $(if $(N_ENTRIES),--entries $(N_ENTRIES)) --waves $(WAVES) $(if $(TEST),--test "$(TEST)")
 
 test: setup programs
 	$(PY) -m pytest -n $(JOBS) -q -rs tests tb
