@@ -8,6 +8,7 @@ cache, updated from each commit's reported entry) and what is pending.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -59,6 +60,14 @@ TRACER_MAX_ATOMS = 256
 TRACER_MAX_SLOTS = 4096
 
 
+@functools.lru_cache(maxsize=4096)
+def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple]:
+    """The optimizer is a pure function of (trace, atoms): a path that misses again (after an
+    eviction, or while its install is pending) is not optimized twice."""
+    res = optimize(list(trace), list(atoms), hdr_bytes=hdr_bytes)
+    return tuple(res.trace), tuple(res.atoms)
+
+
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
                  hdr_bytes: int, do_optimize: bool = True):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
@@ -71,8 +80,7 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
         return tr, None, tr.reason
     trace, atoms = list(tr.trace), list(tr.atoms)
     if do_optimize:
-        res = optimize(trace, atoms, hdr_bytes=hdr_bytes)
-        trace, atoms = list(res.trace), list(res.atoms)
+        trace, atoms = map(list, _optimized(tuple(trace), tuple(atoms), hdr_bytes))
     code = isa.encode(trace)
     if len(code) // 8 > max_trace_len:
         return tr, None, f"trace too long: {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
