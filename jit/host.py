@@ -204,14 +204,21 @@ class Host:
 
     def commit(self, compiled: CompiledTrace) -> int | None:
         """Install one compiled trace into the NIC and update the mirror."""
-        self.pending_keys.discard(compiled.key)
         entry, _evicted, err = self.nic.install(list(compiled.atoms), compiled.code)
         if err != ErrorCode.NONE:
-            self.stats.install_errors += 1
             log.warning("install rejected by the NIC: %s", err.name)
-            return None
-        self.mirror[entry] = compiled.key
+            entry = None
+        self.committed(compiled, entry)
         return entry
+
+    def committed(self, compiled: CompiledTrace, entry: int | None) -> None:
+        """Record a commit's outcome (entry written, or None if the NIC rejected it); for NICs
+        whose installs the caller performs itself (the RTL bench)."""
+        self.pending_keys.discard(compiled.key)
+        if entry is None:
+            self.stats.install_errors += 1
+        else:
+            self.mirror[entry] = compiled.key
 
     def apply_due(self, next_index: int) -> int:
         """Commit everything due before frame `next_index`; returns how many commits were made."""

@@ -75,6 +75,18 @@ class RunLoop:
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
                          do_optimize=do_optimize, library=library)
         self.rep = RunReport()
+        self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
+
+    def numbered(self, frames: Iterable[bytes]):
+        """(index, frame) for every frame; 0-byte records (which cannot cross an Avalon-ST link)
+        are skipped by both engines and counted in `empty_records`."""
+        index = 0
+        for frame in frames:
+            if not frame:
+                self.rep.empty_records += 1
+                continue
+            yield index, frame
+            index += 1
 
     def after_nic(self, index: int, frame: bytes, out: Outcome) -> FrameRecord:
         """Account for frame `index` once the NIC has decided; returns its final result. A host
@@ -110,6 +122,8 @@ class RunLoop:
                 ref_action, ref_packet = None, frame
             if action != ref_action or (packet != ref_packet and ref_action not in (0, 1)):
                 rep.mismatches += 1
+                if len(self.mismatch_indexes) < 10:
+                    self.mismatch_indexes.append(index)
         record = FrameRecord(index, action, packet, out.where, out.entry)
         if self.on_frame is not None:
             self.on_frame(record)
@@ -131,14 +145,9 @@ def run_frames(insns: list[isa.Insn], frames: Iterable[bytes], nic, cfg: NicConf
     """Stream `frames` through `nic` (`process(frame) -> Outcome`, `install(...)`, `host_tx`,
     `counters`) with a `Host` handling misses. Constant memory in the number of frames."""
     loop = RunLoop(insns, nic, cfg, **kw)
-    index = 0
-    for frame in frames:
-        if not frame:                   # a 0-byte record cannot cross an Avalon-ST link
-            loop.rep.empty_records += 1
-            continue
+    for index, frame in loop.numbered(frames):
         loop.host.apply_due(index)
         loop.after_nic(index, frame, nic.process(frame))
-        index += 1
     return loop.finish()
 
 

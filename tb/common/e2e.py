@@ -17,13 +17,9 @@ from dataclasses import dataclass, field
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
-from jit import interp
 from jit.encoding import Counter
-from jit.errors import JitnicError
-from jit.host import Host
-from jit.memmap import XDP_ABORTED, XDP_DROP, XDP_TX
 from jit.model import NicModel
-from jit.runner import FrameRecord, RunReport
+from jit.runner import RunLoop, RunReport
 
 
 @dataclass
@@ -57,79 +53,54 @@ async def _decided(tb, sent: int, limit_cycles: int = 200_000) -> None:
     raise AssertionError(f"NIC decided fewer than {sent} frames within {limit_cycles} cycles")
 
 
-def _check_reference(insns, frame: bytes, action, packet: bytes) -> tuple[bool, int]:
-    """(final result equals the reference interpreter's, instructions the program executed)."""
-    try:
-        ref = interp.run_xdp(insns, frame)
-    except JitnicError:
-        return action is None, 0
-    if action != ref.action:
-        return False, ref.insns
-    return ref.action in (XDP_ABORTED, XDP_DROP) or packet == ref.packet, ref.insns
+class _NicSide:
+    """What RunLoop sees as the NIC: the model's counters, and a host_tx that also drives the
+    RTL's host_tx stream and expects the frame on tx."""
+
+    def __init__(self, tb, model: NicModel):
+        self.tb, self.model = tb, model
+
+    @property
+    def counters(self):
+        return self.model.counters
+
+    def install(self, atoms, code):
+        raise AssertionError("installs on the RTL are asynchronous: run_e2e commits them")
+
+    def host_tx(self, packet: bytes) -> None:
+        self.model.host_tx(packet)
+        self.tb.expect_host_tx(packet)
+        self.tb.send_host_tx(packet)
 
 
 async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: bool = True,
                   on_frame=None) -> E2eResult:
     """Drive `frames` through the RTL behind `tb` (a reset tb.common.nic.NicTb)."""
     model = NicModel(cfg)
-    host = Host(insns, model, latency=latency, max_atoms=cfg.max_atoms,
-                max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes)
-    rep = RunReport()
-    res = E2eResult(rep)
+    loop = RunLoop(insns, _NicSide(tb, model), cfg, latency=latency, check=check_reference,
+                   on_frame=on_frame)
+    host = loop.host
+    res = E2eResult(loop.rep)
     if cfg.seed:
         await tb.nic.reseed(cfg.seed)
     start = get_sim_time("ns")
     sent = 0
-    index = -1
-    for frame in frames:
-        if not frame:                   # a 0-byte record cannot cross an Avalon-ST link
-            rep.empty_records += 1
-            continue
-        index += 1
+    for index, frame in loop.numbered(frames):
         due = host.due_installs(index)
         if due:
             await tb.wait_outputs()
             await _decided(tb, sent)
             for compiled in due:
-                host.pending_keys.discard(compiled.key)
                 got = await tb.install(list(compiled.atoms), compiled.code)
                 want = model.install(list(compiled.atoms), compiled.code)
                 if (got.entry, got.evicted, got.error) != want:
                     res.commit_mismatches.append((index, (got.entry, got.evicted, got.error), want))
-                if got.ok:
-                    host.mirror[got.entry] = compiled.key
+                host.committed(compiled, got.entry if got.ok else None)
         out = model.process(frame)
         tb.expect_outcome(out)
         tb.send(frame)
         sent += 1
-        rep.packets += 1
-        action, packet = out.action, out.packet
-        if out.where == "dropped":
-            rep.oversize += 1
-        elif out.where == "host":
-            rep.exec_errors += out.err != 0
-            try:
-                decision = host.handle_miss(index, frame)
-                action, packet = decision.action, decision.packet
-                rep.full_insns += decision.full_insns
-                if action == XDP_TX:            # the host transmits through the NIC
-                    model.host_tx(packet)
-                    tb.expect_host_tx(packet)
-                    tb.send_host_tx(packet)
-            except JitnicError:
-                rep.host_errors += 1
-                action, packet = None, frame
-        else:
-            rep.nic_insns += out.insns
-        if check_reference and out.where != "dropped":
-            same, full = _check_reference(insns, frame, action, packet)
-            if out.where == "nic":
-                rep.full_insns += full
-            if not same:
-                rep.mismatches += 1
-                res.reference_mismatches.append(index)
-        if on_frame is not None:
-            on_frame(FrameRecord(index, action, packet, out.where, out.entry))
+        loop.after_nic(index, frame, out)
     await tb.wait_outputs()
     await _decided(tb, sent)
     res.cycles = int((get_sim_time("ns") - start) // tb.period_ns)
@@ -137,12 +108,11 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
     res.counters_model = {c: model.counters[c] for c in Counter}
     res.entry_hits_rtl = await tb.nic.entry_hits(cfg.n_entries)
     res.entry_hits_model = list(model.entry_hits)
-    c = res.counters_rtl
+    loop.finish()
+    res.reference_mismatches = loop.mismatch_indexes
+    c, rep = res.counters_rtl, res.report      # report the RTL's own counters
     rep.hits, rep.misses = c[Counter.HITS], c[Counter.MISSES]
     rep.installs, rep.evictions = c[Counter.INSTALLS], c[Counter.EVICTIONS]
-    rep.uncacheable = host.stats.uncacheable
-    rep.distinct_traces = len(host.stats.distinct_keys)
-    rep.reasons.update(host.stats.reasons)
     return res
 
 
