@@ -55,7 +55,6 @@ def nic_config(args, entries: int, policy: str) -> NicConfig:
 def run(args) -> int:
     program = elf.load_program(args.program, args.section)
     cfg = nic_config(args, args.entries, args.policy)
-    frames = pcap.read_packets(args.pcap)
     on_frame = None
     if args.jsonl:
         def on_frame(rec: FrameRecord) -> None:
@@ -78,7 +77,7 @@ def run(args) -> int:
         library = TraceLibrary()
         nic = belady_model(cfg, PathOracle(program.insns, pcap.read_packets(args.pcap), library, cfg),
                            library)
-    report = run_frames(program.insns, frames, nic, cfg, latency=args.latency,
+    report = run_frames(program.insns, pcap.read_packets(args.pcap), nic, cfg, latency=args.latency,
                         check=not args.no_check, do_optimize=not args.no_opt, on_frame=on_frame)
     return finish(report.as_dict(), program.name, args)
 

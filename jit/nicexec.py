@@ -97,11 +97,6 @@ class _Machine:
         raise ExecFault(ExecError.BAD_ADDRESS, pc)
 
 
-def _sext(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
-
-
 def _lines_for(insn: isa.Insn, pc: int) -> list[str] | None:
     """Python statements for one instruction, or None if the executor does not implement it."""
     if isa.validate(insn) is not None:    # malformed fields (r11+, bad swap width, r10 write...)
@@ -204,7 +199,7 @@ def _compile_generic(trace: list[isa.Insn], hdr_bytes: int, max_slots: int | Non
            f"    r = [0, {memmap.CTX_BASE}, 0, 0, 0, 0, 0, 0, 0, 0, {memmap.STACK_TOP}]"]
     src += [f"    {line}" for line in body]
     namespace = {"ExecFault": ExecFault, "ExecError": ExecError, "_alu": interp.alu,
-                 "_bswap": _bswap, "_sext": _sext}
+                 "_bswap": interp.byteswap, "_sext": isa.sign_extend}
     exec(compile("\n".join(src), "<trace>", "exec"), namespace)
     fn = namespace["_trace"]
     insns_at = _insns_counter(trace)
@@ -231,7 +226,7 @@ _SPEC_NAMESPACE = {
     **{f"_p{n}": struct.Struct("<" + c).pack_into for n, c in _STRUCT_CODE.items()},
     **{f"_E{int(e)}": e for e in ExecError},
     **interp._NAMESPACE,             # helpers the ALU templates call (_sdiv64, ...)
-    "ExecFault": ExecFault, "_Machine": _Machine, "_sext": _sext,
+    "ExecFault": ExecFault, "_Machine": _Machine, "_sext": isa.sign_extend,
 }
 _SWAP_KIND = {0xD4: "le", 0xDC: "be", 0xD7: "bswap"}
 _PKT, _STACK, _CTX, _NOWHERE = range(4)
@@ -351,7 +346,7 @@ class _Specializer:
                 self.set_expr(insn.dst, expr)
                 return False, False
             value = memmap.PKT_DATA if field == "data" else field
-            self.set_known(insn.dst, _sext(value, 32) if signed else value)
+            self.set_known(insn.dst, isa.sign_extend(value, 32) if signed else value)
             return False, False
         return self.fault(ExecError.BAD_ADDRESS, pc), False
 
@@ -500,11 +495,7 @@ class _Specializer:
                     "        return (0, bytes(p), e.code, _insns_at(e.pc))"]
         else:
             src += [f"    {line}" for line in self.lines]
-        namespace = dict(_SPEC_NAMESPACE, _bswap=_bswap, _insns_at=self.insns_at)
+        namespace = dict(_SPEC_NAMESPACE, _bswap=interp.byteswap, _insns_at=self.insns_at)
         text = "\n".join(src)
         exec(compile(text, "<trace>", "exec"), namespace)
         return namespace["_trace"], text
-
-
-def _bswap(opcode: int, width: int, value: int) -> int:
-    return interp.byteswap(opcode, width, value)
