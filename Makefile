@@ -72,10 +72,10 @@ lint:
 	verilator --lint-only -Wall -Irtl --top-module jitnic_top rtl/*.v
 
 header: venv
-	$(PY) -m jit.encoding --write rtl/jitnic_abi.vh
+	$(PY) -m jit.nic.encoding --write rtl/jitnic_abi.vh
 
 bench: setup programs
-	$(PY) -m jit.bench
+	$(VENV)/bin/jitnic bench
 
 synth: setup
 	$(PY) -m tools.synth

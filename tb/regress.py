@@ -69,7 +69,7 @@ def print_summary(seconds: float, rc: int) -> None:
     tot = {k: sum(r[k] for r in rows) for k in ("packets", "hits", "misses")}
     print("cyc/frame: simulated cycles per frame including the pauses for installs; exec cyc: "
           "executor cycles per hit (EXEC_CYCLES / HITS); frames/s: simulated frames per wall second;\n"
-          "`python -m jit.bench rtl` measures the hit and miss paths alone")
+          "`jitnic bench rtl` measures the hit and miss paths alone")
     print(f"{'total':<34}{tot['packets']:>8}{tot['hits']:>7}{tot['misses']:>8}")
 
 

@@ -38,7 +38,7 @@ def program_path(request):
 # Counts that `make test` must show even under pytest-xdist (workers' prints are swallowed): the
 # controller sees every report, so the summary is computed here from the reports themselves.
 SUMMARY_GROUPS = {
-    "eBPF conformance suite (jit/interp)": "tests/test_conformance.py::test_conformance",
+    "eBPF conformance suite (jit/ebpf/interp)": "tests/test_conformance.py::test_conformance",
     "kernel differential (programs x 1000 packets)": "tests/test_kernel_diff.py::test_kernel_agrees",
     "RTL end-to-end (program x policy)": "tb/e2e/test_e2e.py::test_e2e",
 }

@@ -1,11 +1,11 @@
-"""jit.asm: the conformance-suite assembler and the .data file reader."""
+"""jit.ebpf.asm: the conformance-suite assembler and the .data file reader."""
 from __future__ import annotations
 
 import pytest
 
-from jit import isa
-from jit.asm import AsmError, assemble, parse_data_file, parse_int
-from jit.isa import Insn
+from jit.ebpf import isa
+from jit.ebpf.asm import AsmError, assemble, parse_data_file, parse_int
+from jit.ebpf.isa import Insn
 
 
 def one(text: str) -> Insn:

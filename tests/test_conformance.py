@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jit import isa
-from jit.asm import parse_data_file
-from jit.interp import run_raw
+from jit.ebpf import isa
+from jit.ebpf.asm import parse_data_file
+from jit.ebpf.interp import run_raw
 from jit.paths import shared_dir
 
 SUITE = shared_dir() / "bpf_conformance" / "tests"
@@ -24,7 +24,7 @@ class _Unwind(Exception):
 def _ubpf_unwind(mem, pc, r1, r2, r3, r4, r5):
     """Helper 5 as the suite's reference plugin (uBPF's test runner) registers it: `unwind`
     returns its argument, and if that is 0 the program stops at once with r0 = 0. It is a
-    plugin-specific helper, not a Linux one, so it lives here and not in jit.interp.HELPERS;
+    plugin-specific helper, not a Linux one, so it lives here and not in jit.ebpf.interp.HELPERS;
     call_unwind_fail.data (`call 5`) and callx.data (`call %r2` with r2 = 5) use it."""
     if r1 == 0:
         raise _Unwind()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from jit import isa
-from jit.isa import Insn
+from jit.ebpf import isa
+from jit.ebpf.isa import Insn
 
 LLVM_OBJDUMP = shutil.which("llvm-objdump")
 CLANG = shutil.which("clang")
@@ -238,20 +238,21 @@ def test_every_table_entry(all_specs_object):
 # ---- `jitnic disasm` ------------------------------------------------------------------------------
 def test_cli_listing_is_llvm_objdumps(program_path):
     """The whole listing, headers and labels included, is what llvm-objdump prints."""
-    from jit import cmd_disasm
+    from jit.cli import disasm
 
     for flags, raw in ((["--no-show-raw-insn"], False), ([], True)):
         expected = subprocess.run([LLVM_OBJDUMP, "-d", *flags, str(program_path)], check=True,
                                   capture_output=True, text=True).stdout
-        assert cmd_disasm.listing(str(program_path), raw=raw) == expected
+        assert disasm.listing(str(program_path), raw=raw) == expected
 
 
 def test_cli_disasm_command(program_path, capsys):
-    from jit import cli, cmd_disasm
+    from jit import cli
+    from jit.cli import disasm
 
     assert cli.main(["disasm", str(program_path), "--section", "xdp"]) == 0
     out = capsys.readouterr().out
     assert "Disassembly of section xdp:" in out
-    assert out == cmd_disasm.listing(str(program_path), "xdp")
+    assert out == disasm.listing(str(program_path), "xdp")
     assert cli.main(["disasm", str(program_path), "--section", "no_such_section"]) == 2
     assert "no program section 'no_such_section'" in capsys.readouterr().err

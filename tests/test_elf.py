@@ -1,4 +1,4 @@
-"""jit.elf: program sections, relocations, legacy and BTF-defined maps, and one-line errors for
+"""jit.ebpf.elf: program sections, relocations, legacy and BTF-defined maps, and one-line errors for
 everything that is not a usable eBPF object."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from jit import elf, isa
-from jit.elf import (ElfError, R_BPF_64_32, R_BPF_64_64, default_xdp_program, load_object,
+from jit.ebpf import elf, isa
+from jit.ebpf.elf import (ElfError, R_BPF_64_32, R_BPF_64_64, default_xdp_program, load_object,
                      load_program)
 from jit.paths import program_object
 

@@ -1,8 +1,8 @@
 """The ABI module: atom/trace word round trips, LFSR, and the generated Verilog header."""
 from hypothesis import given, strategies as st
 
-from jit import encoding as enc
-from jit.encoding import Atom, AtomKind, AtomOp
+from jit.nic import encoding as enc
+from jit.nic.encoding import Atom, AtomKind, AtomOp
 from jit.paths import PROJECT_ROOT
 
 

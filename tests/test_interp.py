@@ -1,4 +1,4 @@
-"""jit.interp: the reference interpreter. ALU/JMP semantics are checked against an oracle written
+"""jit.ebpf.interp: the reference interpreter. ALU/JMP semantics are checked against an oracle written
 here from the RFC 9669 text (struct-based, independent of the interpreter's templates), through
 both the pure functions and real programs; then memory, faults, budget, calls, helpers, XDP."""
 from __future__ import annotations
@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jit import interp, isa
-from jit.asm import assemble
-from jit.interp import (BudgetExceeded, CallDepthExceeded, InterpError, InvalidJump, MemoryFault,
+from jit.ebpf import interp, isa
+from jit.ebpf.asm import assemble
+from jit.ebpf.interp import (BudgetExceeded, CallDepthExceeded, InterpError, InvalidJump, MemoryFault,
                         UnsupportedInsn, run_raw, run_xdp)
-from jit.isa import Insn
-from jit.memmap import (CTX_BASE, HEADROOM, PKT_BASE, PKT_DATA, PKT_MAX, STACK_BASE, STACK_SIZE,
+from jit.ebpf.isa import Insn
+from jit.ebpf.memmap import (CTX_BASE, HEADROOM, PKT_BASE, PKT_DATA, PKT_MAX, STACK_BASE, STACK_SIZE,
                         STACK_TOP)
 
 M64 = (1 << 64) - 1
@@ -672,7 +672,7 @@ def test_compile_cache_reuses_translation():
 
 # ---- benchmark section ---------------------------------------------------------------------------
 def test_interp_benchmark_runs_every_shipped_program(capsys):
-    from jit import bench
+    from jit.cli import bench
     from jit.paths import PROGRAM_NAMES, program_object
 
     assert "interp" in bench.BENCHMARKS
@@ -683,5 +683,6 @@ def test_interp_benchmark_runs_every_shipped_program(capsys):
         if program_object(name).exists():
             assert by_name[name]["errors"] == 0 and by_name[name]["insns_per_s"] > 0
     assert by_name["synthetic byte-sum loop"]["insns_per_packet"] > 1000
-    assert bench.main(["interp", "--seconds", "0.01", "--json"]) == 0
+    from jit.cli import main as jitnic
+    assert jitnic(["bench", "interp", "--seconds", "0.01", "--json"]) == 0
     assert '"section": "interp"' in capsys.readouterr().out

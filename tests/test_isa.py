@@ -1,4 +1,4 @@
-"""jit.isa: the opcode table, decode/encode, validation and disassembly text."""
+"""jit.ebpf.isa: the opcode table, decode/encode, validation and disassembly text."""
 from __future__ import annotations
 
 import struct
@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jit import isa
-from jit.isa import Insn, IsaError
+from jit.ebpf import isa
+from jit.ebpf.isa import Insn, IsaError
 
 
 def raw(opcode, dst=0, src=0, off=0, imm=0) -> bytes:
-    """One slot, packed independently of jit.isa."""
+    """One slot, packed independently of jit.ebpf.isa."""
     return struct.pack("<BBhi", opcode, (src << 4) | dst, off, imm)
 
 

@@ -1,11 +1,11 @@
 """Differential test: every shipped XDP program in the Linux kernel (bpf(BPF_PROG_TEST_RUN), through
-jit.kernel) against the reference interpreter (jit.interp.run_xdp), on seeded, varied packets.
+jit.ebpf.kernel) against the reference interpreter (jit.ebpf.interp.run_xdp), on seeded, varied packets.
 
 Action must agree on every packet; output bytes must agree whenever the action is neither XDP_DROP
 nor XDP_ABORTED (the output of a dropped packet carries no meaning). Packets shorter than an
 Ethernet header are refused by the kernel: for those we check that the kernel does refuse them
 (a distinct outcome, `PacketRefused`) and that the interpreter runs them without error.
-Also unit tests of jit.kernel itself (verifier errors, refusals, closing)."""
+Also unit tests of jit.ebpf.kernel itself (verifier errors, refusals, closing)."""
 from __future__ import annotations
 
 import struct
@@ -14,11 +14,11 @@ from collections import Counter
 
 import pytest
 
-from jit import interp, isa
-from jit.elf import load_program
-from jit.kernel import (ETH_HLEN, KernelError, KernelProgram, PacketRefused, VerifierError,
+from jit.ebpf import interp, isa
+from jit.ebpf.elf import load_program
+from jit.ebpf.kernel import (ETH_HLEN, KernelError, KernelProgram, PacketRefused, VerifierError,
                         kernel_available)
-from jit.memmap import XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, action_name
+from jit.ebpf.memmap import XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, action_name
 from jit.paths import PROGRAM_NAMES, program_object
 from packets import varied_packets
 
@@ -95,7 +95,7 @@ def test_mixes_are_reproducible():
     assert varied_packets("l4_lb", 50, 7) != varied_packets("l4_lb", 50, 8)
 
 
-# ---- jit.kernel itself ------------------------------------------------------------------------
+# ---- jit.ebpf.kernel itself ------------------------------------------------------------------------
 
 R0_PASS = [isa.mov64_imm(0, XDP_PASS), isa.exit_insn()]
 

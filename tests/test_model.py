@@ -1,16 +1,16 @@
-"""The NIC model (jit/model.py, jit/nicexec.py): commit validation, first-match priority, routing
+"""The NIC model (jit/nic/model.py, jit/nic/executor.py): commit validation, first-match priority, routing
 and counters, executor faults, and trace execution agreeing with the reference interpreter."""
 import dataclasses
 import random
 
 import pytest
 
-from jit import interp, isa, memmap
-from jit.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
-from jit.model import (NicConfig, NicModel, Outcome, _outcome, compile_condition, compile_lookup,
+from jit.ebpf import interp, isa, memmap
+from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
+from jit.nic.model import (NicConfig, NicModel, Outcome, _outcome, compile_condition, compile_lookup,
                        validate_entry)
-from jit.nicexec import compile_trace
-from jit import encoding as enc
+from jit.nic.executor import compile_trace
+from jit.nic import encoding as enc
 from jit.paths import PROGRAM_NAMES
 
 ETH_IPV6 = bytes(12) + b"\x86\xdd" + bytes(50)
@@ -319,8 +319,9 @@ class ReferenceModel(NicModel):
 def test_model_agrees_with_the_plain_reference_on_every_program(name, compile_after, monkeypatch):
     """Frame for frame, the model and `ReferenceModel` fed the same frames and the same installs
     (the host's traces for each program, plus a few random entries and oversize/runt frames)."""
-    from jit import elf, workloads
-    from jit.runner import run_frames
+    from jit.ebpf import elf
+    from jit.traffic import workloads
+    from jit.host.runner import run_frames
     from tests.conftest import built_program
 
     monkeypatch.setattr(NicModel, "lookup_compile_after", compile_after)

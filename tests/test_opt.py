@@ -1,4 +1,4 @@
-"""The trace optimizer (jit/opt): golden tests per pass on hand-written traces, the facts and the atom
+"""The trace optimizer (jit/compiler/opt): golden tests per pass on hand-written traces, the facts and the atom
 arithmetic, and property tests of the soundness contract -- random straight-line traces and random
 conditions, checked on packets that satisfy the condition under the reference interpreter and the
 NIC executor."""
@@ -9,13 +9,13 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from jit import asm, interp, isa, memmap
-from jit.encoding import Atom, AtomKind, AtomOp, ExecError
-from jit.model import supported_opcode
-from jit.nicexec import compile_trace
-from jit.opt import PASSES, Env, Path, facts_from_atoms, optimize
-from jit.opt.analysis import materialize
-from jit.opt.atoms import cover, drop_implied, implies, merge_equalities
+from jit.ebpf import asm, interp, isa, memmap
+from jit.nic.encoding import Atom, AtomKind, AtomOp, ExecError
+from jit.nic.model import supported_opcode
+from jit.nic.executor import compile_trace
+from jit.compiler.opt import PASSES, Env, Path, facts_from_atoms, optimize
+from jit.compiler.opt.analysis import materialize
+from jit.compiler.opt.atoms import cover, drop_implied, implies, merge_equalities
 
 M32 = 0xFFFF_FFFF
 PKT_DATA = memmap.PKT_DATA
@@ -443,7 +443,7 @@ def test_forward_loads_respects_aliasing_and_clobbers():
 
 # ---- byte provenance, load combining and packet-write coalescing ----------------------------------
 def test_byte_views_follow_shifts_masks_swaps_and_memory():
-    from jit.opt.bytesrc import ORIG, analyze_bytes
+    from jit.compiler.opt.bytesrc import ORIG, analyze_bytes
     src = f"""
         mov r2, {PKT_DATA}
         ldxb r3, [r2+5]

@@ -14,13 +14,13 @@ from collections import defaultdict
 
 import pytest
 
-from jit import elf, interp, isa
-from jit.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, ExecError
-from jit.model import compile_condition, supported_opcode
-from jit.nicexec import compile_trace
-from jit.opt import optimize
+from jit.ebpf import elf, interp, isa
+from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, ExecError
+from jit.nic.model import compile_condition, supported_opcode
+from jit.nic.executor import compile_trace
+from jit.compiler.opt import optimize
 from jit.paths import PROGRAM_NAMES, program_object
-from jit.trace import trace_packet
+from jit.compiler.tracer import trace_packet
 from packets import varied_packets
 
 N_PACKETS = 3000

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jit import isa
-from jit.encoding import Atom, AtomKind, AtomOp
-from jit.pathcond import (LEN, ZERO, Alu, Cmp, Condition, NotExact, PktLoad, alu, cmp, const,
+from jit.ebpf import isa
+from jit.nic.encoding import Atom, AtomKind, AtomOp
+from jit.compiler.pathcond import (LEN, ZERO, Alu, Cmp, Condition, NotExact, PktLoad, alu, cmp, const,
                           install_atoms, lin, normalize, swap, view)
 
 ADD, SUB, MUL, OR, AND, LSH, RSH, ARSH, XOR, MOV = (isa.BPF_ADD, isa.BPF_SUB, isa.BPF_MUL, isa.BPF_OR,
@@ -102,10 +102,10 @@ def test_hash_consing_and_structural_equality():
     assert a64(OR, ld(1, 1), ld(2, 1)) == a64(OR, ld(1, 1), ld(2, 1))
     assert cmp("==", ld(1, 1), const(3)) == cmp("==", ld(1, 1), const(3))
     assert len({cmp("==", ld(1, 1), const(3)), cmp("==", ld(1, 1), const(3))}) == 1
-    from jit import pathcond
+    from jit.compiler.pathcond import expr
     old = ld(30, 2)
-    pathcond._INTERN.clear()                       # the table is bounded: equality survives a reset
-    assert ld(30, 2) == old and ld(30, 2) is not old and pathcond.Len() is LEN
+    expr._INTERN.clear()                       # the table is bounded: equality survives a reset
+    assert ld(30, 2) == old and ld(30, 2) is not old and expr.Len() is LEN
 
 
 def test_load_past_end_makes_predicate_false():

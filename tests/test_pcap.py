@@ -1,4 +1,4 @@
-"""Tests for the streaming pcap/pcapng reader and the pcap writer (jit/pcap.py)."""
+"""Tests for the streaming pcap/pcapng reader and the pcap writer (jit/traffic/pcap.py)."""
 from __future__ import annotations
 
 import io
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jit.errors import JitnicError
-from jit.pcap import (MAX_CAPLEN, PcapError, PcapRecord, PcapWriter, read_packets, read_records,
+from jit import JitnicError
+from jit.traffic.pcap import (MAX_CAPLEN, PcapError, PcapRecord, PcapWriter, read_packets, read_records,
                       write_packets)
 
 

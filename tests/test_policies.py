@@ -1,12 +1,12 @@
-"""Replacement-policy reference models (jit/policies.py): the RTL is checked against these, so
+"""Replacement-policy reference models (jit/nic/policies.py): the RTL is checked against these, so
 their decisions are pinned here against independent reasoning."""
 import random
 
 import pytest
 
-from jit import encoding as enc
-from jit.errors import JitnicError
-from jit.policies import FIFO, LRU, Random, TreePLRU, choose_victim, make_policy
+from jit.nic import encoding as enc
+from jit import JitnicError
+from jit.nic.policies import FIFO, LRU, Random, TreePLRU, choose_victim, make_policy
 
 
 def fill_all(policy, n):

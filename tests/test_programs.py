@@ -18,9 +18,11 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 ICMPv6ND_Redirect, IPv6, IPv6ExtHdrHopByHop)
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 
-from jit import cli, interp, pcap
-from jit.elf import load_program
-from jit.memmap import XDP_DROP, XDP_PASS, XDP_TX, action_name
+from jit import cli
+from jit.ebpf import interp
+from jit.traffic import pcap
+from jit.ebpf.elf import load_program
+from jit.ebpf.memmap import XDP_DROP, XDP_PASS, XDP_TX, action_name
 from jit.paths import program_object
 from packets import mixed_packets, varied_packets
 

@@ -1,4 +1,4 @@
-"""Host + model end to end (jit/host.py, jit/runner.py, `jitnic run`): every final result equals
+"""Host + model end to end (jit/host/miss_handler.py, jit/host/runner.py, `jitnic run`): every final result equals
 the reference interpreter's, the counters add up, install latency and dedupe behave as specified,
 and the CLI's JSON keys are the documented ones."""
 import json
@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from jit import elf, workloads
-from jit.host import Host
-from jit.model import NicConfig, NicModel
+from jit.ebpf import elf
+from jit.traffic import workloads
+from jit.host.miss_handler import Host
+from jit.nic.model import NicConfig, NicModel
 from jit.paths import PROGRAM_NAMES
-from jit.runner import run_frames, run_model
+from jit.host.runner import run_frames, run_model
 from tests.conftest import built_program
 from tests.packets import varied_packets
 

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 import packets as pk
 from conftest import built_program
-from jit import elf, interp
-from jit.encoding import AtomKind
+from jit.ebpf import elf, interp
+from jit.nic.encoding import AtomKind
 from jit.paths import PROGRAM_NAMES
-from jit.trace import trace_packet
+from jit.compiler.tracer import trace_packet
 
 
 @lru_cache(maxsize=None)

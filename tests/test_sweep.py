@@ -1,4 +1,4 @@
-"""Sweeps (jit/sweep.py, `jitnic sweep`): Belady's optimum bounds every policy, LRU's stack
+"""Sweeps (jit/host/sweep.py, `jitnic sweep`): Belady's optimum bounds every policy, LRU's stack
 property (more entries never hurt), agreement with single `run`s, and the CLI outputs."""
 import json
 import subprocess
@@ -6,10 +6,11 @@ import sys
 
 import pytest
 
-from jit import elf, workloads
-from jit.model import NicConfig
-from jit.runner import run_model
-from jit.sweep import sweep
+from jit.ebpf import elf
+from jit.traffic import workloads
+from jit.nic.model import NicConfig
+from jit.host.runner import run_model
+from jit.host.sweep import sweep
 from tests.conftest import built_program
 
 

@@ -11,12 +11,14 @@ from scapy.layers.inet import IP, TCP, UDP, IPOption_NOP, IPOption_RR
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Ether
 
-from jit import cli, elf, interp, isa, pcap
-from jit.asm import assemble
-from jit.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom, AtomKind, AtomOp
-from jit.memmap import XDP_DROP, XDP_PASS, XDP_TX
+from jit import cli
+from jit.ebpf import elf, interp, isa
+from jit.traffic import pcap
+from jit.ebpf.asm import assemble
+from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom, AtomKind, AtomOp
+from jit.ebpf.memmap import XDP_DROP, XDP_PASS, XDP_TX
 from jit.paths import PROGRAM_NAMES
-from jit.trace import TraceResult, trace_packet, trace_program
+from jit.compiler.tracer import TraceResult, trace_packet, trace_program
 import packets as pk
 
 from conftest import built_program

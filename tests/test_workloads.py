@@ -1,4 +1,4 @@
-"""Tests for the traffic generators (jit/workloads.py) and `jitnic gen` (jit/cmd_gen.py)."""
+"""Tests for the traffic generators (jit/traffic/workloads.py) and `jitnic gen` (jit/cli/gen.py)."""
 from __future__ import annotations
 
 import collections
@@ -8,11 +8,11 @@ import struct
 
 import pytest
 
-from jit import workloads as W
+from jit.traffic import workloads as W
 from jit.cli import main as cli_main
-from jit.errors import JitnicError
+from jit import JitnicError
 from jit.paths import PROJECT_ROOT
-from jit.pcap import read_packets, read_records
+from jit.traffic.pcap import read_packets, read_records
 
 TPIDS = (0x8100, 0x88A8, 0x9100)
 
@@ -432,7 +432,7 @@ def test_adversarial_and_oversize_checksums():
 
 
 def test_adversarial_default_k_exceeds_typical_cache():
-    from jit.encoding import N_ENTRIES
+    from jit.nic.encoding import N_ENTRIES
     assert W.WORKLOADS["adversarial_rr"].params["k"].default > N_ENTRIES
 
 

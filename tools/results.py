@@ -14,11 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from jit import elf, pcap, workloads
-from jit.model import NicConfig
+from jit.ebpf import elf
+from jit.traffic import pcap, workloads
+from jit.nic.model import NicConfig
 from jit.paths import PROGRAM_NAMES, PROJECT_ROOT, program_object
-from jit.runner import run_model
-from jit.sweep import path_stats, sweep
+from jit.host.runner import run_model
+from jit.host.sweep import path_stats, sweep
 
 OUT = PROJECT_ROOT / "docs" / "results.md"
 IMG = PROJECT_ROOT / "docs" / "img"
@@ -83,7 +84,7 @@ def section_workloads() -> str:
 def section_sweeps(programs) -> tuple[str, dict]:
     """Hit rate vs entries per policy on the benign mix; returns markdown and per-program rows."""
     IMG.mkdir(parents=True, exist_ok=True)
-    from jit.cmd_sweep import plot
+    from jit.cli.sweep import plot
     parts = ["## Hit rate vs cache size (benign Zipf mix)\n",
              f"Command per program: `jitnic sweep build/programs/PROG.o --pcap build/results/benign.pcap "
              f"--entries {','.join(map(str, ENTRIES))} --policy {','.join(POLICIES)} --plot PNG`\n"]
@@ -162,14 +163,14 @@ def section_model_checks(programs) -> str:
 def section_rtl(programs) -> str:
     """RTL cycles (from the `rtl` benchmark) and RTL vs model agreement on workload samples."""
     out = ["## RTL: cycles per frame\n"]
-    proc = subprocess.run([sys.executable, "-m", "jit.bench", "rtl", "--json"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "jit", "bench", "rtl", "--json"], capture_output=True,
                           text=True, cwd=PROJECT_ROOT)
     rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not rows:
-        out.append(f"`python -m jit.bench rtl` failed: {proc.stderr.strip().splitlines()[-1:]}")
+        out.append(f"`jitnic bench rtl` failed: {proc.stderr.strip().splitlines()[-1:]}")
     else:
         keys = [k for k in rows[0] if k != "section"]
-        out.append("Command: `python -m jit.bench rtl` (DATA_WIDTH 64: 8 bytes per beat; the "
+        out.append("Command: `jitnic bench rtl` (DATA_WIDTH 64: 8 bytes per beat; the "
                    "streaming limit is ceil(bytes / 8) cycles per frame).\n")
         out.append(table(keys, [[r.get(k, "") for k in keys] for r in rows]))
     out.append("\n## RTL vs model agreement (samples of each workload)\n")

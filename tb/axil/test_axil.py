@@ -3,7 +3,7 @@
 The bench drives the block through cocotb-bus's AXI4LiteMaster (tb.common.axil) and plays the rest
 of the NIC: it answers engine_hold with engine_idle, offers a policy victim, pulses counter events,
 and records every entry/trace/policy write the block makes. Expected commit outcomes come from
-`reference_commit` below, which is `jit.model.validate_entry` plus the raw-word checks the model's
+`reference_commit` below, which is `jit.nic.model.validate_entry` plus the raw-word checks the model's
 Atom type cannot represent (BAD_ATOM) and docs/abi.md's "last slot not exit" for a trailing LD_IMM64.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from jit import encoding as enc
-from jit import isa
-from jit.encoding import Atom, AtomKind, AtomOp, Counter, ErrorCode
-from jit.model import NicConfig, validate_entry
+from jit.nic import encoding as enc
+from jit.ebpf import isa
+from jit.nic.encoding import Atom, AtomKind, AtomOp, Counter, ErrorCode
+from jit.nic.model import NicConfig, validate_entry
 from tb.common.axil import AxilMaster, NicDriver
 from tb.common.runner import param, run_cocotb
 
@@ -40,7 +40,7 @@ def reference_commit(atom_words: list[tuple[int, int, int]], natoms: int,
         return ErrorCode.BAD_TRACE_LEN, trace_len & 0xFFFF
     err, index = validate_entry(atoms, trace[:trace_len], cfg)
     if err == ErrorCode.NONE:
-        # docs/abi.md: NO_EXIT when the last slot is not exit; jit.model accepts a trace whose
+        # docs/abi.md: NO_EXIT when the last slot is not exit; jit.nic.model accepts a trace whose
         # last two slots are an LD_IMM64 (reported as a model/doc disagreement)
         slot = 0
         while slot < trace_len:

@@ -1,5 +1,5 @@
 """AXI4-Lite access to the NIC's control bus: a timeout-guarded master and `NicDriver`, which speaks
-the register map of docs/abi.md (staging, commit, counters) using only `jit.encoding` for numbers.
+the register map of docs/abi.md (staging, commit, counters) using only `jit.nic.encoding` for numbers.
 
     axil = AxilMaster(dut, dut.clk)                 # ports s_axil_*
     nic = NicDriver(axil)
@@ -14,8 +14,8 @@ from typing import Iterable, Sequence
 from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 from cocotb_bus.drivers.amba import AXI4LiteMaster
 
-from jit import encoding as enc
-from jit.encoding import Atom, Counter, ErrorCode
+from jit.nic import encoding as enc
+from jit.nic.encoding import Atom, Counter, ErrorCode
 
 AtomLike = Atom | tuple[int, int, int]      # an Atom, or raw (ctrl, mask, const) words
 

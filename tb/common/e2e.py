@@ -1,9 +1,9 @@
-"""The end-to-end loop on the RTL: frames into `rx`, misses handled by the Python host (`jit/host.py`)
+"""The end-to-end loop on the RTL: frames into `rx`, misses handled by the Python host (`jit/host/miss_handler.py`)
 which installs over AXI4-Lite, every output checked by the scoreboard against the bit-exact model
-(`jit/model.py`), the model's every final result checked against the reference interpreter, and the
+(`jit/nic/model.py`), the model's every final result checked against the reference interpreter, and the
 NIC's counters checked against the model's at the end.
 
-Install timing follows the host's latency semantics exactly (docs/abi.md, jit/host.py): an install
+Install timing follows the host's latency semantics exactly (docs/abi.md, jit/host/miss_handler.py): an install
 due before frame k is committed after every earlier frame has been decided and before frame k is
 sent. Between installs frames stream back to back (rx is not gated per frame).
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
-from jit.encoding import Counter
-from jit.model import NicModel
-from jit.runner import RunLoop, RunReport
+from jit.nic.encoding import Counter
+from jit.nic.model import NicModel
+from jit.host.runner import RunLoop, RunReport
 
 
 @dataclass

@@ -4,7 +4,7 @@
     await tb.reset()
     result = await tb.install(atoms, code)            # CommitResult (tb.common.axil)
     tb.send(frame); tb.expect_host(Channel.MISS, frame)
-    tb.expect_outcome(model.process(frame))           # or from jit.model.NicModel
+    tb.expect_outcome(model.process(frame))           # or from jit.nic.model.NicModel
     await tb.wait_outputs()                           # every expected frame arrived
     tb.check()                                        # scoreboard clean, nothing left over
     counters = await tb.counters()
@@ -20,8 +20,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
 from cocotb_bus.scoreboard import Scoreboard
 
-from jit.encoding import Channel, Counter
-from jit.model import NicConfig
+from jit.nic.encoding import Channel, Counter
+from jit.nic.model import NicConfig
 from tb.common.avalon import StreamSink, StreamSource
 from tb.common.axil import AxilMaster, CommitResult, NicDriver
 from tb.common.runner import param
@@ -41,7 +41,7 @@ class NicParams:
 
     @classmethod
     def from_env(cls) -> "NicParams":
-        from jit import encoding as enc
+        from jit.nic import encoding as enc
         return cls(param("N_ENTRIES", enc.N_ENTRIES), param("MAX_ATOMS", enc.MAX_ATOMS),
                    param("MAX_TRACE_LEN", enc.MAX_TRACE_LEN), param("HDR_BYTES", enc.HDR_BYTES),
                    param("DATA_WIDTH", enc.DATA_WIDTH), param("PKT_BYTES", enc.PKT_BYTES),
@@ -130,7 +130,7 @@ class NicTb:
         self.expected_host.append({"data": bytes(frame), "channel": int(channel)})
 
     def expect_outcome(self, outcome) -> None:
-        """Expect what a jit.model Outcome says leaves the NIC (nothing for drops)."""
+        """Expect what a jit.nic.model Outcome says leaves the NIC (nothing for drops)."""
         if outcome.stream == "tx":
             self.expect_tx(outcome.packet)
         elif outcome.stream == "host":

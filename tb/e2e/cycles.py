@@ -1,4 +1,4 @@
-"""cocotb module behind `python -m jit.bench rtl`: cycles per frame on the NIC's hit path.
+"""cocotb module behind `jitnic bench rtl`: cycles per frame on the NIC's hit path.
 
 For each shipped program and frame size (64, 512, 1500 bytes) the host compiles the path of a frame
 the program transmits or passes, installs it, and the bench measures on an idle NIC, with no idle
@@ -16,10 +16,10 @@ import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotb.utils import get_sim_time
 
-from jit import elf, interp
-from jit.encoding import Channel, Counter
-from jit.memmap import XDP_PASS, XDP_TX
-from jit.host import compile_path
+from jit.ebpf import elf, interp
+from jit.nic.encoding import Channel, Counter
+from jit.ebpf.memmap import XDP_PASS, XDP_TX
+from jit.host.miss_handler import compile_path
 from jit.paths import PROGRAM_NAMES, program_object
 from tb.common.nic import NicTb
 

@@ -1,4 +1,4 @@
-"""cocotb test module behind `jitnic run --engine rtl` (see jit/rtl_engine.py): streams a capture
+"""cocotb test module behind `jitnic run --engine rtl` (see jit/cli/rtl_engine.py): streams a capture
 through `jitnic_top` with the Python host in the loop and writes the run report (and, if asked,
 one JSON object per frame) to the files named in the environment."""
 from __future__ import annotations
@@ -8,8 +8,9 @@ import os
 
 import cocotb
 
-from jit import elf, pcap
-from jit.model import NicConfig
+from jit.ebpf import elf
+from jit.traffic import pcap
+from jit.nic.model import NicConfig
 from tb.common.e2e import assert_agreement, run_e2e
 from tb.common.nic import NicTb
 

@@ -1,7 +1,7 @@
 """End-to-end bench: scapy-built traffic through `rx` of `jitnic_top`, misses handled by the Python
 host which installs over AXI4-Lite, every output (stream, channel, bytes) checked by the scoreboard,
 every final result checked against the reference interpreter, and the NIC's counters and per-entry
-hits checked against `jit/model.py` -- for every shipped program and every policy, with random idle
+hits checked against `jit/nic/model.py` -- for every shipped program and every policy, with random idle
 cycles on the sources and random back-pressure on the sinks.
 
 `JITNIC_POLICY` / `JITNIC_N_ENTRIES` (set by `make SIM=icarus POLICY=... N_ENTRIES=...`) restrict
@@ -16,7 +16,8 @@ import time
 import cocotb
 import pytest
 
-from jit import elf, workloads
+from jit.ebpf import elf
+from jit.traffic import workloads
 from jit.paths import PROGRAM_NAMES, PROJECT_ROOT, program_object
 from tb.common.e2e import assert_agreement, run_e2e
 from tb.common.nic import NicTb

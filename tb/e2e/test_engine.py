@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from jit import workloads
+from jit.traffic import workloads
 from jit.paths import program_object
 
 
@@ -18,7 +18,7 @@ def test_rtl_engine_matches_model_engine(tmp_path, program, policy, latency):
     frames = list(workloads.generate("zipf", 120, seed=4, flows=25))
     frames += list(workloads.generate("malformed", 30, seed=4))
     with open(capture, "wb") as f:
-        from jit.pcap import PcapWriter
+        from jit.traffic.pcap import PcapWriter
         with PcapWriter(f) as w:
             for frame in frames:
                 w.write(frame)

@@ -1,5 +1,5 @@
-"""jitnic_exec against the reference interpreter (jit.interp.run_xdp) and the NIC executor model
-(jit.nicexec, for fault codes).
+"""jitnic_exec against the reference interpreter (jit.ebpf.interp.run_xdp) and the NIC executor model
+(jit.nic.executor, for fault codes).
 
 The bench models the two synchronous read ports (trace slots, packet RAM words; data one cycle
 after the address, garbage on the packet port when nothing was read) and scrambles `hdr_in` and
@@ -11,8 +11,8 @@ Tests: random well-formed straight-line programs on random frames (ALU/ALU64 wit
 op incl. sdiv/smod/movsx/byte swaps, division by zero, LD_IMM64, loads/stores to stack and packet
 incl. the packet RAM part and unaligned/word-straddling accesses, context loads; every register
 stored to the frame or folded into r0 at the end); random accesses around every region boundary
-(fault code vs jit.nicexec); directed faults; an encoding sweep over all 256 opcodes (BAD_OPCODE
-exactly for what jit.isa.validate / jit.model.supported_opcode reject); the start/done protocol;
+(fault code vs jit.nic.executor); directed faults; an encoding sweep over all 256 opcodes (BAD_OPCODE
+exactly for what jit.ebpf.isa.validate / jit.nic.model.supported_opcode reject); the start/done protocol;
 and the per-class cycle costs of docs/exec.md (measured and logged).
 """
 from __future__ import annotations
@@ -26,10 +26,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from jit import interp, isa, memmap, nicexec
-from jit.encoding import ExecError, trace_words
-from jit.isa import Insn
-from jit.model import supported_opcode
+from jit.ebpf import interp, isa, memmap
+from jit.nic import executor
+from jit.nic.encoding import ExecError, trace_words
+from jit.ebpf.isa import Insn
+from jit.nic.model import supported_opcode
 from tb.common.runner import param, run_cocotb
 
 M64 = (1 << 64) - 1
@@ -433,7 +434,7 @@ async def random_programs(dut):
         gen = ProgGen(rng, packet, tb.max_slots, tb.hdr_bytes)
         insns = gen.program()
         ref = interp.run_xdp(insns, packet)
-        model = nicexec.compile_trace(insns, tb.hdr_bytes, tb.max_slots)(packet)
+        model = executor.compile_trace(insns, tb.hdr_bytes, tb.max_slots)(packet)
         assert model.err == ExecError.NONE, f"program {n}: model faults {model.err.name}"
         predicted = predict_cycles(insns, gen.ram_words, packet)
         action, err, out, cycles = await tb.run(slot_words(insns), packet, predicted)
@@ -483,7 +484,7 @@ def boundary_address(rng: random.Random, target: str, length: int, hdr_bytes: in
 
 @cocotb.test()
 async def random_faults(dut):
-    """One access near a region boundary after a short valid prefix: err vs jit.nicexec."""
+    """One access near a region boundary after a short valid prefix: err vs jit.nic.executor."""
     tb = ExecTb(dut)
     await tb.reset()
     rng = random.Random(f"faults-{tb.max_slots}-{tb.hdr_bytes}")
@@ -510,7 +511,7 @@ async def random_faults(dut):
         # after the access: make loaded values and stored bytes visible
         insns = prefix + [access, isa.mov64_reg(0, 7), isa.alu64_reg(isa.BPF_XOR, 0, 6),
                           isa.exit_insn()]
-        model = nicexec.compile_trace(insns, tb.hdr_bytes, tb.max_slots)(packet)
+        model = executor.compile_trace(insns, tb.hdr_bytes, tb.max_slots)(packet)
         action, err, out, _ = await tb.run(slot_words(insns), packet)
         where = f"access {n}: {isa.disasm([access])} with r5={base:#x}, len {len(packet)}"
         assert err == model.err, f"{where}: err {ExecError(err).name} != model {model.err.name}"
@@ -565,7 +566,7 @@ async def directed_faults(dut):
     ]
     for name, body, packet, code in cases:
         insns = body + [isa.exit_insn()]
-        model = nicexec.compile_trace(insns, hdr, n)(packet)
+        model = executor.compile_trace(insns, hdr, n)(packet)
         assert model.err == code, f"{name}: the model says {model.err.name}, the test {code.name}"
         _, err, _, cycles = await tb.run(slot_words(insns), packet, RUN_OVERHEAD + 3 * len(insns))
         assert err == code, f"{name}: err {ExecError(err).name}, expected {code.name}"
@@ -575,7 +576,7 @@ async def directed_faults(dut):
     filler = [isa.alu64_imm(isa.BPF_ADD, 0, 1)] * n
     tail_lddw = [isa.alu64_imm(isa.BPF_ADD, 0, 1)] * (n - 1)
     for name, insns in (("fell off the end", filler),):
-        model = nicexec.compile_trace(insns, hdr, n)(small)
+        model = executor.compile_trace(insns, hdr, n)(small)
         assert model.err == E.FELL_OFF
         _, err, _, cycles = await tb.run(slot_words(insns), small, RUN_OVERHEAD + n + 1)
         assert err == E.FELL_OFF, f"{name}: err {ExecError(err).name}"
@@ -583,7 +584,7 @@ async def directed_faults(dut):
     slots = slot_words(tail_lddw) + [raw_slot(isa.LD_IMM64, 1, 0, 0, 5)]
     _, err, _, _ = await tb.run(slots, small, RUN_OVERHEAD + n + 2)
     assert err == E.FELL_OFF, f"lddw in the last slot: err {ExecError(err).name}"
-    # LD_IMM64 with a non-zero second slot (jit.isa.decode refuses it)
+    # LD_IMM64 with a non-zero second slot (jit.ebpf.isa.decode refuses it)
     for second in (raw_slot(0x95), raw_slot(0, 1), raw_slot(0, 0, 0, 1)):
         slots = [raw_slot(isa.LD_IMM64, 0, 0, 0, 5), second, raw_slot(0x95)]
         _, err, _, _ = await tb.run(slots, small, 8)
@@ -592,8 +593,8 @@ async def directed_faults(dut):
 
 # ---- every opcode ---------------------------------------------------------------------------------
 def decoder_expectation(slot: int, hdr_bytes: int, max_slots: int, packet: bytes):
-    """(err, action) for [slot, exit]: BAD_OPCODE where jit.isa.validate or the executor's
-    supported set (jit.model.supported_opcode) refuse the instruction, else the model's result."""
+    """(err, action) for [slot, exit]: BAD_OPCODE where jit.ebpf.isa.validate or the executor's
+    supported set (jit.nic.model.supported_opcode) refuse the instruction, else the model's result."""
     code = slot.to_bytes(8, "little") + raw_slot(0x95).to_bytes(8, "little")
     try:
         insns = isa.decode(code)
@@ -602,7 +603,7 @@ def decoder_expectation(slot: int, hdr_bytes: int, max_slots: int, packet: bytes
     first = insns[0]
     if isa.validate(first) is not None or not supported_opcode(first.opcode, first.src):
         return ExecError.BAD_OPCODE, 0
-    res = nicexec.compile_trace(insns, hdr_bytes, max_slots)(packet)
+    res = executor.compile_trace(insns, hdr_bytes, max_slots)(packet)
     return res.err, res.action
 
 

@@ -1,4 +1,4 @@
-"""jitnic_match against jit.encoding.Atom.holds and first-match priority.
+"""jitnic_match against jit.nic.encoding.Atom.holds and first-match priority.
 
 Random entries (every op, width, byte order, length atoms, masks, signed constants; unused atom slots
 filled with garbage) are written into the table; random frames, many of them mutations of the frames
@@ -15,7 +15,7 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from jit.encoding import Atom, AtomKind, AtomOp
+from jit.nic.encoding import Atom, AtomKind, AtomOp
 from tb.common.runner import param, run_cocotb
 
 LOOKUPS = 600

@@ -1,4 +1,4 @@
-"""jitnic_policy (each replacement policy) against jit.policies, decision for decision.
+"""jitnic_policy (each replacement policy) against jit.nic.policies, decision for decision.
 
 Random sequences of the events the NIC produces (hits, fills into the victim chosen with the shared
 "lowest invalid first" rule, invalidate-all, reseed) drive the RTL and the reference together; the
@@ -13,7 +13,7 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from jit.policies import choose_victim, make_policy
+from jit.nic.policies import choose_victim, make_policy
 from tb.common.runner import param, run_cocotb
 
 STEPS = 1500

@@ -2,8 +2,8 @@
 frame checked by a scoreboard, with random idle cycles and back-pressure on every stream.
 
 Expected results: routing, channels, counters and victims come from the NIC model
-(`jit.model.NicModel`, which follows the same policy decisions); the bytes and action of every hit
-that does not fault come from the reference interpreter (`jit.interp.run_xdp` on the installed
+(`jit.nic.model.NicModel`, which follows the same policy decisions); the bytes and action of every hit
+that does not fault come from the reference interpreter (`jit.ebpf.interp.run_xdp` on the installed
 trace), and the model must agree with it. Nothing is hard-coded.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from jit import interp, isa
-from jit.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ExecError
-from jit.model import NicModel
+from jit.ebpf import interp, isa
+from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ExecError
+from jit.nic.model import NicModel
 from tb.common.nic import NicTb
 from tb.common.runner import run_cocotb
 

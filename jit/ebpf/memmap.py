@@ -1,0 +1,40 @@
+"""The address map an XDP program sees: where context, packet, stack and map memory live.
+
+One source of truth. The reference interpreter defines it; the tracer, the optimizer, the NIC model
+and (through the generated `rtl/jitnic_abi.vh`) the RTL executor adopt it, so a trace runs at the
+same addresses on the host and on the NIC. All addresses fit in 32 bits, so a
+pointer survives the 32-bit `xdp_md` loads (`ldxw r2, [r1+0]`) that XDP programs use for `data`.
+"""
+
+CTX_BASE = 0x1000_0000       # struct xdp_md (read-only), CTX_SIZE bytes
+CTX_SIZE = 24                # data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex (u32 each)
+CTX_OFF_DATA = 0
+CTX_OFF_DATA_END = 4
+CTX_OFF_DATA_META = 8
+CTX_OFF_INGRESS_IFINDEX = 12
+CTX_OFF_RX_QUEUE_INDEX = 16
+CTX_OFF_EGRESS_IFINDEX = 20
+
+PKT_BASE = 0x2000_0000       # packet buffer; the frame starts HEADROOM bytes in
+HEADROOM = 256               # XDP_PACKET_HEADROOM, as in Linux
+PKT_DATA = PKT_BASE + HEADROOM  # value of xdp_md.data (and data_meta: no metadata)
+PKT_MAX = 4096               # largest frame the buffer holds (bytes after data)
+
+STACK_BASE = 0x3000_0000     # lowest stack byte
+STACK_SIZE = 512
+STACK_TOP = STACK_BASE + STACK_SIZE  # initial r10 (frame pointer), one past the top byte
+
+MAP_BASE = 0x4000_0000       # map memory (later issue)
+
+# XDP actions (enum xdp_action)
+XDP_ABORTED = 0
+XDP_DROP = 1
+XDP_PASS = 2
+XDP_TX = 3
+XDP_REDIRECT = 4
+ACTION_NAMES = {XDP_ABORTED: "XDP_ABORTED", XDP_DROP: "XDP_DROP", XDP_PASS: "XDP_PASS",
+                XDP_TX: "XDP_TX", XDP_REDIRECT: "XDP_REDIRECT"}
+
+
+def action_name(action: int) -> str:
+    return ACTION_NAMES.get(action, f"unknown({action})")

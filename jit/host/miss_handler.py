@@ -1,0 +1,233 @@
+"""The host's miss handler: run the full program on a frame the NIC gave back (the host carries out
+that action itself), and if the path is cacheable, compile it and install it into the NIC.
+
+Install timing is a parameter: an install requested while handling frame i takes effect before frame
+`i + 1 + latency` (latency 0: before the next frame). Frames in between that take the same path miss
+too and are not installed twice: the host dedupes against what is installed (its mirror of the
+cache, updated from each commit's reported entry) and what is pending.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from jit.ebpf import isa
+from jit.nic.encoding import Atom, ErrorCode
+from jit import JitnicError
+from jit.compiler.opt import optimize
+from jit.compiler.tracer import trace_packet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompiledTrace:
+    """What the host installs: the installed atoms and the encoded trace."""
+    atoms: tuple[Atom, ...]
+    code: bytes
+    insns_before: int     # trace instructions before optimization
+    insns_after: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.atoms, self.code)
+
+
+@dataclass(frozen=True)
+class HostDecision:
+    action: int               # the full program's action (the host carries it out)
+    packet: bytes             # the frame as the full program left it
+    full_insns: int           # instructions the full program executed
+    compiled: CompiledTrace | None
+    reason: str | None        # why the path is not cacheable (None when it is)
+    scheduled: bool           # an install was queued for this frame
+
+
+@dataclass
+class HostStats:
+    handled: int = 0
+    uncacheable: int = 0
+    installs_requested: int = 0
+    deduped: int = 0
+    install_errors: int = 0
+    reasons: dict = field(default_factory=dict)
+    distinct_keys: set = field(default_factory=set)
+
+
+TRACER_MAX_ATOMS = 256
+TRACER_MAX_SLOTS = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple]:
+    """The optimizer is a pure function of (trace, atoms): a path that misses again (after an
+    eviction, or while its install is pending) is not optimized twice."""
+    res = optimize(list(trace), list(atoms), hdr_bytes=hdr_bytes)
+    return tuple(res.trace), tuple(res.atoms)
+
+
+def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
+                 hdr_bytes: int, do_optimize: bool = True):
+    """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
+    # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
+    # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
+    # instructions. The tracer gets generous limits so that only the final check decides.
+    tr = trace_packet(insns, frame, max_atoms=TRACER_MAX_ATOMS, max_trace_len=TRACER_MAX_SLOTS,
+                      hdr_bytes=hdr_bytes)
+    if tr.reason is not None:
+        return tr, None, tr.reason
+    trace, atoms = list(tr.trace), list(tr.atoms)
+    if do_optimize:
+        trace, atoms = map(list, _optimized(tuple(trace), tuple(atoms), hdr_bytes))
+    code = isa.encode(trace)
+    if len(code) // 8 > max_trace_len:
+        return tr, None, f"trace too long: {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
+    if len(atoms) > max_atoms:
+        return tr, None, f"too many atoms: {len(atoms)} > MAX_ATOMS {max_atoms}"
+    return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
+
+
+class TraceLibrary:
+    """Every compiled path seen so far, its condition and trace compiled for fast evaluation.
+
+    Conditions of different paths are disjoint, so a frame satisfying a known installed condition
+    takes that path: the host can reuse the compiled trace instead of tracing the frame again
+    (sweeps run the same capture many times). Lookup is move-to-front linear search.
+    """
+
+    def __init__(self):
+        self._items: list[tuple[CompiledTrace, object, object]] = []
+        self._ids: dict[tuple, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def compiled(self) -> list[CompiledTrace]:
+        return [item[0] for item in self._items]
+
+    def id_of(self, key: tuple) -> int:
+        return self._ids.setdefault(key, len(self._ids))
+
+    def add(self, compiled: CompiledTrace, hdr_bytes: int) -> None:
+        from jit.nic.model import compile_condition
+        from jit.nic.executor import compile_trace
+        self.id_of(compiled.key)
+        self._items.insert(0, (compiled, compile_condition(list(compiled.atoms)),
+                               compile_trace(isa.decode(compiled.code), hdr_bytes)))
+
+    def lookup(self, frame: bytes, hdr_bytes: int):
+        """(compiled trace, ExecResult) of the known path `frame` takes, or None."""
+        w = frame[:hdr_bytes] + bytes(hdr_bytes + 8)
+        n = len(frame)
+        for k, item in enumerate(self._items):
+            if item[1](w, n):
+                result = item[2](frame)
+                if result.err:
+                    return None
+                if k > 8:
+                    self._items.insert(0, self._items.pop(k))
+                return item[0], result
+        return None
+
+    def path_of(self, insns, frame: bytes, cfg) -> CompiledTrace | None:
+        """The compiled path of `frame` (tracing it if unknown), None if not cacheable."""
+        found = self.lookup(frame, cfg.hdr_bytes)
+        if found is not None:
+            return found[0]
+        try:
+            _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
+                                                  max_trace_len=cfg.max_trace_len,
+                                                  hdr_bytes=cfg.hdr_bytes)
+        except JitnicError:
+            return None
+        if compiled is not None:
+            self.add(compiled, cfg.hdr_bytes)
+        return compiled
+
+
+class Host:
+    """Miss handler bound to one program and one NIC (model or RTL driver).
+
+    `nic` must offer `install(atoms, code) -> (entry index | None, evicted, ErrorCode)`.
+    """
+
+    def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
+                 max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
+                 library: TraceLibrary | None = None):
+        self.insns = list(insns)
+        self.nic = nic
+        self.latency = latency
+        self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes)
+        self.do_optimize = do_optimize
+        self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
+        self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
+        self.pending_keys: set = set()
+        self.stats = HostStats()
+        self.library = library
+
+    def handle_miss(self, index: int, frame: bytes) -> HostDecision:
+        """Frame `index` came back from the NIC (miss or executor fault)."""
+        self.stats.handled += 1
+        known = self.library.lookup(frame, self.limits["hdr_bytes"]) if self.library else None
+        if known is not None:
+            compiled, result = known
+            action, packet, full_insns = result.action, result.packet, 0
+        else:
+            tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
+                                                **self.limits)
+            action, packet, full_insns = tr.action, tr.packet, tr.insns
+            if compiled is None:
+                self.stats.uncacheable += 1
+                short = reason.split(":")[0]
+                self.stats.reasons[short] = self.stats.reasons.get(short, 0) + 1
+                return HostDecision(action, packet, full_insns, None, reason, False)
+            if self.library is not None:
+                self.library.add(compiled, self.limits["hdr_bytes"])
+        self.stats.distinct_keys.add(hash(compiled.key))   # hashes: memory stays small
+        key = compiled.key
+        if key in self.pending_keys or key in self.mirror.values():
+            self.stats.deduped += 1
+            return HostDecision(action, packet, full_insns, compiled, None, False)
+        self.pending.append((index + 1 + self.latency, compiled))
+        self.pending_keys.add(key)
+        self.stats.installs_requested += 1
+        return HostDecision(action, packet, full_insns, compiled, None, True)
+
+    def due_installs(self, next_index: int) -> list[CompiledTrace]:
+        """Installs that must be committed before frame `next_index` is processed."""
+        due = []
+        while self.pending and self.pending[0][0] <= next_index:
+            due.append(self.pending.popleft()[1])
+        return due
+
+    def commit(self, compiled: CompiledTrace) -> int | None:
+        """Install one compiled trace into the NIC and update the mirror."""
+        entry, _evicted, err = self.nic.install(list(compiled.atoms), compiled.code)
+        if err != ErrorCode.NONE:
+            log.warning("install rejected by the NIC: %s", err.name)
+            entry = None
+        self.committed(compiled, entry)
+        return entry
+
+    def committed(self, compiled: CompiledTrace, entry: int | None) -> None:
+        """Record a commit's outcome (entry written, or None if the NIC rejected it); for NICs
+        whose installs the caller performs itself (the RTL bench)."""
+        self.pending_keys.discard(compiled.key)
+        if entry is None:
+            self.stats.install_errors += 1
+        else:
+            self.mirror[entry] = compiled.key
+
+    def apply_due(self, next_index: int) -> int:
+        """Commit everything due before frame `next_index`; returns how many commits were made."""
+        due = self.due_installs(next_index)
+        for compiled in due:
+            self.commit(compiled)
+        return len(due)
+
+    def flush(self) -> None:
+        """Forget pending installs (end of a run)."""
+        self.pending.clear()
+        self.pending_keys.clear()

@@ -1,0 +1,155 @@
+"""The run loop shared by `jitnic run` and `jitnic sweep`: frames through a NIC (the model, or the
+RTL through the same interface), misses through the host, every final result optionally checked
+against an independent run of the reference interpreter.
+
+A frame's final result is what leaves the system: on a NIC hit the trace's action and bytes, on a
+miss (or executor fault) the full program's action and bytes as the host computed them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from jit.ebpf import interp, isa
+from jit.nic.encoding import Channel, Counter
+from jit import JitnicError
+from jit.host.miss_handler import Host
+from jit.ebpf.memmap import XDP_TX
+from jit.nic.model import NicConfig, NicModel, Outcome
+
+
+@dataclass
+class RunReport:
+    packets: int = 0
+    hits: int = 0
+    misses: int = 0
+    installs: int = 0
+    evictions: int = 0
+    uncacheable: int = 0
+    distinct_traces: int = 0
+    mismatches: int = 0
+    oversize: int = 0
+    exec_errors: int = 0
+    host_errors: int = 0
+    empty_records: int = 0      # capture records with no bytes: not frames, skipped by both engines
+    nic_insns: int = 0
+    full_insns: int = 0
+    reasons: dict = field(default_factory=dict)
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.packets if self.packets else 0.0
+
+    def as_dict(self) -> dict:
+        return {"packets": self.packets, "hits": self.hits, "misses": self.misses,
+                "installs": self.installs, "evictions": self.evictions,
+                "uncacheable": self.uncacheable, "distinct_traces": self.distinct_traces,
+                "mismatches": self.mismatches, "hit_rate": round(self.hit_rate, 6),
+                "nic_insns": self.nic_insns, "full_insns": self.full_insns,
+                "oversize": self.oversize, "exec_errors": self.exec_errors,
+                "host_errors": self.host_errors, "empty_records": self.empty_records,
+                "uncacheable_reasons": dict(self.reasons)}
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    index: int
+    action: int | None
+    packet: bytes
+    where: str            # "nic", "host" or "dropped"
+    entry: int | None
+
+
+class RunLoop:
+    """Per-frame bookkeeping shared by the synchronous model loop (`run_frames`) and the RTL
+    engine's asynchronous loop: host handling of misses, the reference check, the report."""
+
+    def __init__(self, insns: list[isa.Insn], nic, cfg: NicConfig, *, latency: int = 0,
+                 check: bool = True, do_optimize: bool = True, library=None,
+                 on_frame: Callable[[FrameRecord], None] | None = None):
+        self.insns = insns
+        self.nic = nic
+        self.check = check
+        self.on_frame = on_frame
+        self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
+                         max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
+                         do_optimize=do_optimize, library=library)
+        self.rep = RunReport()
+        self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
+
+    def numbered(self, frames: Iterable[bytes]):
+        """(index, frame) for every frame; 0-byte records (which cannot cross an Avalon-ST link)
+        are skipped by both engines and counted in `empty_records`."""
+        index = 0
+        for frame in frames:
+            if not frame:
+                self.rep.empty_records += 1
+                continue
+            yield index, frame
+            index += 1
+
+    def after_nic(self, index: int, frame: bytes, out: Outcome) -> FrameRecord:
+        """Account for frame `index` once the NIC has decided; returns its final result. A host
+        TX decision is handed to `nic.host_tx` (the host transmits through the NIC)."""
+        rep = self.rep
+        rep.packets += 1
+        action, packet = out.action, out.packet
+        if out.where == "dropped":
+            rep.oversize += 1
+        elif out.where == "host":
+            if out.channel == Channel.EXEC_ERROR:
+                rep.exec_errors += 1
+            try:
+                decision = self.host.handle_miss(index, frame)
+                action, packet = decision.action, decision.packet
+                rep.full_insns += decision.full_insns
+                if action == XDP_TX:
+                    self.nic.host_tx(packet)
+            except JitnicError as exc:          # the program itself faults on this frame
+                rep.host_errors += 1
+                action, packet = None, frame
+                why = f"program error: {type(exc).__name__}"
+                rep.reasons[why] = rep.reasons.get(why, 0) + 1
+        else:
+            rep.nic_insns += out.insns
+        if self.check and out.where != "dropped":
+            try:
+                ref = interp.run_xdp(self.insns, frame)
+                ref_action, ref_packet = ref.action, ref.packet
+                if out.where == "nic":
+                    rep.full_insns += ref.insns
+            except JitnicError:
+                ref_action, ref_packet = None, frame
+            if action != ref_action or (packet != ref_packet and ref_action not in (0, 1)):
+                rep.mismatches += 1
+                if len(self.mismatch_indexes) < 10:
+                    self.mismatch_indexes.append(index)
+        record = FrameRecord(index, action, packet, out.where, out.entry)
+        if self.on_frame is not None:
+            self.on_frame(record)
+        return record
+
+    def finish(self) -> RunReport:
+        rep, c = self.rep, self.nic.counters
+        rep.hits, rep.misses = c[Counter.HITS], c[Counter.MISSES]
+        rep.installs, rep.evictions = c[Counter.INSTALLS], c[Counter.EVICTIONS]
+        rep.uncacheable = self.host.stats.uncacheable
+        rep.distinct_traces = len(self.host.stats.distinct_keys)
+        rep.reasons.update(self.host.stats.reasons)
+        self.host.flush()
+        return rep
+
+
+def run_frames(insns: list[isa.Insn], frames: Iterable[bytes], nic, cfg: NicConfig,
+               **kw) -> RunReport:
+    """Stream `frames` through `nic` (`process(frame) -> Outcome`, `install(...)`, `host_tx`,
+    `counters`) with a `Host` handling misses. Constant memory in the number of frames."""
+    loop = RunLoop(insns, nic, cfg, **kw)
+    for index, frame in loop.numbered(frames):
+        loop.host.apply_due(index)
+        loop.after_nic(index, frame, nic.process(frame))
+    return loop.finish()
+
+
+def run_model(insns, frames, cfg: NicConfig, **kw) -> RunReport:
+    return run_frames(insns, frames, NicModel(cfg), cfg, **kw)

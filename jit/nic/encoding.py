@@ -1,0 +1,377 @@
+"""The NIC ABI, defined once: atom words, trace words, entry layout, control/status registers,
+counters, stream channels, policy and error codes, and the default NIC parameters.
+
+Everything the RTL needs is generated from this module into `rtl/jitnic_abi.vh`
+(`python -m jit.nic.encoding --write rtl/jitnic_abi.vh`, or `make header`); a test fails when the
+committed header differs from the generated one. `docs/abi.md` explains the same contract in prose.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from enum import IntEnum
+
+from jit.ebpf import memmap
+from jit import JitnicError
+
+# ---- default NIC parameters (the RTL top's parameter defaults come from here) -------------------
+N_ENTRIES = 16       # trace-cache entries (power of two)
+MAX_ATOMS = 16       # atoms per entry condition
+MAX_TRACE_LEN = 128  # 64-bit instruction slots per trace (LD_IMM64 takes two)
+HDR_BYTES = 128      # header window: atoms may only look here; stores may only write here
+DATA_WIDTH = 64      # Avalon-ST data bus width in bits (8 bytes per beat)
+PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
+ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
+
+
+class AtomOp(IntEnum):
+    """Comparison of an atom: (field & mask) OP const. Signed ops sign-extend both sides."""
+    EQ = 0
+    NE = 1
+    LT = 2
+    LE = 3
+    GT = 4
+    GE = 5
+    SLT = 6
+    SLE = 7
+    SGT = 8
+    SGE = 9
+
+
+ATOM_OP_SYMBOL = {AtomOp.EQ: "==", AtomOp.NE: "!=", AtomOp.LT: "<", AtomOp.LE: "<=",
+                  AtomOp.GT: ">", AtomOp.GE: ">=", AtomOp.SLT: "s<", AtomOp.SLE: "s<=",
+                  AtomOp.SGT: "s>", AtomOp.SGE: "s>="}
+
+
+class AtomKind(IntEnum):
+    PKT = 0   # field = load(window, offset, width, byte order), zero-extended to 32 bits
+    LEN = 1   # field = packet length in bytes (offset/width/byte order ignored)
+
+
+WIDTH_CODE = {1: 0, 2: 1, 4: 2}          # atom width in bytes -> 2-bit code
+WIDTH_FROM_CODE = {v: k for k, v in WIDTH_CODE.items()}
+
+# ---- atom word 0 (control) bit fields: (lsb, width) ---------------------------------------------
+ATOM_OP = (0, 4)
+ATOM_WIDTH = (4, 2)
+ATOM_BE = (6, 1)          # 1: big-endian (network order) load, 0: little-endian
+ATOM_KIND = (7, 1)
+ATOM_OFFSET = (16, 12)    # byte offset from the first byte of the frame
+ATOM_WORDS = 3            # word0 control, word1 mask, word2 const
+ATOM_STRIDE = 16          # bytes between atoms in the staging area (word 3 reserved)
+
+
+def _field(value: int, field: tuple[int, int]) -> int:
+    lsb, width = field
+    if not 0 <= value < (1 << width):
+        raise EncodingError(f"value {value} does not fit in a {width}-bit field")
+    return value << lsb
+
+
+def _get(word: int, field: tuple[int, int]) -> int:
+    lsb, width = field
+    return (word >> lsb) & ((1 << width) - 1)
+
+
+class EncodingError(JitnicError):
+    """A value that the NIC ABI cannot represent."""
+
+
+def sign_extend32(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One hardware predicate: `(field & mask) OP const` over a packet field or the length."""
+    kind: AtomKind
+    op: AtomOp
+    offset: int = 0
+    width: int = 4
+    big_endian: bool = True
+    mask: int = 0xFFFF_FFFF
+    const: int = 0
+
+    def words(self) -> tuple[int, int, int]:
+        """The three 32-bit words the host writes into the staging area."""
+        ctrl = (_field(int(self.op), ATOM_OP) | _field(WIDTH_CODE[self.width], ATOM_WIDTH)
+                | _field(int(self.big_endian), ATOM_BE) | _field(int(self.kind), ATOM_KIND)
+                | _field(self.offset, ATOM_OFFSET))
+        return ctrl, self.mask & 0xFFFF_FFFF, self.const & 0xFFFF_FFFF
+
+    @classmethod
+    def from_words(cls, ctrl: int, mask: int, const: int) -> "Atom":
+        code = _get(ctrl, ATOM_WIDTH)
+        if code not in WIDTH_FROM_CODE:
+            raise EncodingError(f"bad atom width code {code}")
+        return cls(kind=AtomKind(_get(ctrl, ATOM_KIND)), op=AtomOp(_get(ctrl, ATOM_OP)),
+                   offset=_get(ctrl, ATOM_OFFSET), width=WIDTH_FROM_CODE[code],
+                   big_endian=bool(_get(ctrl, ATOM_BE)), mask=mask, const=const)
+
+    def field_value(self, packet: bytes, window: int = HDR_BYTES) -> int:
+        """The (unmasked) field as the NIC sees it: bytes past the frame or window read as 0."""
+        if self.kind == AtomKind.LEN:
+            return len(packet) & 0xFFFF_FFFF
+        end = self.offset + self.width
+        raw = packet[self.offset:min(end, window)]
+        raw = raw + bytes(self.width - len(raw))
+        return int.from_bytes(raw, "big" if self.big_endian else "little")
+
+    def holds(self, packet: bytes, window: int = HDR_BYTES) -> bool:
+        a = self.field_value(packet, window) & self.mask
+        b = self.const & 0xFFFF_FFFF
+        op = self.op
+        if op >= AtomOp.SLT:
+            bits = 32 if self.kind == AtomKind.LEN else 8 * self.width
+            a, b = sign_extend32(a, bits), sign_extend32(b, 32)
+            op = AtomOp(op - AtomOp.SLT + AtomOp.LT)
+        if op == AtomOp.EQ:
+            return a == b
+        if op == AtomOp.NE:
+            return a != b
+        if op == AtomOp.LT:
+            return a < b
+        if op == AtomOp.LE:
+            return a <= b
+        if op == AtomOp.GT:
+            return a > b
+        return a >= b
+
+    def __str__(self) -> str:
+        sym = ATOM_OP_SYMBOL[self.op]
+        if self.kind == AtomKind.LEN:
+            return f"len {sym} {self.const}"
+        field = f"pkt[{self.offset}:{self.offset + self.width}]"
+        if not self.big_endian and self.width > 1:
+            field += ".le"
+        full = (1 << (8 * self.width)) - 1
+        if self.mask & full != full:
+            field = f"({field} & {self.mask:#x})"
+        return f"{field} {sym} {self.const:#x}"
+
+
+# ---- trace words ---------------------------------------------------------------------------------
+# A trace is a straight-line eBPF program in the standard 64-bit encoding. Slot s is written as two
+# 32-bit words: lo = bytes 0..3 (opcode | dst << 8 | src << 12 | off << 16), hi = imm (bytes 4..7).
+TRACE_STRIDE = 8
+
+
+def trace_words(code: bytes) -> list[tuple[int, int]]:
+    """(lo, hi) word pairs, one per 8-byte slot of an encoded trace."""
+    if len(code) % 8:
+        raise EncodingError("trace length is not a multiple of 8 bytes")
+    return [(int.from_bytes(code[i:i + 4], "little"), int.from_bytes(code[i + 4:i + 8], "little"))
+            for i in range(0, len(code), 8)]
+
+
+# ---- control/status registers (AXI4-Lite, 32-bit data, byte addresses) ---------------------------
+AXIL_ADDR_WIDTH = 16
+ID_VALUE = 0x4A4E4943     # "JNIC"
+ABI_VERSION = 1
+
+REG_ID = 0x0000
+REG_VERSION = 0x0004
+REG_CFG_N_ENTRIES = 0x0008
+REG_CFG_MAX_ATOMS = 0x000C
+REG_CFG_MAX_TRACE_LEN = 0x0010
+REG_CFG_HDR_BYTES = 0x0014
+REG_CFG_POLICY = 0x0018
+REG_CFG_PKT_BYTES = 0x001C
+REG_CTRL = 0x0020         # write-only, self-clearing command bits
+REG_STATUS = 0x0024
+REG_ERROR = 0x0028        # error code of the last commit (ErrorCode), slot/atom index in [31:16]
+REG_STAGE_NATOMS = 0x002C
+REG_STAGE_TRACE_LEN = 0x0030  # in 64-bit slots
+REG_POLICY_SEED = 0x0034  # written value is loaded into the RANDOM policy's LFSR on CTRL_RESEED
+
+CTRL_COMMIT = 1 << 0            # install the staged entry into the policy's victim
+CTRL_INVALIDATE_ALL = 1 << 1    # clear every entry's valid bit (and the policy's FIFO pointer)
+CTRL_CLEAR_COUNTERS = 1 << 2
+CTRL_RESEED = 1 << 3
+
+STATUS_BUSY = 1 << 0            # a commit is waiting for the packet engine or in progress
+STATUS_COMMIT_OK = 1 << 1       # last commit installed
+STATUS_COMMIT_ERR = 1 << 2      # last commit rejected (see REG_ERROR)
+STATUS_LAST_ENTRY = (8, 8)      # entry the last commit wrote
+STATUS_LAST_EVICTED = 1 << 16   # the last commit replaced a valid entry
+
+REG_COUNTERS = 0x0100           # counter k at REG_COUNTERS + 4*k (32-bit, wrapping)
+REG_ENTRY_HITS = 0x0400         # hits of entry i at REG_ENTRY_HITS + 4*i
+REG_ENTRY_VALID = 0x0800        # bit i: entry i valid (entries 0..31), next word 32..63
+REG_STAGE_ATOMS = 0x1000        # atom i word w at REG_STAGE_ATOMS + ATOM_STRIDE*i + 4*w
+REG_STAGE_TRACE = 0x2000        # slot s word w at REG_STAGE_TRACE + TRACE_STRIDE*s + 4*w
+
+
+class Counter(IntEnum):
+    RX_PACKETS = 0      # frames accepted on rx (including runts and oversize)
+    HITS = 1            # matched an entry (and ran its trace)
+    MISSES = 2          # no entry matched: sent to host untouched (channel MISS)
+    INSTALLS = 3        # successful commits
+    EVICTIONS = 4       # commits that replaced a valid entry
+    TX = 5              # hits whose trace returned XDP_TX (sent on tx)
+    DROPS = 6           # hits whose trace returned XDP_DROP
+    PASSES = 7          # hits whose trace returned XDP_PASS (host, channel PASS)
+    REDIRECTS = 8       # hits whose trace returned XDP_REDIRECT (host, channel REDIRECT)
+    ABORTS = 9          # hits whose trace returned XDP_ABORTED or an unknown action (dropped)
+    EXEC_ERRORS = 10    # hits whose trace faulted: original frame to host (channel EXEC_ERROR)
+    RUNTS = 11          # frames shorter than ETH_HLEN (processed normally, counted here too)
+    OVERSIZE = 12       # frames longer than PKT_BYTES: dropped
+    HOST_TX = 13        # frames the host sent to the wire through host_tx
+    INSTALL_ERRORS = 14 # rejected commits
+    EXEC_CYCLES = 15    # cycles the executor spent running traces
+
+
+class Channel(IntEnum):
+    """`host_channel` of the NIC-to-host stream."""
+    MISS = 0         # original frame, no entry matched: the host runs the program
+    PASS = 1         # a trace returned XDP_PASS: frame as the trace left it
+    REDIRECT = 2     # a trace returned XDP_REDIRECT: frame as the trace left it
+    EXEC_ERROR = 3   # a trace faulted: original frame, the host runs the program
+
+
+class ErrorCode(IntEnum):
+    """REG_ERROR[15:0] after a rejected commit; [31:16] holds the atom or slot index."""
+    NONE = 0
+    TOO_MANY_ATOMS = 1     # STAGE_NATOMS > MAX_ATOMS
+    BAD_TRACE_LEN = 2      # STAGE_TRACE_LEN == 0 or > MAX_TRACE_LEN
+    BAD_OPCODE = 3         # an opcode the executor does not implement (jumps, calls, atomics, ...)
+    NO_EXIT = 4            # the last slot is not `exit`
+    ATOM_WINDOW = 5        # a PKT atom reaches past HDR_BYTES
+    BAD_ATOM = 6           # unknown op or width code
+
+
+class ExecError(IntEnum):
+    """Why the executor gave a frame back to the host (visible in the waveform as exec_err)."""
+    NONE = 0
+    BAD_OPCODE = 1
+    PKT_BOUNDS = 2       # packet access outside [data, data_end)
+    STORE_WINDOW = 3     # packet store past HDR_BYTES
+    STACK_BOUNDS = 4
+    CTX_ACCESS = 5       # context access that is not an aligned u32 read of a field
+    BAD_ADDRESS = 6      # address in no region
+    FELL_OFF = 7         # ran past the trace's last slot without exit
+
+
+class Policy(IntEnum):
+    LRU = 0
+    FIFO = 1
+    RANDOM = 2
+    PLRU = 3
+
+
+# RANDOM policy: 32-bit Galois LFSR, x^32 + x^22 + x^2 + x + 1. It steps once per commit that
+# needs a victim among all-valid entries; the victim is the state's low log2(N_ENTRIES) bits taken
+# before the step. A zero seed would lock the LFSR, so seed 0 loads LFSR_DEFAULT_SEED instead.
+LFSR_TAPS = 0x8020_0003
+LFSR_DEFAULT_SEED = 0xACE1_ACE1
+
+
+def lfsr_step(state: int) -> int:
+    """One Galois step (shift right, xor taps when the dropped bit was 1)."""
+    lsb = state & 1
+    state >>= 1
+    if lsb:
+        state ^= LFSR_TAPS
+    return state
+
+
+def lfsr_seed(seed: int) -> int:
+    seed &= 0xFFFF_FFFF
+    return seed or LFSR_DEFAULT_SEED
+
+
+# ---- Verilog header generation --------------------------------------------------------------------
+def _enum_defines(prefix: str, enum: type[IntEnum], width: int) -> list[str]:
+    return [f"`define {prefix}_{m.name} {width}'d{int(m)}" for m in enum]
+
+
+def verilog_header() -> str:
+    """Text of `rtl/jitnic_abi.vh`."""
+    lines = [
+        "// Generated by jit/nic/encoding.py (python -m jit.nic.encoding --write rtl/jitnic_abi.vh) -- do not edit.",
+        "// The NIC ABI: see docs/abi.md.",
+        "`ifndef JITNIC_ABI_VH",
+        "`define JITNIC_ABI_VH",
+        "",
+        "// default parameters",
+        f"`define JITNIC_N_ENTRIES {N_ENTRIES}",
+        f"`define JITNIC_MAX_ATOMS {MAX_ATOMS}",
+        f"`define JITNIC_MAX_TRACE_LEN {MAX_TRACE_LEN}",
+        f"`define JITNIC_HDR_BYTES {HDR_BYTES}",
+        f"`define JITNIC_DATA_WIDTH {DATA_WIDTH}",
+        f"`define JITNIC_PKT_BYTES {PKT_BYTES}",
+        f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
+        "",
+        "// address map (jit/ebpf/memmap.py)",
+        f"`define JITNIC_CTX_BASE 32'h{memmap.CTX_BASE:08x}",
+        f"`define JITNIC_CTX_SIZE {memmap.CTX_SIZE}",
+        f"`define JITNIC_CTX_OFF_DATA {memmap.CTX_OFF_DATA}",
+        f"`define JITNIC_CTX_OFF_DATA_END {memmap.CTX_OFF_DATA_END}",
+        f"`define JITNIC_CTX_OFF_DATA_META {memmap.CTX_OFF_DATA_META}",
+        f"`define JITNIC_CTX_OFF_INGRESS_IFINDEX {memmap.CTX_OFF_INGRESS_IFINDEX}",
+        f"`define JITNIC_CTX_OFF_RX_QUEUE_INDEX {memmap.CTX_OFF_RX_QUEUE_INDEX}",
+        f"`define JITNIC_CTX_OFF_EGRESS_IFINDEX {memmap.CTX_OFF_EGRESS_IFINDEX}",
+        f"`define JITNIC_PKT_BASE 32'h{memmap.PKT_BASE:08x}",
+        f"`define JITNIC_PKT_DATA 32'h{memmap.PKT_DATA:08x}",
+        f"`define JITNIC_STACK_BASE 32'h{memmap.STACK_BASE:08x}",
+        f"`define JITNIC_STACK_SIZE {memmap.STACK_SIZE}",
+        f"`define JITNIC_STACK_TOP 32'h{memmap.STACK_TOP:08x}",
+        f"`define JITNIC_MAP_BASE 32'h{memmap.MAP_BASE:08x}",
+        "",
+        "// XDP actions",
+    ]
+    lines += [f"`define XDP_{n[4:]} 32'd{v}" for v, n in memmap.ACTION_NAMES.items()]
+    lines += ["", "// atom word 0 fields: lsb and width"]
+    for name, (lsb, width) in (("OP", ATOM_OP), ("WIDTH", ATOM_WIDTH), ("BE", ATOM_BE),
+                               ("KIND", ATOM_KIND), ("OFFSET", ATOM_OFFSET)):
+        lines.append(f"`define ATOM_{name}_LSB {lsb}")
+        lines.append(f"`define ATOM_{name}_W {width}")
+    lines.append(f"`define ATOM_STRIDE {ATOM_STRIDE}")
+    lines += _enum_defines("ATOM_OP", AtomOp, 4)
+    lines += _enum_defines("ATOM_KIND", AtomKind, 1)
+    lines += [f"`define ATOM_WIDTH_{w}B 2'd{c}" for w, c in WIDTH_CODE.items()]
+    lines += ["", "// registers (byte addresses on the AXI4-Lite control bus)",
+              f"`define JITNIC_AXIL_ADDR_WIDTH {AXIL_ADDR_WIDTH}",
+              f"`define JITNIC_ID 32'h{ID_VALUE:08x}",
+              f"`define JITNIC_ABI_VERSION {ABI_VERSION}"]
+    regs = [(v, n) for n, v in globals().items() if n.startswith("REG_") and isinstance(v, int)]
+    for value, name in sorted(regs):
+        lines.append(f"`define {name} 16'h{value:04x}")
+    for name in ("CTRL_COMMIT", "CTRL_INVALIDATE_ALL", "CTRL_CLEAR_COUNTERS", "CTRL_RESEED",
+                 "STATUS_BUSY", "STATUS_COMMIT_OK", "STATUS_COMMIT_ERR", "STATUS_LAST_EVICTED"):
+        lines.append(f"`define {name}_BIT {globals()[name].bit_length() - 1}")
+    lines.append(f"`define STATUS_LAST_ENTRY_LSB {STATUS_LAST_ENTRY[0]}")
+    lines.append(f"`define TRACE_STRIDE {TRACE_STRIDE}")
+    lines += ["", "// counters: index k lives at REG_COUNTERS + 4*k",
+              f"`define N_COUNTERS {len(Counter)}"]
+    lines += [f"`define CNT_{m.name} {int(m)}" for m in Counter]
+    lines += ["", "// NIC-to-host stream channel"]
+    lines += _enum_defines("CHAN", Channel, 2)
+    lines += ["", "// commit error codes (REG_ERROR[15:0])"]
+    lines += _enum_defines("ERR", ErrorCode, 16)
+    lines += ["", "// executor fault codes"]
+    lines += _enum_defines("EXEC_ERR", ExecError, 4)
+    lines += ["", "// replacement policies (REG_CFG_POLICY)"]
+    lines += _enum_defines("POLICY", Policy, 2)
+    lines += ["", f"`define LFSR_TAPS 32'h{LFSR_TAPS:08x}",
+              f"`define LFSR_DEFAULT_SEED 32'h{LFSR_DEFAULT_SEED:08x}", "", "`endif", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="generate the NIC ABI header")
+    parser.add_argument("--write", metavar="PATH", help="write the Verilog header here")
+    args = parser.parse_args(argv)
+    text = verilog_header()
+    if args.write:
+        with open(args.write, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

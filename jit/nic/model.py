@@ -1,0 +1,335 @@
+"""Bit-exact functional model of the NIC (docs/abi.md): trace-cache entries with first-match
+priority, the replacement policies of `jit/nic/policies.py`, commit validation with the RTL's error
+codes, the executor's semantics (`jit/nic/executor.py`), counters and stream routing.
+
+The RTL (`rtl/jitnic_top.v`) and this model must agree frame for frame; the model is what large
+runs and sweeps use. Conditions and traces are compiled once per install to Python functions
+(traces by `jit.nic.executor.compile_trace`'s specialized translation), and a stable set of entries
+gets one compiled lookup function (`compile_lookup`).
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field, fields
+
+from jit.nic import encoding as enc
+from jit.ebpf import isa, memmap
+from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
+from jit.nic.executor import compile_trace
+from jit.nic.policies import choose_victim, make_policy
+
+
+@dataclass(frozen=True)
+class NicConfig:
+    n_entries: int = enc.N_ENTRIES
+    max_atoms: int = enc.MAX_ATOMS
+    max_trace_len: int = enc.MAX_TRACE_LEN
+    hdr_bytes: int = enc.HDR_BYTES
+    pkt_bytes: int = enc.PKT_BYTES
+    policy: str = "lru"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the NIC did with one frame."""
+    where: str                 # "nic" (hit), "host" (miss or exec error) or "dropped" (oversize)
+    entry: int | None          # entry that matched, if any
+    stream: str | None         # "tx", "host" or None (dropped)
+    channel: Channel | None    # host stream channel
+    action: int | None         # trace's action on a hit without fault
+    packet: bytes              # frame as it leaves (original on miss/fault)
+    err: ExecError = ExecError.NONE
+    insns: int = 0             # trace instructions executed on a hit
+
+
+_OPS = {AtomOp.EQ: "==", AtomOp.NE: "!=", AtomOp.LT: "<", AtomOp.LE: "<=", AtomOp.GT: ">",
+        AtomOp.GE: ">="}
+
+
+def _atom_expr(atom: Atom, field: str | None = None) -> str:
+    """A Python expression over `w` (zero-padded window) and `n` (frame length); `field` names a
+    local already holding the atom's packet field (zero-extended), instead of reading `w`."""
+    if atom.kind == AtomKind.LEN:
+        value = f"(n & {atom.mask:#x})"
+        bits = 32
+    else:
+        order = "big" if atom.big_endian else "little"
+        if field is not None:
+            value = field
+        elif atom.width == 1:
+            value = f"w[{atom.offset}]"
+        else:
+            value = f"int.from_bytes(w[{atom.offset}:{atom.offset + atom.width}], '{order}')"
+        full = (1 << (8 * atom.width)) - 1
+        if atom.mask & full != full:
+            value = f"({value} & {atom.mask & full:#x})"
+        bits = 8 * atom.width
+    const = atom.const & 0xFFFF_FFFF
+    op = atom.op
+    if op >= AtomOp.SLT:
+        value = f"_sx({value}, {bits})"
+        const = enc.sign_extend32(const, 32)
+        op = AtomOp(op - AtomOp.SLT + AtomOp.LT)
+    return f"{value} {_OPS[op]} {const}"
+
+
+def compile_condition(atoms: list[Atom]):
+    """`match(w, n) -> bool` for a window `w` zero-padded past the frame and length `n`."""
+    expr = " and ".join(f"({_atom_expr(a)})" for a in atoms) or "True"
+    namespace = {"_sx": enc.sign_extend32}
+    exec(compile(f"def _match(w, n):\n    return {expr}\n", "<condition>", "exec"), namespace)
+    return namespace["_match"]
+
+
+_STRUCT_CODE = {1: "B", 2: "H", 4: "I"}
+
+
+def _field_key(atom: Atom) -> tuple[int, int, bool]:
+    """(offset, width, big-endian) of a packet atom's field; one byte reads the same either way."""
+    return atom.offset, atom.width, atom.big_endian or atom.width == 1
+
+
+def compile_lookup(conditions: list[list[Atom] | None]):
+    """`lookup(w, n) -> index | None`: the first index whose atoms all hold (None entries never
+    match), for a window `w` of at least `max(offset + width)` bytes, zero-padded past the frame,
+    and the frame length `n`. The same predicates as `compile_condition` per entry, in one
+    function: every distinct packet field is read once per call, by a few `struct` unpacks of
+    non-overlapping fields, each done just before the first entry that needs it."""
+    keys = sorted({_field_key(a) for atoms in conditions if atoms for a in atoms
+                   if a.kind == AtomKind.PKT})
+    layers: list[list[tuple[int, int, bool]]] = []     # non-overlapping fields, one byte order
+    for key in keys:
+        for layer in layers:
+            last = layer[-1]
+            if last[2] == key[2] and last[0] + last[1] <= key[0]:
+                layer.append(key)
+                break
+        else:
+            layers.append([key])
+    name = {key: f"f{key[0]}_{key[1]}{'b' if key[2] else 'l'}" for key in keys}
+    layer_of = {key: i for i, layer in enumerate(layers) for key in layer}
+    namespace: dict = {"_sx": enc.sign_extend32}
+    lines = ["def _lookup(w, n):"]
+    done: set[int] = set()
+    for index, atoms in enumerate(conditions):
+        if atoms is None:
+            continue
+        for key in sorted({_field_key(a) for a in atoms if a.kind == AtomKind.PKT}):
+            k = layer_of[key]
+            if k in done:
+                continue
+            done.add(k)
+            fmt, pos = ">" if layers[k][0][2] else "<", 0
+            for off, width, _ in layers[k]:
+                fmt += "x" * (off - pos) + _STRUCT_CODE[width]
+                pos = off + width
+            namespace[f"_S{k}"] = struct.Struct(fmt).unpack_from
+            lines.append(f"    {', '.join(name[key] for key in layers[k])}, = _S{k}(w)")
+        expr = " and ".join(f"({_atom_expr(a, name.get(_field_key(a)))})" for a in atoms)
+        lines.append(f"    if {expr or 'True'}: return {index}")
+    lines.append("    return None")
+    exec(compile("\n".join(lines), "<lookup>", "exec"), namespace)
+    return namespace["_lookup"]
+
+
+# Opcodes the executor implements (commit validation rejects everything else, docs/abi.md).
+def supported_opcode(opcode: int, src: int = 0) -> bool:
+    cls = opcode & 0x07
+    if opcode == 0x95:
+        return True
+    if opcode == 0x18:
+        return src == 0
+    if cls in (isa.BPF_ALU, isa.BPF_ALU64):
+        op = opcode & 0xF0
+        if op == 0xD0:
+            return opcode in (0xD4, 0xDC, 0xD7)
+        return op <= 0xC0 and not (op == 0x80 and opcode & 0x08)   # neg has no reg form
+    if cls == isa.BPF_LDX:
+        return opcode & 0xE0 in (isa.BPF_MEM, isa.BPF_MEMSX) and not (
+            opcode & 0xE0 == isa.BPF_MEMSX and opcode & 0x18 == 0x18)
+    if cls in (isa.BPF_ST, isa.BPF_STX):
+        return opcode & 0xE0 == isa.BPF_MEM
+    return False
+
+
+def validate_entry(atoms: list[Atom], trace_words: list[tuple[int, int]], cfg: NicConfig
+                   ) -> tuple[ErrorCode, int]:
+    """The RTL's commit checks, in the RTL's order: (error code, atom or slot index)."""
+    if len(atoms) > cfg.max_atoms:
+        return ErrorCode.TOO_MANY_ATOMS, len(atoms)
+    for i, atom in enumerate(atoms):
+        if atom.kind == AtomKind.PKT and atom.offset + atom.width > cfg.hdr_bytes:
+            return ErrorCode.ATOM_WINDOW, i
+    if not 1 <= len(trace_words) <= cfg.max_trace_len:
+        return ErrorCode.BAD_TRACE_LEN, len(trace_words)
+    slot = 0
+    while slot < len(trace_words):
+        lo, _ = trace_words[slot]
+        opcode, src = lo & 0xFF, (lo >> 12) & 0xF
+        if not supported_opcode(opcode, src):
+            return ErrorCode.BAD_OPCODE, slot
+        if opcode == 0x18:
+            if slot + 1 >= len(trace_words):
+                return ErrorCode.BAD_OPCODE, slot
+            if slot + 2 == len(trace_words):     # an LD_IMM64 filling the last two slots
+                return ErrorCode.NO_EXIT, slot + 1
+            slot += 2
+            continue
+        if slot == len(trace_words) - 1 and opcode != 0x95:
+            return ErrorCode.NO_EXIT, slot
+        slot += 1
+    return ErrorCode.NONE, 0
+
+
+@dataclass
+class Entry:
+    atoms: tuple[Atom, ...]
+    code: bytes
+    match: object = field(repr=False)
+    run: object = field(repr=False)
+    key: tuple = ()
+
+
+def _fast_constructor(cls):
+    """`make(*values)` building an instance of the frozen dataclass `cls` from all its fields in
+    order, without the generated `__init__`'s one `object.__setattr__` per field (the hit path
+    builds one Outcome per frame). The result is an ordinary instance: equal to, hashing and
+    printing like the one `cls(*values)` builds, and just as immutable."""
+    names = [f.name for f in fields(cls)]
+    assert not hasattr(cls, "__post_init__") and "__slots__" not in cls.__dict__
+    body = ", ".join(f"{n!r}: {n}" for n in names)
+    namespace = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    exec(f"def make({', '.join(names)}):\n"
+         f"    o = _new(_cls)\n"
+         f"    _set(o, '__dict__', {{{body}}})\n"
+         f"    return o\n", namespace)
+    return namespace["make"]
+
+
+_outcome = _fast_constructor(Outcome)
+_RX, _RUNTS, _OVERSIZE, _MISSES, _HITS, _EXEC_ERRORS, _ABORTS = (
+    int(Counter.RX_PACKETS), int(Counter.RUNTS), int(Counter.OVERSIZE), int(Counter.MISSES),
+    int(Counter.HITS), int(Counter.EXEC_ERRORS), int(Counter.ABORTS))
+# action -> (counter, stream, channel) of a hit without fault; any other action is ABORTS, dropped
+_ROUTES = {memmap.XDP_TX: (int(Counter.TX), "tx", None),
+           memmap.XDP_PASS: (int(Counter.PASSES), "host", Channel.PASS),
+           memmap.XDP_REDIRECT: (int(Counter.REDIRECTS), "host", Channel.REDIRECT),
+           memmap.XDP_DROP: (int(Counter.DROPS), None, None)}
+_ABORT_ROUTE = (_ABORTS, None, None)
+
+
+class NicModel:
+    """The NIC, one frame at a time: `process(frame) -> Outcome`, `install(atoms, code)`.
+
+    `entries` changes only through `install` and `invalidate_all`, which also reset the lookup and
+    the list of compiled traces the hit path runs. Lookups scan the entries' own conditions until
+    `lookup_compile_after` lookups have passed without a change; then one function over all entries
+    is compiled (`compile_lookup`, about a millisecond for 16 entries), so that a thrashing cache
+    does not pay a compile per install while a stable one gets the fast lookup. Both find the same
+    entry.
+    """
+
+    lookup_compile_after = 256
+
+    def __init__(self, cfg: NicConfig = NicConfig()):
+        self.cfg = cfg
+        self.policy = make_policy(cfg.policy, cfg.n_entries, cfg.seed)
+        self.entries: list[Entry | None] = [None] * cfg.n_entries
+        self.counters = [0] * len(Counter)
+        self.entry_hits = [0] * cfg.n_entries
+        self._pad = bytes(cfg.hdr_bytes + 8)
+        self._entries_changed()
+
+    def _entries_changed(self) -> None:
+        self._match = None                   # compiled lazily, once the entries are stable
+        self._stable = 0                     # lookups since the last change
+        self._raw = [e.run.raw if e is not None else None for e in self.entries]
+
+    def _scan(self, w, n: int) -> int | None:
+        for i, entry in enumerate(self.entries):
+            if entry is not None and entry.match(w, n):
+                return i
+        return None
+
+    def _matcher(self):
+        """The lookup function for the current entries: `(window, length) -> index | None`."""
+        if self._match is not None:
+            return self._match
+        self._stable += 1
+        if self._stable <= self.lookup_compile_after:
+            return self._scan
+        self._match = compile_lookup([list(e.atoms) if e is not None else None
+                                      for e in self.entries])
+        return self._match
+
+    # -- control path -------------------------------------------------------------------------
+    def install(self, atoms: list[Atom], code: bytes) -> tuple[int | None, bool, ErrorCode]:
+        """Commit one staged entry: (entry index, evicted a valid entry, error code)."""
+        words = enc.trace_words(code)
+        err, _ = validate_entry(atoms, words, self.cfg)
+        if err != ErrorCode.NONE:
+            self.counters[Counter.INSTALL_ERRORS] += 1
+            return None, False, err
+        index, evicting = choose_victim(self.policy, [e is not None for e in self.entries])
+        insns = isa.decode(code)
+        self.entries[index] = Entry(tuple(atoms), code, compile_condition(list(atoms)),
+                                    compile_trace(insns, self.cfg.hdr_bytes, self.cfg.max_trace_len),
+                                    key=(tuple(atoms), code))
+        self._entries_changed()
+        self.policy.fill(index, evicting)
+        self.counters[Counter.INSTALLS] += 1
+        if evicting:
+            self.counters[Counter.EVICTIONS] += 1
+        return index, evicting, ErrorCode.NONE
+
+    def invalidate_all(self) -> None:
+        self.entries = [None] * self.cfg.n_entries
+        self._entries_changed()
+        self.policy.invalidate_all()
+
+    def reseed(self, seed: int) -> None:
+        self.policy.reseed(seed)
+
+    def installed_keys(self) -> set:
+        return {e.key for e in self.entries if e is not None}
+
+    # -- data path ------------------------------------------------------------------------------
+    def lookup(self, frame: bytes) -> int | None:
+        """Index of the first entry whose condition holds, or None."""
+        n = len(frame)
+        # atoms read below hdr_bytes only: a frame at least that long is its own window
+        return self._matcher()(frame if n >= self.cfg.hdr_bytes else frame + self._pad, n)
+
+    def process(self, frame: bytes) -> Outcome:
+        c = self.counters
+        c[_RX] += 1
+        n = len(frame)
+        if n < enc.ETH_HLEN:
+            c[_RUNTS] += 1
+        if n > self.cfg.pkt_bytes:
+            c[_OVERSIZE] += 1
+            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
+        match = self._match or self._matcher()
+        index = match(frame if n >= self.cfg.hdr_bytes else frame + self._pad, n)
+        if index is None:
+            c[_MISSES] += 1
+            return _outcome("host", None, "host", Channel.MISS, None, frame, ExecError.NONE, 0)
+        c[_HITS] += 1
+        self.entry_hits[index] += 1
+        self.policy.touch(index)
+        action, packet, err, insns = self._raw[index](frame)
+        # EXEC_CYCLES is an RTL measurement; the model leaves it at 0.
+        if err:
+            c[_EXEC_ERRORS] += 1
+            return _outcome("host", index, "host", Channel.EXEC_ERROR, None, frame, err, insns)
+        counter, stream, channel = _ROUTES.get(action, _ABORT_ROUTE)
+        c[counter] += 1
+        return _outcome("nic", index, stream, channel, action, packet, ExecError.NONE, insns)
+
+    def host_tx(self, frame: bytes) -> None:
+        """The host sent a frame to the wire through the NIC."""
+        self.counters[Counter.HOST_TX] += 1
+
+    def counter(self, name: str) -> int:
+        return self.counters[Counter[name.upper()]]

@@ -1,0 +1,1 @@
+"""Traffic: workload generators and packet-capture reading and writing."""
