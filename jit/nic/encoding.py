@@ -25,6 +25,7 @@ PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVE
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 
+
 class AtomOp(IntEnum):
     """Comparison of an atom: (field & mask) OP const. Signed ops sign-extend both sides."""
     EQ = 0
@@ -42,6 +43,21 @@ class AtomOp(IntEnum):
 ATOM_OP_SYMBOL = {AtomOp.EQ: "==", AtomOp.NE: "!=", AtomOp.LT: "<", AtomOp.LE: "<=",
                   AtomOp.GT: ">", AtomOp.GE: ">=", AtomOp.SLT: "s<", AtomOp.SLE: "s<=",
                   AtomOp.SGT: "s>", AtomOp.SGE: "s>="}
+
+
+def compare(op: AtomOp, a: int, b: int) -> bool:
+    """`a OP b` for the unsigned operators EQ..GE (signed ones are mapped onto them by the caller)."""
+    if op == AtomOp.EQ:
+        return a == b
+    if op == AtomOp.NE:
+        return a != b
+    if op == AtomOp.LT:
+        return a < b
+    if op == AtomOp.LE:
+        return a <= b
+    if op == AtomOp.GT:
+        return a > b
+    return a >= b
 
 
 class AtomKind(IntEnum):
@@ -127,17 +143,7 @@ class Atom:
             bits = 32 if self.kind == AtomKind.LEN else 8 * self.width
             a, b = sign_extend32(a, bits), sign_extend32(b, 32)
             op = AtomOp(op - AtomOp.SLT + AtomOp.LT)
-        if op == AtomOp.EQ:
-            return a == b
-        if op == AtomOp.NE:
-            return a != b
-        if op == AtomOp.LT:
-            return a < b
-        if op == AtomOp.LE:
-            return a <= b
-        if op == AtomOp.GT:
-            return a > b
-        return a >= b
+        return compare(op, a, b)
 
     def __str__(self) -> str:
         sym = ATOM_OP_SYMBOL[self.op]

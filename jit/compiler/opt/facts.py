@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from jit.nic.encoding import HDR_BYTES, Atom, AtomKind, AtomOp, sign_extend32
+from jit.nic.encoding import HDR_BYTES, Atom, AtomKind, AtomOp, compare, sign_extend32
 
 M32 = 0xFFFF_FFFF
 # Frames are shorter than 64 KiB: the NIC buffers at most PKT_BYTES (2048 by default), the
@@ -54,21 +54,9 @@ class Constraint:
     hi: int
 
     def holds(self, x: int) -> bool:
-        return _cmp(self.op, x, self.c)
+        return compare(self.op, x, self.c)
 
 
-def _cmp(op: AtomOp, a: int, b: int) -> bool:
-    if op == AtomOp.EQ:
-        return a == b
-    if op == AtomOp.NE:
-        return a != b
-    if op == AtomOp.LT:
-        return a < b
-    if op == AtomOp.LE:
-        return a <= b
-    if op == AtomOp.GT:
-        return a > b
-    return a >= b
 
 
 def constraint(atom: Atom) -> Constraint:
@@ -134,8 +122,8 @@ class ValueSet:
         if op == AtomOp.EQ:
             return lo == hi == c
         if op in (AtomOp.LT, AtomOp.LE):
-            return _cmp(op, hi, c)
-        return _cmp(op, lo, c)
+            return compare(op, hi, c)
+        return compare(op, lo, c)
 
 
 def value_set(atoms: Iterable[Atom], group: tuple, lo: int, hi: int) -> ValueSet:
