@@ -25,7 +25,6 @@ PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVE
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 
-
 class AtomOp(IntEnum):
     """Comparison of an atom: (field & mask) OP const. Signed ops sign-extend both sides."""
     EQ = 0
