@@ -7,6 +7,7 @@ import sys
 
 from jit.traffic import workloads
 from jit.cli.output import emit_json
+from jit.cli.progress import Bar
 from jit import JitnicError
 
 
@@ -35,8 +36,10 @@ def run(args) -> int:
     params = workloads.resolve_params(args.workload,
                                       workloads.parse_param_args(args.param))
     to_stdout = args.output == "-"
-    written = workloads.write_pcap(sys.stdout.buffer if to_stdout else args.output,
-                                   args.workload, args.count, args.seed, **params)
+    with Bar(f"gen {args.workload}", total=args.count) as bar:
+        written = workloads.write_pcap(sys.stdout.buffer if to_stdout else args.output,
+                                       args.workload, args.count, args.seed, on_frame=bar.update,
+                                       **params)
     summary = {"workload": args.workload, "packets": written, "seed": args.seed,
                "params": params, "output": args.output}
     if to_stdout:                     # the capture owns stdout: the summary goes to stderr

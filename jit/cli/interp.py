@@ -21,7 +21,7 @@ def register(sub) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON summary object")
     out.add_argument("--jsonl", action="store_true",
-                     help="one JSON object per packet: index, action, out_hex, insns (error)")
+                     help="one JSON object per packet: index, action, action_name, out_hex, insns (error)")
     p.set_defaults(func=run)
 
 
@@ -42,8 +42,9 @@ def run(args) -> int:
         actions[action_name(result.action)] += 1
         total_insns += result.insns
         if args.jsonl:
-            emit_json({"index": index, "action": result.action, "out_hex": bytes(result.packet).hex(),
-                       "insns": result.insns})
+            emit_json({"index": index, "action": result.action,
+                       "action_name": action_name(result.action),
+                       "out_hex": bytes(result.packet).hex(), "insns": result.insns})
     if args.json:
         emit_json({"program": program.name, "section": program.section, "packets": packets,
                    "actions": dict(sorted(actions.items())), "errors": errors,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from jit import JitnicError
+from jit.cli import progress
 from jit.nic.model import NicConfig
 from jit.paths import PROJECT_ROOT
 
@@ -39,12 +41,47 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
         params = {"N_ENTRIES": cfg.n_entries, "MAX_ATOMS": cfg.max_atoms,
                   "MAX_TRACE_LEN": cfg.max_trace_len, "HDR_BYTES": cfg.hdr_bytes,
                   "PKT_BYTES": cfg.pkt_bytes, "POLICY": cfg.policy}
+        if not want_frames and progress.enabled():
+            env["RTL_RUN_FRAMES"] = str(frames)     # the bar counts the simulation's frame records
         try:
-            run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
-                       log_file=log)
+            with progress.Bar("rtl run") as bar, _LineCounter(frames, bar):
+                run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
+                           log_file=log)
         except (AssertionError, SystemExit) as exc:
             detail = report.read_text() if report.exists() else "no report written"
             raise JitnicError(f"RTL run failed ({exc}); simulator log {log}; report: {detail}") from None
         summary = json.loads(report.read_text())
         records = [json.loads(line) for line in frames.read_text().splitlines()] if want_frames else []
     return summary, records
+
+
+class _LineCounter:
+    """While the simulation runs (in a child process), move `bar` by the lines the child has
+    appended to `path`, polled twice a second."""
+
+    def __init__(self, path: Path, bar: "progress.Bar"):
+        self.path, self.bar = path, bar
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        offset = 0
+        while not self.stop.wait(0.5):
+            try:
+                with open(self.path, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+            except OSError:                   # not created yet
+                continue
+            offset += len(chunk)
+            self.bar.update(chunk.count(b"\n"))
+
+    def __enter__(self) -> "_LineCounter":
+        if progress.enabled():
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()

@@ -8,6 +8,7 @@ import sys
 from jit.ebpf import elf
 from jit.traffic import pcap
 from jit.cli.output import emit_json
+from jit.cli.progress import Bar
 from jit import JitnicError
 from jit.nic.model import NicConfig, NicModel
 from jit.nic.policies import POLICIES
@@ -43,6 +44,9 @@ def register(sub) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON summary object")
     out.add_argument("--jsonl", action="store_true", help="one JSON object per frame, then the summary")
+    p.add_argument("--pcap-out", metavar="FILE",
+                   help="write every frame that leaves (TX, PASS, REDIRECT) with its output bytes and "
+                        "its capture timestamp, in capture order, as a pcap (ns timestamps)")
     add_nic_arguments(p)
     p.set_defaults(func=run)
 
@@ -56,21 +60,28 @@ def nic_config(args, entries: int, policy: str) -> NicConfig:
 def run(args) -> int:
     program = elf.load_program(args.program, args.section)
     cfg = nic_config(args, args.entries, args.policy)
-    on_frame = None
-    if args.jsonl:
-        def on_frame(rec: FrameRecord) -> None:
-            emit_json({"index": rec.index, "action": rec.action, "out_hex": rec.packet.hex(),
-                       "where": rec.where, "entry": rec.entry})
-    if args.engine == "rtl":
-        if args.policy == "opt":
-            raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
-        from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
-        summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
-                                   latency=args.latency, check=not args.no_check,
-                                   want_frames=args.jsonl)
-        for rec in records:
-            emit_json(rec)
-        return finish(summary, program.name, args)
+    with FrameOutput(args.pcap_out, args.jsonl) as output:
+        if args.engine == "rtl":
+            if args.policy == "opt":
+                raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
+            from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
+            summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
+                                       latency=args.latency, check=not args.no_check,
+                                       want_frames=output.wanted)
+            output.write_rtl_records(records, args.pcap)
+        else:
+            summary = run_model_engine(program, cfg, args, output).as_dict()
+    summary = {"program": program.name, "section": program.section, "pcap": args.pcap,
+               "engine": args.engine, "entries": args.entries, "policy": args.policy,
+               "max_atoms": args.max_atoms, "max_trace_len": args.max_trace_len,
+               "hdr_bytes": args.hdr_bytes, "data_width": enc.DATA_WIDTH, "latency": args.latency,
+               **summary}
+    if args.pcap_out:
+        summary["pcap_out_frames"] = output.written
+    return finish(summary, program.name, args)
+
+
+def run_model_engine(program, cfg: NicConfig, args, output: "FrameOutput"):
     nic = NicModel(cfg)
     if args.policy == "opt":
         from jit.host.miss_handler import TraceLibrary
@@ -78,9 +89,65 @@ def run(args) -> int:
         library = TraceLibrary()
         nic = belady_model(cfg, PathOracle(program.insns, pcap.read_packets(args.pcap), library, cfg),
                            library)
-    report = run_frames(program.insns, pcap.read_packets(args.pcap), nic, cfg, latency=args.latency,
-                        check=not args.no_check, do_optimize=not args.no_opt, on_frame=on_frame)
-    return finish(report.as_dict(), program.name, args)
+    records = pcap.read_records(args.pcap)
+    current = {}                          # the record being processed (the model loop is synchronous)
+
+    def frames():
+        for rec in records:
+            current["ts_ns"] = rec.ts_ns
+            yield rec.data
+
+    with Bar("run", unit="frame") as bar:
+        def on_frame(rec: FrameRecord) -> None:
+            bar.update()
+            output.frame(rec, current["ts_ns"])
+
+        return run_frames(program.insns, frames(), nic, cfg, latency=args.latency,
+                          check=not args.no_check, do_optimize=not args.no_opt,
+                          on_frame=on_frame)
+
+
+class FrameOutput:
+    """Per-frame outputs of a run: JSONL rows on stdout and/or a pcap of the frames that leave.
+    The pcap file is created before the run starts, so an unwritable path fails at once."""
+
+    def __init__(self, pcap_out: str | None, jsonl: bool):
+        self.jsonl = jsonl
+        self.written = 0
+        self.writer = pcap.PcapWriter(pcap_out, nanosecond=True) if pcap_out else None
+
+    @property
+    def wanted(self) -> bool:
+        return self.jsonl or self.writer is not None
+
+    def frame(self, rec: FrameRecord, ts_ns: int | None) -> None:
+        if self.jsonl:
+            emit_json(rec.as_dict())
+        if self.writer is not None and rec.output is not None:
+            self.writer.write(rec.packet, ts_ns=ts_ns)
+            self.written += 1
+
+    def write_rtl_records(self, rows: list[dict], pcap_path: str) -> None:
+        """The RTL engine's per-frame rows (FrameRecord.as_dict), with timestamps from the capture."""
+        if not rows:
+            return
+        stamps = {}
+        if self.writer is not None:
+            wanted = {row["index"] for row in rows if row["output"] is not None}
+            stamps = {i: rec.ts_ns for i, rec in enumerate(pcap.read_records(pcap_path)) if i in wanted}
+        for row in rows:
+            if self.jsonl:
+                emit_json(row)
+            if self.writer is not None and row["output"] is not None:
+                self.writer.write(bytes.fromhex(row["out_hex"]), ts_ns=stamps.get(row["index"]))
+                self.written += 1
+
+    def __enter__(self) -> "FrameOutput":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def finish(summary: dict, name: str, args) -> int:
@@ -100,5 +167,10 @@ def print_report(s: dict, name: str, args) -> None:
     w(f"  {'hit_rate':<16} {100 * s['hit_rate']:.2f}%\n")
     w(f"  {'nic_insns':<16} {s['nic_insns']}\n")
     w(f"  {'full_insns':<16} {s['full_insns']}\n")
+    if "cycles" in s:                     # the RTL engine measures time
+        w(f"  {'cycles':<16} {s['cycles']}\n")
+        w(f"  {'cycles/frame':<16} {s['cycles_per_frame']}  (DATA_WIDTH {s['data_width']}, incl. install pauses)\n")
+    if "pcap_out_frames" in s:
+        w(f"  {'pcap_out':<16} {s['pcap_out_frames']} frames to {args.pcap_out}\n")
     for reason, n in sorted(s["uncacheable_reasons"].items()):
         w(f"  uncacheable: {reason}: {n}\n")

@@ -2,13 +2,11 @@
 installs per cache size and policy (table, `--json`, and a PNG plot with `--plot`)."""
 from __future__ import annotations
 
-import sys
-import time
-
 from jit.ebpf import elf
 from jit.traffic import pcap
 from jit.cli.run import add_nic_arguments
 from jit.cli.output import emit_json
+from jit.cli.progress import Bar
 from jit import JitnicError
 from jit.nic.model import NicConfig
 from jit.nic.policies import POLICIES
@@ -44,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("--policy", default=",".join(ALL_POLICIES))
     p.add_argument("--json", action="store_true", help="a JSON list of rows")
     p.add_argument("--plot", metavar="PNG", help="write hit rate vs entries per policy")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
     add_nic_arguments(p)
     p.set_defaults(func=run)
 
@@ -54,21 +53,27 @@ def run(args) -> int:
     entries, policies = _int_list(args.entries), _policy_list(args.policy)
     base = NicConfig(max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
                      hdr_bytes=args.hdr_bytes, seed=args.seed)
-    total = len(entries) * len(policies)
-    done = [0]
-    t0 = time.time()
+    configs = len(entries) * len(policies)
+    with Bar("sweep", show=not args.quiet) as bar:
+        passes = [0]                    # frames per pass, known once the first pass has run
+        per_pass = [0]
 
-    def progress(msg: str) -> None:
-        done[0] += 1
-        if not args.quiet:
-            bar = "#" * (30 * done[0] // total)
-            sys.stderr.write(f"\r[{bar:<30}] {done[0]}/{total} {msg:<40} {time.time() - t0:6.1f}s")
-            if done[0] == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+        def frames():
+            n = 0
+            for frame in pcap.read_packets(args.pcap):
+                n += 1
+                bar.update()
+                yield frame
+            per_pass[0] = n
 
-    rows, library = sweep(program.insns, lambda: pcap.read_packets(args.pcap), entries, policies,
-                          base, latency=args.latency, progress=progress)
+        def progress(msg: str) -> None:
+            passes[0] += 1
+            bar.set_description(f"sweep {passes[0]}/{configs} ({msg})")
+            if passes[0] == 1:
+                bar.set_total(per_pass[0] * configs)
+
+        rows, library = sweep(program.insns, frames, entries, policies, base,
+                              latency=args.latency, progress=progress)
     if args.plot:
         plot(rows, args.plot, f"{program.name}: {args.pcap}")
     if args.json:
@@ -79,27 +84,58 @@ def run(args) -> int:
           f"atoms per condition avg {stats['atoms_avg']:.1f} max {stats['atoms_max']}, "
           f"trace insns avg {stats['insns_before_avg']:.1f} -> {stats['insns_after_avg']:.1f} "
           f"after optimization")
-    print(f"{'entries':>8} {'policy':<7}{'hit rate':>9}{'hits':>10}{'misses':>10}{'installs':>10}{'evictions':>10}")
+    print(f"{'entries':>8} {'policy':<7}{'hit rate':>9}{'hits':>10}{'misses':>10}{'installs':>10}"
+          f"{'evictions':>10}{'oversize':>10}")
     for r in rows:
         print(f"{r.entries:>8} {r.policy:<7}{100 * r.hit_rate:>8.2f}%{r.hits:>10}{r.misses:>10}"
-              f"{r.installs:>10}{r.evictions:>10}")
+              f"{r.installs:>10}{r.evictions:>10}{r.oversize:>10}")
+    print("hit rate = hits / frames; oversize frames are dropped by the NIC and count as neither "
+          "hits nor misses")
     return 0
 
 
+# Policies often tie (LRU = PLRU at small sizes, every policy at the largest): distinct markers
+# and line styles keep every line visible, and the legend says which ones coincide.
+_STYLES = [("o", "-"), ("s", "--"), ("^", "-."), ("v", ":"), ("D", "-"), ("x", "--")]
+
+
 def plot(rows, path: str, title: str) -> None:
+    import matplotlib.pyplot as plt
+    fig = figure(rows, title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def curve_labels(curves: dict[str, tuple]) -> dict[str, str]:
+    """Legend label per policy, naming the policies whose curve is identical."""
+    return {p: p + "".join(f" (= {', '.join(same)})" for same in
+                           [[q for q in curves if q != p and curves[q] == pts]] if same)
+            for p, pts in curves.items()}
+
+
+def figure(rows, title: str):
+    """Hit rate (0..100%) against cache entries, one line per policy."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
+    import matplotlib.ticker
+    curves = {}
     for policy in dict.fromkeys(r.policy for r in rows):
-        pts = sorted((r.entries, 100 * r.hit_rate) for r in rows if r.policy == policy)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=policy)
+        curves[policy] = tuple(sorted((r.entries, round(100 * r.hit_rate, 6))
+                                      for r in rows if r.policy == policy))
+    labels = curve_labels(curves)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, (policy, pts) in enumerate(curves.items()):
+        marker, style = _STYLES[k % len(_STYLES)]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle=style,
+                markersize=max(8 - k, 3), markerfacecolor="none", label=labels[policy])
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())   # 16, not 2^4
+    ax.set_ylim(0, 100)
     ax.set_xlabel("cache entries")
     ax.set_ylabel("hit rate (%)")
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig

@@ -1,7 +1,9 @@
 """`jitnic trace PROG.o (--packet HEX | --pcap FILE --index N)`: trace one packet's path through an
 XDP program and print the straight-line trace, the exact path condition, the installed atoms, the
-strengthening notes, the action, instruction counts and, for an uncacheable path, the reason.
-Exit status 0 when the path is cacheable, 1 when it is not."""
+strengthening notes, the action, instruction counts, the NIC entry the host would install (atoms and
+trace after optimization) and, for an uncacheable path, the reason. `--nic` prints only the NIC
+trace, in `jitnic disasm`'s listing style. Exit status 0 when the path is cacheable, 1 when it is
+not (the verdict of the host's miss handler: NIC limits apply after optimization)."""
 from __future__ import annotations
 
 import itertools
@@ -13,6 +15,7 @@ from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
 from jit.compiler.tracer import trace_packet
+from jit.host.miss_handler import compile_path
 
 
 def register(sub) -> None:
@@ -27,7 +30,11 @@ def register(sub) -> None:
     p.add_argument("--max-atoms", type=int, default=MAX_ATOMS)
     p.add_argument("--max-trace-len", type=int, default=MAX_TRACE_LEN)
     p.add_argument("--hdr-bytes", type=int, default=HDR_BYTES)
-    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.add_argument("--no-opt", action="store_true", help="the NIC entry without optimization")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    out.add_argument("--nic", action="store_true",
+                     help="print only the trace the NIC runs (after optimization), as a listing")
     p.set_defaults(func=run)
 
 
@@ -51,6 +58,16 @@ def run(args) -> int:
     frame = _packet(args)
     r = trace_packet(program.insns, frame, max_atoms=args.max_atoms,
                      max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes)
+    # What the host would install: the same path, optimized, checked against the NIC's limits.
+    _tr, nic, reason = compile_path(program.insns, frame, max_atoms=args.max_atoms,
+                                    max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes,
+                                    do_optimize=not args.no_opt)
+    nic_trace = isa.decode(nic.code) if nic is not None else []
+    if args.nic:
+        if nic is None:
+            raise JitnicError(f"this path is not cacheable: {reason}")
+        print(isa.disasm(nic_trace, symbol=f"{program.name}_nic_trace"), end="")
+        return 0
     if args.json:
         emit_json({"program": program.name, "section": program.section, "length": len(frame),
                    "action": r.action, "action_name": action_name(r.action),
@@ -58,8 +75,11 @@ def run(args) -> int:
                    "trace_slots": r.slots, "trace": [isa.disasm_insn(i) for i in r.trace],
                    "exact": [str(p) for p in r.exact], "atoms": [str(a) for a in r.atoms],
                    "atom_words": [list(a.words()) for a in r.atoms], "notes": list(r.notes),
-                   "reason": r.reason})
-        return 0 if r.reason is None else 1
+                   "nic_atoms": [str(a) for a in nic.atoms] if nic else None,
+                   "nic_trace": [isa.disasm_insn(i) for i in nic_trace] if nic else None,
+                   "nic_slots": len(nic.code) // 8 if nic else None,
+                   "reason": reason})
+        return 0 if reason is None else 1
     print(f"{args.program}: {program.section}/{program.name}, {len(program.insns)} instructions; "
           f"packet of {len(frame)} bytes")
     print(f"action: {action_name(r.action)}"
@@ -84,5 +104,12 @@ def run(args) -> int:
         print("strengthening:")
         for n in r.notes:
             print(f"  {n}")
-    print("cacheable: yes" if r.reason is None else f"not cacheable: {r.reason}")
-    return 0 if r.reason is None else 1
+    if nic is not None:
+        how = "without optimization" if args.no_opt else "after optimization"
+        print(f"NIC entry ({how}): {len(nic.atoms)} atoms, {len(nic_trace)} instructions "
+              f"({len(nic.code) // 8} slots)")
+        for a in nic.atoms:
+            print(f"  {a}")
+        print(isa.disasm(nic_trace), end="")
+    print("cacheable: yes" if reason is None else f"not cacheable: {reason}")
+    return 0 if reason is None else 1

@@ -14,7 +14,7 @@ from jit.ebpf import interp, isa
 from jit.nic.encoding import Channel, Counter
 from jit import JitnicError
 from jit.host.miss_handler import Host
-from jit.ebpf.memmap import XDP_TX
+from jit.ebpf.memmap import XDP_PASS, XDP_REDIRECT, XDP_TX, action_name
 from jit.nic.model import NicConfig, NicModel, Outcome
 
 
@@ -51,6 +51,10 @@ class RunReport:
                 "uncacheable_reasons": dict(self.reasons)}
 
 
+# Where a frame leaves the system, by its final action (None: it does not leave).
+OUTPUT_OF_ACTION = {XDP_TX: "tx", XDP_PASS: "pass", XDP_REDIRECT: "redirect"}
+
+
 @dataclass(frozen=True)
 class FrameRecord:
     index: int
@@ -58,6 +62,19 @@ class FrameRecord:
     packet: bytes
     where: str            # "nic", "host" or "dropped"
     entry: int | None
+
+    @property
+    def output(self) -> str | None:
+        """"tx" (back to the wire), "pass" (to the host stack), "redirect", or None (dropped,
+        aborted, or a frame the host could not run)."""
+        return OUTPUT_OF_ACTION.get(self.action)
+
+    def as_dict(self) -> dict:
+        """The per-frame JSON row of `jitnic run --jsonl` (both engines)."""
+        return {"index": self.index, "action": self.action,
+                "action_name": None if self.action is None else action_name(self.action),
+                "output": self.output, "out_hex": self.packet.hex(), "where": self.where,
+                "entry": self.entry}
 
 
 class RunLoop:

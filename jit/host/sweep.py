@@ -38,6 +38,7 @@ class SweepRow:
     installs: int
     evictions: int
     uncacheable: int
+    oversize: int = 0       # frames too long for the NIC: dropped and counted, neither hit nor miss
 
     @property
     def hit_rate(self) -> float:
@@ -46,7 +47,8 @@ class SweepRow:
     def as_dict(self) -> dict:
         return {"entries": self.entries, "policy": self.policy, "hits": self.hits,
                 "misses": self.misses, "installs": self.installs, "hit_rate": round(self.hit_rate, 6),
-                "evictions": self.evictions, "packets": self.packets, "uncacheable": self.uncacheable}
+                "evictions": self.evictions, "packets": self.packets, "uncacheable": self.uncacheable,
+                "oversize": self.oversize}
 
 
 class PathOracle:
@@ -128,7 +130,7 @@ def sweep(insns: list[isa.Insn], frames_factory: Callable[[], Iterable[bytes]],
             rep = run_frames(insns, frames_factory(), nic, cfg, latency=latency, check=False,
                              library=library)
             rows.append(SweepRow(n, policy, rep.packets, rep.hits, rep.misses, rep.installs,
-                                 rep.evictions, rep.uncacheable))
+                                 rep.evictions, rep.uncacheable, rep.oversize))
             if progress:
                 progress(f"{policy} x {n}: hit rate {100 * rows[-1].hit_rate:.1f}%")
     return rows, library

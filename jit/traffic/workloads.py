@@ -1025,15 +1025,18 @@ def generate(name: str, count: int, seed: int = 0, **params) -> Iterator[bytes]:
     return (frame for _, frame in generate_labeled(name, count, seed, **params))
 
 
-def write_pcap(path, name: str, count: int, seed: int = 0, **params) -> int:
+def write_pcap(path, name: str, count: int, seed: int = 0, *, on_frame=None, **params) -> int:
     """Write the workload to a classic pcap file (1 µs between packets); returns packets written.
 
-    Parameters are checked before the file is created.
+    Parameters are checked before the file is created. `on_frame()`, if given, is called after each
+    frame is written (progress reporting).
     """
     frames = generate(name, count, seed, **params)
     with PcapWriter(path, snaplen=MAX_FRAME + 14) as w:
         for frame in frames:
             w.write(frame)
+            if on_frame is not None:
+                on_frame()
         log.info("wrote %d packets of %s to %s", w.count, name, path)
         return w.count
 

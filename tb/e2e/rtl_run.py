@@ -29,9 +29,8 @@ async def rtl_run(dut):
     frames_out = open(env["RTL_RUN_FRAMES"], "w") if env.get("RTL_RUN_FRAMES") else None
 
     def on_frame(rec):
-        frames_out.write(json.dumps({"index": rec.index, "action": rec.action,
-                                     "out_hex": rec.packet.hex(), "where": rec.where,
-                                     "entry": rec.entry}) + "\n")
+        frames_out.write(json.dumps(rec.as_dict()) + "\n")
+        frames_out.flush()                  # the parent counts lines for its progress bar
 
     res = await run_e2e(tb, program.insns, pcap.read_packets(env["RTL_RUN_PCAP"]), cfg,
                         latency=int(env.get("RTL_RUN_LATENCY", "0")),

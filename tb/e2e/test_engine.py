@@ -1,5 +1,6 @@
 """`jitnic run --engine rtl` reports the same hits, misses, installs and evictions as the model
-engine on the same capture and settings (and no mismatches against the reference)."""
+engine on the same capture and settings (and no mismatches against the reference), and writes the
+same processed frames with `--pcap-out`."""
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 
 from jit.traffic import workloads
 from jit.paths import program_object
+from jit.traffic.pcap import read_records
 
 
 @pytest.mark.rtl
@@ -24,10 +26,16 @@ def test_rtl_engine_matches_model_engine(tmp_path, program, policy, latency):
                 w.write(frame)
     base = [sys.executable, "-m", "jit", "run", str(program_object(program)), "--pcap", str(capture),
             "--entries", "4", "--policy", policy, "--latency", str(latency), "--json", "--seed", "7"]
-    model = json.loads(subprocess.run(base, capture_output=True, text=True, check=True).stdout)
-    proc = subprocess.run(base + ["--engine", "rtl"], capture_output=True, text=True)
+    out = {engine: tmp_path / f"{engine}.pcap" for engine in ("model", "rtl")}
+    model = json.loads(subprocess.run(base + ["--pcap-out", str(out["model"])], capture_output=True,
+                                      text=True, check=True).stdout)
+    proc = subprocess.run(base + ["--engine", "rtl", "--pcap-out", str(out["rtl"])],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rtl = json.loads(proc.stdout.splitlines()[-1])
     for key in ("packets", "hits", "misses", "installs", "evictions", "uncacheable", "mismatches"):
         assert rtl[key] == model[key], (key, rtl[key], model[key])
     assert rtl["mismatches"] == 0 and rtl["hits"] > 0 and rtl["evictions"] > 0
+    written = {engine: [(r.data, r.ts_ns) for r in read_records(path)] for engine, path in out.items()}
+    assert written["rtl"] == written["model"] and len(written["rtl"]) == rtl["pcap_out_frames"] > 0
+    assert "cycles_per_frame" in rtl and rtl["engine"] == "rtl"

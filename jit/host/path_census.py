@@ -1,0 +1,91 @@
+"""Every distinct path a capture takes through a program, with how many frames take it.
+
+A path is what the host would compile on a miss: for a cacheable path, its installed condition and
+NIC trace (after optimization; one row per distinct entry the host would install); for a path the
+NIC cannot take, its reason and exact condition. Each frame is counted on exactly one row, so the
+counts sum to the number of capture records (empty records and frames the program faults on
+included, as rows of their own).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from jit import JitnicError
+from jit.ebpf import isa
+from jit.ebpf.memmap import action_name
+from jit.host.miss_handler import CompiledTrace, TraceLibrary, compile_path
+from jit.nic.model import NicConfig
+
+
+@dataclass
+class PathRow:
+    """One path. `atoms`/`nic_trace` are what the NIC would hold (empty when not cacheable)."""
+    frames: int
+    first_index: int
+    actions: Counter = field(default_factory=Counter)    # action name -> frames (a trace's r0 may vary)
+    reason: str | None = None                            # None: cacheable
+    exact: tuple[str, ...] = ()                          # exact weakest precondition, as text
+    atoms: tuple[str, ...] = ()                          # installed atoms (after optimization)
+    notes: tuple[str, ...] = ()                          # strengthening notes
+    insns_before: int | None = None                      # trace instructions before optimization
+    insns_after: int | None = None
+    nic_trace: tuple[str, ...] = ()                      # the optimized trace, disassembled
+
+    @property
+    def cacheable(self) -> bool:
+        return self.reason is None
+
+    def as_dict(self) -> dict:
+        return {"frames": self.frames, "first_index": self.first_index,
+                "actions": dict(sorted(self.actions.items())), "cacheable": self.cacheable,
+                "reason": self.reason, "exact": list(self.exact), "atoms": list(self.atoms),
+                "notes": list(self.notes), "insns_before": self.insns_before,
+                "insns_after": self.insns_after, "nic_trace": list(self.nic_trace)}
+
+
+def census(insns: list[isa.Insn], frames: Iterable[bytes], cfg: NicConfig,
+           do_optimize: bool = True) -> list[PathRow]:
+    """Rows sorted by frame count (most first), ties by first frame index."""
+    library = TraceLibrary()     # known cacheable paths: a frame satisfying one is not traced again
+    rows: dict[tuple, PathRow] = {}
+    for index, frame in enumerate(frames):
+        key, action, make = _classify(insns, frame, cfg, library, do_optimize)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = make(index)
+        row.frames += 1
+        row.actions[action] += 1
+    return sorted(rows.values(), key=lambda r: (-r.frames, r.first_index))
+
+
+def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_optimize: bool):
+    """(row key, action name of this frame, row factory)."""
+    if not frame:
+        return ("empty",), "none", lambda i: PathRow(0, i, reason="empty capture record (0 bytes)")
+    known = library.lookup(frame, cfg.hdr_bytes)
+    if known is not None:
+        compiled, result = known
+        return compiled.key, action_name(result.action), None
+    try:
+        tr, compiled, reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
+                                            max_trace_len=cfg.max_trace_len,
+                                            hdr_bytes=cfg.hdr_bytes, do_optimize=do_optimize)
+    except JitnicError as exc:                      # the program faults on this frame
+        why = f"program error: {' '.join(str(exc).split())}"
+        return ("error", why), "none", lambda i: PathRow(0, i, reason=why)
+    exact = tuple(str(p) for p in tr.exact)
+    if compiled is None:
+        return (("uncacheable", reason, exact), action_name(tr.action),
+                lambda i: PathRow(0, i, reason=reason, exact=exact, notes=tuple(tr.notes),
+                                  insns_before=len(tr.trace)))
+    library.add(compiled, cfg.hdr_bytes)
+    return compiled.key, action_name(tr.action), lambda i: _cacheable_row(i, compiled, exact, tr.notes)
+
+
+def _cacheable_row(index: int, compiled: CompiledTrace, exact, notes) -> PathRow:
+    return PathRow(0, index, exact=exact, atoms=tuple(str(a) for a in compiled.atoms),
+                   notes=tuple(notes), insns_before=compiled.insns_before,
+                   insns_after=compiled.insns_after,
+                   nic_trace=tuple(isa.disasm(isa.decode(compiled.code)).splitlines()))
