@@ -6,27 +6,49 @@ import argparse
 import sys
 
 from jit.ebpf import elf
-from jit.traffic import pcap
+from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit import JitnicError
 from jit.nic.model import NicConfig, NicModel
 from jit.nic.policies import POLICIES
 from jit.host.runner import FrameRecord, run_frames
 from jit.nic import encoding as enc
+from jit.nic import params
 
 ENGINES = ("model", "rtl")
+
+# Exit status of `jitnic run` (README): the three outcomes a user must tell apart.
+EXIT_OK = 0            # every frame's final result agrees with the reference interpreter
+EXIT_MISMATCH = 1      # at least one frame disagrees (a soundness bug)
+EXIT_ERROR = 2         # bad input or usage: nothing was run (or the run could not finish)
+EXIT_HOST_ERRORS = 3   # no mismatch, but the host could not run the program on some frames
+
+
+def param_type(name: str, flag: str):
+    """An argparse `type` that checks a NIC parameter by the shared rules (jit/nic/params.py)."""
+    def convert(text: str) -> int:
+        try:
+            return params.check_int(name, text, flag)
+        except params.ParamError as exc:      # argparse prefixes "argument FLAG: "
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(flag).lstrip()) from None
+    return convert
 
 
 def add_nic_arguments(p: argparse.ArgumentParser) -> None:
     """NIC configuration flags shared by `run` and `sweep`."""
     p.add_argument("--section", help="program section (default: the object's XDP program)")
-    p.add_argument("--max-atoms", type=int, default=enc.MAX_ATOMS)
-    p.add_argument("--max-trace-len", type=int, default=enc.MAX_TRACE_LEN)
-    p.add_argument("--hdr-bytes", type=int, default=enc.HDR_BYTES)
-    p.add_argument("--seed", type=lambda s: int(s, 0), default=0, help="RANDOM policy seed")
-    p.add_argument("--latency", type=int, default=0,
+    p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"),
+                   default=enc.MAX_ATOMS)
+    p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
+                   default=enc.MAX_TRACE_LEN)
+    p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"),
+                   default=enc.HDR_BYTES)
+    p.add_argument("--seed", type=param_type("SEED", "--seed"), default=0,
+                   help="RANDOM policy seed")
+    p.add_argument("--latency", type=param_type("LATENCY", "--latency"), default=0,
                    help="host install latency in frames (0: before the next frame)")
     p.add_argument("--no-opt", action="store_true", help="install traces without optimization")
+    add_capture_arguments(p)
 
 
 def register(sub) -> None:
@@ -34,7 +56,7 @@ def register(sub) -> None:
                        description=__doc__)
     p.add_argument("program", help="XDP object file")
     p.add_argument("--pcap", required=True, help="capture (pcap or pcapng, Ethernet)")
-    p.add_argument("--entries", type=int, default=enc.N_ENTRIES)
+    p.add_argument("--entries", type=param_type("N_ENTRIES", "--entries"), default=enc.N_ENTRIES)
     p.add_argument("--policy", choices=sorted(POLICIES) + ["opt"], default="lru",
                    help="replacement policy; opt = Belady's optimum (model only, reads the capture twice)")
     p.add_argument("--engine", choices=ENGINES, default="model")
@@ -59,46 +81,58 @@ def run(args) -> int:
     on_frame = None
     if args.jsonl:
         def on_frame(rec: FrameRecord) -> None:
-            emit_json({"index": rec.index, "action": rec.action, "out_hex": rec.packet.hex(),
-                       "where": rec.where, "entry": rec.entry})
+            emit_json(rec.as_dict())
+    capture = open_capture(args)
     if args.engine == "rtl":
         if args.policy == "opt":
             raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
         from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
         summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                    latency=args.latency, check=not args.no_check,
-                                   want_frames=args.jsonl)
+                                   want_frames=args.jsonl, convert_link=capture.convert)
         for rec in records:
             emit_json(rec)
-        return finish(summary, program.name, args)
+        return finish(summary, program.name, args, capture)
     nic = NicModel(cfg)
     if args.policy == "opt":
         from jit.host.miss_handler import TraceLibrary
         from jit.host.sweep import PathOracle, belady_model
         library = TraceLibrary()
-        nic = belady_model(cfg, PathOracle(program.insns, pcap.read_packets(args.pcap), library, cfg),
+        nic = belady_model(cfg, PathOracle(program.insns, capture.frames(), library, cfg),
                            library)
-    report = run_frames(program.insns, pcap.read_packets(args.pcap), nic, cfg, latency=args.latency,
+    report = run_frames(program.insns, capture.frames(), nic, cfg, latency=args.latency,
                         check=not args.no_check, do_optimize=not args.no_opt, on_frame=on_frame)
-    return finish(report.as_dict(), program.name, args)
+    return finish(report.as_dict(), program.name, args, capture)
 
 
-def finish(summary: dict, name: str, args) -> int:
+def finish(summary: dict, name: str, args, capture=None) -> int:
+    child_notes = summary.pop("capture_notes", [])       # the RTL engine's reader, in its child
     if args.json or args.jsonl:
         emit_json(summary)
     else:
         print_report(summary, name, args)
-    return 1 if summary["mismatches"] else 0
+    if capture is not None:
+        print_notes(capture, child_notes)
+    return exit_status(summary)
+
+
+def exit_status(summary: dict) -> int:
+    if summary["mismatches"]:
+        return EXIT_MISMATCH
+    return EXIT_HOST_ERRORS if summary["host_errors"] else EXIT_OK
 
 
 def print_report(s: dict, name: str, args) -> None:
     w = sys.stdout.write
     w(f"program {name}, {args.entries} entries, policy {args.policy}, engine {args.engine}\n")
     for key in ("packets", "hits", "misses", "installs", "evictions", "uncacheable",
-                "distinct_traces", "mismatches", "oversize", "exec_errors", "host_errors"):
+                "distinct_traces", "mismatches", "oversize", "exec_errors", "host_errors",
+                "empty_records"):
         w(f"  {key:<16} {s[key]}\n")
     w(f"  {'hit_rate':<16} {100 * s['hit_rate']:.2f}%\n")
     w(f"  {'nic_insns':<16} {s['nic_insns']}\n")
     w(f"  {'full_insns':<16} {s['full_insns']}\n")
     for reason, n in sorted(s["uncacheable_reasons"].items()):
         w(f"  uncacheable: {reason}: {n}\n")
+    for reason, n in sorted(s.get("host_error_reasons", {}).items()):
+        w(f"  host error: {reason}: {n}\n")

@@ -37,12 +37,13 @@ class CompiledTrace:
 
 @dataclass(frozen=True)
 class HostDecision:
-    action: int               # the full program's action (the host carries it out)
+    action: int | None        # the full program's action (the host carries it out); None: error
     packet: bytes             # the frame as the full program left it
     full_insns: int           # instructions the full program executed
     compiled: CompiledTrace | None
     reason: str | None        # why the path is not cacheable (None when it is)
     scheduled: bool           # an install was queued for this frame
+    error: str | None = None  # the host cannot run the program on this frame (fault, budget...)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class HostStats:
     installs_requested: int = 0
     deduped: int = 0
     install_errors: int = 0
+    host_errors: int = 0      # frames the host could not run (program faults): not uncacheable
     reasons: dict = field(default_factory=dict)
     distinct_keys: set = field(default_factory=set)
 
@@ -178,6 +180,9 @@ class Host:
             tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
                                                 **self.limits)
             action, packet, full_insns = tr.action, tr.packet, tr.insns
+            if tr.error is not None:
+                self.stats.host_errors += 1
+                return HostDecision(None, frame, full_insns, None, reason, False, tr.error)
             if compiled is None:
                 self.stats.uncacheable += 1
                 short = reason.split(":")[0]

@@ -16,6 +16,7 @@ from jit.nic import encoding as enc
 from jit.ebpf import isa, memmap
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
 from jit.nic.executor import compile_trace
+from jit.nic.params import check_config
 from jit.nic.policies import choose_victim, make_policy
 
 
@@ -28,6 +29,12 @@ class NicConfig:
     pkt_bytes: int = enc.PKT_BYTES
     policy: str = "lru"
     seed: int = 0
+
+    def __post_init__(self):
+        # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
+        # is refused here, not after a run
+        check_config(self.n_entries, self.max_atoms, self.max_trace_len, self.hdr_bytes,
+                     self.pkt_bytes, self.policy, self.seed)
 
 
 @dataclass(frozen=True)
