@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from jit.ebpf import isa
-from jit.nic.encoding import Atom, ErrorCode
+from jit.nic.encoding import Atom, AtomKind, AtomOp, ErrorCode
 from jit import JitnicError
 from jit.compiler.opt import optimize
 from jit.compiler.tracer import trace_packet
@@ -96,12 +96,19 @@ class TraceLibrary:
 
     Conditions of different paths are disjoint, so a frame satisfying a known installed condition
     takes that path: the host can reuse the compiled trace instead of tracing the frame again
-    (sweeps run the same capture many times). Lookup is move-to-front linear search.
+    (sweeps run the same capture many times).
+
+    Lookup is indexed, not a scan: paths are grouped by the fields their `==` atoms compare
+    (offset, width, byte order, mask; the length counts as a field), and within a group by the
+    compared values. A lookup reads each group's fields from the frame once and checks only the
+    paths whose `==` values match; paths without `==` atoms form one group that is scanned. With
+    one path per frame (pinned 5-tuples) the cost no longer grows with the library.
     """
 
     def __init__(self):
         self._items: list[tuple[CompiledTrace, object, object]] = []
         self._ids: dict[tuple, int] = {}
+        self._groups: dict[tuple, dict[tuple, list[int]]] = {}   # fields -> values -> items
 
     def __len__(self) -> int:
         return len(self._items)
@@ -116,21 +123,22 @@ class TraceLibrary:
         from jit.nic.model import compile_condition
         from jit.nic.executor import compile_trace
         self.id_of(compiled.key)
-        self._items.insert(0, (compiled, compile_condition(list(compiled.atoms)),
-                               compile_trace(isa.decode(compiled.code), hdr_bytes)))
+        fields, values = _eq_index_key(compiled.atoms)
+        self._groups.setdefault(fields, {}).setdefault(values, []).append(len(self._items))
+        self._items.append((compiled, compile_condition(list(compiled.atoms)),
+                            compile_trace(isa.decode(compiled.code), hdr_bytes)))
 
     def lookup(self, frame: bytes, hdr_bytes: int):
         """(compiled trace, ExecResult) of the known path `frame` takes, or None."""
         w = frame[:hdr_bytes] + bytes(hdr_bytes + 8)
         n = len(frame)
-        for k, item in enumerate(self._items):
-            if item[1](w, n):
-                result = item[2](frame)
-                if result.err:
-                    return None
-                if k > 8:
-                    self._items.insert(0, self._items.pop(k))
-                return item[0], result
+        for fields, table in self._groups.items():
+            candidates = table.get(tuple(_field_of(w, n, f) for f in fields))
+            for k in candidates or ():
+                compiled, match, run = self._items[k]
+                if match(w, n):
+                    result = run(frame)
+                    return None if result.err else (compiled, result)
         return None
 
     def path_of(self, insns, frame: bytes, cfg) -> CompiledTrace | None:
@@ -147,6 +155,22 @@ class TraceLibrary:
         if compiled is not None:
             self.add(compiled, cfg.hdr_bytes)
         return compiled
+
+
+def _eq_index_key(atoms) -> tuple[tuple, tuple]:
+    """(fields, values) of a condition's `==` atoms, in a canonical order: the library's index."""
+    eqs = sorted({(a.kind, a.offset, a.width, a.big_endian, a.mask & 0xFFFF_FFFF,
+                   a.const & 0xFFFF_FFFF) for a in atoms if a.op == AtomOp.EQ})
+    return tuple(e[:5] for e in eqs), tuple(e[5] for e in eqs)
+
+
+def _field_of(w: bytes, n: int, f: tuple) -> int:
+    """The masked value an `==` atom with field spec `f` compares (as `Atom.holds` computes it,
+    on the zero-padded window `w`)."""
+    kind, offset, width, big_endian, mask = f
+    if kind == AtomKind.LEN:
+        return n & mask
+    return int.from_bytes(w[offset:offset + width], "big" if big_endian else "little") & mask
 
 
 class Host:
