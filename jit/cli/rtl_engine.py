@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
     return summary, records
 
 
-_CAUSE_MARKERS = ("Error:", "error:", "Error ", "Exception", "AssertionError", "FAIL")
+_CAUSE_MARKER = re.compile(r"\berror\b|\bFAIL\b", re.IGNORECASE)
 
 
 def log_cause(log: Path, limit: int = 300) -> str | None:
@@ -72,6 +73,6 @@ def log_cause(log: Path, limit: int = 300) -> str | None:
         if head.endswith(("Error", "Exception")) and " " not in head and ":" in text:
             return text[:limit]
     for line in lines:                      # iverilog / $display("Error: ...") / vvp errors
-        if any(m in line for m in _CAUSE_MARKERS):
+        if _CAUSE_MARKER.search(line):
             return " ".join(line.split())[:limit]
     return None
