@@ -47,6 +47,7 @@ RANGES = {
     "PKT_BYTES": Range(16, 32768, step=8),
     "LATENCY": Range(0, 1 << 30),
     "SEED": Range(0, (1 << 32) - 1),
+    "EXEC_BUDGET": Range(1, 1 << 20),
 }
 
 
@@ -71,7 +72,7 @@ def check_policy(value: str, flag: str | None = None, extra: tuple[str, ...] = (
 
 
 def check_config(n_entries: int, max_atoms: int, max_trace_len: int, hdr_bytes: int,
-                 pkt_bytes: int, policy: str, seed: int) -> None:
+                 pkt_bytes: int, policy: str, seed: int, exec_budget: int = 1024) -> None:
     """Every parameter of one NIC configuration, and the rules that relate them."""
     check_int("N_ENTRIES", n_entries)
     check_int("MAX_ATOMS", max_atoms)
@@ -79,6 +80,7 @@ def check_config(n_entries: int, max_atoms: int, max_trace_len: int, hdr_bytes: 
     check_int("HDR_BYTES", hdr_bytes)
     check_int("PKT_BYTES", pkt_bytes)
     check_int("SEED", seed)
+    check_int("EXEC_BUDGET", exec_budget)
     check_policy(policy)
     if hdr_bytes > pkt_bytes:
         raise ParamError(f"HDR_BYTES ({hdr_bytes}) must not exceed PKT_BYTES ({pkt_bytes})")
