@@ -12,6 +12,7 @@ Sections:
            512- and 1500-byte frames per program, against the bus streaming limit.
   miss     the host's miss handling (trace + optimize + encode), and trace length: instructions
            the full program executes vs. the trace before and after optimization.
+  library  the host's trace library lookup with one path per flow (indexed vs a linear scan).
   memory   peak RSS of the host after 20k and 200k frames that nearly all miss (flat: nothing
            is kept per miss).
 """
@@ -283,6 +284,63 @@ def bench_memory(args: argparse.Namespace) -> list[dict]:
             raise JitnicError(f"memory probe of {count} frames failed: "
                               f"{(out.stderr.strip().splitlines() or ['?'])[-1]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+# ---- library -----------------------------------------------------------------------------------
+def synthetic_paths(n: int, seed: int = 9):
+    """n compiled paths that pin a 5-tuple-like field each (one path per flow, the case that made
+    a linear library super-linear), and for each a frame that takes it."""
+    import random
+    from jit.ebpf import isa
+    from jit.host.miss_handler import CompiledTrace
+    from jit.nic.encoding import Atom, AtomKind, AtomOp
+    rng = random.Random(seed)
+    code = isa.encode([isa.mov64_imm(0, 2), isa.exit_insn()])
+    paths, frames = [], []
+    for value in rng.sample(range(1 << 32), n):
+        atoms = (Atom(AtomKind.LEN, AtomOp.GE, const=42),
+                 Atom(AtomKind.PKT, AtomOp.EQ, 12, 2, True, 0xFFFF, 0x0800),
+                 Atom(AtomKind.PKT, AtomOp.EQ, 26, 4, True, 0xFFFF_FFFF, value),
+                 Atom(AtomKind.PKT, AtomOp.LT, 23, 1, True, 0xFF, 18))
+        paths.append(CompiledTrace(atoms, code, 2, 2))
+        f = bytearray(64)
+        f[12:14], f[23], f[26:30] = b"\x08\x00", 6, value.to_bytes(4, "big")
+        frames.append(bytes(f))
+    return paths, frames
+
+
+@benchmark("library", "host trace library: lookups/s with one path per flow, indexed vs a linear "
+           "scan of the same conditions (what sweeps and --policy opt did per missed frame)")
+def bench_library(args: argparse.Namespace) -> list[dict]:
+    from jit.host.miss_handler import TraceLibrary
+    from jit.nic.model import compile_condition
+    rows = []
+    for n in (1000, 10000):
+        paths, frames = synthetic_paths(n)
+        lib = TraceLibrary()
+        for p in paths:
+            lib.add(p, 128)
+        conds = [compile_condition(list(p.atoms)) for p in paths]
+        sample = frames[::max(1, n // 500)]
+
+        def indexed():
+            for f in sample:
+                assert lib.lookup(f, 128) is not None
+
+        def linear():
+            for f in sample:
+                w = f[:128] + bytes(136)
+                assert any(c(w, len(f)) for c in conds)
+
+        row = {"section": "library", "paths": n}
+        for name, fn in (("indexed", indexed), ("linear", linear)):
+            done, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < args.seconds:
+                fn()
+                done += len(sample)
+            row[f"{name}_lookups_per_s"] = round(done / (time.perf_counter() - t0))
+        rows.append(row)
     return rows
 
 
