@@ -47,9 +47,10 @@ def _packet(args) -> bytes:
         raise JitnicError(f"--index must be >= 0, not {args.index}")
     capture = open_capture(args)
     frame = next(itertools.islice(capture.frames(), args.index, None), None)
-    print_notes(capture)
     if frame is None:
-        raise JitnicError(f"{args.pcap}: no packet with index {args.index}")
+        cut = f" ({capture.warnings[0].removeprefix('warning: ')})" if capture.warnings else ""
+        raise JitnicError(f"{args.pcap}: no packet with index {args.index}{cut}")
+    print_notes(capture)
     return frame
 
 
