@@ -120,3 +120,10 @@ def test_truncated_last_record_keeps_the_summary(zipf_pcap, tmp_path, capsys):
     bad = tmp_path / "bad.pcap"
     bad.write_bytes(data[:24] + b"\xff" * 16 + data[24:])    # garbage mid-file: still an error
     assert cli.main(["run", prog, "--pcap", str(bad), "--json"]) == 2
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_gen_refuses_non_finite_parameters(value, tmp_path, capsys):
+    out = tmp_path / "x.pcap"
+    assert cli.main(["gen", "zipf", "-o", str(out), "--count", "3", "-p", f"s={value}"]) == 2
+    assert "finite" in capsys.readouterr().err and not out.exists()
