@@ -119,3 +119,14 @@ def test_library_lookup_is_indexed_and_finds_the_same_path(monkeypatch):
         if got is not None:
             assert got[0].atoms in want
     assert calls[0] <= 2 * len(frames), f"{calls[0]} condition evaluations for {len(frames)} lookups"
+
+
+def test_belady_is_not_shifted_by_empty_records():
+    """Empty capture records never reach the NIC: Belady's clock and its oracle must both skip
+    them (frame numbering, issue 12 item 1), so interleaved empty records change nothing."""
+    prog = elf.load_program(built_program("acl_firewall"))
+    frames = list(workloads.generate("zipf", 600, seed=2, flows=80))
+    with_empty = [f for frame in frames for f in (frame, b"")]
+    plain, _ = sweep(prog.insns, lambda: iter(frames), [2, 4], ["opt"], NicConfig())
+    mixed, _ = sweep(prog.insns, lambda: iter(with_empty), [2, 4], ["opt"], NicConfig())
+    assert [r.hits for r in mixed] == [r.hits for r in plain]
