@@ -108,3 +108,19 @@ def test_header_carries_the_rule_table():
     assert [value >> (4 * op) & 0xF for op in range(256)] == [int(r) for r in RULE_TABLE]
     assert f"`define SLOT_RULE_EXIT 4'd{int(SlotRule.EXIT)}" in text
     assert f"`define JITNIC_EXEC_BUDGET {enc.EXEC_BUDGET}" in text
+
+
+def test_host_does_not_request_a_trace_over_the_budget():
+    """The host runs the NIC's checks before it asks for an install: a divide-heavy path is
+    uncacheable with its reason, and nothing is refused at commit."""
+    from jit.ebpf.asm import assemble
+    from jit.host.runner import run_model
+    # divides of packet words by packet words: nothing for the optimizer to fold or drop
+    text = ("    ldxw %r2, [%r1+0]\n    ldxw %r0, [%r2+0]\n    ldxw %r3, [%r2+4]\n"
+            + "    div %r0, %r3\n" * 12 + "    and %r0, 3\n    exit\n")
+    insns = assemble(text)
+    rep = run_model(insns, [bytes(60)] * 3, NicConfig(n_entries=2, exec_budget=200))
+    assert rep.installs == 0 and rep.uncacheable == 3 and rep.mismatches == 0
+    assert rep.reasons == {"over the execution budget": 3}
+    rep = run_model(insns, [bytes(60)] * 3, NicConfig(n_entries=2))
+    assert rep.hits == 2 and rep.installs == 1

@@ -14,7 +14,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from jit.ebpf import isa
-from jit.nic.encoding import Atom, AtomKind, AtomOp, ErrorCode
+from jit.nic import encoding as enc
+from jit.nic.encoding import EXEC_BUDGET, Atom, AtomKind, AtomOp, ErrorCode
+from jit.nic.validate import validate_words
 from jit import JitnicError
 from jit.compiler.opt import optimize
 from jit.compiler.tracer import trace_packet
@@ -71,7 +73,7 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
-                 hdr_bytes: int, do_optimize: bool = True):
+                 hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
@@ -88,6 +90,14 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
         return tr, None, f"trace too long: {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
     if len(atoms) > max_atoms:
         return tr, None, f"too many atoms: {len(atoms)} > MAX_ATOMS {max_atoms}"
+    # the NIC's own commit checks (jit/nic/validate.py): a path it would refuse is not requested
+    err, where = validate_words([a.words() for a in atoms], len(atoms), enc.trace_words(code),
+                                len(code) // 8, max_atoms=max_atoms, max_trace_len=max_trace_len,
+                                hdr_bytes=hdr_bytes, exec_budget=exec_budget)
+    if err == ErrorCode.EXEC_BUDGET:
+        return tr, None, f"over the execution budget: slot {where} passes EXEC_BUDGET {exec_budget}"
+    if err != ErrorCode.NONE:
+        return tr, None, f"refused by the NIC's commit checks: {err.name} at {where}"
     return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
 
 
@@ -149,7 +159,8 @@ class TraceLibrary:
         try:
             _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                                   max_trace_len=cfg.max_trace_len,
-                                                  hdr_bytes=cfg.hdr_bytes)
+                                                  hdr_bytes=cfg.hdr_bytes,
+                                                  exec_budget=cfg.exec_budget)
         except JitnicError:
             return None
         if compiled is not None:
@@ -181,11 +192,12 @@ class Host:
 
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
-                 library: TraceLibrary | None = None):
+                 library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET):
         self.insns = list(insns)
         self.nic = nic
         self.latency = latency
-        self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes)
+        self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes,
+                           exec_budget=exec_budget)
         self.do_optimize = do_optimize
         self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
         self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
