@@ -130,6 +130,30 @@
 `define ERR_NO_EXIT 16'd4
 `define ERR_ATOM_WINDOW 16'd5
 `define ERR_BAD_ATOM 16'd6
+`define ERR_EXEC_BUDGET 16'd7
+
+// commit validation (jit/nic/validate.py): slot rules, field checks, budget
+`define SLOT_RULE_INVALID 4'd0
+`define SLOT_RULE_ALU_K 4'd1
+`define SLOT_RULE_ALU_X 4'd2
+`define SLOT_RULE_DIV_K 4'd3
+`define SLOT_RULE_DIV_X 4'd4
+`define SLOT_RULE_MOV_K 4'd5
+`define SLOT_RULE_MOV32_X 4'd6
+`define SLOT_RULE_MOV64_X 4'd7
+`define SLOT_RULE_NEG 4'd8
+`define SLOT_RULE_END 4'd9
+`define SLOT_RULE_LDDW 4'd10
+`define SLOT_RULE_LDX 4'd11
+`define SLOT_RULE_ST 4'd12
+`define SLOT_RULE_STX 4'd13
+`define SLOT_RULE_EXIT 4'd14
+`define SLOT_RULE_TABLE 1024'h0000000000000000000000000000000000090000900900002002000010010000700600005005000020020000100100004004000030e300b0000000b0800800b02002dcb01001dcb02002dcb01001dcb020020000100100002002000010010000400400003003000020020000100100002002000a100100002002000010010000
+`define SLOT_FIELDS_OK(rule, dst, src, off, imm) (((rule) == 4'd1 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd2 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 4'd3 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0 || (off) == 16'd1)) || ((rule) == 4'd4 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd1) && ((imm) == 32'd0)) || ((rule) == 4'd5 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd6 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16) && ((imm) == 32'd0)) || ((rule) == 4'd7 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16 || (off) == 16'd32) && ((imm) == 32'd0)) || ((rule) == 4'd8 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 4'd9 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd16 || (imm) == 32'd32 || (imm) == 32'd64)) || ((rule) == 4'd10 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd11 && (dst) <= 4'd9 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 4'd12 && (dst) <= 4'd10 && (src) == 4'd0) || ((rule) == 4'd13 && (dst) <= 4'd10 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 4'd14 && (dst) == 4'd0 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)))
+`define EXEC_COST_SLOT 1
+`define EXEC_COST_DIV64 66
+`define EXEC_COST_DIV32 34
+`define JITNIC_EXEC_BUDGET 1024
 
 // executor fault codes
 `define EXEC_ERR_NONE 4'd0

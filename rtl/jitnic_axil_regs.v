@@ -12,7 +12,9 @@
  * counters are registers. The entry valid bits live here too.
  *
  * CTRL.COMMIT starts the commit engine: the checks (TOO_MANY_ATOMS, per atom BAD_ATOM/ATOM_WINDOW,
- * BAD_TRACE_LEN: one cycle; then a scan of the staged slots, one slot per cycle), then the engine
+ * BAD_TRACE_LEN: one cycle; then a scan of the staged slots, one slot per cycle: BAD_OPCODE unless
+ * the executor runs the slot, EXEC_BUDGET once the budgeted cycles pass EXEC_BUDGET, LD_IMM64
+ * completeness, NO_EXIT; the slot rules come generated from jit/nic/validate.py), then the engine
  * raises engine_hold and waits for engine_idle (the packet engine is between frames and starts no
  * new lookup while held), picks the victim (lowest invalid entry, else the policy's), clears its
  * valid bit, writes its atoms, copies the trace (one slot per cycle), sets it valid and fills the
@@ -33,6 +35,8 @@ module jitnic_axil_regs #(
     parameter HDR_BYTES = 128,
     // packet buffer bytes (reported in CFG_PKT_BYTES)
     parameter PKT_BYTES = 2048,
+    // budgeted executor cycles per trace (jit/nic/validate.py); longer traces are refused
+    parameter EXEC_BUDGET = `JITNIC_EXEC_BUDGET,
     // replacement policy code reported in CFG_POLICY (`POLICY_*)
     parameter POLICY_CODE = 0,
     // AXI4-Lite address width (the map uses 16 bits)
@@ -122,6 +126,7 @@ reg                     commit_pend_reg, commit_pend_next;
 reg                     inv_pend_reg, inv_pend_next;
 reg                     hold_reg, hold_next;
 reg [SLOT_W:0]          idx_reg, idx_next;           // slot under scan / copy
+reg [31:0]              cost_reg, cost_next;         // budgeted cycles of the slots scanned
 wire [31:0]             idx32 = {{(31-SLOT_W){1'b0}}, idx_reg};
 reg [IDX_W-1:0]         victim_reg, victim_next;
 reg                     evict_reg, evict_next;
@@ -176,30 +181,20 @@ jitnic_ram #(.DATA_W(64), .ADDR_W(SLOT_W)) u_stage_trace (
 );
 
 // ---- helpers ---------------------------------------------------------------------------------
-// opcodes the executor implements (jit.model.supported_opcode)
-function op_supported;
-    input [7:0] op;
-    input [3:0] src;
-    begin
-        if (op == 8'h95) begin
-            op_supported = 1'b1;                                   // exit
-        end else if (op == 8'h18) begin
-            op_supported = src == 4'd0;                            // LD_IMM64, plain form only
-        end else if (op[2:0] == 3'd4 || op[2:0] == 3'd7) begin    // ALU, ALU64
-            if (op[7:4] == 4'hd) begin
-                op_supported = op == 8'hd4 || op == 8'hdc || op == 8'hd7;   // END, ALU64 bswap
-            end else begin
-                op_supported = op[7:4] <= 4'hc && !(op[7:4] == 4'h8 && op[3]);   // no neg reg form
-            end
-        end else if (op[2:0] == 3'd1) begin                        // LDX: MEM, MEMSX (not DW)
-            op_supported = op[7:5] == 3'b011 || (op[7:5] == 3'b100 && op[4:3] != 2'b11);
-        end else if (op[2:0] == 3'd2 || op[2:0] == 3'd3) begin    // ST, STX: MEM
-            op_supported = op[7:5] == 3'b011;
-        end else begin
-            op_supported = 1'b0;                                   // jumps, calls, LD_ABS/IND, ...
-        end
-    end
-endfunction
+// slot rules (generated into jitnic_abi.vh from jit/nic/validate.py): the rule of an opcode, then
+// the fields that rule allows; a slot passes when the executor would run it
+localparam [1023:0] SLOT_RULES = `SLOT_RULE_TABLE;
+wire [7:0]  scan_opc = stg_rd_data[7:0];
+wire [3:0]  scan_dst = stg_rd_data[11:8];
+wire [3:0]  scan_src = stg_rd_data[15:12];
+wire [15:0] scan_off = stg_rd_data[31:16];
+wire [31:0] scan_imm = stg_rd_data[63:32];
+wire [3:0]  scan_rule = SLOT_RULES[4*scan_opc +: 4];
+wire        scan_ok = `SLOT_FIELDS_OK(scan_rule, scan_dst, scan_src, scan_off, scan_imm);
+wire        scan_div = scan_rule == `SLOT_RULE_DIV_K || scan_rule == `SLOT_RULE_DIV_X;
+wire [31:0] scan_cost = !scan_div ? `EXEC_COST_SLOT :
+                        scan_opc[2:0] == 3'd7 ? `EXEC_COST_DIV64 : `EXEC_COST_DIV32;
+wire [32:0] scan_total = {1'b0, cost_reg} + {1'b0, scan_cost};
 
 function [31:0] strobe;
     input [31:0] old;
@@ -336,6 +331,7 @@ always @* begin
     inv_pend_next = inv_pend_reg;
     hold_next = hold_reg;
     idx_next = idx_reg;
+    cost_next = cost_reg;
     victim_next = victim_reg;
     evict_next = evict_reg;
     natoms_next = natoms_reg;
@@ -454,6 +450,7 @@ always @* begin
                 cnt_install_err_c = 1'b1;
             end else begin
                 idx_next = {(SLOT_W+1){1'b0}};
+                cost_next = 32'd0;
                 stg_rd_en_c = 1'b1;
                 stg_rd_addr_c = {SLOT_W{1'b0}};
                 state_next = C_SCAN;
@@ -461,13 +458,20 @@ always @* begin
         end
         C_SCAN: begin
             // stg_rd_data is slot idx_reg
-            if (!op_supported(stg_rd_data[7:0], stg_rd_data[15:12])) begin
+            cost_next = scan_total[31:0];
+            if (!scan_ok) begin
                 err_code_next = `ERR_BAD_OPCODE;
                 err_index_next = idx32[15:0];
                 state_next = C_IDLE;
                 st_err_next = 1'b1;
                 cnt_install_err_c = 1'b1;
-            end else if (stg_rd_data[7:0] == 8'h18) begin
+            end else if (scan_total > EXEC_BUDGET) begin
+                err_code_next = `ERR_EXEC_BUDGET;
+                err_index_next = idx32[15:0];
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
+            end else if (scan_opc == 8'h18) begin
                 if (idx32 + 32'd1 >= tlen_reg) begin
                     // LD_IMM64 without its second slot
                     err_code_next = `ERR_BAD_OPCODE;
@@ -488,7 +492,7 @@ always @* begin
                     stg_rd_addr_c = idx_next[SLOT_W-1:0];
                 end
             end else if (idx32 + 32'd1 == tlen_reg) begin
-                if (stg_rd_data[7:0] != 8'h95) begin
+                if (scan_opc != 8'h95) begin
                     err_code_next = `ERR_NO_EXIT;
                     err_index_next = idx32[15:0];
                     state_next = C_IDLE;
@@ -562,22 +566,23 @@ always @* begin
     inc[`CNT_INSTALL_ERRORS] = cnt_install_err_c;
     cnt_next = cnt_reg;
     hits_next = hits_reg;
+    // CLEAR_COUNTERS zeroes first, then this cycle's increments land on the zeroed counters:
+    // an event in the clearing cycle is counted, not lost
     if (clear_c) begin
         cnt_next = {`N_COUNTERS*32{1'b0}};
         hits_next = {N_ENTRIES*32{1'b0}};
-    end else begin
-        for (j = 0; j < `N_COUNTERS; j = j + 1) begin
-            if (j == `CNT_EXEC_CYCLES) begin
-                if (inc[j]) begin
-                    cnt_next[32*j +: 32] = cnt_reg[32*j +: 32] + cnt_exec_cycles;
-                end
-            end else if (inc[j]) begin
-                cnt_next[32*j +: 32] = cnt_reg[32*j +: 32] + 32'd1;
+    end
+    for (j = 0; j < `N_COUNTERS; j = j + 1) begin
+        if (j == `CNT_EXEC_CYCLES) begin
+            if (inc[j]) begin
+                cnt_next[32*j +: 32] = cnt_next[32*j +: 32] + cnt_exec_cycles;
             end
+        end else if (inc[j]) begin
+            cnt_next[32*j +: 32] = cnt_next[32*j +: 32] + 32'd1;
         end
-        if (hit_valid) begin
-            hits_next[32*hit_index +: 32] = hits_reg[32*hit_index +: 32] + 32'd1;
-        end
+    end
+    if (hit_valid) begin
+        hits_next[32*hit_index +: 32] = hits_next[32*hit_index +: 32] + 32'd1;
     end
 end
 
@@ -587,6 +592,7 @@ always @(posedge clk) begin
     inv_pend_reg <= inv_pend_next;
     hold_reg <= hold_next;
     idx_reg <= idx_next;
+    cost_reg <= cost_next;
     victim_reg <= victim_next;
     evict_reg <= evict_next;
     natoms_reg <= natoms_next;

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from jit.nic import params
 from jit.paths import PROJECT_ROOT
 
 REPORTS = PROJECT_ROOT / "sim_build" / "reports"
@@ -30,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.sim != "icarus":
         print(f"regress: only SIM=icarus is supported (got {args.sim!r})", file=sys.stderr)
+        return 2
+    try:        # the shared rules (jit/nic/params.py): a bad value fails now, by name
+        if args.policy:
+            params.check_policy(args.policy, "POLICY")
+        if args.entries:
+            params.check_int("N_ENTRIES", args.entries, "N_ENTRIES")
+    except params.ParamError as exc:
+        print(f"regress: {exc}", file=sys.stderr)
         return 2
     env = dict(os.environ)
     if args.policy:

@@ -36,21 +36,47 @@ def program_path(request):
 
 
 # Counts that `make test` must show even under pytest-xdist (workers' prints are swallowed): the
-# controller sees every report, so the summary is computed here from the reports themselves.
+# controller sees every report, so the summary is computed here from the reports themselves. Every
+# group prints a line, also when nothing ran (0/313 and the reason, not silence).
+CONFORMANCE_SUITE_SIZE = 313     # files in the shared snapshot of the eBPF conformance suite
 SUMMARY_GROUPS = {
-    "eBPF conformance suite (jit/ebpf/interp)": "tests/test_conformance.py::test_conformance",
-    "kernel differential (programs x 1000 packets)": "tests/test_kernel_diff.py::test_kernel_agrees",
-    "RTL end-to-end (program x policy)": "tb/e2e/test_e2e.py::test_e2e",
+    "eBPF conformance suite (jit/ebpf/interp)":
+        ("tests/test_conformance.py::test_conformance", CONFORMANCE_SUITE_SIZE),
+    "kernel differential (programs x 1000 packets)":
+        ("tests/test_kernel_diff.py::test_kernel_agrees", len(PROGRAM_NAMES)),
+    "RTL end-to-end (program x policy)": ("tb/e2e/test_e2e.py::test_e2e", None),
 }
 
 
-def pytest_terminal_summary(terminalreporter):
-    stats = terminalreporter.stats
-    for label, prefix in SUMMARY_GROUPS.items():
-        counts = {k: sum(1 for r in stats.get(k, []) if getattr(r, "nodeid", "").startswith(prefix)
-                         and getattr(r, "when", "call") in ("call", "setup"))
-                  for k in ("passed", "failed", "skipped")}
+def _skip_reason(report) -> str:
+    longrepr = getattr(report, "longrepr", None)
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "skipped")
+
+
+def summary_lines(stats: dict) -> list[str]:
+    """One line per group: passed/expected, failures, skips and the first skip reason."""
+    lines = []
+    for label, (prefix, expected) in SUMMARY_GROUPS.items():
+        reports = {k: [r for r in stats.get(k, []) if getattr(r, "nodeid", "").startswith(prefix)
+                       and getattr(r, "when", "call") in ("call", "setup")]
+                   for k in ("passed", "failed", "skipped")}
+        counts = {k: len(v) for k, v in reports.items()}
         total = sum(counts.values())
-        if total:
-            terminalreporter.write_line(f"{label}: {counts['passed']}/{total} passed, "
-                                        f"{counts['failed']} failed, {counts['skipped']} skipped")
+        if not total and expected is None:
+            lines.append(f"{label}: not collected in this run")
+            continue
+        line = (f"{label}: {counts['passed']}/{max(total, expected or 0)} passed, "
+                f"{counts['failed']} failed, {counts['skipped']} skipped")
+        if counts["skipped"] and not counts["passed"]:
+            line += f" ({_skip_reason(reports['skipped'][0])})"
+        elif not total:
+            line += " (not collected in this run)"
+        lines.append(line)
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in summary_lines(terminalreporter.stats):
+        terminalreporter.write_line(line)

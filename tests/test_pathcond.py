@@ -499,3 +499,20 @@ def test_alu_node_text():
     e = a64(ADD, a64(LSH, a64(AND, ld(14, 1), 15), 2), 14)
     assert str(e) == "(((pkt[14] & 15) << 2) + 14)"
     assert isinstance(e, Alu)
+
+
+def test_a_cached_refusal_raises_a_fresh_exception_each_time():
+    """Issue 12 item 7: re-raising one cached NotExact object lengthened its traceback on every
+    raise and kept every frame it passed alive (964 MB after 42k misses)."""
+    import traceback
+    p = cmp("==", PktLoad(const(0), 2), PktLoad(const(2), 2))
+    caught = []
+    for _ in range(3):
+        try:
+            (lambda: normalize(p))()
+        except NotExact as exc:
+            caught.append(exc)
+    assert len(caught) == 3 and caught[0] is not caught[1] is not caught[2]
+    assert str(caught[2]) == str(caught[0]) == "compares two non-constant values"
+    depth = [len(traceback.extract_tb(e.__traceback__)) for e in caught]
+    assert depth[0] == depth[1] == depth[2]

@@ -429,7 +429,7 @@ def test_cli_trace_pcap_index_and_json(tmp_path, capsys):
     obj = json.loads(capsys.readouterr().out)
     assert obj["reason"] is None and obj["atoms"] and obj["notes"]
     assert obj["insns_trace"] == len(obj["trace"]) and obj["trace"][-1] == "exit"
-    assert cli.main(["trace", path, "--pcap", str(cap), "--index", "0", "--max-atoms", "0"]) == 1
+    assert cli.main(["trace", path, "--pcap", str(cap), "--index", "1", "--max-atoms", "1"]) == 1
     out = capsys.readouterr().out
     assert "not cacheable: too many atoms" in out
     assert cli.main(["trace", path, "--pcap", str(cap), "--index", "5"]) == 2

@@ -17,6 +17,7 @@ import argparse
 import importlib
 import importlib.metadata
 import logging
+import os
 import sys
 
 from jit import JitnicError
@@ -34,9 +35,16 @@ COMMANDS = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (`-h` still prints the full usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jitnic", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="jitnic", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"jitnic {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -57,10 +65,34 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
-    except BrokenPipeError:
-        return 0
+        status = args.func(args)
+        sys.stdout.flush()         # a full disk or a closed pipe shows here, not at exit
+        return status
     except JitnicError as exc:
-        print(f"jitnic {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(exc))
+    except OSError as exc:         # output (or input) the system refused: full disk, closed pipe
+        if isinstance(exc, BrokenPipeError):
+            why = "output closed before the command finished (broken pipe)"
+        else:
+            name = f"{exc.filename}: " if exc.filename else "output: "
+            why = f"{name}{exc.strerror or exc}"
+        _silence_stdout()
+        return _fail(args.command, why)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's final flush of a broken
+    stdout cannot print a second error (with a traceback) at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _fail(command: str, why: str) -> int:
+    """One line on stderr, exit status 2."""
+    print(f"jitnic {command}: error: {why}", file=sys.stderr)
+    return 2
 

@@ -12,6 +12,9 @@ Sections:
            512- and 1500-byte frames per program, against the bus streaming limit.
   miss     the host's miss handling (trace + optimize + encode), and trace length: instructions
            the full program executes vs. the trace before and after optimization.
+  library  the host's trace library lookup with one path per flow (indexed vs a linear scan).
+  memory   peak RSS of the host after 20k and 200k frames that nearly all miss (flat: nothing
+           is kept per miss).
 """
 from __future__ import annotations
 
@@ -232,6 +235,115 @@ def bench_miss(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+# ---- memory ------------------------------------------------------------------------------------
+MEMORY_PROGRAM = "acl_firewall"
+
+
+def miss_stream(count: int, seed: int = 5):
+    """`count` frames, nearly all on paths of their own for acl_firewall (fresh random addresses
+    and ports on a few hundred zipf templates), generated as they are consumed: nothing but the
+    host's own state can grow with `count`."""
+    import random
+    from jit.traffic import workloads
+    base = list(workloads.generate("zipf", 256, seed=seed, flows=256))
+    rng = random.Random(seed)
+    for i in range(count):
+        f = bytearray(base[i % len(base)])
+        f[26:38] = rng.randbytes(12)[:max(0, min(len(f), 38) - 26)]
+        yield bytes(f)
+
+
+def memory_probe(count: int) -> dict:
+    """Run `count` frames through the model (2 entries, RANDOM) with the host handling every miss;
+    peak RSS of this process. Called in a child process per size, so sizes do not share a peak."""
+    import resource
+    from jit.ebpf import elf
+    from jit.host.runner import run_frames
+    from jit.nic.model import NicConfig, NicModel
+    from jit.paths import program_object
+
+    program = elf.load_program(program_object(MEMORY_PROGRAM))
+    cfg = NicConfig(n_entries=2, policy="random")
+    t0 = time.perf_counter()
+    rep = run_frames(program.insns, miss_stream(count), NicModel(cfg), cfg, check=False)
+    return {"section": "memory", "program": MEMORY_PROGRAM, "frames": count,
+            "misses": rep.misses, "distinct_traces": rep.distinct_traces,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+@benchmark("memory", "host memory vs misses: peak RSS after N frames that nearly all miss "
+           f"({MEMORY_PROGRAM}, 2 entries, RANDOM); flat when nothing leaks per miss")
+def bench_memory(args: argparse.Namespace) -> list[dict]:
+    import subprocess
+    rows = []
+    for count in args.memory_frames:
+        code = f"import json; from jit.cli.bench import memory_probe; print(json.dumps(memory_probe({count})))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if out.returncode:
+            raise JitnicError(f"memory probe of {count} frames failed: "
+                              f"{(out.stderr.strip().splitlines() or ['?'])[-1]}")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+# ---- library -----------------------------------------------------------------------------------
+def synthetic_paths(n: int, seed: int = 9):
+    """n compiled paths that pin a 5-tuple-like field each (one path per flow, the case that made
+    a linear library super-linear), and for each a frame that takes it."""
+    import random
+    from jit.ebpf import isa
+    from jit.host.miss_handler import CompiledTrace
+    from jit.nic.encoding import Atom, AtomKind, AtomOp
+    rng = random.Random(seed)
+    code = isa.encode([isa.mov64_imm(0, 2), isa.exit_insn()])
+    paths, frames = [], []
+    for value in rng.sample(range(1 << 32), n):
+        atoms = (Atom(AtomKind.LEN, AtomOp.GE, const=42),
+                 Atom(AtomKind.PKT, AtomOp.EQ, 12, 2, True, 0xFFFF, 0x0800),
+                 Atom(AtomKind.PKT, AtomOp.EQ, 26, 4, True, 0xFFFF_FFFF, value),
+                 Atom(AtomKind.PKT, AtomOp.LT, 23, 1, True, 0xFF, 18))
+        paths.append(CompiledTrace(atoms, code, 2, 2))
+        f = bytearray(64)
+        f[12:14], f[23], f[26:30] = b"\x08\x00", 6, value.to_bytes(4, "big")
+        frames.append(bytes(f))
+    return paths, frames
+
+
+@benchmark("library", "host trace library: lookups/s with one path per flow, indexed vs a linear "
+           "scan of the same conditions (what sweeps and --policy opt did per missed frame)")
+def bench_library(args: argparse.Namespace) -> list[dict]:
+    from jit.host.miss_handler import TraceLibrary
+    from jit.nic.model import compile_condition
+    rows = []
+    for n in (1000, 10000):
+        paths, frames = synthetic_paths(n)
+        lib = TraceLibrary()
+        for p in paths:
+            lib.add(p, 128)
+        conds = [compile_condition(list(p.atoms)) for p in paths]
+        sample = frames[::max(1, n // 500)]
+
+        def indexed():
+            for f in sample:
+                assert lib.lookup(f, 128) is not None
+
+        def linear():
+            for f in sample:
+                w = f[:128] + bytes(136)
+                assert any(c(w, len(f)) for c in conds)
+
+        row = {"section": "library", "paths": n}
+        for name, fn in (("indexed", indexed), ("linear", linear)):
+            done, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < args.seconds:
+                fn()
+                done += len(sample)
+            row[f"{name}_lookups_per_s"] = round(done / (time.perf_counter() - t0))
+        rows.append(row)
+    return rows
+
+
 # ---- RTL ---------------------------------------------------------------------------------------
 @benchmark("rtl", "RTL hit path (Icarus): latency and back-to-back cycles per frame vs bus limit")
 def bench_rtl(args: argparse.Namespace) -> list[dict]:
@@ -268,6 +380,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement (default 1)")
     parser.add_argument("--json", action="store_true", help="one JSON object per result row")
+    parser.add_argument("--memory-frames", type=lambda t: [int(v) for v in t.split(",")],
+                        default=[20_000, 200_000], metavar="N,N",
+                        help="frames per memory probe (default 20000,200000)")
 
 
 def register(sub) -> None:

@@ -1,12 +1,14 @@
 """`jitnic interp PROG.o --pcap FILE`: run every packet of a capture through the reference
-interpreter and count the actions (by name). An interpreter error on one packet is counted and the
-run goes on; the exit status is 1 if any packet raised one, else 0."""
+interpreter and count the actions (by name). Packets are numbered by their record position in the
+capture (from 0, empty records included, as `run` and `trace --index` number them). An interpreter
+error on one packet (a fault, an unsupported instruction or helper, the instruction budget) is
+counted with its reason and the run goes on; the exit status is 1 if any packet raised one, else 0."""
 from __future__ import annotations
 
 from collections import Counter
 
 from jit.ebpf import elf, interp
-from jit.traffic import pcap
+from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
@@ -21,44 +23,58 @@ def register(sub) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON summary object")
     out.add_argument("--jsonl", action="store_true",
-                     help="one JSON object per packet: index, action, action_name, out_hex, insns (error)")
+                     help="one JSON object per packet: index, length, action, action_name, out_hex, "
+                          "insns (error)")
+    add_capture_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     program = elf.load_program(args.program, args.section)
     actions: Counter[str] = Counter()
-    packets = errors = total_insns = 0
-    for index, frame in enumerate(pcap.read_packets(args.pcap)):
+    reasons: Counter[str] = Counter()          # error kind -> packets
+    packets = errors = total_insns = empty = 0
+    capture = open_capture(args)
+    for index, frame in enumerate(capture.frames()):
         packets += 1
+        empty += not frame
         try:
             result = interp.run_xdp(program.insns, frame)
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the run; counted
             errors += 1
+            why = _describe(exc)
+            reasons[why.split(":")[0]] += 1
             if args.jsonl:
-                emit_json({"index": index, "action": None, "out_hex": None, "insns": None,
-                           "error": _describe(exc)})
+                emit_json({"index": index, "length": len(frame), "action": None, "out_hex": None,
+                           "insns": None, "error": why})
             continue
         actions[action_name(result.action)] += 1
         total_insns += result.insns
         if args.jsonl:
-            emit_json({"index": index, "action": result.action,
+            emit_json({"index": index, "length": len(frame), "action": result.action,
                        "action_name": action_name(result.action),
                        "out_hex": bytes(result.packet).hex(), "insns": result.insns})
     if args.json:
         emit_json({"program": program.name, "section": program.section, "packets": packets,
-                   "actions": dict(sorted(actions.items())), "errors": errors,
+                   "empty_records": empty, "actions": dict(sorted(actions.items())),
+                   "errors": errors, "error_reasons": dict(sorted(reasons.items())),
                    "insns": total_insns})
     elif not args.jsonl:
-        print(f"{args.program}: {program.section}/{program.name}, {packets} packets, "
-              f"{total_insns} instructions executed")
+        print(f"{args.program}: {program.section}/{program.name}, {packets} packets "
+              f"({empty} empty records), {total_insns} instructions executed")
         width = max([len(name) for name in actions] + [len("errors")])
         for name, count in sorted(actions.items()):
             print(f"  {name:<{width}}  {count}")
         print(f"  {'errors':<{width}}  {errors}")
+        for why, count in sorted(reasons.items()):
+            print(f"    {why}: {count}")
+    print_notes(capture)
     return 1 if errors else 0
 
 
 def _describe(exc: Exception) -> str:
+    """`KIND: MESSAGE` on one line (the kind counts errors in the summary)."""
+    if isinstance(exc, interp.InterpError):
+        return interp.describe_error(exc)
     text = " ".join(str(exc).split())
-    return text if isinstance(exc, JitnicError) else f"{type(exc).__name__}: {text}"
+    return f"error: {text}" if isinstance(exc, JitnicError) else f"{type(exc).__name__}: {text}"

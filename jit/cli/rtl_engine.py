@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -16,18 +17,23 @@ from jit import JitnicError
 from jit.cli import progress
 from jit.nic.model import NicConfig
 from jit.paths import PROJECT_ROOT
+from jit.traffic.capture import CaptureReader
 
 RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator output of the last run
 
 
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
             latency: int = 0, check: bool = True, want_frames: bool = False,
-            waves: bool = False) -> tuple[dict, list[dict]]:
-    """Run the capture through the RTL; returns (summary dict, per-frame dicts)."""
+            waves: bool = False, convert_link: bool = False) -> tuple[dict, list[dict]]:
+    """Run the capture through the RTL; returns (summary dict, per-frame dicts). Everything that
+    can be checked before the (slow) build is checked first, so bad input fails at once with its
+    own message; a failure inside the simulation names its cause from the log."""
     try:
         from tb.common.runner import run_cocotb
     except ImportError as exc:
         raise JitnicError(f"the RTL engine needs cocotb and the tb/ package: {exc}") from None
+    for _ in CaptureReader(pcap_path, convert=convert_link).frames():
+        pass                      # the whole capture reads (a PcapError is raised here, not later)
     with tempfile.TemporaryDirectory(prefix="jitnic-rtl-") as tmp:
         report = Path(tmp) / "report.json"
         frames = Path(tmp) / "frames.jsonl"
@@ -36,6 +42,7 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
                "RTL_RUN_PCAP": str(Path(pcap_path).resolve()),
                "RTL_RUN_SECTION": section or "", "RTL_RUN_LATENCY": str(latency),
                "RTL_RUN_SEED": str(cfg.seed), "RTL_RUN_CHECK": "1" if check else "0",
+               "RTL_RUN_CONVERT_LINK": "1" if convert_link else "0",
                "RTL_RUN_REPORT": str(report), "RTL_RUN_FRAMES": str(frames) if want_frames else "",
                "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
         params = {"N_ENTRIES": cfg.n_entries, "MAX_ATOMS": cfg.max_atoms,
@@ -48,8 +55,8 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
                 run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
                            log_file=log)
         except (AssertionError, SystemExit) as exc:
-            detail = report.read_text() if report.exists() else "no report written"
-            raise JitnicError(f"RTL run failed ({exc}); simulator log {log}; report: {detail}") from None
+            cause = log_cause(log) or " ".join(str(exc).split())
+            raise JitnicError(f"RTL run failed: {cause} (full log: {log})") from None
         summary = json.loads(report.read_text())
         records = [json.loads(line) for line in frames.read_text().splitlines()] if want_frames else []
     return summary, records
@@ -85,3 +92,24 @@ class _LineCounter:
         self.stop.set()
         if self.thread.is_alive():
             self.thread.join()
+
+
+_CAUSE_MARKER = re.compile(r"\berror\b|\bFAIL\b", re.IGNORECASE)
+
+
+def log_cause(log: Path, limit: int = 300) -> str | None:
+    """The most telling line of a failed build or simulation log: the last exception message
+    (cocotb prints the test's traceback), else the first compiler or elaboration error."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):            # a Python exception's last line: `Type: message`
+        text = line.strip()
+        head = text.split(":", 1)[0]
+        if head.endswith(("Error", "Exception")) and " " not in head and ":" in text:
+            return text[:limit]
+    for line in lines:                      # iverilog / $display("Error: ...") / vvp errors
+        if _CAUSE_MARKER.search(line):
+            return " ".join(line.split())[:limit]
+    return None

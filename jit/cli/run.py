@@ -6,28 +6,51 @@ import argparse
 import sys
 
 from jit.ebpf import elf
-from jit.traffic import pcap
+from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit.cli.progress import Bar
+from jit.traffic import pcap
 from jit import JitnicError
 from jit.nic.model import NicConfig, NicModel
 from jit.nic.policies import POLICIES
 from jit.host.runner import FrameRecord, run_frames
 from jit.nic import encoding as enc
+from jit.nic import params
 
 ENGINES = ("model", "rtl")
+
+# Exit status of `jitnic run` (README): the three outcomes a user must tell apart.
+EXIT_OK = 0            # every frame's final result agrees with the reference interpreter
+EXIT_MISMATCH = 1      # at least one frame disagrees (a soundness bug)
+EXIT_ERROR = 2         # bad input or usage: nothing was run (or the run could not finish)
+EXIT_HOST_ERRORS = 3   # no mismatch, but the host could not run the program on some frames
+
+
+def param_type(name: str, flag: str):
+    """An argparse `type` that checks a NIC parameter by the shared rules (jit/nic/params.py)."""
+    def convert(text: str) -> int:
+        try:
+            return params.check_int(name, text, flag)
+        except params.ParamError as exc:      # argparse prefixes "argument FLAG: "
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(flag).lstrip()) from None
+    return convert
 
 
 def add_nic_arguments(p: argparse.ArgumentParser) -> None:
     """NIC configuration flags shared by `run` and `sweep`."""
     p.add_argument("--section", help="program section (default: the object's XDP program)")
-    p.add_argument("--max-atoms", type=int, default=enc.MAX_ATOMS)
-    p.add_argument("--max-trace-len", type=int, default=enc.MAX_TRACE_LEN)
-    p.add_argument("--hdr-bytes", type=int, default=enc.HDR_BYTES)
-    p.add_argument("--seed", type=lambda s: int(s, 0), default=0, help="RANDOM policy seed")
-    p.add_argument("--latency", type=int, default=0,
+    p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"),
+                   default=enc.MAX_ATOMS)
+    p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
+                   default=enc.MAX_TRACE_LEN)
+    p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"),
+                   default=enc.HDR_BYTES)
+    p.add_argument("--seed", type=param_type("SEED", "--seed"), default=0,
+                   help="RANDOM policy seed")
+    p.add_argument("--latency", type=param_type("LATENCY", "--latency"), default=0,
                    help="host install latency in frames (0: before the next frame)")
     p.add_argument("--no-opt", action="store_true", help="install traces without optimization")
+    add_capture_arguments(p)
 
 
 def register(sub) -> None:
@@ -35,7 +58,7 @@ def register(sub) -> None:
                        description=__doc__)
     p.add_argument("program", help="XDP object file")
     p.add_argument("--pcap", required=True, help="capture (pcap or pcapng, Ethernet)")
-    p.add_argument("--entries", type=int, default=enc.N_ENTRIES)
+    p.add_argument("--entries", type=param_type("N_ENTRIES", "--entries"), default=enc.N_ENTRIES)
     p.add_argument("--policy", choices=sorted(POLICIES) + ["opt"], default="lru",
                    help="replacement policy; opt = Belady's optimum (model only, reads the capture twice)")
     p.add_argument("--engine", choices=ENGINES, default="model")
@@ -60,6 +83,7 @@ def nic_config(args, entries: int, policy: str) -> NicConfig:
 def run(args) -> int:
     program = elf.load_program(args.program, args.section)
     cfg = nic_config(args, args.entries, args.policy)
+    capture = open_capture(args)
     with FrameOutput(args.pcap_out, args.jsonl) as output:
         if args.engine == "rtl":
             if args.policy == "opt":
@@ -67,10 +91,10 @@ def run(args) -> int:
             from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
             summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                        latency=args.latency, check=not args.no_check,
-                                       want_frames=output.wanted)
-            output.write_rtl_records(records, args.pcap)
+                                       want_frames=output.wanted, convert_link=capture.convert)
+            output.write_rtl_records(records, capture)
         else:
-            summary = run_model_engine(program, cfg, args, output).as_dict()
+            summary = run_model_engine(program, cfg, args, capture, output).as_dict()
     summary = {"program": program.name, "section": program.section, "pcap": args.pcap,
                "engine": args.engine, "entries": args.entries, "policy": args.policy,
                "max_atoms": args.max_atoms, "max_trace_len": args.max_trace_len,
@@ -78,29 +102,28 @@ def run(args) -> int:
                **summary}
     if args.pcap_out:
         summary["pcap_out_frames"] = output.written
-    return finish(summary, program.name, args)
+    return finish(summary, program.name, args, capture)
 
 
-def run_model_engine(program, cfg: NicConfig, args, output: "FrameOutput"):
+def run_model_engine(program, cfg: NicConfig, args, capture, output: "FrameOutput"):
     nic = NicModel(cfg)
     if args.policy == "opt":
         from jit.host.miss_handler import TraceLibrary
         from jit.host.sweep import PathOracle, belady_model
         library = TraceLibrary()
-        nic = belady_model(cfg, PathOracle(program.insns, pcap.read_packets(args.pcap), library, cfg),
+        nic = belady_model(cfg, PathOracle(program.insns, capture.frames(), library, cfg),
                            library)
-    records = pcap.read_records(args.pcap)
     current = {}                          # the record being processed (the model loop is synchronous)
 
     def frames():
-        for rec in records:
-            current["ts_ns"] = rec.ts_ns
-            yield rec.data
+        for ts_ns, frame in capture.stamped_frames():
+            current["ts_ns"] = ts_ns
+            yield frame
 
     with Bar("run", unit="frame") as bar:
         def on_frame(rec: FrameRecord) -> None:
             bar.update()
-            output.frame(rec, current["ts_ns"])
+            output.frame(rec, current.get("ts_ns"))
 
         return run_frames(program.insns, frames(), nic, cfg, latency=args.latency,
                           check=not args.no_check, do_optimize=not args.no_opt,
@@ -127,14 +150,14 @@ class FrameOutput:
             self.writer.write(rec.packet, ts_ns=ts_ns)
             self.written += 1
 
-    def write_rtl_records(self, rows: list[dict], pcap_path: str) -> None:
+    def write_rtl_records(self, rows: list[dict], capture) -> None:
         """The RTL engine's per-frame rows (FrameRecord.as_dict), with timestamps from the capture."""
         if not rows:
             return
         stamps = {}
         if self.writer is not None:
             wanted = {row["index"] for row in rows if row["output"] is not None}
-            stamps = {i: rec.ts_ns for i, rec in enumerate(pcap.read_records(pcap_path)) if i in wanted}
+            stamps = {i: ts for i, (ts, _f) in enumerate(capture.stamped_frames()) if i in wanted}
         for row in rows:
             if self.jsonl:
                 emit_json(row)
@@ -150,19 +173,29 @@ class FrameOutput:
             self.writer.close()
 
 
-def finish(summary: dict, name: str, args) -> int:
+def finish(summary: dict, name: str, args, capture=None) -> int:
+    child_notes = summary.pop("capture_notes", [])       # the RTL engine's reader, in its child
     if args.json or args.jsonl:
         emit_json(summary)
     else:
         print_report(summary, name, args)
-    return 1 if summary["mismatches"] else 0
+    if capture is not None:
+        print_notes(capture, child_notes)
+    return exit_status(summary)
+
+
+def exit_status(summary: dict) -> int:
+    if summary["mismatches"]:
+        return EXIT_MISMATCH
+    return EXIT_HOST_ERRORS if summary["host_errors"] else EXIT_OK
 
 
 def print_report(s: dict, name: str, args) -> None:
     w = sys.stdout.write
     w(f"program {name}, {args.entries} entries, policy {args.policy}, engine {args.engine}\n")
     for key in ("packets", "hits", "misses", "installs", "evictions", "uncacheable",
-                "distinct_traces", "mismatches", "oversize", "exec_errors", "host_errors"):
+                "distinct_traces", "mismatches", "oversize", "exec_errors", "host_errors",
+                "empty_records"):
         w(f"  {key:<16} {s[key]}\n")
     w(f"  {'hit_rate':<16} {100 * s['hit_rate']:.2f}%\n")
     w(f"  {'nic_insns':<16} {s['nic_insns']}\n")
@@ -174,3 +207,5 @@ def print_report(s: dict, name: str, args) -> None:
         w(f"  {'pcap_out':<16} {s['pcap_out_frames']} frames to {args.pcap_out}\n")
     for reason, n in sorted(s["uncacheable_reasons"].items()):
         w(f"  uncacheable: {reason}: {n}\n")
+    for reason, n in sorted(s.get("host_error_reasons", {}).items()):
+        w(f"  host error: {reason}: {n}\n")

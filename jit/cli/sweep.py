@@ -2,44 +2,59 @@
 installs per cache size and policy (table, `--json`, and a PNG plot with `--plot`)."""
 from __future__ import annotations
 
+import argparse
+import os
+
 from jit.ebpf import elf
-from jit.traffic import pcap
+from jit.cli.capture import open_capture, print_notes
 from jit.cli.run import add_nic_arguments
 from jit.cli.output import emit_json
 from jit.cli.progress import Bar
 from jit import JitnicError
+from jit.nic import params
 from jit.nic.model import NicConfig
-from jit.nic.policies import POLICIES
 from jit.host.sweep import OPT, path_stats, sweep
 
-ALL_POLICIES = sorted(POLICIES) + [OPT]
+ALL_POLICIES = list(params.POLICY_NAMES) + [OPT]
+
+
+def _checked(convert, flag: str):
+    """An argparse `type` from a shared-rules check (a ParamError becomes argparse's error)."""
+    def wrapped(text: str):
+        try:
+            return convert(text)
+        except params.ParamError as exc:      # argparse prefixes "argument FLAG: "
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(flag).lstrip()) from None
+    return wrapped
 
 
 def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v]
-    except ValueError:
-        raise JitnicError(f"--entries wants comma-separated integers, got {text!r}") from None
-    for v in values:
-        if v < 1 or v & (v - 1):
-            raise JitnicError(f"--entries: {v} is not a power of two")
-    return values
+    return params.check_list(text, lambda v: params.check_int("N_ENTRIES", v, "--entries"),
+                             "--entries")
 
 
 def _policy_list(text: str) -> list[str]:
-    values = [v for v in text.split(",") if v]
-    for v in values:
-        if v not in ALL_POLICIES:
-            raise JitnicError(f"--policy: unknown policy {v!r}; choose from {', '.join(ALL_POLICIES)}")
-    return values
+    return params.check_list(text, lambda v: params.check_policy(v, "--policy", (OPT,)),
+                             "--policy")
+
+
+def _check_plot_path(path: str) -> None:
+    """Fail before a long sweep, not after it: the PNG's folder must exist and be writable."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise JitnicError(f"--plot {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise JitnicError(f"--plot {path}: is a folder")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise JitnicError(f"--plot {path}: not writable")
 
 
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="hit rate per cache size and policy", description=__doc__)
     p.add_argument("program")
     p.add_argument("--pcap", required=True)
-    p.add_argument("--entries", default="1,2,4,8,16,32,64")
-    p.add_argument("--policy", default=",".join(ALL_POLICIES))
+    p.add_argument("--entries", type=_checked(_int_list, "--entries"), default="1,2,4,8,16,32,64")
+    p.add_argument("--policy", type=_checked(_policy_list, "--policy"), default=",".join(ALL_POLICIES))
     p.add_argument("--json", action="store_true", help="a JSON list of rows")
     p.add_argument("--plot", metavar="PNG", help="write hit rate vs entries per policy")
     p.add_argument("--quiet", action="store_true",
@@ -50,7 +65,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     program = elf.load_program(args.program, args.section)
-    entries, policies = _int_list(args.entries), _policy_list(args.policy)
+    entries, policies = args.entries, args.policy
+    if args.plot:
+        _check_plot_path(args.plot)
+    capture = open_capture(args)
     base = NicConfig(max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
                      hdr_bytes=args.hdr_bytes, seed=args.seed)
     configs = len(entries) * len(policies)
@@ -60,7 +78,7 @@ def run(args) -> int:
 
         def frames():
             n = 0
-            for frame in pcap.read_packets(args.pcap):
+            for frame in capture.frames():
                 n += 1
                 bar.update()
                 yield frame
@@ -75,9 +93,13 @@ def run(args) -> int:
         rows, library = sweep(program.insns, frames, entries, policies, base,
                               latency=args.latency, progress=progress)
     if args.plot:
-        plot(rows, args.plot, f"{program.name}: {args.pcap}")
+        try:
+            plot(rows, args.plot, f"{program.name}: {args.pcap}")
+        except OSError as exc:
+            raise JitnicError(f"--plot {args.plot}: {exc.strerror or exc}") from None
     if args.json:
         emit_json([r.as_dict() for r in rows])
+        print_notes(capture)
         return 0
     stats = path_stats(library)
     print(f"program {program.name}: {stats['distinct_paths']} distinct cacheable paths, "
@@ -91,6 +113,7 @@ def run(args) -> int:
               f"{r.installs:>10}{r.evictions:>10}{r.oversize:>10}")
     print("hit rate = hits / frames; oversize frames are dropped by the NIC and count as neither "
           "hits nor misses")
+    print_notes(capture)
     return 0
 
 

@@ -2,15 +2,19 @@
 XDP program and print the straight-line trace, the exact path condition, the installed atoms, the
 strengthening notes, the action, instruction counts, the NIC entry the host would install (atoms and
 trace after optimization) and, for an uncacheable path, the reason. `--nic` prints only the NIC
-trace, in `jitnic disasm`'s listing style. Exit status 0 when the path is cacheable, 1 when it is
-not (the verdict of the host's miss handler: NIC limits apply after optimization)."""
+trace, in `jitnic disasm`'s listing style. `--index` is the record position in the capture (from 0,
+empty records included), as in `interp` and `run`. A frame the host cannot run (the program faults
+on it) is reported as a host error with its reason. Exit status 0 when the path is cacheable, 1 when
+it is not (the verdict of the host's miss handler: NIC limits apply after optimization) or the host
+cannot run it."""
 from __future__ import annotations
 
 import itertools
 
 from jit.ebpf import elf, isa
-from jit.traffic import pcap
+from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
+from jit.cli.run import param_type
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
@@ -27,14 +31,16 @@ def register(sub) -> None:
     src.add_argument("--pcap", metavar="FILE", help="capture (pcap or pcapng, Ethernet)")
     p.add_argument("--index", type=int, default=0, help="packet index in --pcap (from 0; default 0)")
     p.add_argument("--section", help="program section (default: the object's XDP program)")
-    p.add_argument("--max-atoms", type=int, default=MAX_ATOMS)
-    p.add_argument("--max-trace-len", type=int, default=MAX_TRACE_LEN)
-    p.add_argument("--hdr-bytes", type=int, default=HDR_BYTES)
+    p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"), default=MAX_ATOMS)
+    p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
+                   default=MAX_TRACE_LEN)
+    p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=HDR_BYTES)
     p.add_argument("--no-opt", action="store_true", help="the NIC entry without optimization")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object instead of text")
     out.add_argument("--nic", action="store_true",
                      help="print only the trace the NIC runs (after optimization), as a listing")
+    add_capture_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -47,9 +53,12 @@ def _packet(args) -> bytes:
             raise JitnicError(f"--packet: not hex digits: {args.packet!r}") from None
     if args.index < 0:
         raise JitnicError(f"--index must be >= 0, not {args.index}")
-    frame = next(itertools.islice(pcap.read_packets(args.pcap), args.index, None), None)
+    capture = open_capture(args)
+    frame = next(itertools.islice(capture.frames(), args.index, None), None)
     if frame is None:
-        raise JitnicError(f"{args.pcap}: no packet with index {args.index}")
+        cut = f" ({capture.warnings[0].removeprefix('warning: ')})" if capture.warnings else ""
+        raise JitnicError(f"{args.pcap}: no packet with index {args.index}{cut}")
+    print_notes(capture)
     return frame
 
 
@@ -70,7 +79,9 @@ def run(args) -> int:
         return 0
     if args.json:
         emit_json({"program": program.name, "section": program.section, "length": len(frame),
-                   "action": r.action, "action_name": action_name(r.action),
+                   "action": r.action,
+                   "action_name": None if r.action is None else action_name(r.action),
+                   "host_error": r.error,
                    "out_hex": r.packet.hex(), "insns_full": r.insns, "insns_trace": len(r.trace),
                    "trace_slots": r.slots, "trace": [isa.disasm_insn(i) for i in r.trace],
                    "exact": [str(p) for p in r.exact], "atoms": [str(a) for a in r.atoms],
@@ -82,8 +93,11 @@ def run(args) -> int:
         return 0 if reason is None else 1
     print(f"{args.program}: {program.section}/{program.name}, {len(program.insns)} instructions; "
           f"packet of {len(frame)} bytes")
-    print(f"action: {action_name(r.action)}"
-          + ("" if r.packet == frame else " (packet modified)"))
+    if r.error is not None:
+        print(f"host error: the program cannot run on this frame: {r.error}")
+    else:
+        print(f"action: {action_name(r.action)}"
+              + ("" if r.packet == frame else " (packet modified)"))
     print(f"instructions: {r.insns} executed by the full program, {len(r.trace)} in the trace "
           f"({r.slots} slots)")
     if r.trace:

@@ -56,7 +56,7 @@ NIC_RX_QUEUE_INDEX = 0
 class TraceResult:
     """One traced path. `reason` is None when the path is cacheable."""
     trace: list[Insn]              # executed instructions minus jumps; ends in exit
-    action: int                    # the full program's XDP action
+    action: int | None             # the full program's XDP action; None when it faults (`error`)
     packet: bytes                  # the full program's output packet
     insns: int                     # instructions the full program executed
     exact: Condition               # exact weakest precondition of this instruction sequence
@@ -64,6 +64,7 @@ class TraceResult:
     notes: tuple[str, ...] = ()    # where and why `atoms` is stronger than `exact`
     reason: str | None = None      # why the path is not cacheable, or None
     path: tuple[int, ...] = field(default=(), compare=False)   # executed pcs (slots), in order
+    error: str | None = None       # the host cannot run this frame: the interpreter's fault
 
     @property
     def cacheable(self) -> bool:
@@ -537,12 +538,12 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
             raise _Stop(f"program error: pc {pc}: control flow goes to pc {nxt}")
 
 
-def _full_run(insns: Sequence[Insn], packet: bytes) -> tuple[int, bytes, int, str | None]:
+def _full_run(insns: Sequence[Insn], packet: bytes) -> tuple[int | None, bytes, int, str | None]:
     """The interpreter's verdict: (action, output packet, instructions, error or None)."""
     try:
         r = interp.run_xdp(insns, packet)
     except interp.InterpError as exc:
-        return memmap.XDP_ABORTED, bytes(packet), 0, str(exc)
+        return None, bytes(packet), 0, interp.describe_error(exc)
     return r.action, r.packet, r.insns, None
 
 
@@ -553,8 +554,9 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
     packet = bytes(packet)
     if len(packet) > memmap.PKT_MAX:
         action, out, count, error = _full_run(insns, packet)
-        return TraceResult([], action, out, count, Condition(), (), (),
-                           f"program error: {error or 'frame longer than PKT_MAX'}")
+        error = error or "frame longer than PKT_MAX"
+        return TraceResult([], None, out, count, Condition(), (), (), f"program error: {error}",
+                           error=error)
     dec = _decoded(insns)
     m = _Machine(packet, hdr_bytes)
     stop: str | None = None
@@ -563,13 +565,17 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
     except _Stop as exc:
         stop = exc.reason
     action, out, count, error = _full_run(insns, packet)
-    if stop is not None:
-        if error is not None and stop.startswith("program error"):
-            stop = f"program error: {error}"
-        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop)
     if error is not None:
-        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (),
-                           f"tracer error: the interpreter fails ({error}) where the tracer does not")
+        # The full program faults on this frame: a host error, whatever the tracer saw (a
+        # tracer that ran to the end where the interpreter faults is a tracer bug, logged).
+        if stop is None:
+            log.error("the interpreter fails (%s) where the tracer does not, on %s", error,
+                      packet.hex())
+        reason = stop if stop and not stop.startswith("program error") else f"program error: {error}"
+        return TraceResult([], None, out, count, Condition(tuple(m.preds)), (), (), reason,
+                           error=error)
+    if stop is not None:
+        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop)
     exact = Condition(tuple(m.preds))
     my_action = m.rc[0] & 0xFFFF_FFFF
     if my_action != action or bytes(m.out) != out or len(path) != count:

@@ -32,7 +32,9 @@ PAGE_SHIFT = 28             # regions are found by address >> PAGE_SHIFT (one pe
 
 # ---- errors --------------------------------------------------------------------------------------
 class InterpError(JitnicError):
-    """An eBPF program did something the interpreter refuses; `pc` is the slot pc (or None)."""
+    """An eBPF program did something the interpreter refuses; `pc` is the slot pc (or None).
+    `kind` names the class of fault in reports (per-frame host errors are counted by kind)."""
+    kind = "interpreter error"
 
     def __init__(self, pc: int | None, message: str):
         self.pc = pc
@@ -41,6 +43,7 @@ class InterpError(JitnicError):
 
 class MemoryFault(InterpError):
     """A load, store or atomic outside every accessible region (or a write to a read-only one)."""
+    kind = "memory fault"
 
     def __init__(self, pc: int | None, address: int, size: int, access: str, detail: str):
         self.address, self.size, self.access = address, size, access   # access: read / write
@@ -50,20 +53,29 @@ class MemoryFault(InterpError):
 
 class BudgetExceeded(InterpError):
     """The program ran more instructions than its budget allows."""
+    kind = "instruction budget exceeded"
 
 
 class UnsupportedInsn(InterpError):
     """An instruction the interpreter does not execute (unknown or invalid encoding, unknown
     helper, LD_IMM64 map/BTF pseudo forms, legacy packet access, kfunc calls)."""
+    kind = "unsupported instruction"
 
 
 class CallDepthExceeded(InterpError):
     """A local call beyond MAX_CALL_DEPTH frames."""
+    kind = "call depth exceeded"
 
 
 class InvalidJump(InterpError):
     """Control flow left the program: a jump or call outside it or into the middle of an
     LD_IMM64, or execution ran past the last instruction."""
+    kind = "invalid jump"
+
+
+def describe_error(exc: InterpError) -> str:
+    """`KIND: MESSAGE` on one line, the form per-frame reports use (the kind before the colon)."""
+    return f"{exc.kind}: {' '.join(str(exc).split())}"
 
 
 # ---- pure semantics ------------------------------------------------------------------------------

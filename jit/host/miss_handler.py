@@ -14,7 +14,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from jit.ebpf import isa
-from jit.nic.encoding import Atom, ErrorCode
+from jit.nic import encoding as enc
+from jit.nic.encoding import EXEC_BUDGET, Atom, AtomKind, AtomOp, ErrorCode
+from jit.nic.validate import validate_words
 from jit import JitnicError
 from jit.compiler.opt import optimize
 from jit.compiler.tracer import trace_packet
@@ -37,12 +39,13 @@ class CompiledTrace:
 
 @dataclass(frozen=True)
 class HostDecision:
-    action: int               # the full program's action (the host carries it out)
+    action: int | None        # the full program's action (the host carries it out); None: error
     packet: bytes             # the frame as the full program left it
     full_insns: int           # instructions the full program executed
     compiled: CompiledTrace | None
     reason: str | None        # why the path is not cacheable (None when it is)
     scheduled: bool           # an install was queued for this frame
+    error: str | None = None  # the host cannot run the program on this frame (fault, budget...)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class HostStats:
     installs_requested: int = 0
     deduped: int = 0
     install_errors: int = 0
+    host_errors: int = 0      # frames the host could not run (program faults): not uncacheable
     reasons: dict = field(default_factory=dict)
     distinct_keys: set = field(default_factory=set)
 
@@ -69,7 +73,7 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
-                 hdr_bytes: int, do_optimize: bool = True):
+                 hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
@@ -86,6 +90,14 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
         return tr, None, f"trace too long: {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
     if len(atoms) > max_atoms:
         return tr, None, f"too many atoms: {len(atoms)} > MAX_ATOMS {max_atoms}"
+    # the NIC's own commit checks (jit/nic/validate.py): a path it would refuse is not requested
+    err, where = validate_words([a.words() for a in atoms], len(atoms), enc.trace_words(code),
+                                len(code) // 8, max_atoms=max_atoms, max_trace_len=max_trace_len,
+                                hdr_bytes=hdr_bytes, exec_budget=exec_budget)
+    if err == ErrorCode.EXEC_BUDGET:
+        return tr, None, f"over the execution budget: slot {where} passes EXEC_BUDGET {exec_budget}"
+    if err != ErrorCode.NONE:
+        return tr, None, f"refused by the NIC's commit checks: {err.name} at {where}"
     return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
 
 
@@ -94,12 +106,19 @@ class TraceLibrary:
 
     Conditions of different paths are disjoint, so a frame satisfying a known installed condition
     takes that path: the host can reuse the compiled trace instead of tracing the frame again
-    (sweeps run the same capture many times). Lookup is move-to-front linear search.
+    (sweeps run the same capture many times).
+
+    Lookup is indexed, not a scan: paths are grouped by the fields their `==` atoms compare
+    (offset, width, byte order, mask; the length counts as a field), and within a group by the
+    compared values. A lookup reads each group's fields from the frame once and checks only the
+    paths whose `==` values match; paths without `==` atoms form one group that is scanned. With
+    one path per frame (pinned 5-tuples) the cost no longer grows with the library.
     """
 
     def __init__(self):
         self._items: list[tuple[CompiledTrace, object, object]] = []
         self._ids: dict[tuple, int] = {}
+        self._groups: dict[tuple, dict[tuple, list[int]]] = {}   # fields -> values -> items
 
     def __len__(self) -> int:
         return len(self._items)
@@ -114,21 +133,22 @@ class TraceLibrary:
         from jit.nic.model import compile_condition
         from jit.nic.executor import compile_trace
         self.id_of(compiled.key)
-        self._items.insert(0, (compiled, compile_condition(list(compiled.atoms)),
-                               compile_trace(isa.decode(compiled.code), hdr_bytes)))
+        fields, values = _eq_index_key(compiled.atoms)
+        self._groups.setdefault(fields, {}).setdefault(values, []).append(len(self._items))
+        self._items.append((compiled, compile_condition(list(compiled.atoms)),
+                            compile_trace(isa.decode(compiled.code), hdr_bytes)))
 
     def lookup(self, frame: bytes, hdr_bytes: int):
         """(compiled trace, ExecResult) of the known path `frame` takes, or None."""
         w = frame[:hdr_bytes] + bytes(hdr_bytes + 8)
         n = len(frame)
-        for k, item in enumerate(self._items):
-            if item[1](w, n):
-                result = item[2](frame)
-                if result.err:
-                    return None
-                if k > 8:
-                    self._items.insert(0, self._items.pop(k))
-                return item[0], result
+        for fields, table in self._groups.items():
+            candidates = table.get(tuple(_field_of(w, n, f) for f in fields))
+            for k in candidates or ():
+                compiled, match, run = self._items[k]
+                if match(w, n):
+                    result = run(frame)
+                    return None if result.err else (compiled, result)
         return None
 
     def path_of(self, insns, frame: bytes, cfg) -> CompiledTrace | None:
@@ -139,12 +159,29 @@ class TraceLibrary:
         try:
             _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                                   max_trace_len=cfg.max_trace_len,
-                                                  hdr_bytes=cfg.hdr_bytes)
+                                                  hdr_bytes=cfg.hdr_bytes,
+                                                  exec_budget=cfg.exec_budget)
         except JitnicError:
             return None
         if compiled is not None:
             self.add(compiled, cfg.hdr_bytes)
         return compiled
+
+
+def _eq_index_key(atoms) -> tuple[tuple, tuple]:
+    """(fields, values) of a condition's `==` atoms, in a canonical order: the library's index."""
+    eqs = sorted({(a.kind, a.offset, a.width, a.big_endian, a.mask & 0xFFFF_FFFF,
+                   a.const & 0xFFFF_FFFF) for a in atoms if a.op == AtomOp.EQ})
+    return tuple(e[:5] for e in eqs), tuple(e[5] for e in eqs)
+
+
+def _field_of(w: bytes, n: int, f: tuple) -> int:
+    """The masked value an `==` atom with field spec `f` compares (as `Atom.holds` computes it,
+    on the zero-padded window `w`)."""
+    kind, offset, width, big_endian, mask = f
+    if kind == AtomKind.LEN:
+        return n & mask
+    return int.from_bytes(w[offset:offset + width], "big" if big_endian else "little") & mask
 
 
 class Host:
@@ -155,11 +192,12 @@ class Host:
 
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
-                 library: TraceLibrary | None = None):
+                 library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET):
         self.insns = list(insns)
         self.nic = nic
         self.latency = latency
-        self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes)
+        self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes,
+                           exec_budget=exec_budget)
         self.do_optimize = do_optimize
         self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
         self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
@@ -178,6 +216,9 @@ class Host:
             tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
                                                 **self.limits)
             action, packet, full_insns = tr.action, tr.packet, tr.insns
+            if tr.error is not None:
+                self.stats.host_errors += 1
+                return HostDecision(None, frame, full_insns, None, reason, False, tr.error)
             if compiled is None:
                 self.stats.uncacheable += 1
                 short = reason.split(":")[0]

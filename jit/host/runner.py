@@ -30,11 +30,12 @@ class RunReport:
     mismatches: int = 0
     oversize: int = 0
     exec_errors: int = 0
-    host_errors: int = 0
-    empty_records: int = 0      # capture records with no bytes: not frames, skipped by both engines
+    host_errors: int = 0        # frames the host could not run (program fault): not mismatches
+    empty_records: int = 0      # capture records with no bytes: cannot cross the link, not sent
     nic_insns: int = 0
     full_insns: int = 0
     reasons: dict = field(default_factory=dict)
+    host_error_reasons: dict = field(default_factory=dict)    # fault kind -> frames
 
     @property
     def hit_rate(self) -> float:
@@ -48,7 +49,8 @@ class RunReport:
                 "nic_insns": self.nic_insns, "full_insns": self.full_insns,
                 "oversize": self.oversize, "exec_errors": self.exec_errors,
                 "host_errors": self.host_errors, "empty_records": self.empty_records,
-                "uncacheable_reasons": dict(self.reasons)}
+                "uncacheable_reasons": dict(self.reasons),
+                "host_error_reasons": dict(self.host_error_reasons)}
 
 
 # Where a frame leaves the system, by its final action (None: it does not leave).
@@ -57,11 +59,12 @@ OUTPUT_OF_ACTION = {XDP_TX: "tx", XDP_PASS: "pass", XDP_REDIRECT: "redirect"}
 
 @dataclass(frozen=True)
 class FrameRecord:
-    index: int
-    action: int | None
+    index: int            # record position in the capture, from 0 (empty records included)
+    action: int | None    # None: no action (host error, empty record, oversize drop)
     packet: bytes
-    where: str            # "nic", "host" or "dropped"
+    where: str            # "nic", "host", "dropped" (oversize) or "empty" (0-byte record)
     entry: int | None
+    error: str | None = None     # why the host could not run the program on this frame
 
     @property
     def output(self) -> str | None:
@@ -71,10 +74,13 @@ class FrameRecord:
 
     def as_dict(self) -> dict:
         """The per-frame JSON row of `jitnic run --jsonl` (both engines)."""
-        return {"index": self.index, "action": self.action,
-                "action_name": None if self.action is None else action_name(self.action),
-                "output": self.output, "out_hex": self.packet.hex(), "where": self.where,
-                "entry": self.entry}
+        d = {"index": self.index, "action": self.action,
+             "action_name": None if self.action is None else action_name(self.action),
+             "output": self.output, "out_hex": self.packet.hex(), "where": self.where,
+             "entry": self.entry}
+        if self.error is not None:
+            d["error"] = self.error
+        return d
 
 
 class RunLoop:
@@ -90,58 +96,60 @@ class RunLoop:
         self.on_frame = on_frame
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
-                         do_optimize=do_optimize, library=library)
+                         do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget)
         self.rep = RunReport()
         self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
 
     def numbered(self, frames: Iterable[bytes]):
-        """(index, frame) for every frame; 0-byte records (which cannot cross an Avalon-ST link)
-        are skipped by both engines and counted in `empty_records`."""
-        index = 0
-        for frame in frames:
+        """(index, frame) for every non-empty frame, `index` being its record position in the
+        capture (as `interp` and `trace --index` number them). A 0-byte record cannot cross an
+        Avalon-ST link: it is not sent, it is counted in `empty_records` and reported to
+        `on_frame` with where "empty"."""
+        for index, frame in enumerate(frames):
             if not frame:
                 self.rep.empty_records += 1
+                if self.on_frame is not None:
+                    self.on_frame(FrameRecord(index, None, b"", "empty", None))
                 continue
             yield index, frame
-            index += 1
 
     def after_nic(self, index: int, frame: bytes, out: Outcome) -> FrameRecord:
         """Account for frame `index` once the NIC has decided; returns its final result. A host
         TX decision is handed to `nic.host_tx` (the host transmits through the NIC)."""
         rep = self.rep
         rep.packets += 1
-        action, packet = out.action, out.packet
+        action, packet, error = out.action, out.packet, None
         if out.where == "dropped":
             rep.oversize += 1
         elif out.where == "host":
             if out.channel == Channel.EXEC_ERROR:
                 rep.exec_errors += 1
-            try:
-                decision = self.host.handle_miss(index, frame)
-                action, packet = decision.action, decision.packet
-                rep.full_insns += decision.full_insns
-                if action == XDP_TX:
-                    self.nic.host_tx(packet)
-            except JitnicError as exc:          # the program itself faults on this frame
+            decision = self.host.handle_miss(index, frame)
+            action, packet, error = decision.action, decision.packet, decision.error
+            rep.full_insns += decision.full_insns
+            if error is not None:
+                # The host cannot run the program on this frame (fault, unsupported instruction
+                # or helper, budget): a host error with its reason, not a NIC/reference mismatch.
                 rep.host_errors += 1
-                action, packet = None, frame
-                why = f"program error: {type(exc).__name__}"
-                rep.reasons[why] = rep.reasons.get(why, 0) + 1
+                kind = error.split(":")[0]
+                rep.host_error_reasons[kind] = rep.host_error_reasons.get(kind, 0) + 1
+            elif action == XDP_TX:
+                self.nic.host_tx(packet)
         else:
             rep.nic_insns += out.insns
-        if self.check and out.where != "dropped":
+        if self.check and out.where != "dropped" and error is None:
             try:
                 ref = interp.run_xdp(self.insns, frame)
                 ref_action, ref_packet = ref.action, ref.packet
                 if out.where == "nic":
                     rep.full_insns += ref.insns
             except JitnicError:
-                ref_action, ref_packet = None, frame
+                ref_action, ref_packet = None, frame    # the NIC ran a frame the program faults on
             if action != ref_action or (packet != ref_packet and ref_action not in (0, 1)):
                 rep.mismatches += 1
                 if len(self.mismatch_indexes) < 10:
                     self.mismatch_indexes.append(index)
-        record = FrameRecord(index, action, packet, out.where, out.entry)
+        record = FrameRecord(index, action, packet, out.where, out.entry, error)
         if self.on_frame is not None:
             self.on_frame(record)
         return record

@@ -58,7 +58,9 @@ class PathOracle:
                  cfg: NicConfig):
         self.ids = array("i")
         self.uses: dict[int, list[int]] = {}
-        for index, frame in enumerate(frames):
+        # numbered in NIC arrival order (the Belady clock counts `process` calls): empty records
+        # never reach the NIC, so they take no number here
+        for index, frame in enumerate(f for f in frames if f):
             compiled = library.path_of(insns, frame, cfg)
             pid = -1 if compiled is None else library.id_of(compiled.key)
             self.ids.append(pid)

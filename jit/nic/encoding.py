@@ -24,6 +24,14 @@ DATA_WIDTH = 64      # Avalon-ST data bus width in bits (8 bytes per beat)
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
+# Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or
+# modulo waits for rtl/jitnic_div.v (one quotient bit per cycle: 64 or 32 iterations, plus the
+# result cycle and the issue cycle); everything else is budgeted one cycle.
+EXEC_COST_SLOT = 1
+EXEC_COST_DIV64 = 66
+EXEC_COST_DIV32 = 34
+EXEC_BUDGET = 1024   # per trace: 128 plain slots, or 14 64-bit divides (127 of them took ~8.4k cycles)
+
 
 class AtomOp(IntEnum):
     """Comparison of an atom: (field & mask) OP const. Signed ops sign-extend both sides."""
@@ -245,6 +253,7 @@ class ErrorCode(IntEnum):
     NO_EXIT = 4            # the last slot is not `exit`
     ATOM_WINDOW = 5        # a PKT atom reaches past HDR_BYTES
     BAD_ATOM = 6           # unknown op or width code
+    EXEC_BUDGET = 7        # the trace's budgeted executor cycles exceed EXEC_BUDGET (slot index)
 
 
 class ExecError(IntEnum):
@@ -356,6 +365,9 @@ def verilog_header() -> str:
     lines += _enum_defines("CHAN", Channel, 2)
     lines += ["", "// commit error codes (REG_ERROR[15:0])"]
     lines += _enum_defines("ERR", ErrorCode, 16)
+    from jit.nic.validate import verilog_defines      # (imports this module: not at the top)
+    lines += ["", "// commit validation (jit/nic/validate.py): slot rules, field checks, budget"]
+    lines += verilog_defines()
     lines += ["", "// executor fault codes"]
     lines += _enum_defines("EXEC_ERR", ExecError, 4)
     lines += ["", "// replacement policies (REG_CFG_POLICY)"]

@@ -16,6 +16,8 @@ from jit.nic import encoding as enc
 from jit.ebpf import isa, memmap
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
 from jit.nic.executor import compile_trace
+from jit.nic.params import check_config
+from jit.nic.validate import SlotRule, rule_of, validate_words
 from jit.nic.policies import choose_victim, make_policy
 
 
@@ -28,6 +30,13 @@ class NicConfig:
     pkt_bytes: int = enc.PKT_BYTES
     policy: str = "lru"
     seed: int = 0
+    exec_budget: int = enc.EXEC_BUDGET
+
+    def __post_init__(self):
+        # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
+        # is refused here, not after a run
+        check_config(self.n_entries, self.max_atoms, self.max_trace_len, self.hdr_bytes,
+                     self.pkt_bytes, self.policy, self.seed, self.exec_budget)
 
 
 @dataclass(frozen=True)
@@ -133,53 +142,18 @@ def compile_lookup(conditions: list[list[Atom] | None]):
     return namespace["_lookup"]
 
 
-# Opcodes the executor implements (commit validation rejects everything else, docs/abi.md).
 def supported_opcode(opcode: int, src: int = 0) -> bool:
-    cls = opcode & 0x07
-    if opcode == 0x95:
-        return True
-    if opcode == 0x18:
-        return src == 0
-    if cls in (isa.BPF_ALU, isa.BPF_ALU64):
-        op = opcode & 0xF0
-        if op == 0xD0:
-            return opcode in (0xD4, 0xDC, 0xD7)
-        return op <= 0xC0 and not (op == 0x80 and opcode & 0x08)   # neg has no reg form
-    if cls == isa.BPF_LDX:
-        return opcode & 0xE0 in (isa.BPF_MEM, isa.BPF_MEMSX) and not (
-            opcode & 0xE0 == isa.BPF_MEMSX and opcode & 0x18 == 0x18)
-    if cls in (isa.BPF_ST, isa.BPF_STX):
-        return opcode & 0xE0 == isa.BPF_MEM
-    return False
+    """Whether the executor implements this opcode at all (fields aside: see jit/nic/validate.py,
+    the one definition of what a commit accepts)."""
+    return rule_of(opcode) != SlotRule.INVALID and (opcode != 0x18 or src == 0)
 
 
 def validate_entry(atoms: list[Atom], trace_words: list[tuple[int, int]], cfg: NicConfig
                    ) -> tuple[ErrorCode, int]:
     """The RTL's commit checks, in the RTL's order: (error code, atom or slot index)."""
-    if len(atoms) > cfg.max_atoms:
-        return ErrorCode.TOO_MANY_ATOMS, len(atoms)
-    for i, atom in enumerate(atoms):
-        if atom.kind == AtomKind.PKT and atom.offset + atom.width > cfg.hdr_bytes:
-            return ErrorCode.ATOM_WINDOW, i
-    if not 1 <= len(trace_words) <= cfg.max_trace_len:
-        return ErrorCode.BAD_TRACE_LEN, len(trace_words)
-    slot = 0
-    while slot < len(trace_words):
-        lo, _ = trace_words[slot]
-        opcode, src = lo & 0xFF, (lo >> 12) & 0xF
-        if not supported_opcode(opcode, src):
-            return ErrorCode.BAD_OPCODE, slot
-        if opcode == 0x18:
-            if slot + 1 >= len(trace_words):
-                return ErrorCode.BAD_OPCODE, slot
-            if slot + 2 == len(trace_words):     # an LD_IMM64 filling the last two slots
-                return ErrorCode.NO_EXIT, slot + 1
-            slot += 2
-            continue
-        if slot == len(trace_words) - 1 and opcode != 0x95:
-            return ErrorCode.NO_EXIT, slot
-        slot += 1
-    return ErrorCode.NONE, 0
+    return validate_words([a.words() for a in atoms], len(atoms), trace_words, len(trace_words),
+                          max_atoms=cfg.max_atoms, max_trace_len=cfg.max_trace_len,
+                          hdr_bytes=cfg.hdr_bytes, exec_budget=cfg.exec_budget)
 
 
 @dataclass

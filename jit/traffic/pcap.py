@@ -54,6 +54,11 @@ class PcapError(JitnicError):
     """A capture file that cannot be read (malformed, truncated, unsupported linktype...)."""
 
 
+class TruncatedTail(PcapError):
+    """The file ends inside its last record (a capture cut short): every record before it was
+    read. Callers that can use a partial capture catch this one and carry on with a warning."""
+
+
 class PcapRecord(NamedTuple):
     """One captured packet: `data` holds the captured bytes (possibly fewer than `orig_len`)."""
     index: int
@@ -130,11 +135,12 @@ class _Input:
         self.buf = b"".join(parts)
         return have >= n
 
-    def error(self, what: str, at: int | None = None, detail: str = "") -> PcapError:
+    def error(self, what: str, at: int | None = None, detail: str = "",
+              cls: type[PcapError] = PcapError) -> PcapError:
         """`FILE: WHAT at byte N (DETAIL)`, one line."""
         where = self.offset() if at is None else at
         tail = f" ({detail})" if detail else ""
-        return PcapError(f"{self.name}: {what} at byte {where}{tail}")
+        return cls(f"{self.name}: {what} at byte {where}{tail}")
 
 
 def _read_stream(f: BinaryIO, name: str, allowed) -> Iterator[PcapRecord]:
@@ -163,7 +169,7 @@ def _check_linktype(inp: _Input, linktype: int, allowed, where: str) -> None:
     if allowed is not None and linktype not in allowed:
         wanted = ", ".join(str(x) for x in sorted(allowed)) or "none"
         raise PcapError(f"{inp.name}: {where} has linktype {linktype} ({linktype_name(linktype)}),"
-                        f" not an accepted linktype ({wanted}); pass allow_linktypes to read it")
+                        f" not an accepted linktype ({wanted})")
 
 
 def _read_classic(inp: _Input, endian: str, magic: int, allowed) -> Iterator[PcapRecord]:
@@ -193,7 +199,8 @@ def _read_classic(inp: _Input, endian: str, magic: int, allowed) -> Iterator[Pca
                 if inp.available() == 0:
                     return
                 raise inp.error("truncated record header", None,
-                                f"record {index}, {inp.available()} of {hdr_len} bytes")
+                                f"record {index}, {inp.available()} of {hdr_len} bytes",
+                                TruncatedTail)
             buf, pos = inp.buf, inp.pos
             end = pos + hdr_len
         sec, frac, caplen, orig_len = unpack_from(buf, pos)
@@ -206,7 +213,7 @@ def _read_classic(inp: _Input, endian: str, magic: int, allowed) -> Iterator[Pca
             if not inp.fill(hdr_len + caplen):
                 raise inp.error("truncated packet data", inp.offset() + hdr_len,
                                 f"record {index}, caplen {caplen}, "
-                                f"{inp.available() - hdr_len} bytes left")
+                                f"{inp.available() - hdr_len} bytes left", TruncatedTail)
             buf, pos = inp.buf, inp.pos
             end = pos + hdr_len
             stop = end + caplen
@@ -254,7 +261,8 @@ def _read_pcapng(inp: _Input, allowed) -> Iterator[PcapRecord]:
         if not inp.fill(8):
             if inp.available() == 0:
                 return
-            raise inp.error("truncated block header", None, f"{inp.available()} of 8 bytes")
+            raise inp.error("truncated block header", None, f"{inp.available()} of 8 bytes",
+                            TruncatedTail)
         btype = struct.unpack_from(endian + "I", inp.buf, inp.pos)[0]
         if btype == _PCAPNG_SHB:
             if not inp.fill(12):
@@ -278,7 +286,7 @@ def _read_pcapng(inp: _Input, allowed) -> Iterator[PcapRecord]:
             raise inp.error(f"bad block length {total}", None, f"block type 0x{btype:08x}")
         if not inp.fill(total):
             raise inp.error("truncated block", None, f"type 0x{btype:08x}, length {total}, "
-                                                     f"{inp.available()} bytes left")
+                                                     f"{inp.available()} bytes left", TruncatedTail)
         block = inp.buf[inp.pos:inp.pos + total]
         inp.pos += total
         if struct.unpack_from(endian + "I", block, total - 4)[0] != total:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import logging
 import random
 import struct
@@ -965,6 +966,8 @@ def resolve_params(name: str, params: dict[str, object]) -> dict[str, object]:
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise JitnicError(f"workload {name}: parameter {key}={value!r} is not "
                               f"{want.__name__}")
+        if want is float and not math.isfinite(value):      # inf/nan: no workload, invalid JSON
+            raise JitnicError(f"workload {name}: parameter {key}={value!r} is not a finite number")
         why = spec.check(value) if spec.check else None
         if why:
             raise JitnicError(f"workload {name}: parameter {key}={value!r} {why}")

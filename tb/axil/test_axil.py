@@ -3,8 +3,9 @@
 The bench drives the block through cocotb-bus's AXI4LiteMaster (tb.common.axil) and plays the rest
 of the NIC: it answers engine_hold with engine_idle, offers a policy victim, pulses counter events,
 and records every entry/trace/policy write the block makes. Expected commit outcomes come from
-`reference_commit` below, which is `jit.nic.model.validate_entry` plus the raw-word checks the model's
-Atom type cannot represent (BAD_ATOM) and docs/abi.md's "last slot not exit" for a trailing LD_IMM64.
+`reference_commit` below, which is `jit.nic.validate.validate_words`, the validator the model uses:
+random invalid slots (writes to r10, registers past r10, reserved fields) and traces over the
+execution budget must get the same error code and index from the RTL.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from jit.nic import encoding as enc
 from jit.ebpf import isa
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Counter, ErrorCode
-from jit.nic.model import NicConfig, validate_entry
+from jit.nic.model import NicConfig
+from jit.nic.validate import RULE_FIELDS, RULE_TABLE, slot_ok, validate_words
 from tb.common.axil import AxilMaster, NicDriver
 from tb.common.runner import param, run_cocotb
 
@@ -27,29 +29,34 @@ from tb.common.runner import param, run_cocotb
 def reference_commit(atom_words: list[tuple[int, int, int]], natoms: int,
                      trace: list[tuple[int, int]], trace_len: int, cfg: NicConfig
                      ) -> tuple[ErrorCode, int]:
-    """Expected (error, index) of a commit with STAGE_NATOMS=natoms, STAGE_TRACE_LEN=trace_len."""
-    if natoms > cfg.max_atoms:
-        return ErrorCode.TOO_MANY_ATOMS, natoms & 0xFFFF
-    atoms = []
-    for i, (ctrl, mask, const) in enumerate(atom_words[:natoms]):
-        if ctrl & 0xF > AtomOp.SGE or (ctrl >> 4) & 3 == 3:
-            err, index = validate_entry(atoms, [(0x95, 0)], cfg)
-            return (err, index) if err == ErrorCode.ATOM_WINDOW else (ErrorCode.BAD_ATOM, i)
-        atoms.append(Atom.from_words(ctrl, mask, const))
-    if not 1 <= trace_len <= cfg.max_trace_len:
-        return ErrorCode.BAD_TRACE_LEN, trace_len & 0xFFFF
-    err, index = validate_entry(atoms, trace[:trace_len], cfg)
-    if err == ErrorCode.NONE:
-        # docs/abi.md: NO_EXIT when the last slot is not exit; jit.nic.model accepts a trace whose
-        # last two slots are an LD_IMM64 (reported as a model/doc disagreement)
-        slot = 0
-        while slot < trace_len:
-            opcode = trace[slot][0] & 0xFF
-            if slot == trace_len - 1 or (opcode == 0x18 and slot + 2 >= trace_len):
-                if opcode != 0x95:
-                    return ErrorCode.NO_EXIT, trace_len - 1
-            slot += 2 if opcode == 0x18 else 1
-    return err, index
+    """Expected (error, index) of a commit with STAGE_NATOMS=natoms, STAGE_TRACE_LEN=trace_len:
+    the one validator definition (jit/nic/validate.py) the model uses too."""
+    return validate_words(atom_words, natoms, trace, trace_len, max_atoms=cfg.max_atoms,
+                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
+                          exec_budget=cfg.exec_budget)
+
+
+def invalid_slot(rng: random.Random) -> tuple[int, int]:
+    """A slot the validator refuses: an executable opcode with one field off its rule (a write to
+    r10, a register past r10, a reserved field set), or any opcode with random fields."""
+    while True:
+        if rng.random() < 0.7:
+            opcode = rng.choice([op for op in range(256) if RULE_TABLE[op]])
+            f = RULE_FIELDS[RULE_TABLE[opcode]]
+            dst = rng.randrange({"w": 10, "r": 11, "0": 1}[f.dst])
+            src = rng.randrange({"w": 10, "r": 11, "0": 1}[f.src])
+            off = rng.choice(f.off) if f.off else rng.getrandbits(16)
+            imm = rng.choice(f.imm) if f.imm else rng.getrandbits(32)
+            which = rng.randrange(4)
+            dst = rng.choice([10, 11, 15]) if which == 0 else dst
+            src = rng.choice([1, 11, 15]) if which == 1 else src
+            off = rng.choice([1, 2, 0xFFFF]) if which == 2 else off
+            imm = rng.choice([1, 0xFFFF_FFFF]) if which == 3 else imm
+            lo, hi = opcode | dst << 8 | src << 12 | off << 16, imm
+        else:
+            lo, hi = rng.getrandbits(32), rng.getrandbits(32)
+        if not slot_ok(lo, hi):
+            return lo, hi
 
 
 @dataclass
@@ -68,7 +75,8 @@ class AxilTb:
         self.dut = dut
         self.cfg = NicConfig(n_entries=param("N_ENTRIES"), max_atoms=param("MAX_ATOMS"),
                              max_trace_len=param("MAX_TRACE_LEN"), hdr_bytes=param("HDR_BYTES"),
-                             pkt_bytes=param("PKT_BYTES"))
+                             pkt_bytes=param("PKT_BYTES"),
+                             exec_budget=param("EXEC_BUDGET", enc.EXEC_BUDGET))
         self.slot_w = max(1, (self.cfg.max_trace_len - 1).bit_length())
         Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
         dut.engine_idle.value = 1
@@ -249,7 +257,26 @@ async def commit_errors(dut):
         ("opcode zero", [], 0, [(0x00, 0), ex], 2),
         ("legacy LD_ABS", [], 0, [(0x20, 0), ex], 2),
         ("end ALU64 to-be", [], 0, [(0xDF, 16), ex], 2),
+        ("add r10, 1", [], 0, [words(isa.alu64_imm(isa.BPF_ADD, 10, 1).encode()), ex], 2),
+        ("mov r11", [], 0, [words(isa.mov64_imm(11, 1).encode()), ex], 2),
+        ("exit with imm", [], 0, [(0x95, 1)], 1),
+        ("lddw r10", [], 0, enc.trace_words(isa.ld_imm64(10, 5).encode()) + [ex], 3),
     ]
+    # over the execution budget: 64-bit divides until the budget is passed (where they fit)
+    div = words(isa.alu64_imm(isa.BPF_DIV, 0, 3).encode())
+    n_div = cfg.exec_budget // enc.EXEC_COST_DIV64 + 1
+    if n_div + 1 <= max_len:
+        cases.append(("budget", [], 0, [div] * n_div + [ex], n_div + 1))
+        cases.append(("budget at the limit", [], 0, [div] * (n_div - 1) + [ex], n_div))
+    plain = cfg.exec_budget + 1
+    if plain <= max_len:
+        cases.append(("budget, plain slots", [], 0, [mov] * (plain - 1) + [ex], plain))
+    # random invalid slots at random places of otherwise good traces
+    for _ in range(40):
+        n = rng.randrange(2, max_len + 1)
+        tr = [mov] * (n - 1) + [ex]
+        tr[rng.randrange(n)] = invalid_slot(rng)
+        cases.append(("invalid slot", [], 0, tr, n))
     # random garbage traces as well
     for _ in range(15):
         n = rng.randrange(1, max_len + 1)
@@ -402,6 +429,35 @@ async def counters_and_control(dut):
     await tb.nic.clear_counters()
     assert set((await tb.nic.read_counters()).values()) == {0}
     assert set(await tb.nic.entry_hits(n)) == {0}
+    # an increment in the very cycle CLEAR_COUNTERS takes effect is counted, not lost: events
+    # every cycle while the clear lands; afterwards each counter holds the events from the
+    # clearing cycle on
+    events = {"after": 0, "cleared": False}
+
+    async def pulse():
+        while True:
+            await RisingEdge(dut.clk)
+            if int(dut.clear_c.value):
+                events["cleared"], events["after"] = True, 0
+            if events["cleared"] and int(dut.cnt_inc.value):
+                events["after"] += 1
+    dut.cnt_inc.value = 1 << Counter.HITS
+    dut.hit_valid.value = 1
+    dut.hit_index.value = 0
+    watch = cocotb.start_soon(pulse())
+    await ClockCycles(dut.clk, 3)
+    await tb.nic.clear_counters()
+    await ClockCycles(dut.clk, 3)
+    await FallingEdge(dut.clk)
+    dut.cnt_inc.value = 0
+    dut.hit_valid.value = 0
+    await RisingEdge(dut.clk)
+    watch.cancel()
+    assert events["cleared"] and events["after"] > 0
+    got = (await tb.nic.read_counters([Counter.HITS]))[Counter.HITS]
+    assert got == events["after"], f"HITS {got} after clear, {events['after']} events from the clear on"
+    assert (await tb.nic.entry_hits(n))[0] == events["after"]
+    await tb.nic.clear_counters()
     # reseed: the policy gets POLICY_SEED
     await tb.nic.reseed(0xDEADBEEF)
     await tb.nic.reseed(0)
@@ -411,8 +467,10 @@ async def counters_and_control(dut):
 
 CONFIGS = [
     dict(N_ENTRIES=16, MAX_ATOMS=16, MAX_TRACE_LEN=64, HDR_BYTES=128, PKT_BYTES=2048, POLICY_CODE=0),
-    dict(N_ENTRIES=2, MAX_ATOMS=3, MAX_TRACE_LEN=8, HDR_BYTES=32, PKT_BYTES=256, POLICY_CODE=3),
-    dict(N_ENTRIES=64, MAX_ATOMS=4, MAX_TRACE_LEN=16, HDR_BYTES=64, PKT_BYTES=1024, POLICY_CODE=2),
+    dict(N_ENTRIES=2, MAX_ATOMS=3, MAX_TRACE_LEN=8, HDR_BYTES=32, PKT_BYTES=256, POLICY_CODE=3,
+         EXEC_BUDGET=8),
+    dict(N_ENTRIES=64, MAX_ATOMS=4, MAX_TRACE_LEN=16, HDR_BYTES=64, PKT_BYTES=1024, POLICY_CODE=2,
+         EXEC_BUDGET=200),
 ]
 
 

@@ -56,9 +56,24 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
                           build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
                           timescale=("1ns", "1ps"), log_file=log_file)
-    failed = failed_tests(results)
-    assert not failed, f"cocotb tests failed in {toplevel}: {', '.join(failed)} (log above, build {build_dir})"
+    check_results(results, f"{toplevel} (log above, build {build_dir})")
     return Path(results)
+
+
+def check_results(results_xml, where: str) -> None:
+    """Raise AssertionError unless the run executed at least one testcase and none failed: a
+    simulation that ran no test (a filter matching nothing, a module that failed to import, a
+    simulator that died at elaboration) is not a success."""
+    try:
+        root = ET.parse(results_xml).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise AssertionError(f"no cocotb results in {where}: {exc}") from None
+    cases = list(root.iter("testcase"))
+    assert cases, f"no cocotb testcase ran in {where}"
+    failed = failed_tests(results_xml)
+    assert not failed, f"cocotb tests failed in {where}: {', '.join(failed)}"
+    skipped = [c.get("name", "?") for c in cases if c.find("skipped") is not None]
+    assert len(skipped) < len(cases), f"every cocotb testcase was skipped in {where}: {skipped}"
 
 
 def failed_tests(results_xml) -> list[str]:

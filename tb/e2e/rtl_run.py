@@ -9,7 +9,7 @@ import os
 import cocotb
 
 from jit.ebpf import elf
-from jit.traffic import pcap
+from jit.traffic.capture import CaptureReader
 from jit.nic.model import NicConfig
 from tb.common.e2e import assert_agreement, run_e2e
 from tb.common.nic import NicTb
@@ -32,7 +32,8 @@ async def rtl_run(dut):
         frames_out.write(json.dumps(rec.as_dict()) + "\n")
         frames_out.flush()                  # the parent counts lines for its progress bar
 
-    res = await run_e2e(tb, program.insns, pcap.read_packets(env["RTL_RUN_PCAP"]), cfg,
+    capture = CaptureReader(env["RTL_RUN_PCAP"], convert=env.get("RTL_RUN_CONVERT_LINK") == "1")
+    res = await run_e2e(tb, program.insns, capture.frames(), cfg,
                         latency=int(env.get("RTL_RUN_LATENCY", "0")),
                         check_reference=env.get("RTL_RUN_CHECK", "1") == "1",
                         on_frame=on_frame if frames_out else None)
@@ -42,6 +43,7 @@ async def rtl_run(dut):
     summary = res.report.as_dict()
     summary["cycles"] = res.cycles
     summary["cycles_per_frame"] = round(res.cycles / max(res.report.packets, 1), 2)
+    summary["capture_notes"] = capture.notes + capture.warnings
     with open(env["RTL_RUN_REPORT"], "w") as f:
         json.dump(summary, f)
     assert_agreement(res)

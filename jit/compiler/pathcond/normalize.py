@@ -19,7 +19,7 @@ comparison of one bit field of the packet (or of the length) with a constant:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from jit.ebpf import interp, isa
 from jit.nic.encoding import HDR_BYTES, Atom, AtomKind, AtomOp
@@ -162,13 +162,22 @@ def normalize(pred: "Cmp | bool") -> list | bool:
         try:
             r = _normalize(pred)
         except NotExact as exc:
-            r = exc
+            # Cache the refusal's contents, never the exception object: re-raising one object
+            # appends to its traceback each time, which keeps every frame it passed alive.
+            r = _Refusal(str(exc), exc.field, exc.intervals)
         if len(_NORM_CACHE) >= _NORM_CACHE_MAX:
             _NORM_CACHE.clear()
         _NORM_CACHE[pred] = r
-    if isinstance(r, NotExact):
-        raise r
+    if isinstance(r, _Refusal):
+        raise NotExact(r.why, r.field, r.intervals)
     return r
+
+
+class _Refusal(NamedTuple):
+    """A cached `NotExact`: what a fresh exception is built from."""
+    why: str
+    field: "Field | None"
+    intervals: list | None
 
 
 def _normalize(pred: "Cmp") -> list | bool:

@@ -1,0 +1,217 @@
+"""Commit validation, defined once: what the NIC accepts into its trace cache.
+
+The same definition drives three things:
+* the model (`jit.nic.model.NicModel.install` calls `validate_words`);
+* the RTL's commit checks: the per-opcode rule table and the per-rule field check are generated
+  into `rtl/jitnic_abi.vh` (`SLOT_RULE_TABLE`, `SLOT_FIELDS_OK(...)`, the costs and the budget,
+  by `jit.nic.encoding.verilog_header`), and `rtl/jitnic_axil_regs.v` applies them in the order
+  `validate_words` does;
+* the axil bench (tb/axil/test_axil.py), which commits random invalid entries and expects the
+  error code and index this module gives.
+
+A slot is accepted exactly when the executor (`rtl/jitnic_exec.v`'s decode, `jit.nic.executor`)
+would run it instead of faulting with BAD_OPCODE: known opcode, reserved fields zero, registers
+r0..r10, r10 never written. So a committed trace never faults on decode (`add r10, 1` is refused
+at commit, not at every hit).
+
+Execution budget: each slot costs executor cycles (`EXEC_COST_*` in jit.nic.encoding: one per
+instruction, a divide or modulo waits for the radix-2 divider, 64 or 32 iterations plus issue);
+a trace whose total exceeds `EXEC_BUDGET` is refused (EXEC_BUDGET error at the slot where the sum
+goes over), so no trace can hold the executor (and the commits queued behind it) for thousands of
+cycles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from jit.ebpf import isa
+from jit.nic import encoding as enc
+from jit.nic.encoding import AtomKind, AtomOp, ErrorCode
+
+
+class SlotRule(IntEnum):
+    """What the fields of a slot must hold, chosen by its opcode (0: opcode not executable)."""
+    INVALID = 0
+    ALU_K = 1       # add sub mul or and lsh rsh xor arsh, immediate
+    ALU_X = 2       # the same, register
+    DIV_K = 3       # div mod (off 1: signed), immediate
+    DIV_X = 4
+    MOV_K = 5
+    MOV32_X = 6     # mov / movsx (off 8, 16)
+    MOV64_X = 7     # mov / movsx (off 8, 16, 32)
+    NEG = 8
+    END = 9         # le/be (ALU), bswap (ALU64)
+    LDDW = 10       # LD_IMM64, plain form (two slots; the second slot holds imm's high half)
+    LDX = 11        # MEM and MEMSX loads
+    ST = 12
+    STX = 13
+    EXIT = 14
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Allowed field values: dst/src "w" r0..r9 (written), "r" r0..r10, "0" zero; off/imm a tuple
+    of allowed values, or None for any."""
+    dst: str
+    src: str
+    off: tuple[int, ...] | None
+    imm: tuple[int, ...] | None
+
+
+RULE_FIELDS = {
+    SlotRule.ALU_K: Fields("w", "0", (0,), None),
+    SlotRule.ALU_X: Fields("w", "r", (0,), (0,)),
+    SlotRule.DIV_K: Fields("w", "0", (0, 1), None),
+    SlotRule.DIV_X: Fields("w", "r", (0, 1), (0,)),
+    SlotRule.MOV_K: Fields("w", "0", (0,), None),
+    SlotRule.MOV32_X: Fields("w", "r", (0, 8, 16), (0,)),
+    SlotRule.MOV64_X: Fields("w", "r", (0, 8, 16, 32), (0,)),
+    SlotRule.NEG: Fields("w", "0", (0,), (0,)),
+    SlotRule.END: Fields("w", "0", (0,), (16, 32, 64)),
+    SlotRule.LDDW: Fields("w", "0", (0,), None),
+    SlotRule.LDX: Fields("w", "r", None, (0,)),
+    SlotRule.ST: Fields("r", "0", None, None),
+    SlotRule.STX: Fields("r", "r", None, (0,)),
+    SlotRule.EXIT: Fields("0", "0", (0,), (0,)),
+}
+_REG_MAX = {"w": 9, "r": 10, "0": 0}
+_DIV_OPS = (0x30, 0x90)
+_ALU_OPS = (0x00, 0x10, 0x20, 0x40, 0x50, 0x60, 0x70, 0xA0, 0xC0)
+
+
+def rule_of(opcode: int) -> SlotRule:
+    """The field rule of an opcode (INVALID for what the executor does not implement: jumps,
+    calls, atomics, legacy packet access, LD_IMM64 is plain-form only via its src rule)."""
+    cls, op, x = opcode & 0x07, opcode & 0xF0, bool(opcode & 0x08)
+    if opcode == 0x95:
+        return SlotRule.EXIT
+    if opcode == 0x18:
+        return SlotRule.LDDW
+    if cls in (isa.BPF_ALU, isa.BPF_ALU64):
+        if op in _ALU_OPS:
+            return SlotRule.ALU_X if x else SlotRule.ALU_K
+        if op in _DIV_OPS:
+            return SlotRule.DIV_X if x else SlotRule.DIV_K
+        if op == 0xB0:
+            if not x:
+                return SlotRule.MOV_K
+            return SlotRule.MOV64_X if cls == isa.BPF_ALU64 else SlotRule.MOV32_X
+        if op == 0x80:
+            return SlotRule.INVALID if x else SlotRule.NEG
+        if op == 0xD0:
+            return SlotRule.INVALID if cls == isa.BPF_ALU64 and x else SlotRule.END
+        return SlotRule.INVALID
+    mode, size = opcode & 0xE0, opcode & 0x18
+    if cls == isa.BPF_LDX and (mode == isa.BPF_MEM or (mode == isa.BPF_MEMSX and size != 0x18)):
+        return SlotRule.LDX
+    if cls == isa.BPF_ST and mode == isa.BPF_MEM:
+        return SlotRule.ST
+    if cls == isa.BPF_STX and mode == isa.BPF_MEM:
+        return SlotRule.STX
+    return SlotRule.INVALID
+
+
+RULE_TABLE = tuple(rule_of(op) for op in range(256))
+
+
+def slot_fields(lo: int, hi: int) -> tuple[int, int, int, int, int]:
+    """(opcode, dst, src, off, imm) of a trace slot's two words (off and imm unsigned)."""
+    return lo & 0xFF, (lo >> 8) & 0xF, (lo >> 12) & 0xF, (lo >> 16) & 0xFFFF, hi & 0xFFFF_FFFF
+
+
+def slot_ok(lo: int, hi: int) -> bool:
+    """Whether the executor runs this slot (the first slot of an LD_IMM64 for two-slot ones)."""
+    opcode, dst, src, off, imm = slot_fields(lo, hi)
+    rule = RULE_TABLE[opcode]
+    if rule == SlotRule.INVALID:
+        return False
+    f = RULE_FIELDS[rule]
+    return (dst <= _REG_MAX[f.dst] and src <= _REG_MAX[f.src]
+            and (f.off is None or off in f.off) and (f.imm is None or imm in f.imm))
+
+
+def slot_cost(lo: int) -> int:
+    """Executor cycles this slot is budgeted for."""
+    opcode = lo & 0xFF
+    if RULE_TABLE[opcode] in (SlotRule.DIV_K, SlotRule.DIV_X):
+        return enc.EXEC_COST_DIV64 if opcode & 0x07 == isa.BPF_ALU64 else enc.EXEC_COST_DIV32
+    return enc.EXEC_COST_SLOT
+
+
+def atom_error(ctrl: int, hdr_bytes: int) -> ErrorCode:
+    """BAD_ATOM (unknown op or width code) before ATOM_WINDOW (a packet atom past the window)."""
+    op, width_code = ctrl & 0xF, (ctrl >> enc.ATOM_WIDTH[0]) & 3
+    if op > AtomOp.SGE or width_code not in enc.WIDTH_FROM_CODE:
+        return ErrorCode.BAD_ATOM
+    kind = (ctrl >> enc.ATOM_KIND[0]) & 1
+    offset = (ctrl >> enc.ATOM_OFFSET[0]) & ((1 << enc.ATOM_OFFSET[1]) - 1)
+    if kind == AtomKind.PKT and offset + enc.WIDTH_FROM_CODE[width_code] > hdr_bytes:
+        return ErrorCode.ATOM_WINDOW
+    return ErrorCode.NONE
+
+
+def validate_words(atom_words: list[tuple[int, int, int]], natoms: int,
+                   trace_words: list[tuple[int, int]], trace_len: int, *, max_atoms: int,
+                   max_trace_len: int, hdr_bytes: int, exec_budget: int = enc.EXEC_BUDGET
+                   ) -> tuple[ErrorCode, int]:
+    """(error, atom or slot index) of a commit of the staged words with STAGE_NATOMS = natoms and
+    STAGE_TRACE_LEN = trace_len, in the RTL's order: atom count, atoms (lowest failing first),
+    trace length, then per slot in order: executable, budget, LD_IMM64 completeness, exit last."""
+    if natoms > max_atoms:
+        return ErrorCode.TOO_MANY_ATOMS, natoms & 0xFFFF
+    for i, (ctrl, _mask, _const) in enumerate(atom_words[:natoms]):
+        err = atom_error(ctrl, hdr_bytes)
+        if err != ErrorCode.NONE:
+            return err, i
+    if not 1 <= trace_len <= max_trace_len:
+        return ErrorCode.BAD_TRACE_LEN, trace_len & 0xFFFF
+    slot, cost = 0, 0
+    while True:
+        lo, hi = trace_words[slot]
+        if not slot_ok(lo, hi):
+            return ErrorCode.BAD_OPCODE, slot
+        cost += slot_cost(lo)
+        if cost > exec_budget:
+            return ErrorCode.EXEC_BUDGET, slot
+        if lo & 0xFF == 0x18:
+            if slot + 1 >= trace_len:
+                return ErrorCode.BAD_OPCODE, slot          # LD_IMM64 without its second slot
+            if slot + 2 >= trace_len:
+                return ErrorCode.NO_EXIT, trace_len - 1    # it fills the last two slots
+            slot += 2
+        elif slot + 1 == trace_len:
+            return (ErrorCode.NONE, 0) if lo & 0xFF == 0x95 else (ErrorCode.NO_EXIT, slot)
+        else:
+            slot += 1
+
+
+# ---- Verilog (rtl/jitnic_abi.vh, through jit.nic.encoding.verilog_header) -----------------------
+def _reg_check(name: str, kind: str) -> str:
+    return f"({name}) == 4'd0" if kind == "0" else f"({name}) <= 4'd{_REG_MAX[kind]}"
+
+
+def _set_check(name: str, bits: int, values: tuple[int, ...] | None) -> str | None:
+    if values is None:
+        return None
+    return "(" + " || ".join(f"({name}) == {bits}'d{v}" for v in values) + ")"
+
+
+def verilog_defines() -> list[str]:
+    """`define lines: rule codes, the 256-entry rule table, the field check macro, costs, budget."""
+    lines = [f"`define SLOT_RULE_{r.name} 4'd{int(r)}" for r in SlotRule]
+    table = 0
+    for op, rule in enumerate(RULE_TABLE):
+        table |= int(rule) << (4 * op)
+    lines.append(f"`define SLOT_RULE_TABLE 1024'h{table:0256x}")
+    terms = []
+    for rule, f in RULE_FIELDS.items():
+        checks = [f"(rule) == 4'd{int(rule)}", _reg_check("dst", f.dst), _reg_check("src", f.src),
+                  _set_check("off", 16, f.off), _set_check("imm", 32, f.imm)]
+        terms.append("(" + " && ".join(c for c in checks if c) + ")")
+    lines.append("`define SLOT_FIELDS_OK(rule, dst, src, off, imm) (" + " || ".join(terms) + ")")
+    lines += [f"`define EXEC_COST_SLOT {enc.EXEC_COST_SLOT}",
+              f"`define EXEC_COST_DIV64 {enc.EXEC_COST_DIV64}",
+              f"`define EXEC_COST_DIV32 {enc.EXEC_COST_DIV32}",
+              f"`define JITNIC_EXEC_BUDGET {enc.EXEC_BUDGET}"]
+    return lines
