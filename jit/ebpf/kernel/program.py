@@ -1,11 +1,5 @@
-"""The Linux kernel as an oracle: load an XDP program with bpf(BPF_PROG_LOAD) and run packets through
-it with bpf(BPF_PROG_TEST_RUN), through ctypes (one syscall per packet; far faster than spawning
-bpftool).
-
-The attribute layouts below mirror `union bpf_attr` in the kernel UAPI header
-`/usr/include/linux/bpf.h` (the anonymous structs used by BPF_PROG_LOAD and BPF_PROG_TEST_RUN).
-The kernel accepts a shorter attr than its own union as long as everything it knows past our end is
-zero, so we pass exactly the prefix we fill in.
+"""One program in the kernel: load an XDP program with bpf(BPF_PROG_LOAD) and run packets through it
+with bpf(BPF_PROG_TEST_RUN) (one syscall per packet; far faster than spawning bpftool).
 
 Outcomes of `KernelProgram.run`:
   * `(action, out_bytes)` — the program ran; `action` is its return value, `out_bytes` the packet as
@@ -13,50 +7,27 @@ Outcomes of `KernelProgram.run`:
   * `PacketRefused` — the kernel refused to run the program on a packet shorter than an Ethernet
     header (ETH_HLEN = 14 bytes; `bpf_prog_test_run_xdp` returns EINVAL);
   * `KernelError` — any other syscall failure.
+Programs that use maps are loaded by `jit.ebpf.kernel.objects`, which relocates them first.
 """
 from __future__ import annotations
 
 import ctypes
 import errno
 import os
-import platform
-import re
-import struct
 
 from jit.ebpf import isa
-from jit import JitnicError
+from jit.ebpf.kernel.syscall import (BPF_PROG_LOAD, BPF_PROG_TEST_RUN, KernelError,
+                                     _ProgLoadAttr, _TestRunAttr, bpf, obj_name)
 
-# __NR_bpf per architecture (arch/*/entry/syscalls, include/uapi/asm-generic/unistd.h).
-SYS_BPF_BY_ARCH = {
-    "x86_64": 321,
-    "aarch64": 280,      # asm-generic
-    "riscv64": 280,      # asm-generic
-    "loongarch64": 280,  # asm-generic
-    "i686": 357,
-    "i386": 357,
-    "armv7l": 386,
-    "ppc64le": 361,
-    "ppc64": 361,
-    "s390x": 351,
-}
-
-# enum bpf_cmd
-BPF_PROG_LOAD = 5
-BPF_PROG_TEST_RUN = 10
 # enum bpf_prog_type
 BPF_PROG_TYPE_XDP = 6
 XDP = BPF_PROG_TYPE_XDP
 
-BPF_OBJ_NAME_LEN = 16
 ETH_HLEN = 14
 INSN_SIZE = 8
 LOG_SIZE = 16 << 20      # verifier log buffer used when a load fails
 LOG_TAIL_LINES = 12      # how much of the verifier log an error message carries
 OUT_SLACK = 4096         # data_out room beyond the input length (a program may grow the packet)
-
-
-class KernelError(JitnicError):
-    """The kernel refused a bpf(2) request."""
 
 
 class VerifierError(KernelError):
@@ -71,71 +42,6 @@ class PacketRefused(KernelError):
     """BPF_PROG_TEST_RUN refused the packet: XDP test runs need at least ETH_HLEN (14) bytes."""
 
 
-class _ProgLoadAttr(ctypes.Structure):
-    """Prefix of the BPF_PROG_LOAD struct of union bpf_attr."""
-    _fields_ = [
-        ("prog_type", ctypes.c_uint32),
-        ("insn_cnt", ctypes.c_uint32),
-        ("insns", ctypes.c_uint64),
-        ("license", ctypes.c_uint64),
-        ("log_level", ctypes.c_uint32),
-        ("log_size", ctypes.c_uint32),
-        ("log_buf", ctypes.c_uint64),
-        ("kern_version", ctypes.c_uint32),
-        ("prog_flags", ctypes.c_uint32),
-        ("prog_name", ctypes.c_char * BPF_OBJ_NAME_LEN),
-        ("prog_ifindex", ctypes.c_uint32),
-        ("expected_attach_type", ctypes.c_uint32),
-    ]
-
-
-class _TestRunAttr(ctypes.Structure):
-    """The BPF_PROG_TEST_RUN struct (`test`) of union bpf_attr."""
-    _fields_ = [
-        ("prog_fd", ctypes.c_uint32),
-        ("retval", ctypes.c_uint32),
-        ("data_size_in", ctypes.c_uint32),
-        ("data_size_out", ctypes.c_uint32),
-        ("data_in", ctypes.c_uint64),
-        ("data_out", ctypes.c_uint64),
-        ("repeat", ctypes.c_uint32),
-        ("duration", ctypes.c_uint32),
-        ("ctx_size_in", ctypes.c_uint32),
-        ("ctx_size_out", ctypes.c_uint32),
-        ("ctx_in", ctypes.c_uint64),
-        ("ctx_out", ctypes.c_uint64),
-        ("flags", ctypes.c_uint32),
-        ("cpu", ctypes.c_uint32),
-        ("batch_size", ctypes.c_uint32),
-    ]
-
-
-assert ctypes.sizeof(_TestRunAttr) == 80, "BPF_PROG_TEST_RUN attr layout drifted"
-
-_libc = None
-
-
-def _syscall_number() -> int:
-    machine = platform.machine()
-    if machine not in SYS_BPF_BY_ARCH:
-        raise KernelError(f"no bpf(2) syscall number known for architecture {machine!r}")
-    return SYS_BPF_BY_ARCH[machine]
-
-
-def _bpf(cmd: int, attr: ctypes.Structure) -> int:
-    """bpf(cmd, &attr, sizeof attr); returns the result or raises OSError with errno."""
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.syscall.restype = ctypes.c_long
-    ret = _libc.syscall(ctypes.c_long(_syscall_number()), ctypes.c_long(cmd),
-                        ctypes.byref(attr), ctypes.c_uint(ctypes.sizeof(attr)))
-    if ret < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return ret
-
-
 def encode_insns(insns) -> bytes:
     """Instruction bytes for the kernel: `bytes` pass through; a list of `jit.ebpf.isa.Insn` is encoded
     with `jit.ebpf.isa.encode` (LD_IMM64 takes two slots)."""
@@ -146,10 +52,6 @@ def encode_insns(insns) -> bytes:
     if len(code) % INSN_SIZE:
         raise KernelError(f"program is {len(code)} bytes, not a multiple of {INSN_SIZE}")
     return code
-
-
-def _sanitize_name(name: str) -> bytes:
-    return re.sub(r"[^A-Za-z0-9_.]", "_", name)[:BPF_OBJ_NAME_LEN - 1].encode()
 
 
 def _log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
@@ -168,7 +70,7 @@ class KernelProgram:
             raise KernelError("cannot load an empty program")
         self._code_buf = ctypes.create_string_buffer(self.code, len(self.code))
         self._license = ctypes.create_string_buffer(license.encode())
-        self._name = _sanitize_name(name)
+        self._name = obj_name(name)
         try:
             self.fd = self._load(log_level=0, log=None)
         except OSError as exc:
@@ -187,7 +89,7 @@ class KernelProgram:
             attr.log_level = log_level
             attr.log_size = len(log)
             attr.log_buf = ctypes.addressof(log)
-        return _bpf(BPF_PROG_LOAD, attr)
+        return bpf(BPF_PROG_LOAD, attr)
 
     def _raise_load_error(self, first: OSError):
         """Reload with the verifier log on, so the error says why."""
@@ -222,7 +124,7 @@ class KernelProgram:
         attr.data_out = ctypes.addressof(self._out)
         attr.repeat = 1
         try:
-            _bpf(BPF_PROG_TEST_RUN, attr)
+            bpf(BPF_PROG_TEST_RUN, attr)
         except OSError as exc:
             if exc.errno == errno.EINVAL and len(packet) < ETH_HLEN:
                 raise PacketRefused(f"kernel refuses XDP test runs on packets shorter than "
@@ -247,37 +149,3 @@ class KernelProgram:
             self.close()
         except Exception:  # interpreter shutdown: nothing useful to do
             pass
-
-
-# r0 = XDP_PASS; exit
-_TRIVIAL = struct.pack("<BBhi", 0xB7, 0, 0, 2) + struct.pack("<BBhi", 0x95, 0, 0, 0)
-_available: tuple[bool, str] | None = None
-
-
-def kernel_available() -> tuple[bool, str]:
-    """(True, "") when this process may load and test-run XDP programs, else (False, reason).
-    Probes once by loading and running a two-instruction program; the answer is cached."""
-    global _available
-    if _available is not None:
-        return _available
-    _available = _probe()
-    return _available
-
-
-def _probe() -> tuple[bool, str]:
-    if platform.system() != "Linux":
-        return False, f"the bpf syscall needs Linux, this is {platform.system()}"
-    if platform.machine() not in SYS_BPF_BY_ARCH:
-        return False, f"no bpf(2) syscall number known for architecture {platform.machine()!r}"
-    root = "" if os.geteuid() == 0 else " (not running as root)"
-    try:
-        with KernelProgram(_TRIVIAL, name="jitnic_probe") as prog:
-            action, _ = prog.run(bytes(64))
-    except KernelError as exc:
-        return False, f"cannot load XDP programs{root}: {exc}"
-    except OSError as exc:  # e.g. seccomp denies the syscall outright
-        return False, f"bpf syscall failed{root}: {exc}"
-    if action != 2:
-        return False, f"probe program returned {action}, expected 2 (XDP_PASS)"
-    return True, ""
-
