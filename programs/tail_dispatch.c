@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tail_dispatch: a protocol dispatcher that hands each frame to a per-protocol program with
- * bpf_tail_call, the way multi-stage XDP pipelines are built. The prog_array `handlers` is filled
- * statically (libbpf's `.values` initializer): slot 0 handles IPv4, slot 1 IPv6; slot 2 (ARP) is
- * left empty, so the tail call falls through and the dispatcher passes the frame itself. The
+ * bpf_tail_call, the way multi-stage XDP pipelines are built. User space fills the prog_array
+ * `handlers` (programs/tail_dispatch.maps.json): slot 0 holds the IPv4 handler, slot 1 the IPv6 one;
+ * slot 2 (ARP) is left empty, so the tail call falls through and the dispatcher passes the frame
+ * itself. The
  * handlers drop IPv4 with TTL <= 1 and IPv6 with hop limit <= 1 and pass the rest; a per-CPU array
  * counts the frames per stage (0: IPv4 handler, 1: IPv6 handler, 2: fell through, 3: not IP). */
 #include "jitnic_xdp.h"
@@ -25,7 +26,7 @@ INLINE void count(__u32 stage)
 		*n += 1;
 }
 
-SEC("xdp")
+SEC("xdp/ipv4")
 int tail_ipv4(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -38,7 +39,7 @@ int tail_ipv4(struct xdp_md *ctx)
 	return iph->ttl <= 1 ? XDP_DROP : XDP_PASS;
 }
 
-SEC("xdp")
+SEC("xdp/ipv6")
 int tail_ipv6(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -55,13 +56,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, SLOT_MAX);
 	__type(key, __u32);
-	__array(values, int (struct xdp_md *));
-} handlers SEC(".maps") = {
-	.values = {
-		[SLOT_IPV4] = (void *)&tail_ipv4,
-		[SLOT_IPV6] = (void *)&tail_ipv6,
-	},
-};
+	__type(value, __u32);
+} handlers SEC(".maps");
 
 SEC("xdp")
 int tail_dispatch(struct xdp_md *ctx)
