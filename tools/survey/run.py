@@ -1,0 +1,166 @@
+"""Run every surveyed program under the reference interpreter and in the kernel oracle on the same
+seeded packets, starting from empty maps (global data at its initial bytes), and say per program:
+
+  agrees     every packet's action (and bytes, unless dropped/aborted) and the final contents of every
+             map (per-CPU values summed) are the kernel's
+  differs    the interpreter runs it but some packet or map differs (the first difference is given)
+  host only  the interpreter runs it; the kernel refuses it (verifier log tail), so no comparison
+  blocked    the loader or the interpreter cannot run it: the first reason (unsupported helper, map
+             type, instruction, CO-RE relocation, ...)
+  no build   clang could not compile the source here (its first error)
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from jit import JitnicError
+from jit.ebpf import elf
+from jit.ebpf.kernel import KernelError, PacketRefused, kernel_available
+from jit.ebpf.kernel.objects import KernelObject
+from jit.ebpf.maps import contents as mc
+from jit.ebpf.memmap import XDP_ABORTED, XDP_DROP, action_name
+from jit.traffic import workloads
+from tools.survey.build import Built
+from tools.survey import host
+
+LOG = logging.getLogger(__name__)
+ETH_HLEN = 14
+
+
+@dataclass
+class Row:
+    source: str
+    program: str = ""              # section/function
+    status: str = ""               # agrees / differs / host only / blocked / no build
+    reason: str = ""
+    insns: int = 0
+    packets: int = 0               # packets both ran
+    maps: list[str] = field(default_factory=list)   # map types
+
+
+# Corner cases of the malformed workload, less `oversize` (jumbo frames: larger than a test run's
+# page and than the interpreter's packet buffer, so neither side would run them).
+CORNER_KINDS = ("runt,bad_ip_version,ipv4_bad_ihl,ipv4_options,fragment,truncated_l4,bad_ip_length,"
+                "wrong_ethertype,vlan_truncated,vlan_odd")
+
+
+def packet_mix(count: int, seed: int) -> list[bytes]:
+    """Half distinct header shapes (every path class of the workload generator), half malformed
+    and corner-case frames; frames the kernel refuses (runts) are kept: the interpreter must run
+    them, the kernel comparison skips them."""
+    half = count // 2
+    return (list(workloads.generate("adversarial_rr", half, seed, k=64))
+            + list(workloads.generate("malformed", count - half, seed, kinds=CORNER_KINDS)))
+
+
+def first_difference(ours: dict, theirs: dict) -> str | None:
+    """The first map whose contents differ (per-CPU values summed), or None."""
+    a, b = mc.summed(ours), mc.summed(theirs)
+    for name in a:
+        ea = sorted((e.key, e.value, e.program, e.map) for e in a[name].entries)
+        eb = sorted((e.key, e.value, e.program, e.map) for e in b[name].entries)
+        if ea != eb:
+            only_a = [e for e in ea if e not in eb][:1]
+            only_b = [e for e in eb if e not in ea][:1]
+            return (f"map {name}: interpreter has {_fmt(only_a)}, kernel has {_fmt(only_b)}")
+    return None
+
+
+def _fmt(entries) -> str:
+    if not entries:
+        return "nothing more"
+    key, value, program, inner = entries[0]
+    return f"{key.hex()} -> {(value.hex() if value is not None else program or inner)}"
+
+
+def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bool) -> Row:
+    row = Row(built.source, f"{prog.section}/{prog.name}")
+    try:
+        linked = elf.link_program(obj, f"{prog.section}/{prog.name}")
+    except JitnicError as exc:
+        row.status, row.reason = "blocked", f"loader: {_short(exc)}"
+        return row
+    row.insns = len(linked.insns)
+    row.maps = sorted({d.type_name for d in linked.maps.values()})
+    try:
+        session = host.Session(linked)
+    except JitnicError as exc:
+        row.status, row.reason = "blocked", f"interpreter: {_short(exc)}"
+        return row
+    kobj = None
+    kernel_reason = ""
+    if use_kernel:
+        try:
+            kobj = KernelObject(linked)
+        except KernelError as exc:
+            kernel_reason = _short(exc)
+    try:
+        return _compare(row, session, kobj, kernel_reason, packets)
+    finally:
+        if kobj is not None:
+            kobj.close()
+
+
+def _compare(row: Row, session, kobj, kernel_reason: str, packets: list[bytes]) -> Row:
+    for i, pkt in enumerate(packets):
+        try:
+            action, out = session.run(pkt)
+        except JitnicError as exc:
+            row.status, row.reason = "blocked", f"interpreter, packet #{i}: {_short(exc)}"
+            return row
+        if kobj is None or len(pkt) < ETH_HLEN:
+            continue
+        try:
+            k_action, k_out = kobj.run(pkt)
+        except PacketRefused:
+            continue
+        except KernelError as exc:
+            row.status, row.reason = "host only", f"kernel test run: {_short(exc)}"
+            return row
+        row.packets += 1
+        if k_action != action:
+            row.status = "differs"
+            row.reason = (f"packet #{i}: interpreter {action_name(action)}, kernel "
+                          f"{action_name(k_action)}")
+            return row
+        if action not in (XDP_DROP, XDP_ABORTED) and k_out != out:
+            row.status, row.reason = "differs", f"packet #{i}: output bytes differ"
+            return row
+    if kobj is None:
+        row.status = "host only"
+        row.reason = f"kernel: {kernel_reason}" if kernel_reason else "kernel oracle unavailable"
+        return row
+    diff = first_difference(session.maps(), kobj.dump())
+    if diff:
+        row.status, row.reason = "differs", diff
+    else:
+        row.status = "agrees"
+    return row
+
+
+def _short(exc: Exception, limit: int = 160) -> str:
+    text = " ".join(str(exc).split())
+    if text.startswith("/"):             # "<object path>: reason": the table names the source
+        text = text.split(": ", 1)[-1]
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def survey(built: list[Built], count: int = 200, seed: int = 1) -> list[Row]:
+    packets = packet_mix(count, seed)
+    use_kernel = kernel_available()[0]
+    rows: list[Row] = []
+    for b in built:
+        if b.obj is None:
+            rows.append(Row(b.source, status="no build", reason=f"clang: {b.error}"))
+            continue
+        try:
+            obj = elf.load_object(b.obj)
+        except JitnicError as exc:
+            rows.append(Row(b.source, status="blocked", reason=f"loader: {_short(exc)}"))
+            continue
+        progs = [p for p in obj.programs.values() if elf.is_xdp_section(p.section)]
+        for prog in progs:
+            LOG.info("%s %s/%s", b.source, prog.section, prog.name)
+            rows.append(survey_program(b, obj, prog, packets, use_kernel))
+    return rows
