@@ -1,19 +1,17 @@
-"""The interpreter side of the survey: one program with its maps, packet after packet."""
+"""The interpreter side of the survey: one program with its maps (`jit.ebpf.runtime.XdpRuntime`),
+packet after packet, from empty maps."""
 from __future__ import annotations
 
-from jit.ebpf import interp
-from jit.ebpf.maps.mapset import MapSet
+from jit.ebpf.runtime import XdpRuntime
 
 
 class Session:
     def __init__(self, linked):
-        self.linked = linked
-        self.mapset = MapSet(linked.maps)
-        self.compiled = interp.compile_program(linked.insns)
+        self.runtime = XdpRuntime(linked)
 
     def run(self, packet: bytes) -> tuple[int, bytes]:
-        r = interp.run_xdp(self.compiled, packet)
+        r = self.runtime.run(packet)
         return r.action, r.packet
 
     def maps(self):
-        return self.mapset.contents()
+        return self.runtime.contents()

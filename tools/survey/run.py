@@ -11,14 +11,15 @@ seeded packets, starting from empty maps (global data at its initial bytes), and
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
 from jit import JitnicError
 from jit.ebpf import elf
-from jit.ebpf.kernel import KernelError, PacketRefused, kernel_available
+from jit.ebpf.kernel import KernelError, VerifierError, kernel_available
+from jit.ebpf.kernel.compare import machine_dependent_calls, map_differences
 from jit.ebpf.kernel.objects import KernelObject
-from jit.ebpf.maps import contents as mc
 from jit.ebpf.memmap import XDP_ABORTED, XDP_DROP, action_name
 from jit.traffic import workloads
 from tools.survey.build import Built
@@ -47,31 +48,12 @@ CORNER_KINDS = ("runt,bad_ip_version,ipv4_bad_ihl,ipv4_options,fragment,truncate
 
 def packet_mix(count: int, seed: int) -> list[bytes]:
     """Half distinct header shapes (every path class of the workload generator), half malformed
-    and corner-case frames; frames the kernel refuses (runts) are kept: the interpreter must run
-    them, the kernel comparison skips them."""
+    and corner-case frames. Frames shorter than an Ethernet header are left out: the kernel refuses
+    to test-run them, and both sides must see the same frames for their maps to agree."""
     half = count // 2
-    return (list(workloads.generate("adversarial_rr", half, seed, k=64))
-            + list(workloads.generate("malformed", count - half, seed, kinds=CORNER_KINDS)))
-
-
-def first_difference(ours: dict, theirs: dict) -> str | None:
-    """The first map whose contents differ (per-CPU values summed), or None."""
-    a, b = mc.summed(ours), mc.summed(theirs)
-    for name in a:
-        ea = sorted((e.key, e.value, e.program, e.map) for e in a[name].entries)
-        eb = sorted((e.key, e.value, e.program, e.map) for e in b[name].entries)
-        if ea != eb:
-            only_a = [e for e in ea if e not in eb][:1]
-            only_b = [e for e in eb if e not in ea][:1]
-            return (f"map {name}: interpreter has {_fmt(only_a)}, kernel has {_fmt(only_b)}")
-    return None
-
-
-def _fmt(entries) -> str:
-    if not entries:
-        return "nothing more"
-    key, value, program, inner = entries[0]
-    return f"{key.hex()} -> {(value.hex() if value is not None else program or inner)}"
+    frames = (list(workloads.generate("adversarial_rr", half, seed, k=64))
+              + list(workloads.generate("malformed", count - half, seed, kinds=CORNER_KINDS)))
+    return [f for f in frames if len(f) >= ETH_HLEN]
 
 
 def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bool) -> Row:
@@ -93,10 +75,14 @@ def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bo
     if use_kernel:
         try:
             kobj = KernelObject(linked)
+        except VerifierError as exc:
+            lines = [ln for ln in exc.log.splitlines() if ln.strip()]
+            kernel_reason = f"verifier: {_short(lines[-2] if len(lines) > 1 else exc)}"
         except KernelError as exc:
             kernel_reason = _short(exc)
     try:
-        return _compare(row, session, kobj, kernel_reason, packets)
+        with kobj.batch() if kobj is not None else contextlib.nullcontext():
+            return _compare(row, session, kobj, kernel_reason, packets)
     finally:
         if kobj is not None:
             kobj.close()
@@ -109,12 +95,10 @@ def _compare(row: Row, session, kobj, kernel_reason: str, packets: list[bytes]) 
         except JitnicError as exc:
             row.status, row.reason = "blocked", f"interpreter, packet #{i}: {_short(exc)}"
             return row
-        if kobj is None or len(pkt) < ETH_HLEN:
+        if kobj is None:
             continue
         try:
             k_action, k_out = kobj.run(pkt)
-        except PacketRefused:
-            continue
         except KernelError as exc:
             row.status, row.reason = "host only", f"kernel test run: {_short(exc)}"
             return row
@@ -131,11 +115,14 @@ def _compare(row: Row, session, kobj, kernel_reason: str, packets: list[bytes]) 
         row.status = "host only"
         row.reason = f"kernel: {kernel_reason}" if kernel_reason else "kernel oracle unavailable"
         return row
-    diff = first_difference(session.maps(), kobj.dump())
+    nondet = machine_dependent_calls(session.runtime.insns)
+    diff = map_differences(session.maps(), kobj.dump(), values=not nondet, limit=1)
     if diff:
-        row.status, row.reason = "differs", diff
+        row.status, row.reason = "differs", diff[0]
     else:
         row.status = "agrees"
+        if nondet:
+            row.reason = f"map values not compared: calls {', '.join(nondet)}"
     return row
 
 

@@ -23,7 +23,7 @@ from jit.ebpf import elf
 from jit.ebpf.kernel import maps as km
 from jit.ebpf.kernel.maps import KernelMap, object_id
 from jit.ebpf.kernel.netns import PrivateNetns, available as netns_available
-from jit.ebpf.kernel.program import KernelProgram
+from jit.ebpf.kernel.program import KernelProgram, xdp_load_options
 from jit.ebpf.kernel.syscall import KernelError
 from jit.ebpf.maps.contents import Entry, MapContents
 
@@ -128,7 +128,9 @@ class KernelObject:
 
     def _load(self, linked, fds) -> KernelProgram:
         insns = linked.relocate(fds)
-        prog = KernelProgram(insns, name=linked.name, license=linked.license or "GPL")
+        attach, flags = xdp_load_options(linked.section)
+        prog = KernelProgram(insns, name=linked.name, license=linked.license or "GPL",
+                             expected_attach_type=attach, prog_flags=flags)
         self.programs[linked.name] = prog
         return prog
 

@@ -30,6 +30,20 @@ LOG_TAIL_LINES = 12      # how much of the verifier log an error message carries
 OUT_SLACK = 4096         # data_out room beyond the input length (a program may grow the packet)
 
 
+# enum bpf_attach_type: plain XDP; BPF_PROG_LOAD's flag for multi-buffer programs
+BPF_XDP = 37
+BPF_F_XDP_HAS_FRAGS = 1 << 5
+
+
+def xdp_load_options(section: str) -> tuple[int, int]:
+    """(expected_attach_type, prog_flags) under which the oracle loads an XDP program of `section`:
+    BPF_XDP, plus BPF_F_XDP_HAS_FRAGS for `xdp.frags*` (multi-buffer) like libbpf. Programs for
+    `xdp/devmap` and `xdp/cpumap` are loaded as plain XDP too, unlike libbpf (BPF_XDP_DEVMAP /
+    BPF_XDP_CPUMAP): BPF_PROG_TEST_RUN refuses those attach types (EINVAL), and the only difference
+    a program can see is that reading `egress_ifindex` is then refused by the verifier."""
+    return BPF_XDP, BPF_F_XDP_HAS_FRAGS if section.startswith("xdp.frags") else 0
+
+
 class VerifierError(KernelError):
     """BPF_PROG_LOAD failed; `.log` holds the whole verifier log."""
 
@@ -62,9 +76,11 @@ def _log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
 class KernelProgram:
     """One program loaded into the kernel. Use as a context manager or call `close()`."""
 
-    def __init__(self, insns, prog_type: int = XDP, name: str = "jitnic", license: str = "GPL"):
+    def __init__(self, insns, prog_type: int = XDP, name: str = "jitnic", license: str = "GPL",
+                 expected_attach_type: int = 0, prog_flags: int = 0):
         self.code = encode_insns(insns)
         self.prog_type = prog_type
+        self.expected_attach_type, self.prog_flags = expected_attach_type, prog_flags
         self.fd = -1
         if not self.code:
             raise KernelError("cannot load an empty program")
@@ -85,6 +101,7 @@ class KernelProgram:
         attr.insns = ctypes.addressof(self._code_buf)
         attr.license = ctypes.addressof(self._license)
         attr.prog_name = self._name
+        attr.expected_attach_type, attr.prog_flags = self.expected_attach_type, self.prog_flags
         if log is not None:
             attr.log_level = log_level
             attr.log_size = len(log)
