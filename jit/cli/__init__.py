@@ -18,6 +18,7 @@ COMMANDS = [
     "run",
     "sweep",
     "bench",
+    "maps",
 ]
 
 

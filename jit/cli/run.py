@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jit.ebpf import elf
+from jit.cli import state
 from jit.traffic import pcap
 from jit.cli.output import emit_json
 from jit import JitnicError
@@ -19,7 +19,7 @@ ENGINES = ("model", "rtl")
 
 def add_nic_arguments(p: argparse.ArgumentParser) -> None:
     """NIC configuration flags shared by `run` and `sweep`."""
-    p.add_argument("--section", help="program section (default: the object's XDP program)")
+    p.add_argument("--section", help="program: section or function name (default: the XDP one)")
     p.add_argument("--max-atoms", type=int, default=enc.MAX_ATOMS)
     p.add_argument("--max-trace-len", type=int, default=enc.MAX_TRACE_LEN)
     p.add_argument("--hdr-bytes", type=int, default=enc.HDR_BYTES)
@@ -44,6 +44,7 @@ def register(sub) -> None:
     out.add_argument("--json", action="store_true", help="one JSON summary object")
     out.add_argument("--jsonl", action="store_true", help="one JSON object per frame, then the summary")
     add_nic_arguments(p)
+    state.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -54,7 +55,7 @@ def nic_config(args, entries: int, policy: str) -> NicConfig:
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
+    program, runtime = state.load(args)
     cfg = nic_config(args, args.entries, args.policy)
     on_frame = None
     if args.jsonl:
@@ -62,6 +63,10 @@ def run(args) -> int:
             emit_json({"index": rec.index, "action": rec.action, "out_hex": rec.packet.hex(),
                        "where": rec.where, "entry": rec.entry})
     if args.engine == "rtl":
+        if runtime.stateful or program.subprograms:
+            raise JitnicError(f"{args.program}: {program.section}/{program.name} uses maps, helpers "
+                              "or subprograms; the RTL engine runs stateless programs only for now "
+                              "(use --engine model)")
         if args.policy == "opt":
             raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
         from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
@@ -76,10 +81,13 @@ def run(args) -> int:
         from jit.host.miss_handler import TraceLibrary
         from jit.host.sweep import PathOracle, belady_model
         library = TraceLibrary()
-        nic = belady_model(cfg, PathOracle(program.insns, pcap.read_packets(args.pcap), library, cfg),
-                           library)
-    report = run_frames(program.insns, pcap.read_packets(args.pcap), nic, cfg, latency=args.latency,
-                        check=not args.no_check, do_optimize=not args.no_opt, on_frame=on_frame)
+        oracle_rt = state.runtime_factory(args, program)()   # its own maps: the run starts afresh
+        nic = belady_model(cfg, PathOracle(program.insns, oracle_rt.timed(pcap.read_records(args.pcap)),
+                                           library, cfg, oracle_rt), library)
+    report = run_frames(program.insns, runtime.timed(pcap.read_records(args.pcap)), nic, cfg,
+                        latency=args.latency, check=not args.no_check, do_optimize=not args.no_opt,
+                        on_frame=on_frame, runtime=runtime)
+    state.finish(args, runtime)
     return finish(report.as_dict(), program.name, args)
 
 

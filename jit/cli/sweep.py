@@ -8,6 +8,7 @@ import time
 from jit.ebpf import elf
 from jit.traffic import pcap
 from jit.cli.run import add_nic_arguments
+from jit.cli import state
 from jit.cli.output import emit_json
 from jit import JitnicError
 from jit.nic.model import NicConfig
@@ -46,11 +47,26 @@ def register(sub) -> None:
     p.add_argument("--plot", metavar="PNG", help="write hit rate vs entries per policy")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_nic_arguments(p)
+    state.add_arguments(p, maps_out=False)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
+    program = elf.load_linked(args.program, args.section)
+    make_runtime = state.runtime_factory(args, program)
+    current = [None]                  # the runtime of the pass in progress (one per pass)
+
+    def fresh_runtime():
+        current[0] = make_runtime()
+        return current[0] if current[0].stateful else None
+
+    def frames():
+        # a generator: its body runs when the pass starts reading, after fresh_runtime()
+        rt = current[0]
+        for rec in pcap.read_records(args.pcap):
+            if rt is not None:
+                rt.now_ns = rec.ts_ns
+            yield rec.data
     entries, policies = _int_list(args.entries), _policy_list(args.policy)
     base = NicConfig(max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
                      hdr_bytes=args.hdr_bytes, seed=args.seed)
@@ -67,8 +83,8 @@ def run(args) -> int:
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
-    rows, library = sweep(program.insns, lambda: pcap.read_packets(args.pcap), entries, policies,
-                          base, latency=args.latency, progress=progress)
+    rows, library = sweep(program.insns, frames, entries, policies, base, latency=args.latency,
+                          progress=progress, runtime_factory=fresh_runtime)
     if args.plot:
         plot(rows, args.plot, f"{program.name}: {args.pcap}")
     if args.json:

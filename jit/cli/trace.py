@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import itertools
 
-from jit.ebpf import elf, isa
+from jit.ebpf import isa
 from jit.traffic import pcap
+from jit.cli import state
 from jit.cli.output import emit_json
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
 from jit import JitnicError
@@ -23,7 +24,8 @@ def register(sub) -> None:
     src.add_argument("--packet", metavar="HEX", help="the frame as hex digits (spaces and ':' allowed)")
     src.add_argument("--pcap", metavar="FILE", help="capture (pcap or pcapng, Ethernet)")
     p.add_argument("--index", type=int, default=0, help="packet index in --pcap (from 0; default 0)")
-    p.add_argument("--section", help="program section (default: the object's XDP program)")
+    p.add_argument("--section", help="program: section or function name (default: the XDP one)")
+    state.add_arguments(p)
     p.add_argument("--max-atoms", type=int, default=MAX_ATOMS)
     p.add_argument("--max-trace-len", type=int, default=MAX_TRACE_LEN)
     p.add_argument("--hdr-bytes", type=int, default=HDR_BYTES)
@@ -31,7 +33,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _packet(args) -> bytes:
+def _packet(args, runtime) -> bytes:
+    """The frame to trace. From a capture, a stateful program first runs the frames before it, so
+    its maps hold what they would when frame `--index` arrives."""
     if args.packet is not None:
         text = "".join(args.packet.replace(":", "").split())
         try:
@@ -40,17 +44,24 @@ def _packet(args) -> bytes:
             raise JitnicError(f"--packet: not hex digits: {args.packet!r}") from None
     if args.index < 0:
         raise JitnicError(f"--index must be >= 0, not {args.index}")
-    frame = next(itertools.islice(pcap.read_packets(args.pcap), args.index, None), None)
-    if frame is None:
-        raise JitnicError(f"{args.pcap}: no packet with index {args.index}")
-    return frame
+    for i, rec in enumerate(itertools.islice(pcap.read_records(args.pcap), args.index + 1)):
+        runtime.now_ns = rec.ts_ns
+        if i == args.index:
+            return rec.data
+        if runtime.stateful:
+            try:
+                runtime.run(rec.data)
+            except JitnicError:
+                pass                # a frame the program faults on leaves the maps as they are
+    raise JitnicError(f"{args.pcap}: no packet with index {args.index}")
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
-    frame = _packet(args)
+    program, runtime = state.load(args)
+    frame = _packet(args, runtime)
     r = trace_packet(program.insns, frame, max_atoms=args.max_atoms,
-                     max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes)
+                     max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes, runtime=runtime)
+    state.finish(args, runtime)
     if args.json:
         emit_json({"program": program.name, "section": program.section, "length": len(frame),
                    "action": r.action, "action_name": action_name(r.action),
@@ -58,7 +69,7 @@ def run(args) -> int:
                    "trace_slots": r.slots, "trace": [isa.disasm_insn(i) for i in r.trace],
                    "exact": [str(p) for p in r.exact], "atoms": [str(a) for a in r.atoms],
                    "atom_words": [list(a.words()) for a in r.atoms], "notes": list(r.notes),
-                   "reason": r.reason})
+                   "reason": r.reason, "events": list(r.events), "redirect": r.redirect})
         return 0 if r.reason is None else 1
     print(f"{args.program}: {program.section}/{program.name}, {len(program.insns)} instructions; "
           f"packet of {len(frame)} bytes")
@@ -84,5 +95,9 @@ def run(args) -> int:
         print("strengthening:")
         for n in r.notes:
             print(f"  {n}")
+    for e in r.events:
+        print(f"event: {e}")
+    if r.redirect is not None:
+        print(f"redirect: {r.redirect}")
     print("cacheable: yes" if r.reason is None else f"not cacheable: {r.reason}")
     return 0 if r.reason is None else 1

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Sequence
 
 from jit.ebpf import interp, isa, memmap
+from jit.ebpf.helper_ids import helper_name
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom
 from jit.ebpf.isa import Insn
 from jit.compiler.pathcond import (LEN, ZERO, Alu, Condition, Cmp, Const, Expr, PktLoad, alu, bounds, cmp,
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 M64 = (1 << 64) - 1
 DEFAULT_BUDGET = 10_000          # instructions the tracer follows before giving up
+HOST_UNTIL_NIC_MAPS = "runs on the host until NIC maps land"   # issue 10 moves maps to the NIC
 
 # regions (address >> 28 of their base)
 CTX, PKT, STACK = 1, 2, 3
@@ -64,6 +66,8 @@ class TraceResult:
     notes: tuple[str, ...] = ()    # where and why `atoms` is stronger than `exact`
     reason: str | None = None      # why the path is not cacheable, or None
     path: tuple[int, ...] = field(default=(), compare=False)   # executed pcs (slots), in order
+    events: tuple = field(default=(), compare=False)           # helper events of the full run
+    redirect: dict | None = field(default=None, compare=False)  # its redirect target, if any
 
     @property
     def cacheable(self) -> bool:
@@ -137,9 +141,15 @@ class _Decoded:
             k = "bswap" if spec.op == isa.BPF_ALU64 else "be" if spec.op == isa.BPF_TO_BE else "le"
             return (K_END, insn, pc, nxt, k, spec.width)
         if kind == isa.LDDW:
+            if spec.op in (isa.BPF_PSEUDO_MAP_FD, isa.BPF_PSEUDO_MAP_IDX):
+                # a map handle is a constant; what the program does with it (a helper) stops here
+                return (K_LDDW, insn, pc, nxt, memmap.map_handle(insn.imm & 0xFFFF_FFFF))
+            if spec.op in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                return (K_BAD, insn, pc, nxt, f"global data (map fd {insn.imm & 0xFFFF_FFFF} value "
+                                              f"at pc {pc}) {HOST_UNTIL_NIC_MAPS}")
             if spec.op != 0:
                 return (K_BAD, insn, pc, nxt, f"unsupported instruction: pc {pc}: {spec.name} "
-                                              "(map/BTF pseudo load)")
+                                              "(BTF pseudo load)")
             return (K_LDDW, insn, pc, nxt, insn.imm & M64)
         if kind in (isa.LDX, isa.LDXSX):
             return (K_LDX if kind == isa.LDX else K_LDXSX, insn, pc, nxt, spec.size)
@@ -157,8 +167,8 @@ class _Decoded:
             return (K_EXIT, insn, pc, nxt)
         if kind == isa.CALL:
             if spec.op == 0:
-                return (K_BAD, insn, pc, nxt, f"unsupported helper: pc {pc}: call to helper "
-                                              f"{insn.imm}")
+                return (K_BAD, insn, pc, nxt, f"helper {helper_name(insn.imm)} "
+                                              f"{HOST_UNTIL_NIC_MAPS}")
             if spec.op == isa.BPF_PSEUDO_CALL:
                 return (K_BAD, insn, pc, nxt, f"unsupported call: pc {pc}: local function call "
                                               "(BPF-to-BPF calls are not inlined)")
@@ -537,22 +547,30 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
             raise _Stop(f"program error: pc {pc}: control flow goes to pc {nxt}")
 
 
-def _full_run(insns: Sequence[Insn], packet: bytes) -> tuple[int, bytes, int, str | None]:
-    """The interpreter's verdict: (action, output packet, instructions, error or None)."""
+def _full_run(insns: Sequence[Insn], packet: bytes, runtime=None):
+    """The interpreter's verdict: (action, output packet, instructions, error or None, run result
+    or None). A stateful program runs once, through its runtime (jit/ebpf/runtime.py), so its map
+    updates happen exactly once per frame."""
     try:
+        if runtime is not None and runtime.stateful:
+            r = runtime.run(packet)
+            return r.action, r.packet, r.insns, None, r
         r = interp.run_xdp(insns, packet)
     except interp.InterpError as exc:
-        return memmap.XDP_ABORTED, bytes(packet), 0, str(exc)
-    return r.action, r.packet, r.insns, None
+        return memmap.XDP_ABORTED, bytes(packet), 0, str(exc), None
+    return r.action, r.packet, r.insns, None, None
 
 
 def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_ATOMS,
                  max_trace_len: int = MAX_TRACE_LEN, hdr_bytes: int = HDR_BYTES,
-                 budget: int = DEFAULT_BUDGET) -> TraceResult:
-    """Trace `insns` (an XDP program) on `packet`: see the module docstring."""
+                 budget: int = DEFAULT_BUDGET, runtime=None) -> TraceResult:
+    """Trace `insns` (an XDP program) on `packet`: see the module docstring. A program with maps or
+    helpers needs its `runtime` (jit.ebpf.runtime.XdpRuntime over the same instructions): the
+    full run that gives the action goes through it, once, and a path that reaches a helper or
+    global data is not cacheable (it names the helper)."""
     packet = bytes(packet)
     if len(packet) > memmap.PKT_MAX:
-        action, out, count, error = _full_run(insns, packet)
+        action, out, count, error, _ = _full_run(insns, packet, runtime)
         return TraceResult([], action, out, count, Condition(), (), (),
                            f"program error: {error or 'frame longer than PKT_MAX'}")
     dec = _decoded(insns)
@@ -562,11 +580,12 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         trace, path = _execute(dec, m, budget)
     except _Stop as exc:
         stop = exc.reason
-    action, out, count, error = _full_run(insns, packet)
+    action, out, count, error, run = _full_run(insns, packet, runtime)
     if stop is not None:
         if error is not None and stop.startswith("program error"):
             stop = f"program error: {error}"
-        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop)
+        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop,
+                           events=run.events if run else (), redirect=run.redirect if run else None)
     if error is not None:
         return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (),
                            f"tracer error: the interpreter fails ({error}) where the tracer does not")
@@ -600,6 +619,6 @@ def trace_program(program, packet: bytes, **kwargs) -> TraceResult:
     """`trace_packet` for a loaded program (`jit.ebpf.elf.Program`), an object file path, or insns."""
     if isinstance(program, (str, Path)):
         from jit.ebpf import elf
-        program = elf.load_program(program)
+        program = elf.load_linked(program)
     insns = getattr(program, "insns", program)
     return trace_packet(insns, packet, **kwargs)

@@ -226,6 +226,7 @@ class BtfType:
     array: tuple[int, int, int] | None = None          # (elem type, index type, nelems)
     # STRUCT/UNION: (name, type id, bit offset); DATASEC: (var type id, offset, size)
     members: tuple[tuple, ...] = ()
+    int_encoding: int = 0    # INT: the encoding word (bit 24 BTF_INT_SIGNED, bit 26 BOOL, ...)
 
 
 class Btf:
@@ -271,6 +272,9 @@ class Btf:
                 raise BtfError(f"type {len(self.types)} truncated")
             array = None
             members: tuple = ()
+            int_encoding = 0
+            if kind == KIND_INT:
+                int_encoding = struct.unpack_from("<I", blob, pos)[0]
             if kind == KIND_ARRAY:
                 array = struct.unpack_from("<III", blob, pos)
             elif kind in (KIND_STRUCT, KIND_UNION):
@@ -286,7 +290,7 @@ class Btf:
                                 for i in range(vlen))
             pos += extra
             self.types.append(BtfType(kind, self.string(name_off), vlen, size_or_type,
-                                      array, members))
+                                      array, members, int_encoding))
 
     def type(self, type_id: int) -> BtfType:
         if not 0 < type_id < len(self.types):

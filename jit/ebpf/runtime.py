@@ -78,6 +78,7 @@ class XdpRuntime:
         if maps_in:
             self.maps.fill(maps_in)
         self.cpu, self.budget = cpu, budget
+        self.now_ns = 0
         self.rng = random.Random(seed)
         self.stateful = is_stateful(self.insns)
         self._pages = {}
@@ -99,12 +100,15 @@ class XdpRuntime:
             prog = self._compiled[name] = interp.compile_program(other.insns)
         return prog
 
-    def run(self, packet: bytes, *, timestamp_ns: int = 0, ingress_ifindex: int = 1,
+    def run(self, packet: bytes, *, timestamp_ns: int | None = None, ingress_ifindex: int = 1,
             rx_queue_index: int = 0) -> RunResult:
+        """Run one frame; `timestamp_ns` (default: `self.now_ns`, which a capture reader may set
+        frame by frame) is what bpf_ktime_get_ns returns."""
         mem = interp.xdp_memory(packet, ingress_ifindex=ingress_ifindex,
                                 rx_queue_index=rx_queue_index)
         mem._pages.update(self._pages)
-        env = mem.env = RunEnv(self.maps, self.cpu, timestamp_ns, self.rng)
+        now = self.now_ns if timestamp_ns is None else timestamp_ns
+        env = mem.env = RunEnv(self.maps, self.cpu, now, self.rng)
         prog = self._compiled[None]
         entered: list[str] = []
         while True:
@@ -123,6 +127,13 @@ class XdpRuntime:
 
     def contents(self) -> dict[str, MapContents]:
         return self.maps.contents()
+
+    def timed(self, records):
+        """Frames of capture records (`pcap.read_records`), setting `now_ns` to each one's
+        timestamp as it is handed out: the clock of bpf_ktime_get_ns in streamed runs."""
+        for rec in records:
+            self.now_ns = rec.ts_ns
+            yield rec.data
 
 
 def load_runtime(path, name: str | None = None, **kwargs) -> XdpRuntime:
