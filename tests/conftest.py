@@ -40,6 +40,8 @@ def program_path(request):
 SUMMARY_GROUPS = {
     "eBPF conformance suite (jit/ebpf/interp)": "tests/test_conformance.py::test_conformance",
     "kernel differential (programs x 1000 packets)": "tests/test_kernel_diff.py::test_kernel_agrees",
+    "kernel differential with maps (programs x 1000 packets, final maps)":
+        "tests/test_kernel_diff.py::test_map_program_agrees",
     "RTL end-to-end (program x policy)": "tb/e2e/test_e2e.py::test_e2e",
 }
 
