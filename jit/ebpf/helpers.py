@@ -227,6 +227,12 @@ class _Xdp:
         self.pkt.lo, self.pkt.hi = self.meta, self.data_end
 
 
+def packet_bytes(mem: Memory) -> bytes:
+    """The frame between data and data_end (after adjust_head/meta/tail; metadata excluded)."""
+    x = _Xdp(mem)
+    return bytes(x.pkt.buf[x.data:x.data_end])
+
+
 HARD_END = min(FRAME_SIZE - TAILROOM, HEADROOM + PKT_MAX)   # data_hard_end (buffer offset)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from jit.ebpf import elf, interp, isa
-from jit.ebpf.helpers import HELPERS, TailCall
+from jit.ebpf.helpers import HELPERS, TailCall, packet_bytes
 from jit.ebpf.maps.contents import MapContents
 from jit.ebpf.maps.mapset import N_CPUS, MapSet
 from jit.ebpf.memmap import CTX_BASE, STACK_BASE, STACK_SIZE
@@ -122,7 +122,7 @@ class XdpRuntime:
                 prog = self._program(tc.program)
                 while mem.depth > 1:
                     mem.leave_frame()
-        return RunResult(r0 & isa.MASK32, interp.packet_bytes(mem), count, tuple(env.events),
+        return RunResult(r0 & isa.MASK32, packet_bytes(mem), count, tuple(env.events),
                          env.redirect, tuple(entered))
 
     def contents(self) -> dict[str, MapContents]:
