@@ -1,12 +1,33 @@
 """The survey's table as Markdown (docs/survey.md)."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from jit.paths import PROJECT_ROOT
 
 DOC = PROJECT_ROOT / "docs" / "survey.md"
 STATUSES = ("agrees", "differs", "host only", "blocked", "no build")
+
+
+# What a blocking reason is about, for the tally: (pattern, label); the first match wins.
+BLOCKER_KINDS = [
+    (re.compile(r"CO-RE relocation"), "CO-RE relocation (loader)"),
+    (re.compile(r"extern variable"), "extern variable: object meant to be linked with another (loader)"),
+    (re.compile(r"static initialization of map values"), "static prog_array/map-in-map initializer (loader)"),
+    (re.compile(r"call to (bpf_\w+ \(\d+\)), which the interpreter does not model"), "helper {0} not modelled"),
+    (re.compile(r"max_entries > 0"), "map whose max_entries user space sets at load time"),
+    (re.compile(r"verifier: (.*)"), "kernel verifier refuses it"),
+    (re.compile(r"clang: (.*)"), "does not compile"),
+]
+
+
+def blocker(reason: str) -> str:
+    for pattern, label in BLOCKER_KINDS:
+        m = pattern.search(reason)
+        if m:
+            return label.format(*m.groups())
+    return reason[:80]
 
 
 def markdown(rows, count: int, seed: int) -> str:
@@ -21,13 +42,35 @@ def markdown(rows, count: int, seed: int) -> str:
         "(tools/survey/build.py), each XDP program run on "
         f"{count} seeded packets (half distinct header shapes, half malformed frames) from empty "
         "maps under the reference interpreter and, where the verifier accepts it, in the kernel "
-        "(BPF_PROG_TEST_RUN); final map contents compared with per-CPU values summed.",
+        "(BPF_PROG_TEST_RUN); final map contents compared with per-CPU values summed "
+        "([kernel.md](kernel.md) says what is compared and what cannot be).",
+        "",
+        "- **agrees**: every packet's action (and bytes, unless dropped) and every map's final "
+        "contents are the kernel's;",
+        "- **differs**: the first packet or map entry where they are not;",
+        "- **host only**: the interpreter runs it, the kernel refuses it (verifier), nothing to "
+        "compare;",
+        "- **blocked**: the loader or the interpreter cannot run it (first reason);",
+        "- **no build**: clang cannot compile it here.",
+        "",
+        "Notes: frames under 14 bytes (the kernel refuses to test-run them) and jumbo frames are "
+        "left out of the mix; maps start empty (global data at its initial bytes), so lookups in "
+        "maps that user space would fill mostly miss; `xdp/devmap` and `xdp/cpumap` programs are "
+        "test-run as plain XDP (the kernel cannot test-run their attach types). The sources come "
+        "from `apt-get install linux-source-6.1`; objects are built into build/survey/ (never "
+        "committed).",
         "",
         "Totals: " + ", ".join(f"{tally[s]} {s}" for s in STATUSES) + f" ({len(rows)} programs).",
         "",
         "| source | program | insns | maps | status | reason / first difference |",
         "|---|---|---|---|---|---|",
     ]
+    blockers = Counter(blocker(r.reason) for r in rows
+                       if r.status in ("blocked", "no build", "host only"))
+    if blockers:
+        out[-2:-2] = ["What keeps programs from running or from being compared (programs per "
+                      "reason):", ""] + [f"- {n} × {label}" for label, n in blockers.most_common()] \
+            + [""]
     for r in rows:
         reason = r.reason.replace("|", "\\|")
         out.append(f"| {r.source} | {r.program} | {r.insns or ''} | {', '.join(r.maps)} | "
