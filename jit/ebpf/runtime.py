@@ -67,13 +67,16 @@ class XdpRuntime:
     def __init__(self, program: elf.LinkedProgram | Sequence[isa.Insn], *,
                  maps_in: Mapping[str, MapContents] | None = None, seed: int = 0,
                  n_cpus: int = N_CPUS, cpu: int = HOST_CPU,
-                 budget: int = interp.DEFAULT_BUDGET):
+                 budget: int = interp.DEFAULT_BUDGET,
+                 maps: Mapping[str, elf.MapDef] | None = None):
+        """`program`: a linked program (its maps come with it) or bare instructions, whose map
+        fds then index `maps` (definitions in fd order)."""
         if isinstance(program, elf.LinkedProgram):
             self.linked: elf.LinkedProgram | None = program
             self.insns = list(program.insns)
             defs = program.maps
         else:
-            self.linked, self.insns, defs = None, list(program), {}
+            self.linked, self.insns, defs = None, list(program), dict(maps or {})
         self.maps = MapSet(defs, n_cpus)
         if maps_in:
             self.maps.fill(maps_in)
