@@ -686,6 +686,8 @@ def test_interp_benchmark_runs_every_shipped_program(capsys):
         if program_object(name).exists():
             assert by_name[name]["errors"] == 0 and by_name[name]["insns_per_s"] > 0
     assert by_name["synthetic byte-sum loop"]["insns_per_packet"] > 1000
+    counter = by_name["synthetic per-CPU counter (maps)"]
+    assert counter["errors"] == 0 and counter["insns_per_packet"] == 15   # every lookup hits
     from jit.cli import main as jitnic
     assert jitnic(["bench", "interp", "--seconds", "0.01", "--json"]) == 0
     assert '"section": "interp"' in capsys.readouterr().out
