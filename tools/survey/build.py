@@ -11,7 +11,6 @@ with clang's first error.
 """
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import tarfile
@@ -21,7 +20,6 @@ from pathlib import Path
 from jit.paths import PROJECT_ROOT
 from jit import JitnicError
 
-LOG = logging.getLogger(__name__)
 TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 SURVEY = PROJECT_ROOT / "build" / "survey"
 TOP = "linux-source-6.1"
@@ -94,9 +92,12 @@ def unpack(tarball: Path = TARBALL, dest: Path = SURVEY / "src") -> Path:
                           f"(apt-get install linux-source-6.1)")
     dest.mkdir(parents=True, exist_ok=True)
     wanted = tuple(f"{TOP}/{d}" for d in UNPACK)
+    # Python >= 3.11.4 can refuse unsafe members itself; older ones get the name/type filter only.
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     with tarfile.open(tarball) as tar:
-        members = [m for m in tar if m.name.startswith(wanted) and (m.isfile() or m.isdir())]
-        tar.extractall(dest, members=members, filter="data")
+        members = [m for m in tar if m.name.startswith(wanted) and (m.isfile() or m.isdir())
+                   and ".." not in m.name.split("/")]
+        tar.extractall(dest, members=members, **safe)
     return root
 
 
