@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from jit.ebpf import elf
+from jit.ebpf.fib import Fib
 from jit.ebpf.maps import contents
 from jit.ebpf.runtime import XdpRuntime
 
@@ -18,6 +19,8 @@ def add_arguments(p: argparse.ArgumentParser, *, maps_out: bool = True) -> None:
                        help="write every map's final contents (JSON, same format)")
     p.add_argument("--prandom-seed", type=lambda s: int(s, 0), default=0,
                    help="seed of bpf_get_prandom_u32 (default 0)")
+    p.add_argument("--fib", metavar="FILE",
+                   help="forwarding table for bpf_fib_lookup (JSON: interfaces, routes, neighbors)")
 
 
 def load(args) -> tuple[elf.LinkedProgram, XdpRuntime]:
@@ -31,9 +34,11 @@ def runtime_factory(args, linked: elf.LinkedProgram):
     read and checked once."""
     maps_in = (contents.read_file(args.maps_in, linked.maps)
                if getattr(args, "maps_in", None) else None)
+    table = Fib.read(args.fib) if getattr(args, "fib", None) else None
 
     def make() -> XdpRuntime:
-        return XdpRuntime(linked, maps_in=maps_in, seed=getattr(args, "prandom_seed", 0))
+        return XdpRuntime(linked, maps_in=maps_in, seed=getattr(args, "prandom_seed", 0),
+                          fib=table)
     return make
 
 

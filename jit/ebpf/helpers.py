@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import struct
 
+from jit.ebpf import fib
 from jit.ebpf.helper_ids import HELPER_NAMES
 from jit.ebpf.interp import Helper, InterpError, Memory, PAGE_SHIFT
 from jit.ebpf.maps.base import E2BIG, EFAULT, EINVAL, ENOENT
@@ -316,6 +317,25 @@ def xdp_store_bytes(mem, pc, r1, r2, r3, r4, r5):
         return _errno(at)
     x.pkt.buf[at:at + n] = mem.read(r3, n, pc)
     return 0
+
+
+# ---- routing -----------------------------------------------------------------------------------
+@helper("fib_lookup")
+def fib_lookup(mem, pc, r1, r2, r3, r4, r5):
+    """Against the forwarding table the user gives (jit/ebpf/fib.py documents the subset)."""
+    env = _env(mem, pc, "bpf_fib_lookup")
+    if env.fib is None:
+        raise InterpError(pc, "bpf_fib_lookup needs a forwarding table: give one with --fib FILE "
+                              "(format in jit/ebpf/fib.py)")
+    if r3 & 0xFFFF_FFFF < fib.PARAMS_SIZE:
+        return _errno(-EINVAL)
+    params = bytearray(mem.read(r2, fib.PARAMS_SIZE, pc))
+    try:
+        rc = env.fib.lookup(params, r4)
+    except fib.FibError as exc:
+        raise InterpError(pc, str(exc)) from None
+    mem.write(r2, bytes(params), pc)
+    return _errno(rc)
 
 
 # ---- events ------------------------------------------------------------------------------------

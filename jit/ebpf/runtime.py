@@ -42,10 +42,10 @@ class RunResult:
 
 class RunEnv:
     """What helpers see of one run (`mem.env`)."""
-    __slots__ = ("maps", "cpu", "now_ns", "rng", "events", "redirect", "tail_calls")
+    __slots__ = ("maps", "cpu", "now_ns", "rng", "events", "redirect", "tail_calls", "fib")
 
-    def __init__(self, maps: MapSet, cpu: int, now_ns: int, rng: random.Random):
-        self.maps, self.cpu, self.now_ns, self.rng = maps, cpu, now_ns, rng
+    def __init__(self, maps: MapSet, cpu: int, now_ns: int, rng: random.Random, fib=None):
+        self.maps, self.cpu, self.now_ns, self.rng, self.fib = maps, cpu, now_ns, rng, fib
         self.events: list[dict] = []
         self.redirect: dict | None = None
         self.tail_calls = 0
@@ -68,9 +68,11 @@ class XdpRuntime:
                  maps_in: Mapping[str, MapContents] | None = None, seed: int = 0,
                  n_cpus: int = N_CPUS, cpu: int = HOST_CPU,
                  budget: int = interp.DEFAULT_BUDGET,
-                 maps: Mapping[str, elf.MapDef] | None = None):
+                 maps: Mapping[str, elf.MapDef] | None = None, fib=None):
         """`program`: a linked program (its maps come with it) or bare instructions, whose map
-        fds then index `maps` (definitions in fd order)."""
+        fds then index `maps` (definitions in fd order). `fib`: the forwarding table of
+        bpf_fib_lookup (jit.ebpf.fib.Fib), if the program needs one."""
+        self.fib = fib
         if isinstance(program, elf.LinkedProgram):
             self.linked: elf.LinkedProgram | None = program
             self.insns = list(program.insns)
@@ -111,7 +113,7 @@ class XdpRuntime:
                                 rx_queue_index=rx_queue_index)
         mem._pages.update(self._pages)
         now = self.now_ns if timestamp_ns is None else timestamp_ns
-        env = mem.env = RunEnv(self.maps, self.cpu, now, self.rng)
+        env = mem.env = RunEnv(self.maps, self.cpu, now, self.rng, self.fib)
         prog = self._compiled[None]
         entered: list[str] = []
         while True:
