@@ -372,3 +372,39 @@ def test_contents_round_trip_through_json(obj, tmp_path):
                        maps_in=contents.read_file(path, rt.maps.defs))
     assert again.contents() == rt.contents()
     assert isinstance(again.contents()["stats"], MapContents)
+
+
+STATIC_C = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+int leaf_a(struct xdp_md *ctx);
+struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u32);
+               __uint(max_entries, 1); } in_a SEC(".maps"), in_b SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 2); __type(key, __u32);
+         __array(values, struct inner); } outer SEC(".maps") = { .values = { [1] = &in_b } };
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 3); __type(key, __u32);
+         __array(values, int (void *)); } jmp SEC(".maps") = { .values = { [2] = (void *)&leaf_a } };
+SEC("xdp") int leaf_a(struct xdp_md *ctx) { return XDP_TX; }
+SEC("xdp") int entry(struct xdp_md *ctx)
+{
+	__u32 k = 1, z = 0;
+	void *m = bpf_map_lookup_elem(&outer, &k);
+	if (!m || !bpf_map_lookup_elem(m, &z))
+		return XDP_ABORTED;
+	bpf_tail_call(ctx, &jmp, ctx->rx_queue_index);
+	return XDP_DROP;
+}
+char _license[] SEC("license") = "GPL";
+"""
+
+
+def test_static_map_values_and_map_in_map(tmp_path):
+    from tests.test_link import _compile
+    obj = _compile(tmp_path, "static", STATIC_C)
+    linked = elf.load_linked(obj, "entry")
+    assert linked.maps["jmp"].initial_entries == ((2, "program", "leaf_a"),)
+    assert linked.maps["outer"].initial_entries == ((1, "map", "in_b"),)
+    rt = XdpRuntime(linked)
+    assert rt.run(frame(), rx_queue_index=2).action == XDP_TX          # static slot 2
+    assert rt.run(frame(), rx_queue_index=0).action == XDP_DROP        # empty slot
+    assert rt.contents()["outer"].entries == [Entry((1).to_bytes(4, "little"), map="in_b")]

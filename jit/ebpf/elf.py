@@ -12,7 +12,10 @@ kernel oracle consume (neither re-parses ELF):
   `relocate({name: fd})` swaps in real ones.
 Program selection (`select_program`) by section name, function name or `section/function`, legacy
 `xdp*` section names included; every name an error lists is accepted. CO-RE relocations
-(.BTF.ext), kfuncs and extern variables are refused naming the symbol.
+(.BTF.ext), kfuncs and extern variables are refused naming the symbol. A prog_array or map-in-map
+statically initialized in `.maps` (`.values = { [i] = &prog_or_map }`) carries the slots in
+`MapDef.initial_entries` as (index, "program" | "map", name): the runtime loads them before
+`--maps-in`, and so must the kernel oracle (with the programs' / maps' fds).
 
 Lower level: `load_object(path)` returns a `BpfObject`: its programs (one per function symbol in an
 executable section other than `.text`; `.text` functions are subprograms), their relocations, the
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import io
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError as _PyElfError
@@ -118,6 +121,8 @@ class MapDef:
     section: str = ""                   # ELF section the definition lives in
     btf_key_type: int = 0
     btf_value_type: int = 0
+    # static `.values = { [i] = &x }` of a prog_array / map-in-map: (index, "program"|"map", name)
+    initial_entries: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def type_name(self) -> str:
@@ -321,6 +326,18 @@ class Btf:
         if t.kind == KIND_VAR:
             return self.size_of(t.size_or_type, depth + 1)
         raise BtfError(f"type id {type_id} ({t.name or 'anonymous'}, kind {t.kind}) has no size")
+
+    def map_values_offset(self, map_name: str) -> int | None:
+        """Byte offset of the `values` member in the `.maps` struct of `map_name`, or None."""
+        sec = self.find_datasec(BTF_MAPS_SECTION)
+        for var_id, _off, _size in (sec.members if sec else ()):
+            var = self.type(var_id)
+            if var.name == map_name:
+                _, st = self.skip_modifiers(var.size_or_type)
+                for m_name, _m_type, bit_off in st.members:
+                    if m_name == "values":
+                        return bit_off // 8
+        return None
 
     def find_datasec(self, name: str) -> BtfType | None:
         for t in self.types[1:]:
@@ -556,10 +573,6 @@ class _Loader:
                 maps[m.name] = m
                 offsets[(LEGACY_MAPS_SECTION, off)] = m.name
         dot_maps = self.elf.get_section_by_name(BTF_MAPS_SECTION)
-        if self.elf.get_section_by_name(".rel" + BTF_MAPS_SECTION) is not None:
-            raise self.fail("static initialization of map values in .maps (`.values = { ... }` of "
-                            "a prog_array or map-in-map) is not supported; fill the map with "
-                            "--maps-in instead")
         if dot_maps is not None:
             btf_sec = self.elf.get_section_by_name(".BTF")
             if btf_sec is None:
@@ -576,7 +589,42 @@ class _Loader:
                 maps[m.name] = m
                 if m.name in sym_off:
                     offsets[(BTF_MAPS_SECTION, sym_off[m.name])] = m.name
+            self._static_values(maps, idx, sym_off, Btf(btf_sec.data()))
         return maps, offsets
+
+    def _static_values(self, maps: dict[str, MapDef], idx: int, sym_off: dict[str, int],
+                       btf: Btf) -> None:
+        """libbpf's static initialization of a prog_array or map-in-map (`.values = { [i] = &x }`):
+        relocations in `.rel.maps` against the slots of the `values` member. Each becomes an
+        `initial_entries` item (index, "program" | "map", name) of the map's definition."""
+        found: dict[str, list[tuple[int, str, str]]] = {}
+        starts = sorted((off, name) for name, off in sym_off.items() if name in maps)
+        for rsec in self.sections:
+            if not isinstance(rsec, RelocationSection) or rsec["sh_info"] != idx:
+                continue
+            for rel in rsec.iter_relocations():
+                r_off = rel["r_offset"]
+                sym = self.symbols[rel["r_info_sym"]]
+                owner = next((n for o, n in reversed(starts) if o <= r_off), None)
+                values_off = btf.map_values_offset(owner) if owner else None
+                if owner is None or values_off is None:
+                    raise self.fail(f".rel.maps: relocation at {r_off} is not in a map's values")
+                index, rem = divmod(r_off - sym_off[owner] - values_off, 8)
+                shndx = sym["st_shndx"]
+                target_sec = self.sections[shndx].name if isinstance(shndx, int) else None
+                if sym["st_info"]["type"] == "STT_FUNC":
+                    kind = "program"
+                elif target_sec == BTF_MAPS_SECTION:
+                    kind = "map"
+                else:
+                    raise self.fail(f"map {owner!r}: static value {sym.name!r} is neither a "
+                                    "program nor a map")
+                if rem or index < 0:
+                    raise self.fail(f".rel.maps: relocation at {r_off} is not a slot of "
+                                    f"{owner!r}'s values")
+                found.setdefault(owner, []).append((index, kind, sym.name))
+        for name, items in found.items():
+            maps[name] = replace(maps[name], initial_entries=tuple(sorted(items)))
 
     def _legacy_maps(self, sec) -> list[tuple[MapDef, int]]:
         idx = self.sections.index(sec)

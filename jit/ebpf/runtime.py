@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 
 from jit.ebpf import elf, interp, isa
 from jit.ebpf.helpers import HELPERS, TailCall, packet_bytes
-from jit.ebpf.maps.contents import MapContents
+from jit.ebpf.maps.contents import Entry, MapContents
 from jit.ebpf.maps.mapset import N_CPUS, MapSet
 from jit.ebpf.memmap import CTX_BASE, STACK_BASE, STACK_SIZE
 
@@ -80,6 +80,9 @@ class XdpRuntime:
         else:
             self.linked, self.insns, defs = None, list(program), dict(maps or {})
         self.maps = MapSet(defs, n_cpus)
+        for d in defs.values():             # static `.values = {...}` first, --maps-in may override
+            for index, kind, name in d.initial_entries:
+                self.maps.maps[d.name].load(Entry(index.to_bytes(4, "little"), **{kind: name}))
         if maps_in:
             self.maps.fill(maps_in)
         self.cpu, self.budget = cpu, budget
