@@ -142,8 +142,10 @@ class _Decoded:
             return (K_END, insn, pc, nxt, k, spec.width)
         if kind == isa.LDDW:
             if spec.op in (isa.BPF_PSEUDO_MAP_FD, isa.BPF_PSEUDO_MAP_IDX):
-                # a map handle is a constant; what the program does with it (a helper) stops here
-                return (K_LDDW, insn, pc, nxt, memmap.map_handle(insn.imm & 0xFFFF_FFFF))
+                # A map handle is a constant (what the program does with it, a helper, stops the
+                # trace); a path that only loads it keeps it as a plain constant, never a map form.
+                handle = memmap.map_handle(insn.imm & 0xFFFF_FFFF)
+                return (K_LDDW, isa.ld_imm64(insn.dst, handle), pc, nxt, handle)
             if spec.op in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
                 return (K_BAD, insn, pc, nxt, f"global data (map fd {insn.imm & 0xFFFF_FFFF} value "
                                               f"at pc {pc}) {HOST_UNTIL_NIC_MAPS}")
