@@ -15,6 +15,7 @@ from jit.ebpf.kernel.netns import available as netns_available
 from jit.ebpf.kernel.objects import KernelObject
 from jit.ebpf.maps import contents as mc
 from jit.ebpf.memmap import XDP_DROP, XDP_PASS, XDP_REDIRECT
+from jit.ebpf.runtime import XdpRuntime
 from jit.paths import program_maps_file, program_object
 
 pytestmark = pytest.mark.kernel
@@ -148,3 +149,49 @@ def test_prog_array_slots_by_program_name(netns):
         [(u32(0), "tail_ipv4"), (u32(1), "tail_ipv6")]
     stages = {e.key: int.from_bytes(e.value, "little") for e in dump["stage_counts"].entries}
     assert stages == {u32(0): 1, u32(1): 1, u32(2): 1}
+
+
+STATIC_C = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u32);
+               __uint(max_entries, 1); } verdict SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 2); __type(key, __u32);
+         __array(values, struct inner); } tables SEC(".maps") = { .values = { [1] = &verdict } };
+SEC("xdp/next") int next(struct xdp_md *ctx)
+{
+	__u32 k = 1, zero = 0;
+	void *inner = bpf_map_lookup_elem(&tables, &k);
+	__u32 *v = inner ? bpf_map_lookup_elem(inner, &zero) : 0;
+	return v ? *v & 3 : XDP_ABORTED;
+}
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 2); __type(key, __u32);
+         __array(values, int (struct xdp_md *)); } jump SEC(".maps") = { .values = { [0] = &next } };
+SEC("xdp") int entry(struct xdp_md *ctx) { bpf_tail_call(ctx, &jump, 0); return XDP_PASS; }
+char _license[] SEC("license") = "GPL";
+"""
+
+
+def test_static_prog_array_and_map_in_map(netns, tmp_path):
+    """`.values = {...}` initializers: loaded like libbpf does, read back by name; the user's
+    contents still apply on top."""
+    import platform
+    import shutil
+    import subprocess
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed")
+    (tmp_path / "s.c").write_text(STATIC_C)
+    subprocess.run(["clang", "-O2", "-g", "-target", "bpf",
+                    f"-I/usr/include/{platform.machine()}-linux-gnu", "-c", str(tmp_path / "s.c"),
+                    "-o", str(tmp_path / "s.o")], check=True, capture_output=True)
+    lp = load_linked(tmp_path / "s.o", "entry")
+    d = lp.maps["verdict"]
+    contents = {"verdict": mc.MapContents("verdict", d.type_name, d.key_size, d.value_size,
+                                          d.max_entries, [mc.Entry(u32(0), value=u32(XDP_DROP))])}
+    frame = bytes(Ether() / IP())
+    with KernelObject(lp, contents) as ko:
+        assert ko.run(frame)[0] == XDP_DROP            # entry -> next -> tables[1] -> verdict
+        dump = ko.dump()
+    assert XdpRuntime(lp, maps_in=contents).run(frame).action == XDP_DROP
+    assert [(e.key, e.program) for e in dump["jump"].entries] == [(u32(0), "next")]
+    assert [(e.key, e.map) for e in dump["tables"].entries] == [(u32(1), "verdict")]

@@ -1,11 +1,13 @@
 """A whole object in the kernel, the way libbpf would set it up, from the loader's linked program:
 
 1. a private network namespace (`netns.PrivateNetns`) with a device for every ifindex a devmap
-   entry names, so devmap updates succeed and nothing the helpers see depends on this host;
+   entry names and the user's FIB as devices, routes and neighbours (`fibnet`), so devmap updates
+   succeed, bpf_fib_lookup answers from that FIB, and nothing the helpers see depends on this host;
 2. every map of the object created with BPF_MAP_CREATE (a map-in-map's inner template first, passed
    as inner_map_fd), global data filled with its initial bytes;
-3. the map-contents JSON (`jit.ebpf.maps.contents`) loaded: values, per-CPU values, inner maps by
-   name; then the `.rodata` maps frozen (BPF_MAP_FREEZE, so the verifier may trust their bytes);
+3. the statically initialized prog_array / map-in-map slots (`MapDef.initial_entries`), then the
+   map-contents JSON (`jit.ebpf.maps.contents`) loaded: values, per-CPU values, inner maps and
+   programs by name; then the `.rodata` maps frozen (BPF_MAP_FREEZE, so the verifier may trust their bytes);
 4. the program relocated (`LinkedProgram.relocate` with the real fds) and loaded; every program a
    prog_array entry names is linked against the same maps, loaded, and put into its slot;
 5. `run(packet)`: BPF_PROG_TEST_RUN, on CPU 0 (the thread is pinned while it runs, so
@@ -22,6 +24,7 @@ import os
 from jit.ebpf import elf
 from jit.ebpf.kernel import maps as km
 from jit.ebpf.kernel.maps import KernelMap, object_id
+from jit.ebpf.kernel.fibnet import netns_spec
 from jit.ebpf.kernel.netns import PrivateNetns, available as netns_available
 from jit.ebpf.kernel.program import KernelProgram, xdp_load_options
 from jit.ebpf.kernel.syscall import KernelError
@@ -44,6 +47,22 @@ def devmap_ifindexes(linked, contents) -> set[int]:
     return out
 
 
+def with_static_entries(linked, contents) -> dict[str, MapContents]:
+    """`contents` preceded by the slots a prog_array / map-in-map initializes statically in `.maps`
+    (`MapDef.initial_entries`), as libbpf fills them at load; the user's entries come after and win."""
+    out = dict(contents)
+    for name, d in linked.maps.items():
+        if not d.initial_entries:
+            continue
+        static = [Entry(index.to_bytes(d.key_size, "little"), program=target) if kind == "program"
+                  else Entry(index.to_bytes(d.key_size, "little"), map=target)
+                  for index, kind, target in d.initial_entries]
+        given = contents.get(name)
+        out[name] = MapContents(name, d.type_name, d.key_size, d.value_size, d.max_entries,
+                                static + (list(given.entries) if given else []))
+    return out
+
+
 def _key_order(d, key: bytes):
     """Array maps in index order, the others by key bytes (the interpreter's dump order)."""
     return int.from_bytes(key, "little") if d.type in km.ARRAY_TYPES else key
@@ -54,21 +73,27 @@ class KernelObject:
     context manager) to release the maps, the programs and the namespace."""
 
     def __init__(self, linked, contents: dict[str, MapContents] | None = None,
-                 private_netns: bool | None = None):
-        """`linked`: `elf.LinkedProgram`; `contents`: parsed map contents (`contents.read_file`).
-        `private_netns`: None = use one where this process may make it."""
+                 private_netns: bool | None = None, fib=None):
+        """`linked`: `elf.LinkedProgram`; `contents`: parsed map contents (`contents.read_file`);
+        `fib`: the user's FIB (`jit.ebpf.fib.Fib`) for bpf_fib_lookup, built into the namespace
+        (`fibnet`). `private_netns`: None = use one where this process may make it."""
         self.linked = linked
         self.maps: dict[str, KernelMap] = {}
         self.programs: dict[str, KernelProgram] = {}
         self.netns: PrivateNetns | None = None
         self._batch = False
         self._ids: dict[tuple[str, int], str] = {}
-        contents = contents or {}
+        contents = with_static_entries(linked, contents or {})
         try:
             if private_netns is None:
                 private_netns = netns_available()[0]
+            if fib is not None and not private_netns:
+                raise KernelError("a FIB needs the private network namespace")
             if private_netns:
-                self.netns = PrivateNetns(devmap_ifindexes(linked, contents))
+                devices, routes, neighbors = netns_spec(fib) if fib is not None else ([], [], [])
+                have = {d.ifindex for d in devices}
+                devices += [i for i in devmap_ifindexes(linked, contents) if i not in have]
+                self.netns = PrivateNetns(devices, routes, neighbors)
             with self._inside():
                 self._create_maps()
                 self._fill(contents)
