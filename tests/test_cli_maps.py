@@ -100,11 +100,23 @@ def test_interp_and_run_agree_on_final_maps(fw, tmp_path):
                                                ["entries"][0]]
 
 
-def test_interp_jsonl_and_trace_state(fw):
+def test_trace_replays_earlier_frames_and_agrees_with_interp(fw, tmp_path):
     obj, cap, maps_in = fw
-    p = jitnic("trace", obj, "--pcap", cap, "--index", 5, "--maps-in", maps_in, "--json")
+    frames = list(workloads.generate("zipf", 150, seed=4, flows=12))
+    index = next(i for i, f in enumerate(frames) if i >= 5 and f[12:14] == b"\x08\x00")
+    out = tmp_path / "t.json"
+    p = jitnic("trace", obj, "--pcap", cap, "--index", index, "--maps-in", maps_in,
+               "--maps-out", out, "--json")
     r = json.loads(p.stdout)
-    assert r["reason"] is None or "runs on the host until NIC maps land" in r["reason"]
+    assert r["reason"].startswith("global data (map fd 2 value at pc ")
+    assert r["reason"].endswith(") runs on the host until NIC maps land")
+    lines = [json.loads(x) for x in jitnic("interp", obj, "--pcap", cap, "--maps-in", maps_in,
+                                           "--jsonl").stdout.splitlines()]
+    assert (r["action"], r["out_hex"]) == (lines[index]["action"], lines[index]["out_hex"])
+    # frames 0..index ran once each: `seen` counts the IPv4 frames among them
+    seen = json.loads(out.read_text())["maps"]["fw.bss"]["entries"][0]["value"]
+    expect = sum(1 for f in frames[:index + 1] if f[12:14] == b"\x08\x00")
+    assert int.from_bytes(bytes.fromhex(seen), "little") == expect
 
 
 def test_rtl_engine_refuses_stateful_programs(fw):

@@ -48,6 +48,7 @@ BPF_F_CURRENT_CPU = 0xFFFF_FFFF
 BPF_F_CTXLEN_SHIFT = 32
 BPF_F_CTXLEN_MASK = 0xFFFFF << 32
 CSUM_DIFF_MAX = 512           # sizeof(sp->diff): 128 __be32 words
+PRINTK_MAX = 1024             # the kernel formats into a buffer of this size
 
 
 def helper(name: str):
@@ -362,6 +363,8 @@ def format_printk(mem: Memory, pc: int, fmt: bytes, args: list[int]) -> str:
         out += fmt[pos:m.start()]
         pos = m.end()
         flags, width, prec, length, conv = m.groups()
+        if int(width or 0) > PRINTK_MAX or int(prec or 0) > PRINTK_MAX:
+            raise InterpError(pc, f"bpf_trace_printk: field width above {PRINTK_MAX}")
         if conv == b"%":
             out += b"%"
             continue
