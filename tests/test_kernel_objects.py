@@ -195,3 +195,42 @@ def test_static_prog_array_and_map_in_map(netns, tmp_path):
     assert XdpRuntime(lp, maps_in=contents).run(frame).action == XDP_DROP
     assert [(e.key, e.program) for e in dump["jump"].entries] == [(u32(0), "next")]
     assert [(e.key, e.map) for e in dump["tables"].entries] == [(u32(1), "verdict")]
+
+
+META_C = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp") int meta(struct xdp_md *ctx)
+{
+	__u32 *m;
+	if (bpf_xdp_adjust_meta(ctx, -8))
+		return XDP_ABORTED;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 2) > (void *)(long)ctx->data)
+		return XDP_ABORTED;
+	m[0] = 0xdeadbeef;
+	m[1] = ctx->data_end - ctx->data;
+	return XDP_PASS;
+}
+char _license[] SEC("license") = "GPL";
+"""
+
+
+def test_run_returns_the_packet_without_metadata(kernel, tmp_path):
+    """BPF_PROG_TEST_RUN hands back metadata + packet; `run` returns data..data_end, like the
+    interpreter."""
+    import platform
+    import shutil
+    import subprocess
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed")
+    (tmp_path / "m.c").write_text(META_C)
+    subprocess.run(["clang", "-O2", "-g", "-target", "bpf",
+                    f"-I/usr/include/{platform.machine()}-linux-gnu", "-c", str(tmp_path / "m.c"),
+                    "-o", str(tmp_path / "m.o")], check=True, capture_output=True)
+    lp = load_linked(tmp_path / "m.o")
+    frame = bytes(Ether() / IP() / UDP())
+    with KernelObject(lp) as ko:
+        assert ko.run(frame) == (XDP_PASS, frame)
+    r = XdpRuntime(lp).run(frame)
+    assert (r.action, r.packet) == (XDP_PASS, frame)

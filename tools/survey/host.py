@@ -6,8 +6,8 @@ from jit.ebpf.runtime import XdpRuntime
 
 
 class Session:
-    def __init__(self, linked):
-        self.runtime = XdpRuntime(linked)
+    def __init__(self, linked, fib=None):
+        self.runtime = XdpRuntime(linked, fib=fib)
 
     def run(self, packet: bytes) -> tuple[int, bytes]:
         r = self.runtime.run(packet)

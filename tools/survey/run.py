@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from jit import JitnicError
 from jit.ebpf import elf
+from jit.ebpf.fib import Fib
 from jit.ebpf.kernel import KernelError, VerifierError, kernel_available
 from jit.ebpf.kernel.compare import machine_dependent_calls, map_differences
 from jit.ebpf.kernel.objects import KernelObject
@@ -46,6 +47,22 @@ CORNER_KINDS = ("runt,bad_ip_version,ipv4_bad_ihl,ipv4_options,fragment,truncate
                 "wrong_ethertype,vlan_truncated,vlan_odd")
 
 
+# The forwarding table both sides get, for programs that call bpf_fib_lookup (jit/ebpf/fib.py format):
+# default routes for both families through a gateway on ifindex 2 whose MAC is known, and a local
+# /8 on ifindex 3 without neighbours; ingress (ifindex 1, loopback in the kernel: MAC all zeros)
+# forwards.
+SURVEY_FIB = {
+    "interfaces": [{"ifindex": 1, "mac": "00:00:00:00:00:00"},
+                   {"ifindex": 2, "mac": "02:00:00:00:00:02"},
+                   {"ifindex": 3, "mac": "02:00:00:00:00:03", "mtu": 1400}],
+    "routes": [{"prefix": "0.0.0.0/0", "ifindex": 2, "gateway": "192.0.2.1", "metric": 10},
+               {"prefix": "10.0.0.0/8", "ifindex": 3, "metric": 1},
+               {"prefix": "::/0", "ifindex": 2, "gateway": "2001:db8::1", "metric": 10}],
+    "neighbors": [{"ip": "192.0.2.1", "mac": "02:00:00:00:01:01"},
+                  {"ip": "2001:db8::1", "mac": "02:00:00:00:01:02"}],
+}
+
+
 def packet_mix(count: int, seed: int) -> list[bytes]:
     """Half distinct header shapes (every path class of the workload generator), half malformed
     and corner-case frames. Frames shorter than an Ethernet header are left out: the kernel refuses
@@ -65,8 +82,9 @@ def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bo
         return row
     row.insns = len(linked.insns)
     row.maps = sorted({d.type_name for d in linked.maps.values()})
+    fib = Fib.from_json(SURVEY_FIB)
     try:
-        session = host.Session(linked)
+        session = host.Session(linked, fib)
     except JitnicError as exc:
         row.status, row.reason = "blocked", f"interpreter: {_short(exc)}"
         return row
@@ -74,7 +92,7 @@ def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bo
     kernel_reason = ""
     if use_kernel:
         try:
-            kobj = KernelObject(linked)
+            kobj = KernelObject(linked, fib=fib)
         except VerifierError as exc:
             lines = [ln for ln in exc.log.splitlines() if ln.strip()]
             kernel_reason = f"verifier: {_short(lines[-2] if len(lines) > 1 else exc)}"

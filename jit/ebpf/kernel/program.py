@@ -28,6 +28,8 @@ INSN_SIZE = 8
 LOG_SIZE = 16 << 20      # verifier log buffer used when a load fails
 LOG_TAIL_LINES = 12      # how much of the verifier log an error message carries
 OUT_SLACK = 4096         # data_out room beyond the input length (a program may grow the packet)
+XDP_MD_WORDS = 6         # struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+XDP_MD_DATA, XDP_MD_DATA_END = 0, 1     # egress_ifindex (u32 each)
 
 
 # enum bpf_attach_type: plain XDP; BPF_PROG_LOAD's flag for multi-buffer programs
@@ -125,7 +127,10 @@ class KernelProgram:
         raise KernelError(f"BPF_PROG_LOAD: {first.strerror}") from None
 
     def run(self, packet: bytes) -> tuple[int, bytes]:
-        """Run the program once on `packet`; returns (action, packet bytes after the program)."""
+        """Run the program once on `packet`; returns (action, packet bytes after the program):
+        the bytes from `data` to `data_end`, without metadata a program added with
+        bpf_xdp_adjust_meta (the kernel returns metadata + packet; the `xdp_md` it hands back
+        says where the packet starts)."""
         if self.fd < 0:
             raise KernelError("program is closed")
         packet = bytes(packet)
@@ -140,6 +145,12 @@ class KernelProgram:
         attr.data_in = ctypes.addressof(data_in)
         attr.data_out = ctypes.addressof(self._out)
         attr.repeat = 1
+        # xdp_md in and out (u32 offsets): in, no metadata and data_end = the frame's length (the
+        # only form the kernel accepts); out, where data and data_end ended up in data_out.
+        ctx = (ctypes.c_uint32 * XDP_MD_WORDS)()
+        ctx[XDP_MD_DATA_END] = len(packet)
+        attr.ctx_in = attr.ctx_out = ctypes.addressof(ctx)
+        attr.ctx_size_in = attr.ctx_size_out = ctypes.sizeof(ctx)
         try:
             bpf(BPF_PROG_TEST_RUN, attr)
         except OSError as exc:
@@ -148,7 +159,10 @@ class KernelProgram:
                                     f"{ETH_HLEN} bytes (got {len(packet)})") from None
             raise KernelError(f"BPF_PROG_TEST_RUN: {exc.strerror} "
                               f"({len(packet)}-byte packet)") from None
-        return attr.retval, self._out.raw[:attr.data_size_out]
+        out = self._out.raw[:attr.data_size_out]
+        if attr.ctx_size_out >= ctypes.sizeof(ctx):
+            out = out[ctx[XDP_MD_DATA]:ctx[XDP_MD_DATA_END]]
+        return attr.retval, out
 
     def close(self) -> None:
         if self.fd >= 0:
