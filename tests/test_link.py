@@ -54,6 +54,18 @@ SEC("xdp") int core(struct xdp_md *ctx)
 }
 """
 
+CORE_XDP_MD_C = r"""
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+/* what vmlinux.h gives: the UAPI context, marked for CO-RE */
+struct xdp_md { __u32 data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; }
+	__attribute__((preserve_access_index));
+SEC("xdp") int core_ok(struct xdp_md *ctx)
+{
+	return (ctx->data_end - ctx->data > 50 ? 2 : 1) + (ctx->rx_queue_index ? 1 : 0);
+}
+"""
+
 KFUNC_C = r"""
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -149,8 +161,20 @@ def test_internal_map_names_follow_libbpf():
 
 def test_core_relocations_refused_by_name(tmp_path):
     obj = _compile(tmp_path, "core", CORE_C)
-    with pytest.raises(ElfError, match=r"CO-RE relocation.*struct pkt_hdr.*not supported"):
+    with pytest.raises(ElfError, match=r"CO-RE relocation.*struct pkt_hdr.*not supported.*UAPI"):
         load_linked(obj)
+
+
+def test_core_on_uapi_types_resolves_to_the_compiled_offsets(tmp_path):
+    from jit.ebpf import interp
+    obj = _compile(tmp_path, "corexdp", CORE_XDP_MD_C)
+    relocs = elf.load_object(obj).core_relocs["xdp"]
+    assert relocs and all(r.type_name == "xdp_md" and r.resolves_locally for r in relocs)
+    lp = load_linked(obj)
+    assert lp.insns == elf.load_program(obj).insns          # nothing to rewrite
+    assert interp.run_xdp(lp.insns, bytes(60)).action == 2
+    assert interp.run_xdp(lp.insns, bytes(40)).action == 1
+    assert interp.run_xdp(lp.insns, bytes(60), rx_queue_index=3).action == 3
 
 
 def test_kfunc_refused_by_name(tmp_path):

@@ -195,3 +195,20 @@ def test_unmodelled_map_type_loads_but_refuses_contents():
     m = make("stack_trace", 4, 8, 4)
     with pytest.raises(MapError, match="type stack_trace is not modelled"):
         m.load(Entry(u32(0), value=u64(1)))
+
+
+def test_max_entries_left_to_the_loader_is_set_by_the_contents_file():
+    from jit.ebpf.maps import contents
+    defs = {"cpus": MapDef("cpus", MAP_TYPE_IDS["hash"], 4, 4, 0)}
+    with pytest.raises(MapError, match="max_entries 0.*give \"max_entries\""):
+        MapSet(defs)
+    with pytest.raises(contents.MapsFileError, match="leaves max_entries to its loader"):
+        contents.parse({"maps": {"cpus": {"entries": []}}}, defs)
+    mc = contents.parse({"maps": {"cpus": {"max_entries": 3, "entries": [
+        {"key": "01000000", "value": "02000000"}]}}}, defs)
+    ms = MapSet(contents.sized(defs, mc))
+    ms.fill(mc)
+    m = ms.maps["cpus"]
+    assert m.max_entries == 3
+    assert m.update(u32(2), u32(0), BPF_ANY, 0) == 0 and m.update(u32(3), u32(0), BPF_ANY, 0) == 0
+    assert m.update(u32(4), u32(0), BPF_ANY, 0) == -E2BIG

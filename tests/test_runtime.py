@@ -144,6 +144,17 @@ SEC("xdp") int dispatch(struct xdp_md *ctx)
 
 SEC("xdp/leaf") int leaf(struct xdp_md *ctx) { return XDP_TX; }
 
+SEC("xdp") int mtu(struct xdp_md *ctx)
+{
+	__u32 len = 0, l3 = 1500;
+	out64[0] = bpf_check_mtu(ctx, 0, &len, 0, 0);
+	out64[1] = len;
+	out64[2] = bpf_check_mtu(ctx, 0, &l3, 64037, 0);     /* 1500 + 64037 > 65536 */
+	out64[3] = bpf_check_mtu(ctx, 0, &len, 0, 1);
+	out64[4] = bpf_check_mtu(ctx, 7, &len, 0, 0);
+	return XDP_PASS;
+}
+
 SEC("xdp") int unmodelled(struct xdp_md *ctx)
 {
 	return bpf_get_stackid(ctx, &stats, 0);
@@ -408,3 +419,12 @@ def test_static_map_values_and_map_in_map(tmp_path):
     assert rt.run(frame(), rx_queue_index=2).action == XDP_TX          # static slot 2
     assert rt.run(frame(), rx_queue_index=0).action == XDP_DROP        # empty slot
     assert rt.contents()["outer"].entries == [Entry((1).to_bytes(4, "little"), map="in_b")]
+
+
+def test_check_mtu_against_the_receiving_loopback(obj):
+    rt = load_runtime(obj, "mtu")
+    rt.run(frame(100))
+    o = [struct.unpack("<q", struct.pack("<Q", v))[0] for v in out64(rt)[:5]]
+    assert o[:2] == [0, 65536]                   # fits; the MTU comes back in *mtu_len
+    assert o[2] == 1                             # BPF_MTU_CHK_RET_FRAG_NEEDED
+    assert o[3] == -22 and o[4] == -19           # flags: -EINVAL; unknown device: -ENODEV

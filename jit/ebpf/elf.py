@@ -12,7 +12,10 @@ kernel oracle consume (neither re-parses ELF):
   `relocate({name: fd})` swaps in real ones.
 Program selection (`select_program`) by section name, function name or `section/function`, legacy
 `xdp*` section names included; every name an error lists is accepted. CO-RE relocations
-(.BTF.ext), kfuncs and extern variables are refused naming the symbol. A prog_array or map-in-map
+(.BTF.ext) are accepted on UAPI types (xdp_md, packet headers: `CORE_STABLE_TYPES`), whose
+compiled-in offsets hold on every kernel, so the instructions stay as clang wrote them for the
+interpreter and the kernel alike; on any other type they are refused naming it, as are kfuncs and
+extern variables. A prog_array or map-in-map
 statically initialized in `.maps` (`.values = { [i] = &prog_or_map }`) carries the slots in
 `MapDef.initial_entries` as (index, "program" | "map", name): the runtime loads them before
 `--maps-in`, and so must the kernel oracle (with the programs' / maps' fds).
@@ -158,8 +161,8 @@ class BpfObject:
     subprograms: dict[str, Program] = field(default_factory=dict)
     sections: list[str] = field(default_factory=list)
     btf: "Btf | None" = None
-    # CO-RE relocations from .BTF.ext: section -> [(byte offset of the insn, description)]
-    core_relocs: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # CO-RE relocations from .BTF.ext: section -> relocations
+    core_relocs: dict[str, list["CoreReloc"]] = field(default_factory=dict)
 
     def program_sections(self) -> list[str]:
         seen: list[str] = []
@@ -174,6 +177,37 @@ CORE_RELO_KINDS = {0: "field_byte_offset", 1: "field_byte_size", 2: "field_exist
                    3: "field_signed", 4: "field_lshift_u64", 5: "field_rshift_u64",
                    6: "type_id_local", 7: "type_id_target", 8: "type_exists", 9: "type_size",
                    10: "enumval_exists", 11: "enumval_value", 12: "type_matches"}
+
+CORE_TYPE_ID_TARGET = 7
+# Types whose layout the kernel's ABI fixes (UAPI): a CO-RE relocation against one of them resolves
+# to what clang already compiled in (the local BTF's answer), on every kernel. The XDP context and
+# the packet headers programs parse; vmlinux.h marks them preserve_access_index like any other.
+CORE_STABLE_TYPES = frozenset({
+    "xdp_md", "ethhdr", "vlan_hdr", "vlan_ethhdr", "iphdr", "ipv6hdr", "tcphdr", "udphdr",
+    "icmphdr", "icmp6hdr", "arphdr", "in6_addr", "in_addr", "ipv6_opt_hdr", "frag_hdr",
+    "gre_hdr", "bpf_fib_lookup", "bpf_devmap_val", "bpf_cpumap_val", "bpf_lpm_trie_key",
+    "bpf_sock_tuple", "bpf_spin_lock", "bpf_timer"})
+
+
+@dataclass(frozen=True)
+class CoreReloc:
+    """One CO-RE relocation (struct bpf_core_relo) of a section."""
+    insn_off: int            # byte offset of the instruction in its section
+    type_name: str
+    type_kind: str
+    access: str
+    kind: int
+
+    def describe(self) -> str:
+        return (f"{self.type_kind} {self.type_name or '(anonymous)'}, access {self.access}, "
+                f"kind {CORE_RELO_KINDS.get(self.kind, self.kind)}")
+
+    @property
+    def resolves_locally(self) -> bool:
+        """Whether the compiled-in value is the answer on any kernel (UAPI type, and not a
+        request for the kernel's own BTF type id)."""
+        return self.type_name in CORE_STABLE_TYPES and self.kind != CORE_TYPE_ID_TARGET
+
 
 BPF_OBJ_NAME_LEN = 16
 
@@ -522,7 +556,7 @@ class _Loader:
         return out
 
     # -- CO-RE relocations (.BTF.ext): found so that a program using them is refused by name --
-    def _core_relocs(self) -> dict[str, list[tuple[int, str]]]:
+    def _core_relocs(self) -> dict[str, list[CoreReloc]]:
         sec = self.elf.get_section_by_name(".BTF.ext")
         if sec is None or self.btf is None:
             return {}
@@ -544,7 +578,7 @@ class _Loader:
         pos += 4
         if rec_size < 16:
             raise self.fail(f".BTF.ext: CO-RE record size {rec_size} < 16")
-        out: dict[str, list[tuple[int, str]]] = {}
+        out: dict[str, list[CoreReloc]] = {}
         try:
             while pos < end:
                 sec_off, count = struct.unpack_from("<II", data, pos)
@@ -553,12 +587,11 @@ class _Loader:
                 for _ in range(count):
                     insn_off, type_id, access_off, kind = struct.unpack_from("<IIII", data, pos)
                     pos += rec_size
-                    t = self.btf.type(type_id) if type_id else None
-                    what = (f"{_KIND_NAMES.get(t.kind, 'type')} {t.name or '(anonymous)'}"
-                            if t is not None else "type 0")
-                    out.setdefault(sec_name, []).append(
-                        (insn_off, f"{what}, access {self.btf.string(access_off)}, "
-                                   f"kind {CORE_RELO_KINDS.get(kind, kind)}"))
+                    t = self.btf.skip_modifiers(type_id)[1] if type_id else None
+                    out.setdefault(sec_name, []).append(CoreReloc(
+                        insn_off, t.name if t is not None else "",
+                        _KIND_NAMES.get(t.kind, "type") if t is not None else "type 0",
+                        self.btf.string(access_off), kind))
         except struct.error:
             raise self.fail(".BTF.ext: truncated CO-RE relocation") from None
         return out
@@ -909,9 +942,11 @@ def link_program(obj: BpfObject, name: str | None = None) -> LinkedProgram:
     while i < len(order):
         p = order[i]
         i += 1
-        for start, desc in obj.core_relocs.get(p.section, []):
-            if p.offset <= start < p.offset + len(p.code):
-                raise fail(f"CO-RE relocation in {p.name} ({desc}) is not supported")
+        for core in obj.core_relocs.get(p.section, []):
+            if p.offset <= core.insn_off < p.offset + len(p.code) and not core.resolves_locally:
+                raise fail(f"CO-RE relocation in {p.name} ({core.describe()}) is not supported "
+                           "(only UAPI types such as xdp_md and packet headers resolve without "
+                           "the kernel's BTF)")
         rels = {r.insn_index: r for r in p.relocations}
         for idx, (insn, pc) in enumerate(zip(p.insns, isa.slot_pcs(p.insns))):
             rel = rels.get(idx)
@@ -924,7 +959,9 @@ def link_program(obj: BpfObject, name: str | None = None) -> LinkedProgram:
                 target = callee(p, insn, pc, rel, "call")
             elif insn.opcode == OP_LD_IMM64 and rel is not None and rel.map_name is None:
                 if rel.symbol_section is None:
-                    raise fail(f"extern variable {rel.symbol} (__ksym/__kconfig) is not supported")
+                    raise fail(f"extern variable {rel.symbol} is not supported (a __ksym or "
+                               "__kconfig, or a variable another object defines: link the objects "
+                               "first with `bpftool gen object`)")
                 if (rel.symbol_section, rel.symbol_value) not in by_offset and \
                         rel.symbol_section not in {q.section for q in by_offset.values()}:
                     raise fail(f"LD_IMM64 of {rel.symbol} in section {rel.symbol_section}, "

@@ -339,6 +339,34 @@ def fib_lookup(mem, pc, r1, r2, r3, r4, r5):
     return _errno(rc)
 
 
+LOOPBACK_MTU = 65536          # the device BPF_PROG_TEST_RUN receives on (ifindex 1)
+
+
+@helper("check_mtu")
+def check_mtu(mem, pc, r1, r2, r3, r4, r5):
+    """net/core/filter.c bpf_xdp_check_mtu: is the frame (or *mtu_len as an L3 length), grown by
+    len_diff, within the device's MTU plus its 14-byte L2 header? Writes the MTU to *mtu_len.
+    Devices: ifindex 0 or 1 is the receiving loopback (MTU 65536); others come from the --fib
+    table's interfaces (-ENODEV if absent). Flags must be 0 (-EINVAL)."""
+    env = _env(mem, pc, "bpf_check_mtu")
+    if r5:
+        return _errno(-EINVAL)
+    ifindex = r2 & 0xFFFF_FFFF
+    if ifindex in (0, 1):
+        mtu = LOOPBACK_MTU
+    else:
+        dev = env.fib.interfaces.get(ifindex) if env.fib is not None else None
+        if dev is None:
+            return _errno(-fib.ENODEV)
+        mtu = dev.mtu
+    x = _Xdp(mem)
+    mtu_len = struct.unpack("<I", mem.read(r3, 4, pc))[0]
+    length = mtu_len + ETH_HLEN if mtu_len else x.data_end - x.data
+    length += struct.unpack("<i", struct.pack("<I", r4 & 0xFFFF_FFFF))[0]
+    mem.write(r3, struct.pack("<I", mtu), pc)
+    return 1 if length > mtu + ETH_HLEN else 0       # BPF_MTU_CHK_RET_FRAG_NEEDED / SUCCESS
+
+
 # ---- events ------------------------------------------------------------------------------------
 _FMT = re.compile(rb"%([-+ #0]*)(\d*)(?:\.(\d+))?(hh|h|ll|l|z)?([diuxXcsp%])")
 

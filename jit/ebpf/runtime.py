@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 
 from jit.ebpf import elf, interp, isa
 from jit.ebpf.helpers import HELPERS, TailCall, packet_bytes
+from jit.ebpf.maps import contents as contents_mod
 from jit.ebpf.maps.contents import Entry, MapContents
 from jit.ebpf.maps.mapset import N_CPUS, MapSet
 from jit.ebpf.memmap import CTX_BASE, STACK_BASE, STACK_SIZE
@@ -79,7 +80,7 @@ class XdpRuntime:
             defs = program.maps
         else:
             self.linked, self.insns, defs = None, list(program), dict(maps or {})
-        self.maps = MapSet(defs, n_cpus)
+        self.maps = MapSet(contents_mod.sized(defs, maps_in), n_cpus)
         for d in defs.values():             # static `.values = {...}` first, --maps-in may override
             for index, kind, name in d.initial_entries:
                 self.maps.maps[d.name].load(Entry(index.to_bytes(4, "little"), **{kind: name}))

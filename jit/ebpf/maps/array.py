@@ -18,9 +18,12 @@ from jit.ebpf.maps.contents import Entry
 
 class ArrayMap(Map):
     def __init__(self, d, base: int, n_cpus: int):
-        if d.key_size != 4 or d.value_size == 0 or d.max_entries == 0:
-            raise MapError(f"map {d.name!r}: an {d.type_name} needs key_size 4, value_size > 0 and "
-                           f"max_entries > 0 (has {d.key_size}, {d.value_size}, {d.max_entries})")
+        if d.max_entries == 0:
+            raise MapError(f"map {d.name!r} has max_entries 0: the object leaves it to its loader; "
+                           "give \"max_entries\" for it in --maps-in")
+        if d.key_size != 4 or d.value_size == 0:
+            raise MapError(f"map {d.name!r}: an {d.type_name} needs key_size 4 and value_size > 0 "
+                           f"(has {d.key_size}, {d.value_size})")
         super().__init__(d, base, n_cpus)
         if d.initial is not None:
             self.write_slot(0, d.initial)

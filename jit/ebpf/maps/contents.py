@@ -14,7 +14,9 @@
   order (array index order; other maps sorted by key bytes). Event maps (perf_event_array,
   ringbuf) have no entries.
 * Input: every map named must exist in the program's object; `type`, `key_size`, `value_size`,
-  `max_entries` are optional and, when given, must equal the object's definition. Maps not named
+  `max_entries` are optional and, when given, must equal the object's definition — except
+  `max_entries` of a map the object leaves at 0 for its loader to set, where it is required and
+  sets the size (`sized(defs, contents)` gives the definitions to create the maps from). Maps not named
   keep their initial contents (zeros; global data its initial bytes). Errors are one line
   (`MapsFileError`) naming the file and the JSON path of the bad item.
 
@@ -27,7 +29,7 @@ comparison rule for per-CPU values against the kernel, which runs a test on one 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -92,8 +94,13 @@ def parse(doc, defs: Mapping[str, object], source: str = "maps file") -> dict[st
                                 f"{', '.join(defs) or 'none'})")
         if not isinstance(spec, dict):
             raise MapsFileError(f"{where}: expected an object with \"entries\"")
+        if d.max_entries == 0 and not isinstance(spec.get("max_entries"), int):
+            raise MapsFileError(f"{where}: the object leaves max_entries to its loader (0): give "
+                                "\"max_entries\"")
         for attr, want in (("type", d.type_name), ("key_size", d.key_size),
                            ("value_size", d.value_size), ("max_entries", d.max_entries)):
+            if attr == "max_entries" and d.max_entries == 0:
+                continue                     # set here, as libbpf's bpf_map__set_max_entries
             if attr in spec and spec[attr] != want:
                 raise MapsFileError(f"{where}.{attr}: {spec[attr]!r}, but the program's map has "
                                     f"{want!r}")
@@ -103,7 +110,8 @@ def parse(doc, defs: Mapping[str, object], source: str = "maps file") -> dict[st
         entries = spec.get("entries", [])
         if not isinstance(entries, list):
             raise MapsFileError(f"{where}.entries: expected a list")
-        mc = MapContents(name, d.type_name, d.key_size, d.value_size, d.max_entries)
+        mc = MapContents(name, d.type_name, d.key_size, d.value_size,
+                         d.max_entries or spec["max_entries"])
         for i, e in enumerate(entries):
             mc.entries.append(_entry(e, f"{where}.entries[{i}]", d))
         out[name] = mc
@@ -145,6 +153,16 @@ def _entry(e, where: str, d) -> Entry:
         return Entry(key, values=tuple(_hex(v, f"{where}.values[{i}]", d.value_size, "value")
                                        for i, v in enumerate(vals)))
     return Entry(key, value=_hex(e["value"], where, d.value_size, "value"))
+
+
+def sized(defs: Mapping[str, object], contents: Mapping[str, MapContents] | None) -> dict:
+    """The definitions with the max_entries a contents file sets for maps the object leaves at 0
+    (what a loader does with bpf_map__set_max_entries before creating them)."""
+    out = dict(defs)
+    for name, d in defs.items():
+        if d.max_entries == 0 and contents and name in contents:
+            out[name] = replace(d, max_entries=contents[name].max_entries)
+    return out
 
 
 def read_file(path: str | Path, defs: Mapping[str, object]) -> dict[str, MapContents]:

@@ -51,6 +51,9 @@ class MapSet:
         self.by_fd: list[Map] = []
         for fd, d in enumerate(self.defs.values()):
             cls = FAMILIES.get(d.type_name, UnmodelledMap)
+            if d.max_entries == 0 and cls not in (EventMap, UnmodelledMap):
+                raise MapError(f"map {d.name!r} has max_entries 0: the object leaves it to its "
+                               "loader; give \"max_entries\" for it in --maps-in")
             self.by_fd.append(cls(d, memmap.map_base(fd), n_cpus))
         self.maps = {m.name: m for m in self.by_fd}
         for m in self.by_fd:
