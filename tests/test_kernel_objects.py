@@ -234,3 +234,43 @@ def test_run_returns_the_packet_without_metadata(kernel, tmp_path):
         assert ko.run(frame) == (XDP_PASS, frame)
     r = XdpRuntime(lp).run(frame)
     assert (r.action, r.packet) == (XDP_PASS, frame)
+
+
+SIZED_C = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __type(key, __u32); __type(value, __u64); }
+	per_cpu_count SEC(".maps");          /* max_entries left to the loader */
+SEC("xdp") int sized(struct xdp_md *ctx)
+{
+	__u32 k = 3;
+	__u64 *v = bpf_map_lookup_elem(&per_cpu_count, &k);
+	if (v)
+		*v += 1;
+	return XDP_PASS;
+}
+char _license[] SEC("license") = "GPL";
+"""
+
+
+def test_max_entries_set_by_the_contents_file(netns, tmp_path):
+    """A map the object leaves at max_entries 0 is created with the size the contents give."""
+    import platform
+    import shutil
+    import subprocess
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed")
+    (tmp_path / "z.c").write_text(SIZED_C)
+    subprocess.run(["clang", "-O2", "-g", "-target", "bpf",
+                    f"-I/usr/include/{platform.machine()}-linux-gnu", "-c", str(tmp_path / "z.c"),
+                    "-o", str(tmp_path / "z.o")], check=True, capture_output=True)
+    lp = load_linked(tmp_path / "z.o")
+    contents = mc.parse({"maps": {"per_cpu_count": {"max_entries": 4, "entries": []}}}, lp.maps)
+    frame = bytes(Ether() / IP())
+    with KernelObject(lp, contents) as ko:
+        assert ko.maps["per_cpu_count"].max_entries == 4
+        ko.run(frame)
+        dump = mc.summed(ko.dump())
+    assert dump["per_cpu_count"].max_entries == 4
+    assert [(e.key, e.value) for e in dump["per_cpu_count"].entries] == \
+        [(u32(3), (1).to_bytes(8, "little"))]

@@ -166,8 +166,31 @@ def first_error(stderr: str) -> str:
     return stderr.strip().splitlines()[0] if stderr.strip() else "clang failed"
 
 
+# samples/bpf programs that share counters and tracepoints with xdp_sample.bpf.c: the kernel's
+# Makefile links each with it (`bpftool gen object`); compiled alone they reference its globals as
+# extern symbols.
+SAMPLE_LIB = "xdp_sample.bpf.c"
+SAMPLE_LIB_HEADER = '"xdp_sample.bpf.h"'
+
+
+def link_with_sample_lib(built: Built, root: Path, cmds: dict[str, list[str]],
+                         out_dir: Path) -> Built:
+    """Link a sample that includes xdp_sample.bpf.h with xdp_sample.bpf.o, as the kernel does."""
+    lib = build_one(root / "samples/bpf" / SAMPLE_LIB, root, cmds, out_dir / "lib")
+    if lib.obj is None:
+        return Built(built.source, None, error=f"{SAMPLE_LIB}: {lib.error}")
+    linked = out_dir / (built.obj.stem + ".linked.o")
+    proc = subprocess.run(["bpftool", "gen", "object", str(linked), str(built.obj), str(lib.obj)],
+                          capture_output=True, text=True, timeout=COMPILE_TIMEOUT)
+    if proc.returncode:
+        return Built(built.source, None, error=f"bpftool gen object: "
+                     f"{(proc.stderr.strip().splitlines() or ['failed'])[-1]}")
+    return Built(built.source, linked, built.recipe + " + xdp_sample.bpf.o")
+
+
 def build_one(src: Path, root: Path, cmds: dict[str, list[str]], out_dir: Path) -> Built:
     rel = str(src.relative_to(root))
+    out_dir.mkdir(parents=True, exist_ok=True)
     obj = out_dir / (src.name.removesuffix(".c") + ".o")
     errors = []
     # vmlinux.h users first get the vmlinux recipe, everything else the UAPI ones; the error
@@ -193,4 +216,10 @@ def build_all(out_dir: Path = SURVEY / "obj") -> list[Built]:
     inc = include_dir()
     cmds = recipes(root, inc)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [build_one(src, root, cmds, out_dir) for src in sources(root)]
+    out = []
+    for src in sources(root):
+        built = build_one(src, root, cmds, out_dir)
+        if built.obj is not None and SAMPLE_LIB_HEADER in src.read_text(errors="replace"):
+            built = link_with_sample_lib(built, root, cmds, out_dir)
+        out.append(built)
+    return out

@@ -6,8 +6,8 @@ from jit.ebpf.runtime import XdpRuntime
 
 
 class Session:
-    def __init__(self, linked, fib=None):
-        self.runtime = XdpRuntime(linked, fib=fib)
+    def __init__(self, linked, fib=None, maps_in=None):
+        self.runtime = XdpRuntime(linked, fib=fib, maps_in=maps_in)
 
     def run(self, packet: bytes) -> tuple[int, bytes]:
         r = self.runtime.run(packet)

@@ -57,7 +57,8 @@ def markdown(rows, count: int, seed: int) -> str:
         "left out of the mix; maps start empty (global data at its initial bytes), so lookups in "
         "maps that user space would fill mostly miss; bpf_fib_lookup answers from a small "
         "forwarding table (`SURVEY_FIB` in tools/survey/run.py: default routes through a known "
-        "gateway) that the kernel gets as its private namespace; `xdp/devmap` and `xdp/cpumap` programs are "
+        "gateway) that the kernel gets as its private namespace; maps an object leaves at "
+        "max_entries 0 for its loader get 64 entries on both sides; `xdp/devmap` and `xdp/cpumap` programs are "
         "test-run as plain XDP (the kernel cannot test-run their attach types). The sources come "
         "from `apt-get install linux-source-6.1`; objects are built into build/survey/ (never "
         "committed).",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from jit import JitnicError
 from jit.ebpf import elf
 from jit.ebpf.fib import Fib
+from jit.ebpf.maps import contents as mc
 from jit.ebpf.kernel import KernelError, VerifierError, kernel_available
 from jit.ebpf.kernel.compare import machine_dependent_calls, map_differences
 from jit.ebpf.kernel.objects import KernelObject
@@ -49,10 +50,10 @@ CORNER_KINDS = ("runt,bad_ip_version,ipv4_bad_ihl,ipv4_options,fragment,truncate
 
 # The forwarding table both sides get, for programs that call bpf_fib_lookup (jit/ebpf/fib.py format):
 # default routes for both families through a gateway on ifindex 2 whose MAC is known, and a local
-# /8 on ifindex 3 without neighbours; ingress (ifindex 1, loopback in the kernel: MAC all zeros)
-# forwards.
+# /8 on ifindex 3 without neighbours; ingress (ifindex 1, loopback in the kernel: MAC all zeros,
+# MTU 65536) forwards.
 SURVEY_FIB = {
-    "interfaces": [{"ifindex": 1, "mac": "00:00:00:00:00:00"},
+    "interfaces": [{"ifindex": 1, "mac": "00:00:00:00:00:00", "mtu": 65536},
                    {"ifindex": 2, "mac": "02:00:00:00:00:02"},
                    {"ifindex": 3, "mac": "02:00:00:00:00:03", "mtu": 1400}],
     "routes": [{"prefix": "0.0.0.0/0", "ifindex": 2, "gateway": "192.0.2.1", "metric": 10},
@@ -61,6 +62,20 @@ SURVEY_FIB = {
     "neighbors": [{"ip": "192.0.2.1", "mac": "02:00:00:00:01:01"},
                   {"ip": "2001:db8::1", "mac": "02:00:00:00:01:02"}],
 }
+
+
+# max_entries for maps an object leaves at 0 for its loader (the samples' user code sets them, e.g.
+# to the number of CPUs); both sides get the same, through the map-contents file's "max_entries".
+LOADER_SIZED_ENTRIES = 64
+EVENT_MAPS = ("perf_event_array", "ringbuf")
+
+
+def loader_sizes(linked) -> dict:
+    """Map contents that only size the maps the object leaves at max_entries 0."""
+    doc = {"maps": {name: {"max_entries": LOADER_SIZED_ENTRIES, "entries": []}
+                    for name, d in linked.maps.items()
+                    if d.max_entries == 0 and d.type_name not in EVENT_MAPS}}
+    return mc.parse(doc, linked.maps, "survey sizes") if doc["maps"] else {}
 
 
 def packet_mix(count: int, seed: int) -> list[bytes]:
@@ -84,7 +99,8 @@ def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bo
     row.maps = sorted({d.type_name for d in linked.maps.values()})
     fib = Fib.from_json(SURVEY_FIB)
     try:
-        session = host.Session(linked, fib)
+        sizes = loader_sizes(linked)
+        session = host.Session(linked, fib, sizes)
     except JitnicError as exc:
         row.status, row.reason = "blocked", f"interpreter: {_short(exc)}"
         return row
@@ -92,7 +108,7 @@ def survey_program(built: Built, obj, prog, packets: list[bytes], use_kernel: bo
     kernel_reason = ""
     if use_kernel:
         try:
-            kobj = KernelObject(linked, fib=fib)
+            kobj = KernelObject(linked, sizes, fib=fib)
         except VerifierError as exc:
             lines = [ln for ln in exc.log.splitlines() if ln.strip()]
             kernel_reason = f"verifier: {_short(lines[-2] if len(lines) > 1 else exc)}"

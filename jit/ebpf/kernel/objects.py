@@ -28,6 +28,7 @@ from jit.ebpf.kernel.fibnet import netns_spec
 from jit.ebpf.kernel.netns import PrivateNetns, available as netns_available
 from jit.ebpf.kernel.program import KernelProgram, xdp_load_options
 from jit.ebpf.kernel.syscall import KernelError
+from jit.ebpf.maps import contents as mc
 from jit.ebpf.maps.contents import Entry, MapContents
 
 RUN_CPU = 0
@@ -37,11 +38,11 @@ DEVMAP_TYPES = (km.DEVMAP, km.DEVMAP_HASH)
 def devmap_ifindexes(linked, contents) -> set[int]:
     """Every ifindex a devmap/devmap_hash entry of `contents` names (the value's first u32)."""
     out = set()
-    for name, mc in (contents or {}).items():
+    for name, content in (contents or {}).items():
         d = linked.maps.get(name)
         if d is None or d.type not in DEVMAP_TYPES:
             continue
-        for e in mc.entries:
+        for e in content.entries:
             if e.value is not None and len(e.value) >= 4:
                 out.add(int.from_bytes(e.value[:4], "little"))
     return out
@@ -78,6 +79,9 @@ class KernelObject:
         `fib`: the user's FIB (`jit.ebpf.fib.Fib`) for bpf_fib_lookup, built into the namespace
         (`fibnet`). `private_netns`: None = use one where this process may make it."""
         self.linked = linked
+        # the sizes a contents file gives maps the object leaves at max_entries 0 (libbpf's
+        # bpf_map__set_max_entries before creating them)
+        self.defs = mc.sized(linked.maps, contents)
         self.maps: dict[str, KernelMap] = {}
         self.programs: dict[str, KernelProgram] = {}
         self.netns: PrivateNetns | None = None
@@ -97,7 +101,7 @@ class KernelObject:
             with self._inside():
                 self._create_maps()
                 self._fill(contents)
-                for name, d in linked.maps.items():
+                for name, d in self.defs.items():
                     if d.frozen:
                         self.maps[name].freeze()
                 fds = {name: m.fd for name, m in self.maps.items()}
@@ -112,7 +116,7 @@ class KernelObject:
 
     # -- set-up --
     def _create_maps(self) -> None:
-        for name, d in self.linked.maps.items():
+        for name, d in self.defs.items():
             max_entries = d.max_entries
             if d.type == km.PERF_EVENT_ARRAY and max_entries == 0:
                 max_entries = km.possible_cpus()       # libbpf's default
@@ -123,8 +127,11 @@ class KernelObject:
                     raise KernelError(f"map {name!r}: a map-in-map needs its inner map's "
                                       f"definition (__array(values, ...))")
                 i = d.inner
+                inner_max = i.max_entries
+                if i.type == km.PERF_EVENT_ARRAY and inner_max == 0:
+                    inner_max = km.possible_cpus()
                 template = KernelMap(f"{name}.inner", i.type, i.key_size, i.value_size,
-                                     i.max_entries, i.flags)
+                                     inner_max, i.flags)
                 inner_fd = template.fd
             try:
                 self.maps[name] = KernelMap(name, d.type, d.key_size, d.value_size, max_entries,
@@ -136,9 +143,9 @@ class KernelObject:
                 self.maps[name].update(bytes(4), d.initial)
 
     def _fill(self, contents) -> None:
-        for name, mc in contents.items():
+        for name, content in contents.items():
             m = self.maps[name]
-            for e in mc.entries:
+            for e in content.entries:
                 if e.program is not None:
                     continue                            # after the programs are loaded
                 if e.map is not None:
@@ -160,8 +167,8 @@ class KernelObject:
         return prog
 
     def _fill_prog_arrays(self, contents, fds) -> None:
-        for name, mc in contents.items():
-            for e in mc.entries:
+        for name, content in contents.items():
+            for e in content.entries:
                 if e.program is None:
                     continue
                 target = elf.link_program(self.linked.object, e.program)
@@ -202,13 +209,13 @@ class KernelObject:
     def dump(self) -> dict[str, MapContents]:
         """Every map's contents, in the interpreter's dump form (see the module docstring)."""
         out = {}
-        for name, d in self.linked.maps.items():
-            mc = MapContents(name, d.type_name, d.key_size, d.value_size, d.max_entries)
+        for name, d in self.defs.items():
+            content = MapContents(name, d.type_name, d.key_size, d.value_size, d.max_entries)
             if d.type not in (km.PERF_EVENT_ARRAY, km.RINGBUF):
                 items = sorted(self.maps[name].items(), key=lambda kv: _key_order(d, kv[0]))
-                mc.entries = [e for key, value in items
-                              if (e := self._entry(d, key, value)) is not None]
-            out[name] = mc
+                content.entries = [e for key, value in items
+                                   if (e := self._entry(d, key, value)) is not None]
+            out[name] = content
         return out
 
     def _entry(self, d, key: bytes, value) -> Entry | None:
