@@ -65,8 +65,8 @@ def markdown(rows, count: int, seed: int) -> str:
         "",
         "Totals: " + ", ".join(f"{tally[s]} {s}" for s in STATUSES) + f" ({len(rows)} programs).",
         "",
-        "| source | program | insns | maps | status | reason / first difference |",
-        "|---|---|---|---|---|---|",
+        "| source | program | insns | maps | actions (interpreter) | status | reason / first difference |",
+        "|---|---|---|---|---|---|---|",
     ]
     blockers = Counter(blocker(r.reason) for r in rows
                        if r.status in ("blocked", "no build", "host only"))
@@ -76,6 +76,7 @@ def markdown(rows, count: int, seed: int) -> str:
             + [""]
     for r in rows:
         reason = r.reason.replace("|", "\\|")
+        actions = " ".join(f"{name} {n}" for name, n in sorted(r.actions.items()))
         out.append(f"| {r.source} | {r.program} | {r.insns or ''} | {', '.join(r.maps)} | "
-                   f"{r.status} | {reason} |")
+                   f"{actions} | {r.status} | {reason} |")
     return "\n".join(out) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from jit import JitnicError
@@ -40,6 +41,7 @@ class Row:
     insns: int = 0
     packets: int = 0               # packets both ran
     maps: list[str] = field(default_factory=list)   # map types
+    actions: Counter = field(default_factory=Counter)   # action name -> packets (interpreter)
 
 
 # Corner cases of the malformed workload, less `oversize` (jumbo frames: larger than a test run's
@@ -129,6 +131,7 @@ def _compare(row: Row, session, kobj, kernel_reason: str, packets: list[bytes]) 
         except JitnicError as exc:
             row.status, row.reason = "blocked", f"interpreter, packet #{i}: {_short(exc)}"
             return row
+        row.actions[action_name(action).removeprefix("XDP_")] += 1
         if kobj is None:
             continue
         try:
