@@ -14,7 +14,8 @@
 """
 from __future__ import annotations
 
-from jit.ebpf.maps.base import BPF_F_NO_PREALLOC, EINVAL, ENOSPC, MapError, check_update_flags
+from jit.ebpf.maps.base import (BPF_F_NO_PREALLOC, BPF_NOEXIST, EINVAL, ENOSPC, MapError,
+                                check_update_flags)
 from jit.ebpf.maps.hash import HashMap
 
 
@@ -64,7 +65,7 @@ class LpmTrieMap(HashMap):
         if err:
             return err
         old = self.by_prefix.get(ident)
-        if old is not None and old != key and flags != 1:   # same entry, new key bytes: rekey
+        if old is not None and old != key and flags != BPF_NOEXIST:   # same entry, new bytes: rekey
             self.index[key] = self.index.pop(old)
             self.by_prefix[ident] = key
         rc = super().update(key, value, flags, cpu)
