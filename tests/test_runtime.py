@@ -136,6 +136,23 @@ SEC("xdp") int events(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+SEC("xdp") int reserve(struct xdp_md *ctx)
+{
+	__u64 *a = bpf_ringbuf_reserve(&rb, 8, 0);
+	if (!a)
+		return XDP_ABORTED;
+	*a = 0x1122;
+	bpf_ringbuf_submit(a, 0);
+	__u32 *b = bpf_ringbuf_reserve(&rb, 4, 0);
+	if (!b)
+		return XDP_ABORTED;
+	*b = 7;
+	bpf_ringbuf_discard(b, 0);
+	if (bpf_ringbuf_reserve(&rb, 8192, 0))      /* larger than the ring: NULL */
+		return XDP_DROP;
+	return XDP_PASS;
+}
+
 SEC("xdp") int dispatch(struct xdp_md *ctx)
 {
 	bpf_tail_call(ctx, &jmp, ctx->rx_queue_index);
@@ -428,3 +445,12 @@ def test_check_mtu_against_the_receiving_loopback(obj):
     assert o[:2] == [0, 65536]                   # fits; the MTU comes back in *mtu_len
     assert o[2] == 1                             # BPF_MTU_CHK_RET_FRAG_NEEDED
     assert o[3] == -22 and o[4] == -19           # flags: -EINVAL; unknown device: -ENODEV
+
+
+def test_ringbuf_reserve_submit_discard(obj):
+    rt = load_runtime(obj, "reserve")
+    r = rt.run(frame())
+    assert r.action == XDP_PASS
+    assert r.events == ({"helper": "bpf_ringbuf_submit", "map": "rb",
+                         "data": (0x1122).to_bytes(8, "little").hex()},)
+    assert rt.run(frame()).events == r.events            # records do not outlive their frame

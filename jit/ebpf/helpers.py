@@ -19,7 +19,7 @@ import struct
 
 from jit.ebpf import fib
 from jit.ebpf.helper_ids import HELPER_NAMES
-from jit.ebpf.interp import Helper, InterpError, Memory, PAGE_SHIFT
+from jit.ebpf.interp import Helper, InterpError, Memory, PAGE_SHIFT, Region
 from jit.ebpf.maps.base import E2BIG, EFAULT, EINVAL, ENOENT
 from jit.ebpf.maps.devmap import CpuMap, DevMap
 from jit.ebpf.maps.events import EventMap
@@ -27,7 +27,7 @@ from jit.ebpf.maps.mapinmap import MapInMap
 from jit.ebpf.maps.mapset import UnmodelledMap
 from jit.ebpf.maps.progarray import ProgArrayMap
 from jit.ebpf.memmap import (CTX_BASE, CTX_OFF_DATA, CTX_OFF_DATA_END, CTX_OFF_DATA_META,
-                             HEADROOM, PKT_BASE, PKT_MAX, XDP_ABORTED, XDP_REDIRECT)
+                             HEADROOM, PKT_BASE, PKT_MAX, RINGBUF_BASE, XDP_ABORTED, XDP_REDIRECT)
 
 M64 = (1 << 64) - 1
 HELPERS: dict[int, Helper] = {}
@@ -450,6 +450,50 @@ def perf_event_output(mem, pc, r1, r2, r3, r4, r5):
     if ctxlen:
         event["packet"] = bytes(x.pkt.buf[x.data:x.data + ctxlen]).hex()
     env.events.append(event)
+    return 0
+
+
+@helper("ringbuf_reserve")
+def ringbuf_reserve(mem, pc, r1, r2, r3, r4, r5):
+    """A zeroed record of `size` bytes in the run's reservation area (memmap.RINGBUF_BASE), or NULL
+    if flags are set or the record does not fit the ring (max_entries bytes, 8-byte header per
+    record, records rounded up to 8). Submitting records it as an event; discarding drops it."""
+    env, m = _map(mem, pc, r1, "bpf_ringbuf_reserve")
+    if not isinstance(m, EventMap) or m.d.type_name != "ringbuf":
+        raise InterpError(pc, f"bpf_ringbuf_reserve: map {m.name!r} is not a ringbuf")
+    size = r2 & M64
+    used = sum(8 + ((n + 7) & ~7) for mm, n in env.reserved.values() if mm is m)
+    if r3 or size > 0xFFFF_FFFF or used + 8 + ((size + 7) & ~7) > m.max_entries:
+        return 0
+    region = mem._pages.get(RINGBUF_BASE >> PAGE_SHIFT)
+    if region is None:
+        region = mem.add(Region("ringbuf records", RINGBUF_BASE, bytearray(), 0, 0))
+    at = (len(region.buf) + 7) & ~7
+    region.buf.extend(bytes(at + size - len(region.buf)))
+    region.hi = len(region.buf)
+    env.reserved[RINGBUF_BASE + at] = (m, size)
+    return RINGBUF_BASE + at
+
+
+def _ringbuf_record(mem, pc, addr: int, name: str):
+    env = _env(mem, pc, name)
+    rec = env.reserved.pop(addr, None)
+    if rec is None:
+        raise InterpError(pc, f"{name}: {addr:#x} is not a record bpf_ringbuf_reserve gave")
+    return env, rec
+
+
+@helper("ringbuf_submit")
+def ringbuf_submit(mem, pc, r1, r2, r3, r4, r5):
+    env, (m, size) = _ringbuf_record(mem, pc, r1, "bpf_ringbuf_submit")
+    env.events.append({"helper": "bpf_ringbuf_submit", "map": m.name,
+                       "data": mem.read(r1, size, pc).hex() if size else ""})
+    return 0
+
+
+@helper("ringbuf_discard")
+def ringbuf_discard(mem, pc, r1, r2, r3, r4, r5):
+    _ringbuf_record(mem, pc, r1, "bpf_ringbuf_discard")
     return 0
 
 

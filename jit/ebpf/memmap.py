@@ -30,6 +30,9 @@ MAP_HANDLE_OFF = 0x0FFF_F000  # `r = map_by_fd(k)` gives map_base(k) + MAP_HANDL
                              # in the map's page past its values, so a load through it faults
 
 
+RINGBUF_BASE = 0x5000_0000   # bpf_ringbuf_reserve's records of one run (host interpreter)
+
+
 def map_base(fd: int) -> int:
     """Address of map `fd`'s value memory (host interpreter; the NIC's map memory is issue 10)."""
     return MAP_BASE + fd * MAP_STRIDE

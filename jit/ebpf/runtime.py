@@ -43,10 +43,12 @@ class RunResult:
 
 class RunEnv:
     """What helpers see of one run (`mem.env`)."""
-    __slots__ = ("maps", "cpu", "now_ns", "rng", "events", "redirect", "tail_calls", "fib")
+    __slots__ = ("maps", "cpu", "now_ns", "rng", "events", "redirect", "tail_calls", "fib",
+                 "reserved")
 
     def __init__(self, maps: MapSet, cpu: int, now_ns: int, rng: random.Random, fib=None):
         self.maps, self.cpu, self.now_ns, self.rng, self.fib = maps, cpu, now_ns, rng, fib
+        self.reserved: dict[int, tuple] = {}    # ringbuf record address -> (map, size)
         self.events: list[dict] = []
         self.redirect: dict | None = None
         self.tail_calls = 0
