@@ -108,7 +108,7 @@ def test_trace_replays_earlier_frames_and_agrees_with_interp(fw, tmp_path):
     p = jitnic("trace", obj, "--pcap", cap, "--index", index, "--maps-in", maps_in,
                "--maps-out", out, "--json")
     r = json.loads(p.stdout)
-    assert r["reason"].startswith("global data (map fd 2 value at pc ")
+    assert r["reason"].startswith("global data (map fd 2 = fw.bss, value at pc ")
     assert r["reason"].endswith(") runs on the host until NIC maps land")
     lines = [json.loads(x) for x in jitnic("interp", obj, "--pcap", cap, "--maps-in", maps_in,
                                            "--jsonl").stdout.splitlines()]

@@ -470,4 +470,4 @@ def test_map_handle_without_helper_stays_a_plain_constant():
     assert r.reason is None and r.action == XDP_PASS
     assert r.trace[0] == isa.ld_imm64(1, memmap.map_handle(0))
     value = [isa.ld_imm64(1, 0, src=isa.BPF_PSEUDO_MAP_VALUE), isa.mov64_imm(0, 2), isa.exit_insn()]
-    assert trace_packet(value, bytes(60)).reason.startswith("global data (map fd 0 value at pc 0)")
+    assert trace_packet(value, bytes(60)).reason.startswith("global data (map fd 0, value at pc 0)")

@@ -27,6 +27,7 @@ uncacheable instead of silently wrong.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -147,7 +148,7 @@ class _Decoded:
                 handle = memmap.map_handle(insn.imm & 0xFFFF_FFFF)
                 return (K_LDDW, isa.ld_imm64(insn.dst, handle), pc, nxt, handle)
             if spec.op in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
-                return (K_BAD, insn, pc, nxt, f"global data (map fd {insn.imm & 0xFFFF_FFFF} value "
+                return (K_BAD, insn, pc, nxt, f"global data (map fd {insn.imm & 0xFFFF_FFFF}, value "
                                               f"at pc {pc}) {HOST_UNTIL_NIC_MAPS}")
             if spec.op != 0:
                 return (K_BAD, insn, pc, nxt, f"unsupported instruction: pc {pc}: {spec.name} "
@@ -563,6 +564,18 @@ def _full_run(insns: Sequence[Insn], packet: bytes, runtime=None):
     return r.action, r.packet, r.insns, None, None
 
 
+def _name_maps(reason: str, runtime) -> str:
+    """`map fd N` in a reason, followed by the map's name when the runtime knows it."""
+    maps = getattr(runtime, "maps", None)
+    if not maps:
+        return reason
+
+    def named(m: re.Match) -> str:
+        fd = int(m.group(1))
+        return f"{m.group(0)} = {maps.by_fd[fd].name}" if fd < len(maps.by_fd) else m.group(0)
+    return re.sub(r"map fd (\d+)", named, reason)
+
+
 def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_ATOMS,
                  max_trace_len: int = MAX_TRACE_LEN, hdr_bytes: int = HDR_BYTES,
                  budget: int = DEFAULT_BUDGET, runtime=None) -> TraceResult:
@@ -586,6 +599,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
     if stop is not None:
         if error is not None and stop.startswith("program error"):
             stop = f"program error: {error}"
+        stop = _name_maps(stop, runtime)
         return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop,
                            events=run.events if run else (), redirect=run.redirect if run else None)
     if error is not None:

@@ -10,6 +10,9 @@ Determinism: `bpf_ktime_get_ns` returns the `timestamp_ns` passed to `run` (the 
 `bpf_get_prandom_u32` draws from `random.Random(seed)`, the program runs on CPU `cpu` (0, the
 host) of `n_cpus` (2: host and NIC, DESIGN.md §8).
 
+A frame on which the program faults (an InterpError: something the kernel's verifier would have
+refused) keeps the map updates it made before the fault; the kernel never gets there.
+
 Tail calls: `bpf_tail_call` ends the running program and starts the one its prog_array slot names,
 linked from the same object, on the same context, packet and maps, with a fresh stack; at most 33
 in a run. `insns` then counts the instructions of the last program only (the helper leaves the
