@@ -153,6 +153,37 @@ SEC("xdp") int reserve(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(value_size, 4); __uint(max_entries, 2); } q SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(value_size, 4); __uint(max_entries, 2); } st SEC(".maps");
+struct bucket { struct bpf_spin_lock lock; __u64 n; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, struct bucket);
+         __uint(max_entries, 1); } locked SEC(".maps");
+
+SEC("xdp") int misc(struct xdp_md *ctx)
+{
+	__u32 v, k = 0;
+	for (v = 1; v <= 3; v++) {
+		out32[v - 1] = (__u32)bpf_map_push_elem(&q, &v, 0);
+		bpf_map_push_elem(&st, &v, BPF_EXIST);
+	}
+	bpf_map_peek_elem(&q, &out32[3]);
+	bpf_map_pop_elem(&q, &out32[4]);
+	bpf_map_pop_elem(&st, &out32[5]);
+	out32[6] = bpf_get_numa_node_id();
+	k = 1;
+	__u64 *other = bpf_map_lookup_percpu_elem(&stats, &k, 1);
+	out64[0] = other ? *other : 99;
+	out64[1] = bpf_map_lookup_percpu_elem(&stats, &k, 5) ? 1 : 0;
+	k = 0;
+	struct bucket *b = bpf_map_lookup_elem(&locked, &k);
+	if (b) {
+		bpf_spin_lock(&b->lock);
+		b->n += 1;
+		bpf_spin_unlock(&b->lock);
+	}
+	return XDP_PASS;
+}
+
 SEC("xdp") int dispatch(struct xdp_md *ctx)
 {
 	bpf_tail_call(ctx, &jmp, ctx->rx_queue_index);
@@ -454,3 +485,21 @@ def test_ringbuf_reserve_submit_discard(obj):
     assert r.events == ({"helper": "bpf_ringbuf_submit", "map": "rb",
                          "data": (0x1122).to_bytes(8, "little").hex()},)
     assert rt.run(frame()).events == r.events            # records do not outlive their frame
+
+
+def test_queue_stack_percpu_lookup_spin_lock(obj):
+    linked = elf.load_linked(obj, "misc")
+    doc = {"maps": {"stats": {"entries": [{"key": "01000000",
+                                           "values": [u.hex() for u in (bytes(8), (4).to_bytes(8, "little"))]}]}}}
+    rt = XdpRuntime(linked, maps_in=contents.parse(doc, linked.maps))
+    rt.run(frame())
+    o = out32(rt)
+    assert [struct.unpack("<i", struct.pack("<I", x))[0] for x in o[:3]] == [0, 0, -7]  # -E2BIG
+    assert (o[3], o[4]) == (1, 1)              # queue: FIFO, peek then pop the oldest
+    assert o[5] == 3                           # stack with BPF_EXIST: 1 dropped, 3 on top
+    assert o[6] == 0
+    assert out64(rt)[:2] == (4, 0)             # CPU 1's copy; CPU 5 does not exist
+    c = rt.contents()
+    assert [e.value for e in c["q"].entries] == [(2).to_bytes(4, "little")]
+    assert [e.value for e in c["st"].entries] == [(2).to_bytes(4, "little")]
+    assert c["locked"].entries[0].value[8:] == (1).to_bytes(8, "little")   # after the 4-byte lock

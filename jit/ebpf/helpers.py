@@ -26,6 +26,7 @@ from jit.ebpf.maps.events import EventMap
 from jit.ebpf.maps.mapinmap import MapInMap
 from jit.ebpf.maps.mapset import UnmodelledMap
 from jit.ebpf.maps.progarray import ProgArrayMap
+from jit.ebpf.maps.queue import QueueMap
 from jit.ebpf.memmap import (CTX_BASE, CTX_OFF_DATA, CTX_OFF_DATA_END, CTX_OFF_DATA_META,
                              HEADROOM, PKT_BASE, PKT_MAX, RINGBUF_BASE, XDP_ABORTED, XDP_REDIRECT)
 
@@ -113,6 +114,59 @@ def map_delete_elem(mem, pc, r1, r2, r3, r4, r5):
     return _errno(m.delete(mem.read(r2, m.key_size, pc)))
 
 
+@helper("map_lookup_percpu_elem")
+def map_lookup_percpu_elem(mem, pc, r1, r2, r3, r4, r5):
+    """Another CPU's copy of a per-CPU map value; NULL for a CPU the model does not have."""
+    env, m = _map(mem, pc, r1, "bpf_map_lookup_percpu_elem")
+    if not m.percpu:
+        raise InterpError(pc, f"bpf_map_lookup_percpu_elem: map {m.name!r} is not per-CPU")
+    cpu = r3 & 0xFFFF_FFFF
+    return m.lookup(mem.read(r2, m.key_size, pc), cpu) if cpu < env.maps.n_cpus else 0
+
+
+def _queue(mem, pc, addr: int, name: str):
+    _e, m = _map(mem, pc, addr, name)
+    if not isinstance(m, QueueMap):
+        raise InterpError(pc, f"{name}: map {m.name!r} is a {m.d.type_name}, not a queue or stack")
+    return m
+
+
+@helper("map_push_elem")
+def map_push_elem(mem, pc, r1, r2, r3, r4, r5):
+    m = _queue(mem, pc, r1, "bpf_map_push_elem")
+    return _errno(m.push(mem.read(r2, m.value_size, pc), r3))
+
+
+def _take(mem, pc, r1, r2, name: str, remove: bool) -> int:
+    m = _queue(mem, pc, r1, name)
+    value = m.take(remove)
+    if value is None:
+        return _errno(-ENOENT)
+    mem.write(r2, value, pc)
+    return 0
+
+
+@helper("map_pop_elem")
+def map_pop_elem(mem, pc, r1, r2, r3, r4, r5):
+    return _take(mem, pc, r1, r2, "bpf_map_pop_elem", True)
+
+
+@helper("map_peek_elem")
+def map_peek_elem(mem, pc, r1, r2, r3, r4, r5):
+    return _take(mem, pc, r1, r2, "bpf_map_peek_elem", False)
+
+
+@helper("spin_lock")
+def spin_lock(mem, pc, r1, r2, r3, r4, r5):
+    """One CPU runs one frame at a time: taking and releasing a lock changes nothing visible."""
+    return 0
+
+
+@helper("spin_unlock")
+def spin_unlock(mem, pc, r1, r2, r3, r4, r5):
+    return 0
+
+
 # ---- time, randomness, CPU ---------------------------------------------------------------------
 @helper("ktime_get_ns")
 def ktime_get_ns(mem, pc, r1, r2, r3, r4, r5):
@@ -122,6 +176,16 @@ def ktime_get_ns(mem, pc, r1, r2, r3, r4, r5):
 @helper("ktime_get_boot_ns")
 def ktime_get_boot_ns(mem, pc, r1, r2, r3, r4, r5):
     return _env(mem, pc, "bpf_ktime_get_boot_ns").now_ns & M64
+
+
+@helper("ktime_get_coarse_ns")
+def ktime_get_coarse_ns(mem, pc, r1, r2, r3, r4, r5):
+    return _env(mem, pc, "bpf_ktime_get_coarse_ns").now_ns & M64
+
+
+@helper("get_numa_node_id")
+def get_numa_node_id(mem, pc, r1, r2, r3, r4, r5):
+    return 0
 
 
 @helper("get_prandom_u32")

@@ -15,6 +15,7 @@ from jit.ebpf.maps.lpm import LpmTrieMap
 from jit.ebpf.maps.lru import LruHashMap, LruPercpuHashMap
 from jit.ebpf.maps.mapinmap import ArrayOfMaps, HashOfMaps, MapInMap
 from jit.ebpf.maps.progarray import ProgArrayMap
+from jit.ebpf.maps.queue import QueueMap, StackMap
 
 # map type name (elf.MAP_TYPE_NAMES) -> family class
 FAMILIES: dict[str, type[Map]] = {
@@ -26,6 +27,7 @@ FAMILIES: dict[str, type[Map]] = {
     "prog_array": ProgArrayMap,
     "array_of_maps": ArrayOfMaps, "hash_of_maps": HashOfMaps,
     "perf_event_array": EventMap, "ringbuf": EventMap,
+    "queue": QueueMap, "stack": StackMap,
 }
 
 N_CPUS = 2          # per-CPU slots: CPU 0 is the host, CPU 1 the NIC (DESIGN.md §8)
