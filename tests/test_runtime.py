@@ -467,6 +467,8 @@ def test_static_map_values_and_map_in_map(tmp_path):
     assert rt.run(frame(), rx_queue_index=2).action == XDP_TX          # static slot 2
     assert rt.run(frame(), rx_queue_index=0).action == XDP_DROP        # empty slot
     assert rt.contents()["outer"].entries == [Entry((1).to_bytes(4, "little"), map="in_b")]
+    from jit.cli.maps import show
+    assert "\tvalues [2] = program leaf_a" in show(0, linked.maps["jmp"])
 
 
 def test_check_mtu_against_the_receiving_loopback(obj):
@@ -503,3 +505,36 @@ def test_queue_stack_percpu_lookup_spin_lock(obj):
     assert [e.value for e in c["q"].entries] == [(2).to_bytes(4, "little")]
     assert [e.value for e in c["st"].entries] == [(2).to_bytes(4, "little")]
     assert c["locked"].entries[0].value[8:] == (1).to_bytes(8, "little")   # after the 4-byte lock
+
+
+from functools import lru_cache  # noqa: E402
+
+from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+
+from jit.paths import PROGRAM_NAMES, program_object  # noqa: E402
+
+
+@lru_cache(maxsize=None)
+def _shipped_runtime(name: str):
+    path = program_object(name)
+    if not path.exists():
+        pytest.fail(f"{path} missing: run `make programs` first")
+    return load_runtime(path)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(PROGRAM_NAMES), st.binary(min_size=14, max_size=160))
+def test_runtime_equals_the_plain_interpreter_on_map_free_programs(name, pkt):
+    """The runtime adds maps and helpers, nothing else: on the shipped map-free programs it gives
+    run_xdp's result for any frame (or the same error)."""
+    rt = _shipped_runtime(name)
+    assume(not rt.stateful)
+    try:
+        want = interp.run_xdp(rt.insns, pkt)
+    except interp.InterpError as exc:
+        with pytest.raises(type(exc)):
+            rt.run(pkt)
+        return
+    got = rt.run(pkt)
+    assert (got.action, got.packet, got.insns) == (want.action, want.packet, want.insns)
+    assert got.events == () and got.redirect is None

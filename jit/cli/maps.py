@@ -29,6 +29,11 @@ def show(fd: int, d: elf.MapDef) -> str:
         i = d.inner
         lines.append(f"\tinner {i.type_name}  key {i.key_size}B  value {i.value_size}B  "
                      f"max_entries {i.max_entries}")
+    if d.initial_entries:
+        lines.append("\tvalues " + "  ".join(f"[{i}] = {kind} {name}"
+                                             for i, kind, name in d.initial_entries))
+    if d.max_entries == 0:
+        lines.append("\tmax_entries left to the loader: give it in --maps-in")
     return "\n".join(lines)
 
 
@@ -42,6 +47,8 @@ def as_dict(fd: int, d: elf.MapDef) -> dict:
         out["frozen"] = True
     if d.inner is not None:
         out["inner"] = as_dict(-1, d.inner)
+    if d.initial_entries:
+        out["values"] = [{"index": i, kind: name} for i, kind, name in d.initial_entries]
     return out
 
 
