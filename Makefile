@@ -1,7 +1,7 @@
 # JITNIC top-level Makefile.
 #   make SIM=icarus          set up, build the XDP programs, run the cocotb RTL regression (main job)
 #   make test                set up, build, run every test (Python unit/property/conformance/kernel + cocotb)
-# Other targets: setup, programs, lint, header, bench, synth, results, waves, clean (see README).
+# Other targets: setup, programs, lint, header, bench, synth, results, survey, waves, clean (see README).
 
 SHELL := /bin/bash
 SIM ?= icarus
@@ -22,7 +22,7 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-
 TOOLS := iverilog:iverilog vvp:iverilog clang:clang llvm-objdump:llvm bpftool:bpftool verilator:verilator
 APT_PKGS := iverilog clang llvm libbpf-dev bpftool verilator yosys
 
-.PHONY: all sim test setup tools venv programs lint header bench synth results waves clean
+.PHONY: all sim test setup tools venv programs lint header bench synth results survey waves clean
 
 all: sim
 
@@ -82,6 +82,15 @@ synth: setup
 
 results: setup programs
 	$(PY) -m tools.results
+
+# Real XDP programs from Debian's kernel source package under the interpreter and the kernel
+# (docs/survey.md); as root it installs linux-source-6.1 if missing.
+survey: setup
+	@[ -f /usr/src/linux-source-6.1.tar.xz ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-source-6.1 >/dev/null; \
+	  else echo "run: sudo apt-get install -y linux-source-6.1"; exit 1; fi; }
+	$(PY) -m tools.survey --write
 
 clean:
 	rm -rf $(BUILD) sim_build results.xml .pytest_cache

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from jit.paths import PROGRAM_NAMES, program_object, shared_dir
+from jit.paths import MAP_PROGRAM_NAMES, PROGRAM_NAMES, program_object, shared_dir
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +44,8 @@ SUMMARY_GROUPS = {
         ("tests/test_conformance.py::test_conformance", CONFORMANCE_SUITE_SIZE),
     "kernel differential (programs x 1000 packets)":
         ("tests/test_kernel_diff.py::test_kernel_agrees", len(PROGRAM_NAMES)),
+    "kernel differential with maps (programs x 1000 packets, final maps)":
+        ("tests/test_kernel_diff.py::test_map_program_agrees", len(MAP_PROGRAM_NAMES)),
     "RTL end-to-end (program x policy)": ("tb/e2e/test_e2e.py::test_e2e", None),
 }
 

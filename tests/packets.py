@@ -302,6 +302,32 @@ FAMILIES = {f.__name__: f for f in [
     ipv6_echo_request, ipv6_other, vlan, qinq, vlan_scapy, arp, other_ethertype, random_bytes,
     corrupted, truncated, runt]}
 
+def ipv4_large_df(rng):
+    """IPv4 with Don't Fragment set and 800-1400 bytes of payload (around a 1000-byte MTU)."""
+    size = rng.randrange(800, 1400)
+    inner = rng.choice([tcp, udp, icmp4_any])(rng)
+    return bytes(ether(rng) / ipv4(rng, flags="DF") / inner
+                 / bytes(rng.randrange(256) for _ in range(size)))
+
+
+SERVICE_PORTS = [22, 23, 80, 135, 136, 137, 138, 139, 140, 443, 445, 3389]
+
+
+def service_ports(rng):
+    """TCP or UDP over IPv4 (sometimes with options) or IPv6 to well-known service ports."""
+    l4 = rng.choice([TCP, UDP])(sport=port(rng), dport=rng.choice(SERVICE_PORTS))
+    if rng.random() < 0.3:
+        l3 = ipv6(rng)
+    elif rng.random() < 0.2:
+        l3 = ipv4(rng, options=[IPOption_NOP()] * 4)
+    else:
+        l3 = ipv4(rng)
+    return bytes(ether(rng) / l3 / l4 / payload(rng))
+
+
+# Families only the programs that emphasize them get (so adding one leaves every other mix as it was).
+EXTRA_FAMILIES = {f.__name__: f for f in [ipv4_large_df, service_ports]}
+
 # Extra weight (on top of 1 for every family) for the families a program cares most about.
 PROGRAM_EMPHASIS = {
     "ipv6_filter": {"ipv6_tcp": 2, "ipv6_udp": 2, "ipv6_icmp6": 2, "other_ethertype": 2},
@@ -316,16 +342,26 @@ PROGRAM_EMPHASIS = {
                    "ipv4_fragment": 1},
     "l4_lb": {"ipv4_tcp": 8, "ipv4_udp": 6, "ipv4_udp_nocsum": 3, "ipv4_fragment": 2,
               "ipv4_options": 1},
+    # the programs with maps and helpers (jit.paths.MAP_PROGRAM_NAMES)
+    "proto_stats": {"ipv4_tcp": 2, "ipv4_udp": 2, "ipv6_icmp6": 2, "vlan": 2, "ipv4_other_proto": 2},
+    "deny_list": {"ipv4_tcp": 6, "ipv4_udp": 6, "ipv4_icmp": 2},
+    "lpm_router": {"ipv4_tcp": 6, "ipv4_udp": 6, "ipv4_options": 1},
+    "ipip_encap": {"ipv4_tcp": 6, "ipv4_udp": 6, "ipv4_fragment": 2},
+    "icmp_frag_needed": {"ipv4_large_df": 12, "ipv4_tcp": 2, "ipv4_fragment": 2},
+    "config_filter": {"service_ports": 6, "ipv4_icmp": 2, "ipv6_icmp6": 2, "ipv4_large_df": 3},
+    "port_filter_subprog": {"service_ports": 10, "ipv4_options": 2, "ipv4_fragment": 2},
+    "tail_dispatch": {"ipv4_tcp": 3, "ipv6_tcp": 3, "arp": 3},
 }
 
 
 def _mix(weights: dict[str, int], n: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     names = list(weights)
-    out = [FAMILIES[name](rng) for name in names[:n]]
+    family = {**FAMILIES, **EXTRA_FAMILIES}
+    out = [family[name](rng) for name in names[:n]]
     population = [name for name in names for _ in range(weights[name])]
     while len(out) < n:
-        out.append(FAMILIES[rng.choice(population)](rng))
+        out.append(family[rng.choice(population)](rng))
     return out
 
 
@@ -334,7 +370,7 @@ def varied_packets(program_name: str, n: int, seed: int = 0) -> list[bytes]:
     the protocols the program handles. Same (program, n, seed) -> same frames."""
     weights = {name: 1 for name in FAMILIES}
     for name, extra in PROGRAM_EMPHASIS.get(program_name, {}).items():
-        weights[name] += extra
+        weights[name] = weights.get(name, 0) + extra
     return _mix(weights, n, seed)
 
 

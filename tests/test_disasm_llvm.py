@@ -255,4 +255,4 @@ def test_cli_disasm_command(program_path, capsys):
     assert "Disassembly of section xdp:" in out
     assert out == disasm.listing(str(program_path), "xdp")
     assert cli.main(["disasm", str(program_path), "--section", "no_such_section"]) == 2
-    assert "no program section 'no_such_section'" in capsys.readouterr().err
+    assert "no program 'no_such_section'; programs: " in capsys.readouterr().err

@@ -167,7 +167,8 @@ def test_btf_maps(maps_obj):
     assert (stats.type, stats.key_size, stats.value_size, stats.max_entries, stats.flags) == \
         (BPF_MAP_TYPE_ARRAY, 4, 32, 8, 0)
     assert flows.source == stats.source == "btf"
-    assert set(maps) == {"legacy_counts", "legacy_hash", "flows", "stats"}
+    # the static volatile const becomes libbpf's frozen .rodata map, named after the object
+    assert set(maps) == {"legacy_counts", "legacy_hash", "flows", "stats", "maps.rodata"}
 
 
 def test_btf_parser_on_shipped_program_types():
@@ -197,7 +198,7 @@ def test_malformed_btf_is_one_line_error():
 def test_relocations_mark_map_loads(maps_obj):
     obj = load_object(maps_obj)
     prog = obj.programs["with_maps"]
-    by_map = {r.map_name: r for r in prog.relocations if r.map_name}
+    by_map = {r.map_name: r for r in prog.relocations if r.map_name and r.map_offset is None}
     assert set(by_map) == {"legacy_counts", "legacy_hash", "flows", "stats"}
     for name, rel in by_map.items():
         insn = prog.insns[rel.insn_index]
@@ -213,8 +214,9 @@ def test_relocations_mark_map_loads(maps_obj):
 
 def test_relocations_for_global_data_and_calls(maps_obj):
     prog = load_object(maps_obj).programs["with_maps"]
-    kinds = {(r.symbol_section, r.type) for r in prog.relocations if r.map_name is None}
-    assert (".rodata", R_BPF_64_64) in kinds          # the volatile const threshold
+    data = [r for r in prog.relocations if r.map_offset is not None]
+    assert [(r.symbol_section, r.type, r.map_name) for r in data] == \
+        [(".rodata", R_BPF_64_64, "maps.rodata")]          # the volatile const threshold
     calls = [r for r in prog.relocations if r.type == R_BPF_64_32]
     assert calls and all(prog.insns[r.insn_index].opcode == 0x85 for r in calls)
     assert all(r.symbol_section == ".text" for r in calls)
@@ -303,7 +305,7 @@ def test_missing_section_names_it_and_lists_what_exists():
     with pytest.raises(ElfError) as exc:
         load_program(path, "xdp/nosuch")
     msg = str(exc.value)
-    assert "'xdp/nosuch'" in msg and "program sections: xdp" in msg and "license" in msg
+    assert "'xdp/nosuch'" in msg and "programs: ttl_router (section xdp)" in msg
     assert "\n" not in msg
 
 
@@ -315,6 +317,19 @@ def test_no_xdp_program_and_several(tmp_path):
         default_xdp_program(two)
     assert load_program(two.path, "xdp/second").name == "second"
     assert load_program(two.path, "xdp").name == "first"
+
+
+def test_every_name_an_error_suggests_is_accepted(tmp_path):
+    """The error lists each program by function name and section; both select it."""
+    two = load_object(_compile(tmp_path, "two", TWO_XDP_C))
+    with pytest.raises(ElfError) as exc:
+        elf.select_program(two, "nosuch")
+    msg = str(exc.value)
+    for p in two.programs.values():
+        assert f"{p.name} (section {p.section}" in msg
+        assert elf.select_program(two, p.name) is p
+        assert elf.select_program(two, p.section) is p
+        assert elf.select_program(two, f"{p.section}/{p.name}") is p
 
 
 def test_truncated_copies(tmp_path):

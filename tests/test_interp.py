@@ -403,11 +403,14 @@ def test_xdp_insn_count():
     ([Insn(0xff), isa.exit_insn()], UnsupportedInsn, 0, "unknown opcode 0xff"),
     ([isa.mov64_imm(10, 1), isa.exit_insn()], UnsupportedInsn, 0, "read-only"),
     ([Insn(0x07, 1, 3, 0, 1), isa.exit_insn()], UnsupportedInsn, 0, "reserved field src"),
-    ([isa.ld_imm64(1, 3, src=isa.BPF_PSEUDO_MAP_FD), isa.exit_insn()], UnsupportedInsn, 0, "maps"),
-    ([isa.mov64_imm(0, 0), isa.call_helper(1), isa.exit_insn()], UnsupportedInsn, 1, "helper 1"),
+    ([isa.ld_imm64(1, 3, src=isa.BPF_PSEUDO_BTF_ID), isa.exit_insn()], UnsupportedInsn, 0,
+     "BTF variable"),
+    ([isa.mov64_imm(0, 0), isa.call_helper(1), isa.exit_insn()], UnsupportedInsn, 1,
+     "bpf_map_lookup_elem (1)"),
     ([Insn(0x85, 0, 2, 0, 7), isa.exit_insn()], UnsupportedInsn, 0, "BTF id 7"),
     ([Insn(0x20, 0, 0, 0, 0), isa.exit_insn()], UnsupportedInsn, 0, "legacy packet access"),
-    ([isa.mov64_imm(2, 9), isa.callx(2), isa.exit_insn()], UnsupportedInsn, 1, "helper 9"),
+    ([isa.mov64_imm(2, 9), isa.callx(2), isa.exit_insn()], UnsupportedInsn, 1,
+     "bpf_skb_store_bytes (9)"),
 ])
 def test_errors_name_the_pc(insns, exc, pc, text):
     with pytest.raises(exc) as info:
@@ -683,6 +686,8 @@ def test_interp_benchmark_runs_every_shipped_program(capsys):
         if program_object(name).exists():
             assert by_name[name]["errors"] == 0 and by_name[name]["insns_per_s"] > 0
     assert by_name["synthetic byte-sum loop"]["insns_per_packet"] > 1000
+    counter = by_name["synthetic per-CPU counter (maps)"]
+    assert counter["errors"] == 0 and counter["insns_per_packet"] == 15   # every lookup hits
     from jit.cli import main as jitnic
     assert jitnic(["bench", "interp", "--seconds", "0.01", "--json"]) == 0
     assert '"section": "interp"' in capsys.readouterr().out

@@ -12,6 +12,7 @@ drawn at random:
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from functools import lru_cache
 
@@ -21,9 +22,11 @@ from hypothesis import strategies as st
 
 import packets as pk
 from conftest import built_program
-from jit.ebpf import elf, interp
+from jit.ebpf import elf, interp, isa
+from jit.ebpf.maps import contents as mc
+from jit.ebpf.runtime import XdpRuntime
 from jit.nic.encoding import AtomKind
-from jit.paths import PROGRAM_NAMES
+from jit.paths import MAP_PROGRAM_NAMES, PROGRAM_NAMES, program_maps_file
 from jit.compiler.tracer import trace_packet
 
 
@@ -169,3 +172,94 @@ def test_soundness_sweep(name):
     assert stats.satisfying >= 200, vars(stats)
     assert stats.different_path >= 50, vars(stats)
     assert stats.same_path >= 200, vars(stats)
+
+
+# ---- programs with maps and helpers ------------------------------------------------------------
+# Map paths are not cacheable until the NIC has maps (issue 10): every path that reaches a helper, a
+# map or global data must be refused with a reason that names it, and the host's result for the
+# frame (the tracer's full run, through the program's runtime) must be the interpreter's, with the
+# maps evolving exactly as in a runtime that only interprets. Paths that touch no state (runts,
+# early exits) stay cacheable, and then the usual soundness properties hold for them.
+
+NAMED_REASON = re.compile(r"helper bpf_\w+ \(\d+\)|global data \(map fd \d+|map fd \d+|"
+                          r"local function call|tail call")
+
+
+@lru_cache(maxsize=None)
+def map_program(name: str):
+    linked = elf.load_linked(built_program(name), name)
+    maps_file = program_maps_file(name)
+    contents = mc.read_file(maps_file, linked.maps) if maps_file.exists() else {}
+    pcs = dict(zip(isa.slot_pcs(linked.insns), linked.insns))
+    return linked, contents, pcs
+
+
+def touches_state(pcs, path) -> bool:
+    """Whether the executed path calls anything or loads a map (fd or value)."""
+    for pc in path:
+        insn = pcs.get(pc)
+        if insn is not None and (insn.opcode == 0x85 or (insn.opcode == isa.LD_IMM64
+                                                          and insn.src != 0)):
+            return True
+    return False
+
+
+def check_map_frame(name: str, traced_rt, reference_rt, q: bytes, rng: random.Random,
+                    stats: Stats | None = None):
+    """Check one frame (see above); returns its trace result."""
+    linked, contents, pcs = map_program(name)
+    r = trace_packet(linked.insns, q, runtime=traced_rt)
+    ref = reference_rt.run(q)
+    assert (r.action, r.packet) == (ref.action, ref.packet), q.hex()      # host == interpreter
+    if r.reason is not None:
+        if touches_state(pcs, r.path) or not r.trace:
+            assert NAMED_REASON.search(r.reason) or r.reason.startswith("program error"), r.reason
+        return r
+    assert not touches_state(pcs, r.path), f"cacheable path touches state: {q.hex()}"
+    # a stateless path: the trace, on any frame its atoms accept, is the full program
+    for _ in range(4):
+        q2 = derive(rng, q, r.atoms)
+        if not all(a.holds(q2) for a in r.atoms):
+            continue
+        if stats:
+            stats.satisfying += 1
+        full = XdpRuntime(linked, maps_in=contents).run(q2)
+        assert outcome(r.trace, q2) == (full.action, full.packet), q2.hex()
+        assert r.exact.evaluate(q2), (q2.hex(), str(r.exact))
+    return r
+
+
+def runtimes(name: str):
+    linked, contents, _ = map_program(name)
+    return XdpRuntime(linked, maps_in=contents), XdpRuntime(linked, maps_in=contents)
+
+
+@pytest.mark.parametrize("name", MAP_PROGRAM_NAMES)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_map_paths_refused_and_host_equals_interpreter(name, data):
+    traced_rt, reference_rt = runtimes(name)
+    pool = seeds(name)
+    frames = data.draw(st.lists(st.sampled_from(pool) | st.binary(min_size=0, max_size=120),
+                                min_size=1, max_size=6), label="frames")
+    rng = random.Random(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    for q in frames:
+        check_map_frame(name, traced_rt, reference_rt, q, rng)
+    assert traced_rt.contents() == reference_rt.contents()
+
+
+@pytest.mark.parametrize("name", MAP_PROGRAM_NAMES)
+def test_map_programs_sweep(name):
+    """Deterministic: a program's seed frames in order through the tracer and the interpreter; the
+    refusals were exercised and the maps end up identical."""
+    traced_rt, reference_rt = runtimes(name)
+    rng = random.Random(zlib.crc32(name.encode()))
+    stats = Stats()
+    refused = cacheable = 0
+    for q in seeds(name):
+        r = check_map_frame(name, traced_rt, reference_rt, q, rng, stats)
+        refused += r.reason is not None
+        cacheable += r.reason is None
+    assert refused >= 5, (refused, cacheable)
+    assert stats.satisfying >= cacheable, vars(stats)    # every stateless path was re-checked
+    assert traced_rt.contents() == reference_rt.contents()

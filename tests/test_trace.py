@@ -364,7 +364,7 @@ out:
 
 
 @pytest.mark.parametrize("body,reason", [
-    ("    call 1\n", "unsupported helper"),
+    ("    call 1\n", "helper bpf_map_lookup_elem (1) runs on the host until NIC maps land"),
     ("    call local sub\n    ja out\nsub:\n    mov %r0, 1\n    exit\n", "unsupported call"),
     ("    lock add [%r10-8], %r0\n", "unsupported instruction"),
 ])
@@ -459,3 +459,15 @@ def test_variable_offset_load_after_a_store_fixes_its_address():
     r6 = trace_packet(insns, aliased)
     check_result(insns, aliased, r6)
     assert [str(a) for a in r6.atoms] == ["len >= 16", "(pkt[0:1] & 0x7) == 0x6"]
+
+
+def test_map_handle_without_helper_stays_a_plain_constant():
+    """A path that loads a map handle but calls no helper is cacheable; its trace holds the handle
+    as an ordinary 64-bit constant, never a map pseudo load the NIC could not run."""
+    from jit.ebpf import memmap
+    insns = [isa.ld_imm64(1, 0, src=isa.BPF_PSEUDO_MAP_FD), isa.mov64_imm(0, 2), isa.exit_insn()]
+    r = trace_packet(insns, bytes(60))
+    assert r.reason is None and r.action == XDP_PASS
+    assert r.trace[0] == isa.ld_imm64(1, memmap.map_handle(0))
+    value = [isa.ld_imm64(1, 0, src=isa.BPF_PSEUDO_MAP_VALUE), isa.mov64_imm(0, 2), isa.exit_insn()]
+    assert trace_packet(value, bytes(60)).reason.startswith("global data (map fd 0, value at pc 0)")

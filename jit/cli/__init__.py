@@ -32,6 +32,7 @@ COMMANDS = [
     "sweep",
     "paths",
     "bench",
+    "maps",
 ]
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from jit.ebpf import elf, interp
+from jit.ebpf import interp
+from jit.cli import state
 from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit import JitnicError
@@ -19,27 +20,31 @@ def register(sub) -> None:
                        description=__doc__)
     p.add_argument("program", help="XDP object file (clang -target bpf)")
     p.add_argument("--pcap", required=True, help="capture (pcap or pcapng, Ethernet)")
-    p.add_argument("--section", help="program section (default: the object's XDP program)")
+    p.add_argument("--section", help="program: section or function name (default: the XDP one)")
+    state.add_arguments(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON summary object")
     out.add_argument("--jsonl", action="store_true",
                      help="one JSON object per packet: index, length, action, action_name, out_hex, "
-                          "insns (error)")
+                          "insns (error; events and redirect for programs with helpers)")
     add_capture_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
+    program, runtime = state.load(args)
     actions: Counter[str] = Counter()
     reasons: Counter[str] = Counter()          # error kind -> packets
     packets = errors = total_insns = empty = 0
     capture = open_capture(args)
-    for index, frame in enumerate(capture.frames()):
+    for index, (ts_ns, frame) in enumerate(capture.stamped_frames()):
         packets += 1
         empty += not frame
         try:
-            result = interp.run_xdp(program.insns, frame)
+            if runtime.stateful:       # maps persist from frame to frame; ktime = capture time
+                result = runtime.run(frame, timestamp_ns=ts_ns)
+            else:
+                result = interp.run_xdp(program.insns, frame)
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the run; counted
             errors += 1
             why = _describe(exc)
@@ -51,9 +56,15 @@ def run(args) -> int:
         actions[action_name(result.action)] += 1
         total_insns += result.insns
         if args.jsonl:
-            emit_json({"index": index, "length": len(frame), "action": result.action,
-                       "action_name": action_name(result.action),
-                       "out_hex": bytes(result.packet).hex(), "insns": result.insns})
+            line = {"index": index, "length": len(frame), "action": result.action,
+                    "action_name": action_name(result.action),
+                    "out_hex": bytes(result.packet).hex(), "insns": result.insns}
+            if getattr(result, "events", ()):
+                line["events"] = list(result.events)
+            if getattr(result, "redirect", None) is not None:
+                line["redirect"] = result.redirect
+            emit_json(line)
+    state.finish(args, runtime)
     if args.json:
         emit_json({"program": program.name, "section": program.section, "packets": packets,
                    "empty_records": empty, "actions": dict(sorted(actions.items())),

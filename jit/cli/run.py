@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jit.ebpf import elf
+from jit.cli import state
 from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit.cli.progress import Bar
@@ -38,7 +38,7 @@ def param_type(name: str, flag: str):
 
 def add_nic_arguments(p: argparse.ArgumentParser) -> None:
     """NIC configuration flags shared by `run` and `sweep`."""
-    p.add_argument("--section", help="program section (default: the object's XDP program)")
+    p.add_argument("--section", help="program: section or function name (default: the XDP one)")
     p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"),
                    default=enc.MAX_ATOMS)
     p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
@@ -71,6 +71,7 @@ def register(sub) -> None:
                    help="write every frame that leaves (TX, PASS, REDIRECT) with its output bytes and "
                         "its capture timestamp, in capture order, as a pcap (ns timestamps)")
     add_nic_arguments(p)
+    state.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -81,11 +82,15 @@ def nic_config(args, entries: int, policy: str) -> NicConfig:
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
+    program, runtime = state.load(args)
     cfg = nic_config(args, args.entries, args.policy)
     capture = open_capture(args)
     with FrameOutput(args.pcap_out, args.jsonl) as output:
         if args.engine == "rtl":
+            if runtime.stateful or program.subprograms:
+                raise JitnicError(f"{args.program}: {program.section}/{program.name} uses maps, "
+                                  "helpers or subprograms; the RTL engine runs stateless programs "
+                                  "only for now (use --engine model)")
             if args.policy == "opt":
                 raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
             from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
@@ -94,7 +99,8 @@ def run(args) -> int:
                                        want_frames=output.wanted, convert_link=capture.convert)
             output.write_rtl_records(records, capture)
         else:
-            summary = run_model_engine(program, cfg, args, capture, output).as_dict()
+            summary = run_model_engine(program, runtime, cfg, args, capture, output).as_dict()
+            state.finish(args, runtime)
     summary = {"program": program.name, "section": program.section, "pcap": args.pcap,
                "engine": args.engine, "entries": args.entries, "policy": args.policy,
                "max_atoms": args.max_atoms, "max_trace_len": args.max_trace_len,
@@ -105,19 +111,27 @@ def run(args) -> int:
     return finish(summary, program.name, args, capture)
 
 
-def run_model_engine(program, cfg: NicConfig, args, capture, output: "FrameOutput"):
+def _clocked(capture, runtime):
+    """The capture's frames, setting the runtime's clock (bpf_ktime_get_ns) to each timestamp."""
+    for ts_ns, frame in capture.stamped_frames():
+        runtime.now_ns = ts_ns
+        yield frame
+
+
+def run_model_engine(program, runtime, cfg: NicConfig, args, capture, output: "FrameOutput"):
     nic = NicModel(cfg)
     if args.policy == "opt":
         from jit.host.miss_handler import TraceLibrary
         from jit.host.sweep import PathOracle, belady_model
         library = TraceLibrary()
-        nic = belady_model(cfg, PathOracle(program.insns, capture.frames(), library, cfg),
-                           library)
+        oracle_rt = state.runtime_factory(args, program)()   # its own maps: the run starts afresh
+        nic = belady_model(cfg, PathOracle(program.insns, _clocked(capture, oracle_rt), library, cfg,
+                                           oracle_rt), library)
     current = {}                          # the record being processed (the model loop is synchronous)
 
     def frames():
         for ts_ns, frame in capture.stamped_frames():
-            current["ts_ns"] = ts_ns
+            current["ts_ns"] = runtime.now_ns = ts_ns
             yield frame
 
     with Bar("run", unit="frame") as bar:
@@ -127,7 +141,7 @@ def run_model_engine(program, cfg: NicConfig, args, capture, output: "FrameOutpu
 
         return run_frames(program.insns, frames(), nic, cfg, latency=args.latency,
                           check=not args.no_check, do_optimize=not args.no_opt,
-                          on_frame=on_frame)
+                          on_frame=on_frame, runtime=runtime)
 
 
 class FrameOutput:

@@ -8,6 +8,7 @@ import os
 from jit.ebpf import elf
 from jit.cli.capture import open_capture, print_notes
 from jit.cli.run import add_nic_arguments
+from jit.cli import state
 from jit.cli.output import emit_json
 from jit.cli.progress import Bar
 from jit import JitnicError
@@ -60,11 +61,19 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     add_nic_arguments(p)
+    state.add_arguments(p, maps_out=False)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
+    program = elf.load_linked(args.program, args.section)
+    make_runtime = state.runtime_factory(args, program)
+    current = [None]                  # the runtime of the pass in progress (one per pass)
+
+    def fresh_runtime():
+        current[0] = make_runtime()
+        return current[0] if current[0].stateful else None
+
     entries, policies = args.entries, args.policy
     if args.plot:
         _check_plot_path(args.plot)
@@ -77,8 +86,11 @@ def run(args) -> int:
         per_pass = [0]
 
         def frames():
-            n = 0
-            for frame in capture.frames():
+            # a generator: its body runs when the pass starts reading, after fresh_runtime()
+            rt, n = current[0], 0
+            for ts_ns, frame in capture.stamped_frames():
+                if rt is not None:
+                    rt.now_ns = ts_ns
                 n += 1
                 bar.update()
                 yield frame
@@ -91,7 +103,8 @@ def run(args) -> int:
                 bar.set_total(per_pass[0] * configs)
 
         rows, library = sweep(program.insns, frames, entries, policies, base,
-                              latency=args.latency, progress=progress)
+                              latency=args.latency, progress=progress,
+                              runtime_factory=fresh_runtime)
     if args.plot:
         try:
             plot(rows, args.plot, f"{program.name}: {args.pcap}")

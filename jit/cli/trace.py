@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import itertools
 
-from jit.ebpf import elf, isa
+from jit.ebpf import isa
+from jit.cli import state
 from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit.cli.run import param_type
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
-from jit.compiler.tracer import trace_packet
 from jit.host.miss_handler import compile_path
 
 
@@ -30,7 +30,8 @@ def register(sub) -> None:
     src.add_argument("--packet", metavar="HEX", help="the frame as hex digits (spaces and ':' allowed)")
     src.add_argument("--pcap", metavar="FILE", help="capture (pcap or pcapng, Ethernet)")
     p.add_argument("--index", type=int, default=0, help="packet index in --pcap (from 0; default 0)")
-    p.add_argument("--section", help="program section (default: the object's XDP program)")
+    p.add_argument("--section", help="program: section or function name (default: the XDP one)")
+    state.add_arguments(p)
     p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"), default=MAX_ATOMS)
     p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
                    default=MAX_TRACE_LEN)
@@ -44,7 +45,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _packet(args) -> bytes:
+def _packet(args, runtime) -> bytes:
+    """The frame to trace. From a capture, a stateful program first runs the frames before it, so
+    its maps hold what they would when frame `--index` arrives."""
     if args.packet is not None:
         text = "".join(args.packet.replace(":", "").split())
         try:
@@ -54,23 +57,30 @@ def _packet(args) -> bytes:
     if args.index < 0:
         raise JitnicError(f"--index must be >= 0, not {args.index}")
     capture = open_capture(args)
-    frame = next(itertools.islice(capture.frames(), args.index, None), None)
-    if frame is None:
-        cut = f" ({capture.warnings[0].removeprefix('warning: ')})" if capture.warnings else ""
-        raise JitnicError(f"{args.pcap}: no packet with index {args.index}{cut}")
-    print_notes(capture)
-    return frame
+    for i, (ts_ns, frame) in enumerate(itertools.islice(capture.stamped_frames(), args.index + 1)):
+        runtime.now_ns = ts_ns
+        if i == args.index:
+            print_notes(capture)
+            return frame
+        if runtime.stateful:
+            try:
+                runtime.run(frame)
+            except JitnicError:
+                pass                # a frame the program faults on leaves the maps as they are
+    cut = f" ({capture.warnings[0].removeprefix('warning: ')})" if capture.warnings else ""
+    raise JitnicError(f"{args.pcap}: no packet with index {args.index}{cut}")
 
 
 def run(args) -> int:
-    program = elf.load_program(args.program, args.section)
-    frame = _packet(args)
-    r = trace_packet(program.insns, frame, max_atoms=args.max_atoms,
-                     max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes)
-    # What the host would install: the same path, optimized, checked against the NIC's limits.
-    _tr, nic, reason = compile_path(program.insns, frame, max_atoms=args.max_atoms,
-                                    max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes,
-                                    do_optimize=not args.no_opt)
+    program, runtime = state.load(args)
+    frame = _packet(args, runtime)
+    # One run of the path, as the host's miss handler does it: trace (the full program runs once,
+    # through the runtime for a program with maps), optimize, and check the NIC's limits on the
+    # result. `r` is the path as traced, `nic` the entry the host would install.
+    r, nic, reason = compile_path(program.insns, frame, max_atoms=args.max_atoms,
+                                  max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes,
+                                  do_optimize=not args.no_opt, runtime=runtime)
+    state.finish(args, runtime)
     nic_trace = isa.decode(nic.code) if nic is not None else []
     if args.nic:
         if nic is None:
@@ -89,7 +99,7 @@ def run(args) -> int:
                    "nic_atoms": [str(a) for a in nic.atoms] if nic else None,
                    "nic_trace": [isa.disasm_insn(i) for i in nic_trace] if nic else None,
                    "nic_slots": len(nic.code) // 8 if nic else None,
-                   "reason": reason})
+                   "reason": reason, "events": list(r.events), "redirect": r.redirect})
         return 0 if reason is None else 1
     print(f"{args.program}: {program.section}/{program.name}, {len(program.insns)} instructions; "
           f"packet of {len(frame)} bytes")
@@ -118,6 +128,10 @@ def run(args) -> int:
         print("strengthening:")
         for n in r.notes:
             print(f"  {n}")
+    for e in r.events:
+        print(f"event: {e}")
+    if r.redirect is not None:
+        print(f"redirect: {r.redirect}")
     if nic is not None:
         how = "without optimization" if args.no_opt else "after optimization"
         print(f"NIC entry ({how}): {len(nic.atoms)} atoms, {len(nic_trace)} instructions "

@@ -27,11 +27,13 @@ uncacheable instead of silently wrong.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from jit.ebpf import interp, isa, memmap
+from jit.ebpf.helper_ids import helper_name
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom
 from jit.ebpf.isa import Insn
 from jit.compiler.pathcond import (LEN, ZERO, Alu, Condition, Cmp, Const, Expr, PktLoad, alu, bounds, cmp,
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 M64 = (1 << 64) - 1
 DEFAULT_BUDGET = 10_000          # instructions the tracer follows before giving up
+HOST_UNTIL_NIC_MAPS = "runs on the host until NIC maps land"   # issue 10 moves maps to the NIC
 
 # regions (address >> 28 of their base)
 CTX, PKT, STACK = 1, 2, 3
@@ -65,6 +68,8 @@ class TraceResult:
     reason: str | None = None      # why the path is not cacheable, or None
     path: tuple[int, ...] = field(default=(), compare=False)   # executed pcs (slots), in order
     error: str | None = None       # the host cannot run this frame: the interpreter's fault
+    events: tuple = field(default=(), compare=False)           # helper events of the full run
+    redirect: dict | None = field(default=None, compare=False)  # its redirect target, if any
 
     @property
     def cacheable(self) -> bool:
@@ -138,9 +143,17 @@ class _Decoded:
             k = "bswap" if spec.op == isa.BPF_ALU64 else "be" if spec.op == isa.BPF_TO_BE else "le"
             return (K_END, insn, pc, nxt, k, spec.width)
         if kind == isa.LDDW:
+            if spec.op in (isa.BPF_PSEUDO_MAP_FD, isa.BPF_PSEUDO_MAP_IDX):
+                # A map handle is a constant (what the program does with it, a helper, stops the
+                # trace); a path that only loads it keeps it as a plain constant, never a map form.
+                handle = memmap.map_handle(insn.imm & 0xFFFF_FFFF)
+                return (K_LDDW, isa.ld_imm64(insn.dst, handle), pc, nxt, handle)
+            if spec.op in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                return (K_BAD, insn, pc, nxt, f"global data (map fd {insn.imm & 0xFFFF_FFFF}, value "
+                                              f"at pc {pc}) {HOST_UNTIL_NIC_MAPS}")
             if spec.op != 0:
                 return (K_BAD, insn, pc, nxt, f"unsupported instruction: pc {pc}: {spec.name} "
-                                              "(map/BTF pseudo load)")
+                                              "(BTF pseudo load)")
             return (K_LDDW, insn, pc, nxt, insn.imm & M64)
         if kind in (isa.LDX, isa.LDXSX):
             return (K_LDX if kind == isa.LDX else K_LDXSX, insn, pc, nxt, spec.size)
@@ -158,8 +171,8 @@ class _Decoded:
             return (K_EXIT, insn, pc, nxt)
         if kind == isa.CALL:
             if spec.op == 0:
-                return (K_BAD, insn, pc, nxt, f"unsupported helper: pc {pc}: call to helper "
-                                              f"{insn.imm}")
+                return (K_BAD, insn, pc, nxt, f"helper {helper_name(insn.imm)} "
+                                              f"{HOST_UNTIL_NIC_MAPS}")
             if spec.op == isa.BPF_PSEUDO_CALL:
                 return (K_BAD, insn, pc, nxt, f"unsupported call: pc {pc}: local function call "
                                               "(BPF-to-BPF calls are not inlined)")
@@ -538,22 +551,42 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
             raise _Stop(f"program error: pc {pc}: control flow goes to pc {nxt}")
 
 
-def _full_run(insns: Sequence[Insn], packet: bytes) -> tuple[int | None, bytes, int, str | None]:
-    """The interpreter's verdict: (action, output packet, instructions, error or None)."""
+def _full_run(insns: Sequence[Insn], packet: bytes, runtime=None):
+    """The interpreter's verdict: (action or None, output packet, instructions, error or None, run
+    result or None). A stateful program runs once, through its runtime (jit/ebpf/runtime.py), so
+    its map updates happen exactly once per frame."""
     try:
+        if runtime is not None and runtime.stateful:
+            r = runtime.run(packet)
+            return r.action, r.packet, r.insns, None, r
         r = interp.run_xdp(insns, packet)
     except interp.InterpError as exc:
-        return None, bytes(packet), 0, interp.describe_error(exc)
-    return r.action, r.packet, r.insns, None
+        return None, bytes(packet), 0, interp.describe_error(exc), None
+    return r.action, r.packet, r.insns, None, None
+
+
+def _name_maps(reason: str, runtime) -> str:
+    """`map fd N` in a reason, followed by the map's name when the runtime knows it."""
+    maps = getattr(runtime, "maps", None)
+    if not maps:
+        return reason
+
+    def named(m: re.Match) -> str:
+        fd = int(m.group(1))
+        return f"{m.group(0)} = {maps.by_fd[fd].name}" if fd < len(maps.by_fd) else m.group(0)
+    return re.sub(r"map fd (\d+)", named, reason)
 
 
 def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_ATOMS,
                  max_trace_len: int = MAX_TRACE_LEN, hdr_bytes: int = HDR_BYTES,
-                 budget: int = DEFAULT_BUDGET) -> TraceResult:
-    """Trace `insns` (an XDP program) on `packet`: see the module docstring."""
+                 budget: int = DEFAULT_BUDGET, runtime=None) -> TraceResult:
+    """Trace `insns` (an XDP program) on `packet`: see the module docstring. A program with maps or
+    helpers needs its `runtime` (jit.ebpf.runtime.XdpRuntime over the same instructions): the
+    full run that gives the action goes through it, once, and a path that reaches a helper or
+    global data is not cacheable (it names the helper)."""
     packet = bytes(packet)
     if len(packet) > memmap.PKT_MAX:
-        action, out, count, error = _full_run(insns, packet)
+        action, out, count, error, _ = _full_run(insns, packet, runtime)
         error = error or "frame longer than PKT_MAX"
         return TraceResult([], None, out, count, Condition(), (), (), f"program error: {error}",
                            error=error)
@@ -564,7 +597,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         trace, path = _execute(dec, m, budget)
     except _Stop as exc:
         stop = exc.reason
-    action, out, count, error = _full_run(insns, packet)
+    action, out, count, error, run = _full_run(insns, packet, runtime)
     if error is not None:
         # The full program faults on this frame: a host error, whatever the tracer saw (a
         # tracer that ran to the end where the interpreter faults is a tracer bug, logged).
@@ -572,10 +605,12 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
             log.error("the interpreter fails (%s) where the tracer does not, on %s", error,
                       packet.hex())
         reason = stop if stop and not stop.startswith("program error") else f"program error: {error}"
-        return TraceResult([], None, out, count, Condition(tuple(m.preds)), (), (), reason,
-                           error=error)
+        return TraceResult([], None, out, count, Condition(tuple(m.preds)), (), (),
+                           _name_maps(reason, runtime), error=error)
     if stop is not None:
-        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (), stop)
+        return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (),
+                           _name_maps(stop, runtime),
+                           events=run.events if run else (), redirect=run.redirect if run else None)
     exact = Condition(tuple(m.preds))
     my_action = m.rc[0] & 0xFFFF_FFFF
     if my_action != action or bytes(m.out) != out or len(path) != count:
@@ -606,6 +641,6 @@ def trace_program(program, packet: bytes, **kwargs) -> TraceResult:
     """`trace_packet` for a loaded program (`jit.ebpf.elf.Program`), an object file path, or insns."""
     if isinstance(program, (str, Path)):
         from jit.ebpf import elf
-        program = elf.load_program(program)
+        program = elf.load_linked(program)
     insns = getattr(program, "insns", program)
     return trace_packet(insns, packet, **kwargs)

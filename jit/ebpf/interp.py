@@ -22,7 +22,9 @@ from typing import Callable, Mapping, Sequence
 from jit.ebpf import isa
 from jit import JitnicError
 from jit.ebpf.isa import Insn, MASK32, MASK64, sign_extend
-from jit.ebpf.memmap import (CTX_BASE, CTX_SIZE, HEADROOM, PKT_BASE, PKT_MAX, STACK_BASE, STACK_SIZE)
+from jit.ebpf.helper_ids import helper_name
+from jit.ebpf.memmap import (CTX_BASE, CTX_SIZE, HEADROOM, PKT_BASE, PKT_MAX, STACK_BASE, STACK_SIZE,
+                             map_base, map_handle)
 
 MAX_CALL_DEPTH = 8          # frames, main program included (Linux MAX_CALL_FRAMES)
 DEFAULT_BUDGET = 1_000_000  # instructions per run
@@ -264,6 +266,7 @@ class Memory:
     def __init__(self) -> None:
         self._pages: dict[int, Region] = {}
         self.depth = 1      # live call frames
+        self.env = None     # what helpers need beyond memory (maps, time, events): jit/ebpf/runtime.py
 
     def add(self, region: Region) -> Region:
         page = region.base >> PAGE_SHIFT
@@ -410,8 +413,9 @@ def _call_helper(helpers: Mapping[int, Helper], helper_id: int, pc: int, mem: Me
                  r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
     fn = helpers.get(helper_id)
     if fn is None:
-        raise UnsupportedInsn(pc, f"call to helper {helper_id}, which the interpreter does not "
-                                  "model")
+        raise UnsupportedInsn(pc, f"call to {helper_name(helper_id)}, which the interpreter does "
+                                  "not model" + ("" if helpers else " without maps and helpers "
+                                                 "(run it through jit.ebpf.runtime)"))
     return fn(mem, pc, r1, r2, r3, r4, r5) & MASK64
 
 
@@ -477,9 +481,14 @@ class _Translator:
                    else "le", spec.width)
             return [f"r{d} = {SWAP_EXPR[key].format(d=f'r{d}')}"], False
         if kind == isa.LDDW:
+            if spec.op in (isa.BPF_PSEUDO_MAP_FD, isa.BPF_PSEUDO_MAP_IDX):
+                return [f"r{d} = {map_handle(insn.imm & MASK32):#x}"], False
+            if spec.op in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
+                value = (map_base(insn.imm & MASK32) + (insn.imm >> 32)) & MASK64
+                return [f"r{d} = {value:#x}"], False
             if spec.op != 0:
-                return self._unsupported(pc, f"{spec.name} (src={spec.op}): map and BTF pseudo "
-                                             "loads need maps, which the interpreter lacks"), True
+                return self._unsupported(pc, f"{spec.name} (src={spec.op}): BTF variable and "
+                                             "code address loads are not modelled"), True
             return [f"r{d} = {insn.imm}"], False
         if kind == isa.LDX:
             return [f"r{d} = ld({self._addr(s, insn.off)}, {spec.size}, {pc})"], False

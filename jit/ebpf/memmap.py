@@ -24,7 +24,29 @@ STACK_BASE = 0x3000_0000     # lowest stack byte
 STACK_SIZE = 512
 STACK_TOP = STACK_BASE + STACK_SIZE  # initial r10 (frame pointer), one past the top byte
 
-MAP_BASE = 0x4000_0000       # map memory (later issue)
+MAP_BASE = 0x4000_0000       # map value memory: map k (its fd) at MAP_BASE + k * MAP_STRIDE
+MAP_STRIDE = 1 << 32         # each map in its own 256 MiB page (the interpreter's page = addr >> 28)
+MAP_HANDLE_OFF = 0x0FFF_F000  # `r = map_by_fd(k)` gives map_base(k) + MAP_HANDLE_OFF: an address
+                             # in the map's page past its values, so a load through it faults
+
+
+RINGBUF_BASE = 0x5000_0000   # bpf_ringbuf_reserve's records of one run (host interpreter)
+
+
+def map_base(fd: int) -> int:
+    """Address of map `fd`'s value memory (host interpreter; the NIC's map memory is issue 10)."""
+    return MAP_BASE + fd * MAP_STRIDE
+
+
+def map_handle(fd: int) -> int:
+    """The value a program holds for map `fd` (`struct bpf_map *` in the kernel)."""
+    return map_base(fd) + MAP_HANDLE_OFF
+
+
+def map_fd_of_handle(addr: int) -> int | None:
+    """The map a handle names, or None if `addr` is not a map handle."""
+    fd, off = divmod(addr - MAP_BASE, MAP_STRIDE)
+    return fd if off == MAP_HANDLE_OFF and fd >= 0 else None
 
 # XDP actions (enum xdp_action)
 XDP_ABORTED = 0

@@ -73,13 +73,16 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
-                 hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET):
-    """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason)."""
+                 hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET,
+                 runtime=None):
+    """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason).
+    `runtime` (jit.ebpf.runtime.XdpRuntime) carries a stateful program's maps: the frame's full
+    run goes through it exactly once."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
     # instructions. The tracer gets generous limits so that only the final check decides.
     tr = trace_packet(insns, frame, max_atoms=TRACER_MAX_ATOMS, max_trace_len=TRACER_MAX_SLOTS,
-                      hdr_bytes=hdr_bytes)
+                      hdr_bytes=hdr_bytes, runtime=runtime)
     if tr.reason is not None:
         return tr, None, tr.reason
     trace, atoms = list(tr.trace), list(tr.atoms)
@@ -151,7 +154,7 @@ class TraceLibrary:
                     return None if result.err else (compiled, result)
         return None
 
-    def path_of(self, insns, frame: bytes, cfg) -> CompiledTrace | None:
+    def path_of(self, insns, frame: bytes, cfg, runtime=None) -> CompiledTrace | None:
         """The compiled path of `frame` (tracing it if unknown), None if not cacheable."""
         found = self.lookup(frame, cfg.hdr_bytes)
         if found is not None:
@@ -160,7 +163,7 @@ class TraceLibrary:
             _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                                   max_trace_len=cfg.max_trace_len,
                                                   hdr_bytes=cfg.hdr_bytes,
-                                                  exec_budget=cfg.exec_budget)
+                                                  exec_budget=cfg.exec_budget, runtime=runtime)
         except JitnicError:
             return None
         if compiled is not None:
@@ -192,8 +195,10 @@ class Host:
 
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
-                 library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET):
+                 library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET,
+                 runtime=None):
         self.insns = list(insns)
+        self.runtime = runtime      # a stateful program's maps (jit.ebpf.runtime), or None
         self.nic = nic
         self.latency = latency
         self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes,
@@ -214,7 +219,7 @@ class Host:
             action, packet, full_insns = result.action, result.packet, 0
         else:
             tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
-                                                **self.limits)
+                                                runtime=self.runtime, **self.limits)
             action, packet, full_insns = tr.action, tr.packet, tr.insns
             if tr.error is not None:
                 self.stats.host_errors += 1

@@ -46,12 +46,14 @@ class PathRow:
 
 
 def census(insns: list[isa.Insn], frames: Iterable[bytes], cfg: NicConfig,
-           do_optimize: bool = True) -> list[PathRow]:
-    """Rows sorted by frame count (most first), ties by first frame index."""
+           do_optimize: bool = True, runtime=None) -> list[PathRow]:
+    """Rows sorted by frame count (most first), ties by first frame index. A program with maps
+    needs its `runtime` (jit.ebpf.runtime.XdpRuntime): frames run through it in order, so each
+    frame's path is the one it takes with the maps as the earlier frames left them."""
     library = TraceLibrary()     # known cacheable paths: a frame satisfying one is not traced again
     rows: dict[tuple, PathRow] = {}
     for index, frame in enumerate(frames):
-        key, action, make = _classify(insns, frame, cfg, library, do_optimize)
+        key, action, make = _classify(insns, frame, cfg, library, do_optimize, runtime)
         row = rows.get(key)
         if row is None:
             row = rows[key] = make(index)
@@ -60,9 +62,10 @@ def census(insns: list[isa.Insn], frames: Iterable[bytes], cfg: NicConfig,
     return sorted(rows.values(), key=lambda r: (-r.frames, r.first_index))
 
 
-def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_optimize: bool):
+def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_optimize: bool,
+              runtime):
     """(row key, action name of this frame, row factory)."""
-    if not frame:
+    if not frame:                   # never reaches the NIC, nor the program (as in `jitnic run`)
         return ("empty",), "none", lambda i: PathRow(0, i, reason="empty capture record (0 bytes)")
     known = library.lookup(frame, cfg.hdr_bytes)
     if known is not None:
@@ -71,7 +74,8 @@ def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_opt
     try:
         tr, compiled, reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                             max_trace_len=cfg.max_trace_len,
-                                            hdr_bytes=cfg.hdr_bytes, do_optimize=do_optimize)
+                                            hdr_bytes=cfg.hdr_bytes, do_optimize=do_optimize,
+                                            runtime=runtime)
     except JitnicError as exc:                      # the program faults on this frame
         why = f"program error: {' '.join(str(exc).split())}"
         return ("error", why), "none", lambda i: PathRow(0, i, reason=why)

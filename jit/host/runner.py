@@ -89,14 +89,18 @@ class RunLoop:
 
     def __init__(self, insns: list[isa.Insn], nic, cfg: NicConfig, *, latency: int = 0,
                  check: bool = True, do_optimize: bool = True, library=None,
-                 on_frame: Callable[[FrameRecord], None] | None = None):
+                 on_frame: Callable[[FrameRecord], None] | None = None, runtime=None):
         self.insns = insns
+        # A stateful program (maps, helpers) runs on the host through its runtime, once per frame:
+        # that run is the reference for host-handled frames (a second run would update maps twice).
+        self.stateful = runtime is not None and runtime.stateful
         self.nic = nic
         self.check = check
         self.on_frame = on_frame
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
-                         do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget)
+                         do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget,
+                         runtime=runtime)
         self.rep = RunReport()
         self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
 
@@ -137,7 +141,8 @@ class RunLoop:
                 self.nic.host_tx(packet)
         else:
             rep.nic_insns += out.insns
-        if self.check and out.where != "dropped" and error is None:
+        if self.check and out.where != "dropped" and error is None \
+                and not (self.stateful and out.where == "host"):
             try:
                 ref = interp.run_xdp(self.insns, frame)
                 ref_action, ref_packet = ref.action, ref.packet

@@ -55,13 +55,13 @@ class PathOracle:
     """Per-frame path ids (-1: not cacheable) and, for each path, the sorted frames that use it."""
 
     def __init__(self, insns: list[isa.Insn], frames: Iterable[bytes], library: TraceLibrary,
-                 cfg: NicConfig):
+                 cfg: NicConfig, runtime=None):
         self.ids = array("i")
         self.uses: dict[int, list[int]] = {}
         # numbered in NIC arrival order (the Belady clock counts `process` calls): empty records
         # never reach the NIC, so they take no number here
         for index, frame in enumerate(f for f in frames if f):
-            compiled = library.path_of(insns, frame, cfg)
+            compiled = library.path_of(insns, frame, cfg, runtime)
             pid = -1 if compiled is None else library.id_of(compiled.key)
             self.ids.append(pid)
             if pid >= 0:
@@ -112,9 +112,15 @@ def belady_model(cfg: NicConfig, oracle: PathOracle, library: TraceLibrary) -> N
 
 def sweep(insns: list[isa.Insn], frames_factory: Callable[[], Iterable[bytes]],
           entries: list[int], policies: list[str], base: NicConfig, *, latency: int = 0,
-          progress: Callable[[str], None] | None = None) -> tuple[list[SweepRow], TraceLibrary]:
+          progress: Callable[[str], None] | None = None,
+          runtime_factory: Callable[[], object] | None = None
+          ) -> tuple[list[SweepRow], TraceLibrary]:
     """One row per (entries, policy), and the library of paths seen. `frames_factory()` re-opens
-    the capture for each pass."""
+    the capture for each pass; `runtime_factory()` gives a stateful program's maps in their initial
+    state for each pass (a path that touches maps is never cached, so path ids do not depend on
+    map state)."""
+    def fresh():
+        return runtime_factory() if runtime_factory is not None else None
     library = TraceLibrary()
     oracle = None
     rows = []
@@ -125,12 +131,12 @@ def sweep(insns: list[isa.Insn], frames_factory: Callable[[], Iterable[bytes]],
                             policy="lru" if policy == OPT else policy, seed=base.seed)
             if policy == OPT:
                 if oracle is None:
-                    oracle = PathOracle(insns, frames_factory(), library, cfg)
+                    oracle = PathOracle(insns, frames_factory(), library, cfg, fresh())
                 nic = belady_model(cfg, oracle, library)
             else:
                 nic = NicModel(cfg)
             rep = run_frames(insns, frames_factory(), nic, cfg, latency=latency, check=False,
-                             library=library)
+                             library=library, runtime=fresh())
             rows.append(SweepRow(n, policy, rep.packets, rep.hits, rep.misses, rep.installs,
                                  rep.evictions, rep.uncacheable, rep.oversize))
             if progress:
