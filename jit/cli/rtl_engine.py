@@ -1,5 +1,5 @@
 """`jitnic run --engine rtl`: the same run as the model engine, but the NIC is `rtl/jitnic_top.v`
-simulated by Icarus through cocotb (tb/e2e/rtl_run.py), with the Python host in the loop.
+simulated by Icarus or Verilator (`--sim`) through cocotb (tb/e2e/rtl_run.py), with the Python host in the loop.
 
 The simulation runs in a child process (cocotb owns the simulator); the report comes back as JSON.
 Per-frame records (`--jsonl`) are streamed through a temporary file.
@@ -20,7 +20,7 @@ RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator ou
 
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
             latency: int = 0, check: bool = True, want_frames: bool = False,
-            waves: bool = False) -> tuple[dict, list[dict]]:
+            waves: bool = False, simulator: str = "icarus") -> tuple[dict, list[dict]]:
     """Run the capture through the RTL; returns (summary dict, per-frame dicts)."""
     try:
         from tb.common.runner import run_cocotb
@@ -41,7 +41,7 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
                   "PKT_BYTES": cfg.pkt_bytes, "POLICY": cfg.policy}
         try:
             run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
-                       log_file=log)
+                       log_file=log, simulator=simulator)
         except (AssertionError, SystemExit) as exc:
             detail = report.read_text() if report.exists() else "no report written"
             raise JitnicError(f"RTL run failed ({exc}); simulator log {log}; report: {detail}") from None

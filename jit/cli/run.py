@@ -13,6 +13,7 @@ from jit.nic.model import NicConfig, NicModel
 from jit.nic.policies import POLICIES
 from jit.host.runner import FrameRecord, run_frames
 from jit.nic import encoding as enc
+from tb.common.simulators import SIMULATORS     # stdlib only: no cocotb import for the model engine
 
 ENGINES = ("model", "rtl")
 
@@ -38,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--policy", choices=sorted(POLICIES) + ["opt"], default="lru",
                    help="replacement policy; opt = Belady's optimum (model only, reads the capture twice)")
     p.add_argument("--engine", choices=ENGINES, default="model")
+    p.add_argument("--sim", choices=SIMULATORS, default="icarus",
+                   help="simulator of the RTL engine (default icarus)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the independent reference-interpreter run per frame")
     out = p.add_mutually_exclusive_group()
@@ -67,7 +70,7 @@ def run(args) -> int:
         from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
         summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                    latency=args.latency, check=not args.no_check,
-                                   want_frames=args.jsonl)
+                                   want_frames=args.jsonl, simulator=args.sim)
         for rec in records:
             emit_json(rec)
         return finish(summary, program.name, args)
