@@ -42,7 +42,7 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
         try:
             run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
                        log_file=log, simulator=simulator)
-        except (AssertionError, SystemExit) as exc:
+        except (AssertionError, SystemExit, RuntimeError) as exc:     # RuntimeError: build failed
             detail = report.read_text() if report.exists() else "no report written"
             raise JitnicError(f"RTL run failed ({exc}); simulator log {log}; report: {detail}") from None
         summary = json.loads(report.read_text())

@@ -53,12 +53,17 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
     build_dir = build_dir_for(toplevel, parameters, waves, sim.name)
     runner = get_runner(sim.name)
     hdl_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir / ".build.lock", "w") as lock:
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    stamp = build_dir / ".complete"
+    with open(build_dir.with_name(build_dir.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # a build interrupted halfway (Ctrl-C, a killed job) can leave make's state inconsistent
+        # (Verilator's precompiled headers): start such a directory afresh
         runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
                      parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
-                     waves=waves, build_args=sim.build_args(waves), log_file=log_file)
+                     waves=waves, build_args=sim.build_args(waves), log_file=log_file,
+                     clean=build_dir.exists() and not stamp.exists())
+        stamp.touch()
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     env.update(extra_env or {})

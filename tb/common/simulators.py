@@ -43,8 +43,10 @@ class Simulator:
     def build_args(self, waves: bool) -> list[str]:
         if self.name == "icarus":
             return ["-Wall", "-Wno-timescale"]
+        # --output-split 0: one C++ file, built without precompiled headers (the PyPI package's
+        # verilated.mk lacks the `-include` flag its PCH rules need: split builds fail to compile).
         # --trace-fst: FST like Icarus (cocotb's runner alone asks for VCD).
-        return ["--trace-fst"] if waves else []
+        return ["--output-split", "0"] + (["--trace-fst"] if waves else [])
 
     def test_args(self, build_dir: Path, toplevel: str, waves: bool) -> list[str]:
         if self.name == "verilator" and waves:
