@@ -1,5 +1,6 @@
 # JITNIC top-level Makefile.
 #   make SIM=icarus          set up, build the XDP programs, run the cocotb RTL regression (main job)
+#   make SIM=verilator       the same regression on Verilator
 #   make test                set up, build, run every test (Python unit/property/conformance/kernel + cocotb)
 # Other targets: setup, programs, lint, header, bench, synth, results, survey, waves, clean (see README).
 
@@ -19,8 +20,10 @@ PROG_OBJS := $(patsubst programs/%.c,$(BUILD)/programs/%.o,$(PROG_SRCS))
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 
 # System tools the project needs: command -> Debian package.
-TOOLS := iverilog:iverilog vvp:iverilog clang:clang llvm-objdump:llvm bpftool:bpftool verilator:verilator
-APT_PKGS := iverilog clang llvm libbpf-dev bpftool verilator yosys
+# Verilator itself comes from requirements.txt (Debian's 5.006 is for `make lint` only); its FST
+# writer needs liblz4-dev and zlib, and ccache compiles its runtime once for every parameter set.
+TOOLS := iverilog:iverilog vvp:iverilog clang:clang llvm-objdump:llvm bpftool:bpftool verilator:verilator ccache:ccache
+APT_PKGS := iverilog clang llvm libbpf-dev bpftool verilator yosys ccache liblz4-dev zlib1g-dev
 
 .PHONY: all sim test setup tools venv programs lint header bench synth results survey waves clean
 
@@ -34,6 +37,8 @@ tools:
 	for t in $(TOOLS); do cmd=$${t%%:*}; pkg=$${t##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	[ -f /usr/include/bpf/bpf_helpers.h ] || missing="$$missing libbpf-dev"; \
+	[ -f /usr/include/lz4.h ] || missing="$$missing liblz4-dev"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \

@@ -3,7 +3,8 @@
 Every table says the command that reproduces it. Sections: workloads; paths per program; hit rate
 vs cache size per policy (with Belady's optimum) on the benign Zipf mix; the smallest cache with no
 capacity misses; thrashing on adversarial mixes; RTL cycles per frame and bus streaming limit;
-RTL vs model agreement on a sample of each workload; synthesis area; sweep speed on 1M frames.
+RTL vs model agreement on a sample of each workload; synthesis area; sweep speed on 1M frames;
+Icarus vs Verilator speed on the end-to-end bench (`--only sim` regenerates just that section).
 """
 from __future__ import annotations
 
@@ -251,10 +252,59 @@ def section_speed(program) -> str:
             f"{pct(row['hit_rate'])} over {row['packets']} frames.")
 
 
+def section_sim_speed() -> str:
+    """Icarus vs Verilator on the same end-to-end bench (`jitnic bench sim`)."""
+    proc = subprocess.run([sys.executable, "-m", "jit", "bench", "sim", "--json"], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT)
+    rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    head = "## Simulator speed: Icarus vs Verilator\n\n"
+    if proc.returncode != 0 or not rows:
+        return head + f"`jitnic bench sim` failed: {proc.stderr.strip().splitlines()[-1:]}"
+    load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
+    return (head + "Command: `jitnic bench sim` (the `jitnic run --engine rtl --sim SIM` bench: "
+            f"{rows[0]['program']} on {rows[0]['frames']} zipf frames, 16 entries, LRU, the Python "
+            "host in the loop, every frame checked by the scoreboard, the model and the reference "
+            "interpreter). Frames per wall second of the simulation (build and start-up excluded), "
+            "frames per CPU second of the simulator process (the same figure without other jobs' "
+            f"share of the cores: the 1-minute load average was {load} on 2 cores), and the one-off "
+            "build + start-up time.\n\n"
+            + table(["simulator", "frames", "mismatches", "cycles/frame", "frames/wall s",
+                     "frames/CPU s", "speed-up (wall)", "speed-up (CPU)", "build + start-up s"],
+                    [[r["simulator"], r["frames"], r["mismatches"], r["cycles_per_frame"],
+                      r["frames_per_wall_s"], r["frames_per_cpu_s"], f"{r['speedup_wall']}x",
+                      f"{r['speedup_cpu']}x", r["build_and_start_s"]] for r in rows]))
+
+
+def replace_section(markdown: str, section: str) -> str:
+    """`markdown` with the `## ` section of the same title as `section` replaced by it (or
+    inserted before the closing `_Generated in` line when absent)."""
+    title = section.splitlines()[0]
+    lines = markdown.rstrip("\n").split("\n")
+    if title in lines:
+        start = lines.index(title)
+        end = next((i for i in range(start + 1, len(lines))
+                    if lines[i].startswith("## ") or lines[i].startswith("_Generated in")), len(lines))
+        lines[start:end] = section.rstrip("\n").split("\n") + [""]
+    else:
+        at = next((i for i, l in enumerate(lines) if l.startswith("_Generated in")), len(lines))
+        lines[at:at] = section.rstrip("\n").split("\n") + [""]
+    return "\n".join(lines) + "\n"
+
+
+# sections that can be regenerated alone (`--only NAME`), in place in docs/results.md
+SINGLE_SECTIONS = {"sim": section_sim_speed}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: rtl,synth,speed")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: rtl,synth,speed,sim")
+    ap.add_argument("--only", choices=sorted(SINGLE_SECTIONS),
+                    help="regenerate only this section, in place in docs/results.md")
     args = ap.parse_args(argv)
+    if args.only:
+        OUT.write_text(replace_section(OUT.read_text(), SINGLE_SECTIONS[args.only]()))
+        log(f"updated section {args.only} of {OUT.relative_to(PROJECT_ROOT)}")
+        return 0
     skip = set(args.skip.split(","))
     programs = [(n, elf.load_program(program_object(n))) for n in PROGRAM_NAMES]
     t0 = time.time()
@@ -273,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(section_synth())
     if "speed" not in skip:
         parts.append(section_speed("parser_classifier"))
+    if "sim" not in skip:
+        parts.append(section_sim_speed())
     parts.append(f"_Generated in {time.time() - t0:.0f} s._")
     OUT.write_text("\n\n".join(parts) + "\n")
     log(f"wrote {OUT.relative_to(PROJECT_ROOT)}")

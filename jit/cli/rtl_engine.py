@@ -1,5 +1,5 @@
 """`jitnic run --engine rtl`: the same run as the model engine, but the NIC is `rtl/jitnic_top.v`
-simulated by Icarus through cocotb (tb/e2e/rtl_run.py), with the Python host in the loop.
+simulated by Icarus or Verilator (`--sim`) through cocotb (tb/e2e/rtl_run.py), with the Python host in the loop.
 
 The simulation runs in a child process (cocotb owns the simulator); the report comes back as JSON.
 Per-frame records (`--jsonl`) are streamed through a temporary file.
@@ -24,7 +24,8 @@ RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator ou
 
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
             latency: int = 0, check: bool = True, want_frames: bool = False,
-            waves: bool = False, convert_link: bool = False) -> tuple[dict, list[dict]]:
+            waves: bool = False, convert_link: bool = False,
+            simulator: str = "icarus") -> tuple[dict, list[dict]]:
     """Run the capture through the RTL; returns (summary dict, per-frame dicts). Everything that
     can be checked before the (slow) build is checked first, so bad input fails at once with its
     own message; a failure inside the simulation names its cause from the log."""
@@ -51,10 +52,10 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
         if not want_frames and progress.enabled():
             env["RTL_RUN_FRAMES"] = str(frames)     # the bar counts the simulation's frame records
         try:
-            with progress.Bar("rtl run") as bar, _LineCounter(frames, bar):
+            with progress.Bar(f"rtl run ({simulator})") as bar, _LineCounter(frames, bar):
                 run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
-                           log_file=log)
-        except (AssertionError, SystemExit) as exc:
+                           log_file=log, simulator=simulator)
+        except (AssertionError, SystemExit, RuntimeError) as exc:     # RuntimeError: build failed
             cause = log_cause(log) or " ".join(str(exc).split())
             raise JitnicError(f"RTL run failed: {cause} (full log: {log})") from None
         summary = json.loads(report.read_text())

@@ -16,6 +16,7 @@ from jit.nic.policies import POLICIES
 from jit.host.runner import FrameRecord, run_frames
 from jit.nic import encoding as enc
 from jit.nic import params
+from tb.common.simulators import SIMULATORS     # stdlib only: no cocotb import for the model engine
 
 ENGINES = ("model", "rtl")
 
@@ -62,6 +63,8 @@ def register(sub) -> None:
     p.add_argument("--policy", choices=sorted(POLICIES) + ["opt"], default="lru",
                    help="replacement policy; opt = Belady's optimum (model only, reads the capture twice)")
     p.add_argument("--engine", choices=ENGINES, default="model")
+    p.add_argument("--sim", choices=SIMULATORS, default="icarus",
+                   help="simulator of the RTL engine (default icarus)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the independent reference-interpreter run per frame")
     out = p.add_mutually_exclusive_group()
@@ -96,13 +99,15 @@ def run(args) -> int:
             from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
             summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                        latency=args.latency, check=not args.no_check,
-                                       want_frames=output.wanted, convert_link=capture.convert)
+                                       want_frames=output.wanted, convert_link=capture.convert,
+                                       simulator=args.sim)
             output.write_rtl_records(records, capture)
         else:
             summary = run_model_engine(program, runtime, cfg, args, capture, output).as_dict()
             state.finish(args, runtime)
     summary = {"program": program.name, "section": program.section, "pcap": args.pcap,
-               "engine": args.engine, "entries": args.entries, "policy": args.policy,
+               "engine": args.engine, "simulator": args.sim if args.engine == "rtl" else None,
+               "entries": args.entries, "policy": args.policy,
                "max_atoms": args.max_atoms, "max_trace_len": args.max_trace_len,
                "hdr_bytes": args.hdr_bytes, "data_width": enc.DATA_WIDTH, "latency": args.latency,
                **summary}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cocotb.triggers import ClockCycles
 from cocotb.utils import get_sim_time
 
 from jit.nic.encoding import Counter
@@ -49,7 +48,7 @@ async def _decided(tb, sent: int, limit_cycles: int = 200_000) -> None:
         c = await tb.nic.read_counters((Counter.HITS, Counter.MISSES, Counter.OVERSIZE))
         if sum(c.values()) >= sent:
             return
-        await ClockCycles(tb.dut.clk, 16)
+        await tb.cycles(16)
     raise AssertionError(f"NIC decided fewer than {sent} frames within {limit_cycles} cycles")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb_bus.scoreboard import Scoreboard
 
 from jit.nic.encoding import Channel, Counter
@@ -87,6 +87,10 @@ class NicTb:
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
 
+    async def cycles(self, n: int) -> None:
+        """Let n clock periods pass with one wake-up (ClockCycles wakes Python on every edge)."""
+        await Timer(n * self.period_ns, "ns")
+
     # -- knobs -------------------------------------------------------------------------------------
     def set_idle(self, p: float) -> None:
         """Probability of idle gaps on the rx and host_tx sources."""
@@ -142,14 +146,14 @@ class NicTb:
         async def until():
             while self.expected_tx or self.expected_host or self.expected_host_tx:
                 self._assert_no_errors()
-                await ClockCycles(self.dut.clk, 16)
+                await self.cycles(16)
         try:
             await with_timeout(until(), timeout_cycles * self.period_ns, "ns")
         except SimTimeoutError as exc:
             raise AssertionError(f"still expecting {len(self.expected_tx)} tx, "
                                  f"{len(self.expected_host_tx)} host_tx and "
                                  f"{len(self.expected_host)} host frames") from exc
-        await ClockCycles(self.dut.clk, settle_cycles)
+        await self.cycles(settle_cycles)
 
     def _assert_no_errors(self) -> None:
         assert self.scoreboard.errors == 0, f"{self.scoreboard.errors} scoreboard errors (log above)"

@@ -1,11 +1,15 @@
-"""Build and run one cocotb testbench under Icarus from pytest (cocotb_tools.runner).
+"""Build and run one cocotb testbench under Icarus or Verilator from pytest (cocotb_tools.runner).
 
 One place knows the RTL source list and how a parameter set becomes a build directory, so every
 parameter set builds in its own folder (pytest -n safe, no stale builds) and waves work the same
-for every block: set WAVES=1 in the environment to get `<build_dir>/<toplevel>.fst`.
+for every block and simulator: set WAVES=1 in the environment to get `<build_dir>/<toplevel>.fst`.
+The simulator is $JITNIC_SIM (`make SIM=verilator`) unless the caller names one
+(tb/common/simulators.py). Builds of one directory are serialized by a lock file, so parallel
+tests that share a parameter set compile it once.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import xml.etree.ElementTree as ET
@@ -14,6 +18,7 @@ from pathlib import Path
 from cocotb_tools.runner import get_runner
 
 from jit.paths import PROJECT_ROOT
+from tb.common.simulators import simulator as choose_simulator
 
 RTL_DIR = PROJECT_ROOT / "rtl"
 SIM_BUILD = PROJECT_ROOT / "sim_build"
@@ -24,15 +29,15 @@ def rtl_sources() -> list[Path]:
     return sorted(RTL_DIR.glob("*.v"))
 
 
-def build_dir_for(toplevel: str, parameters: dict, waves: bool) -> Path:
+def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus") -> Path:
     key = ",".join(f"{k}={v}" for k, v in sorted(parameters.items())) + f",waves={int(waves)}"
     tag = hashlib.sha1(key.encode()).hexdigest()[:10]
-    return SIM_BUILD / toplevel / tag
+    return SIM_BUILD / toplevel / f"{simulator}_{tag}"
 
 
 def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                extra_env: dict | None = None, testcase: str | None = None,
-               simulator: str = "icarus", waves: bool | None = None,
+               simulator: str | None = None, waves: bool | None = None,
                log_file: Path | None = None) -> Path:
     """Build `toplevel` with `parameters` and run `test_module` (dotted, e.g. `tb.match.test_match`).
 
@@ -43,18 +48,28 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
     parameters = dict(parameters or {})
     if waves is None:
         waves = os.environ.get("WAVES", "0") == "1"
-    build_dir = build_dir_for(toplevel, parameters, waves)
-    runner = get_runner(simulator)
+    sim = choose_simulator(simulator)
+    sim.prepare()
+    build_dir = build_dir_for(toplevel, parameters, waves, sim.name)
+    runner = get_runner(sim.name)
     hdl_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
-    runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
-                 parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
-                 waves=waves, build_args=["-Wall", "-Wno-timescale"] if simulator == "icarus" else [],
-                 log_file=log_file)
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    stamp = build_dir / ".complete"
+    with open(build_dir.with_name(build_dir.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # a build interrupted halfway (Ctrl-C, a killed job) can leave make's state inconsistent
+        # (Verilator's precompiled headers): start such a directory afresh
+        runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
+                     parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
+                     waves=waves, build_args=sim.build_args(waves), log_file=log_file,
+                     clean=build_dir.exists() and not stamp.exists())
+        stamp.touch()
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
                           build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
+                          test_args=sim.test_args(build_dir, toplevel, waves),
                           timescale=("1ns", "1ps"), log_file=log_file)
     check_results(results, f"{toplevel} (log above, build {build_dir})")
     return Path(results)
