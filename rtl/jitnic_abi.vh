@@ -98,7 +98,7 @@
 `define TRACE_STRIDE 8
 
 // counters: index k lives at REG_COUNTERS + 4*k
-`define N_COUNTERS 16
+`define N_COUNTERS 19
 `define CNT_RX_PACKETS 0
 `define CNT_HITS 1
 `define CNT_MISSES 2
@@ -115,6 +115,9 @@
 `define CNT_HOST_TX 13
 `define CNT_INSTALL_ERRORS 14
 `define CNT_EXEC_CYCLES 15
+`define CNT_RX_DROPS 16
+`define CNT_RX_ERRORS 17
+`define CNT_RX_MALFORMED 18
 
 // NIC-to-host stream channel
 `define CHAN_MISS 2'd0
