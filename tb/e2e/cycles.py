@@ -4,8 +4,8 @@ For each shipped program and frame size (64, 128, 256, 512, 1518 bytes, and IMIX
 1518 bytes in the ratio 7:4:1) the host compiles the path of a frame the program transmits or
 passes, installs it, and the bench measures on an idle NIC, with no idle cycles on rx and no
 back-pressure: the latency of one frame (first rx beat accepted -> last output beat) and the
-cycles per frame of BURST frames sent back to back (interval between the first and the last
-frame's arrival at the outputs / (BURST - 1)); then the same on the miss path (empty cache: the
+cycles per frame of BURST frames sent back to back (interval between two arrivals at the outputs
+a whole number of IMIX cycles apart, divided by the frames between them); then the same on the miss path (empty cache: the
 frame goes to the host untouched). The rx source honours rx_pause, so no frame is lost and the
 figure is what the NIC sustains; `stream_limit` is the bus limit, ceil(bytes / (DATA_WIDTH/8))
 beats per frame. Results go to $CYCLES_REPORT.
@@ -92,12 +92,15 @@ async def run_frames(tb, frames: list[bytes], expect) -> tuple[int, list[int]]:
 
 
 async def measure(tb, frames: list[bytes], expect) -> tuple[int, float]:
-    """(latency of frames[0] alone, steady cycles per frame of BURST copies of `frames` cycled)."""
+    """(latency of frames[0] alone, steady cycles per frame of BURST frames cycling through
+    `frames`). The steady rate is taken between two arrivals a whole number of cycles of `frames`
+    apart, so frames of different sizes (different store-and-forward latencies) cancel out."""
     first, arr = await run_frames(tb, frames[:1], expect)
     latency = arr[0] - first + 1
     burst = [frames[i % len(frames)] for i in range(BURST)]
     _, arr = await run_frames(tb, burst, expect)
-    return latency, (arr[-1] - arr[0]) / (len(burst) - 1)
+    span = len(frames) * ((len(burst) - 1) // len(frames))
+    return latency, (arr[-1] - arr[-1 - span]) / span
 
 
 async def install_paths(tb, insns, frames: list[bytes]) -> None:
