@@ -10,6 +10,7 @@
 `define JITNIC_HDR_BYTES 128
 `define JITNIC_DATA_WIDTH 64
 `define JITNIC_PKT_BYTES 2048
+`define JITNIC_N_BUFS 8
 `define JITNIC_ETH_HLEN 14
 
 // address map (jit/ebpf/memmap.py)

@@ -36,7 +36,8 @@ module jitnic_top #(
     // replacement policy: "lru", "fifo", "random" or "plru"
     parameter [63:0] POLICY = "lru",
     // packet buffers (frames in flight between rx and the outputs); power of two >= 2
-    parameter N_BUFS = 4,
+    // (a frame holds one from its first beat in to its last word read: 8 keep IMIX at line rate)
+    parameter N_BUFS = `JITNIC_N_BUFS,
     // width of the empty signals (derived, do not override)
     parameter EMPTY_WIDTH = $clog2(DATA_WIDTH / 8)
 ) (

@@ -22,6 +22,7 @@ MAX_TRACE_LEN = 128  # 64-bit instruction slots per trace (LD_IMM64 takes two)
 HDR_BYTES = 128      # header window: atoms may only look here; stores may only write here
 DATA_WIDTH = 64      # Avalon-ST data bus and packet RAM word width in bits: 64, 128, 256 or 512
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
+N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 keep IMIX at line rate
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 
@@ -306,6 +307,7 @@ def verilog_header() -> str:
         f"`define JITNIC_HDR_BYTES {HDR_BYTES}",
         f"`define JITNIC_DATA_WIDTH {DATA_WIDTH}",
         f"`define JITNIC_PKT_BYTES {PKT_BYTES}",
+        f"`define JITNIC_N_BUFS {N_BUFS}",
         f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
         "",
         "// address map (jit/ebpf/memmap.py)",

@@ -48,7 +48,7 @@ class NicParams:
         return cls(param("N_ENTRIES", enc.N_ENTRIES), param("MAX_ATOMS", enc.MAX_ATOMS),
                    param("MAX_TRACE_LEN", enc.MAX_TRACE_LEN), param("HDR_BYTES", enc.HDR_BYTES),
                    param("DATA_WIDTH", enc.DATA_WIDTH), param("PKT_BYTES", enc.PKT_BYTES),
-                   param("POLICY", "lru", cast=str), param("N_BUFS", 4))
+                   param("POLICY", "lru", cast=str), param("N_BUFS", enc.N_BUFS))
 
     def model_config(self, seed: int = 0) -> NicConfig:
         return NicConfig(n_entries=self.n_entries, max_atoms=self.max_atoms,

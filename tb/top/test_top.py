@@ -244,7 +244,9 @@ async def install_racing_traffic(dut):
     rng = random.Random(13)
     code = trace_codes(tb.params.hdr_bytes)[0][1]
     atoms = udp_atoms(BASE_PORT)
-    frames = [udp_frame(rng, BASE_PORT, rng.randrange(60, 300)) for _ in range(80)]
+    # enough traffic to outlast the install's AXI writes at any bus width
+    count = 80 * max(1, tb.params.data_width // 128)
+    frames = [udp_frame(rng, BASE_PORT, rng.randrange(60, 300)) for _ in range(count)]
     for f in frames:
         tb.send(f)
     await ClockCycles(dut.clk, 200)
@@ -478,7 +480,7 @@ CONFIGS = {
     "dw512-fifo": dict(DATA_WIDTH=512, POLICY="fifo", N_ENTRIES=4, HDR_BYTES=64, PKT_BYTES=512,
                        MAX_TRACE_LEN=32),
     "random-n2": dict(POLICY="random", N_ENTRIES=2, PKT_BYTES=1024, MAX_ATOMS=5, N_BUFS=2),
-    "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=8, HDR_BYTES=256),
+    "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=4, HDR_BYTES=256),
 }
 
 
