@@ -248,10 +248,10 @@ def section_synth() -> str:
             "UltraScale+ timing); fmax = 1 / path is an upper bound for 7-series, a ranking "
             "otherwise.\n\n"
             + table(["config", "N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "DATA_WIDTH",
-                     "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
+                     "N_BUFS", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
                      "note"],
                     [[r["name"], r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"],
-                      r["data_width"], r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
+                      r["data_width"], r.get("n_bufs", ""), r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
                       r.get("bram18", ""), r.get("lutram_cells", ""), r.get("dsp", ""),
                       r.get("path_ns", ""), r.get("fmax_mhz_cells_only", ""), r.get("error", "")]
                      for r in rows]))

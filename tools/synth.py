@@ -33,14 +33,16 @@ class Config:
     max_trace_len: int
     hdr_bytes: int
     data_width: int
+    n_bufs: int = enc.N_BUFS
 
     def chparam(self) -> str:
         return (f"chparam -set N_ENTRIES {self.n_entries} -set MAX_ATOMS {self.max_atoms} "
                 f"-set MAX_TRACE_LEN {self.max_trace_len} -set HDR_BYTES {self.hdr_bytes} "
-                f"-set DATA_WIDTH {self.data_width} jitnic_top")
+                f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} jitnic_top")
 
 
 CONFIGS = {c.name: c for c in (
+    Config("small4", 4, 4, 16, 64, 64, 4),
     Config("small", 4, 4, 16, 64, 64),
     Config("small512", 4, 4, 16, 64, 512),
     Config("mid512", 8, 8, 32, 128, 512),
