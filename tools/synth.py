@@ -2,11 +2,13 @@
 xcup`) for several configurations; reports LUTs, flip-flops, block RAMs, LUT RAM, DSPs and a timing
 estimate per configuration (logs in build/synth/).
 
-Timing: yosys has no UltraScale+ timing model, so the estimate is a second run mapped to 7-series
-cells (`synth_xilinx -family xc7 -abc9`) and analysed by yosys `sta`: the longest register-to-
-register path counting cell delays only (no routing, no clock skew). Real paths on silicon are
+Timing: yosys `sta` on the mapped netlist, with the cell delays of yosys' Xilinx simulation models
+(`read_verilog -lib -specify +/xilinx/cells_sim.v`, 7-series figures: yosys has no UltraScale+
+timing): the longest register-to-register path counting cell delays only (no routing, no clock
+skew; cells without timing arcs, such as block RAM and DSP, cut paths). Real paths on silicon are
 longer; UltraScale+ cells are faster than 7-series ones. Treat it as a ranking of designs and a
-pointer to the critical path, not a sign-off fmax.
+pointer to the critical path, not a sign-off fmax. (`synth_xilinx -abc9`, which yosys 0.23 offers
+for timing-driven mapping, aborts on this design with an internal range-check error.)
 
     python -m tools.synth [--configs small,small512,default] [--no-timing] [--timeout S] [--json]
 """
@@ -93,37 +95,37 @@ def read_sources() -> str:
     return f"read_verilog -I{rtl} {sources}"
 
 
-def synth_area(cfg: Config, timeout: int) -> dict:
+def synth_run(cfg: Config, timeout: int, timing: bool) -> dict:
+    """Map onto UltraScale+, count cells, then (timing) run `sta` on the same netlist."""
     out = PROJECT_ROOT / "build" / "synth"
     out.mkdir(parents=True, exist_ok=True)
     log = out / f"{cfg.name}_xcup.log"
+    sta = "; read_verilog -lib -specify +/xilinx/cells_sim.v; sta" if timing else ""
     text = run_yosys(f"{read_sources()}; {cfg.chparam()}; "
-                     "synth_xilinx -family xcup -flatten -top jitnic_top; stat", log, timeout)
-    return cell_counts(text[text.rfind("Printing statistics"):])
+                     f"synth_xilinx -family xcup -flatten -top jitnic_top; stat{sta}", log, timeout)
+    row = cell_counts(text[text.rfind("Printing statistics"):])
+    if timing:
+        row.update(critical_path(text))
+    return row
 
 
-def synth_timing(cfg: Config, timeout: int) -> dict:
-    out = PROJECT_ROOT / "build" / "synth"
-    log = out / f"{cfg.name}_xc7_sta.log"
-    text = run_yosys(f"{read_sources()}; {cfg.chparam()}; "
-                     "synth_xilinx -family xc7 -abc9 -flatten -top jitnic_top; "
-                     "read_verilog -lib -specify +/xilinx/cells_sim.v; sta", log, timeout)
+def critical_path(text: str) -> dict:
+    """The longest path of a yosys `sta` report: arrival (ns) and its end and start cells."""
     m = re.search(r"Latest arrival time in '\S+' is (\d+):\n((?:.*\n){0,80}?)\n", text)
     if not m:
         return {"path_ns": None, "path_end": None, "path_start": None}
     lines = [line.strip() for line in m.group(2).splitlines() if re.match(r"\s+\d+ ", line)]
     cell = lambda line: line.split(None, 1)[1] if line else ""   # noqa: E731
+    starts = [line for line in lines if "->Q)" in line or "(<primary input>)" in line]
     return {"path_ns": round(int(m.group(1)) / 1000, 2), "path_end": cell(lines[0]) if lines else "",
-            "path_start": cell(lines[-1]) if lines else ""}
+            "path_start": cell(starts[0]) if starts else ""}
 
 
 def synth_one(cfg: Config, timeout: int, timing: bool) -> dict:
     row = asdict(cfg)
     t0 = time.time()
     try:
-        row.update(synth_area(cfg, timeout))
-        if timing:
-            row.update(synth_timing(cfg, timeout))
+        row.update(synth_run(cfg, timeout, timing))
     except subprocess.TimeoutExpired:
         row["error"] = f"yosys took longer than {timeout} s"
     row["seconds"] = round(time.time() - t0, 1)
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default=DEFAULT_CONFIGS,
                     help=f"comma-separated, from: {', '.join(CONFIGS)} (default {DEFAULT_CONFIGS})")
-    ap.add_argument("--no-timing", action="store_true", help="area only (skip the xc7 sta run)")
+    ap.add_argument("--no-timing", action="store_true", help="area only (skip yosys sta)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per yosys run")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
