@@ -10,6 +10,7 @@
 `define JITNIC_HDR_BYTES 128
 `define JITNIC_DATA_WIDTH 64
 `define JITNIC_PKT_BYTES 2048
+`define JITNIC_N_BUFS 8
 `define JITNIC_ETH_HLEN 14
 
 // address map (jit/ebpf/memmap.py)
@@ -98,7 +99,7 @@
 `define TRACE_STRIDE 8
 
 // counters: index k lives at REG_COUNTERS + 4*k
-`define N_COUNTERS 16
+`define N_COUNTERS 19
 `define CNT_RX_PACKETS 0
 `define CNT_HITS 1
 `define CNT_MISSES 2
@@ -115,6 +116,9 @@
 `define CNT_HOST_TX 13
 `define CNT_INSTALL_ERRORS 14
 `define CNT_EXEC_CYCLES 15
+`define CNT_RX_DROPS 16
+`define CNT_RX_ERRORS 17
+`define CNT_RX_MALFORMED 18
 
 // NIC-to-host stream channel
 `define CHAN_MISS 2'd0

@@ -7,14 +7,17 @@
 `include "jitnic_abi.vh"
 
 /*
- * Per frame (docs/rtl.md): jitnic_rx stores the frame in one of N_BUFS packet buffers and hands
- * (buffer, length, header window) to the packet engine below; the engine looks the frame up in
- * jitnic_match, touches the policy on a hit and runs the entry's trace in jitnic_exec, then hands
- * (destination, channel, buffer, length, window) to jitnic_tx, which rebuilds the frame from the
- * window (the trace's hdr_out, or the original) and the packet RAM. Receive, execute and transmit
- * of different frames overlap; frames leave every stream in arrival order. jitnic_axil_regs owns
- * the control bus, the entry valid bits and commits, which it performs only while the engine is
- * idle and held (no frame ever matches a half-written entry).
+ * Per frame (docs/rtl.md): jitnic_rx stores the frame in a free one of N_BUFS packet buffers
+ * (jitnic_pktbuf: packet RAM in bus-width words plus a header window per buffer) and queues
+ * (buffer, length) for the packet engine below; rx never back-pressures: a frame that finds no
+ * free buffer is dropped and counted (RX_DROPS), and rx_pause tells an upstream that can pause
+ * (802.3x) when that would happen. The engine looks the frame up in jitnic_match, touches the
+ * policy on a hit and runs the entry's trace in jitnic_exec, writes the trace's output window
+ * back into the buffer's window and hands (buffer, length, channel) to the tx or host queue of
+ * jitnic_tx (or frees the buffer of a dropped frame). Each queue reads its frames from the
+ * buffers on its own port, so neither output blocks the other; frames leave every stream in
+ * arrival order. jitnic_axil_regs owns the control bus, the entry valid bits and commits, which
+ * it performs only while the engine is idle and held (no frame ever matches a half-written entry).
  */
 module jitnic_top #(
     // trace-cache entries; power of two, 1..64
@@ -25,27 +28,33 @@ module jitnic_top #(
     parameter MAX_TRACE_LEN = `JITNIC_MAX_TRACE_LEN,
     // header window bytes: atoms read it, stores write it; multiple of 8, >= 16
     parameter HDR_BYTES = `JITNIC_HDR_BYTES,
-    // Avalon-ST data width of every stream: 8, 16, 32 or 64
+    // Avalon-ST data width of every stream and the packet RAM word: 64, 128, 256 or 512
     parameter DATA_WIDTH = `JITNIC_DATA_WIDTH,
-    // packet buffer bytes; longer frames are dropped (OVERSIZE); multiple of 8, HDR_BYTES..32768
+    // packet buffer bytes; longer frames are dropped (OVERSIZE); multiple of DATA_WIDTH/8,
+    // HDR_BYTES..32768
     parameter PKT_BYTES = `JITNIC_PKT_BYTES,
     // replacement policy: "lru", "fifo", "random" or "plru"
     parameter [63:0] POLICY = "lru",
-    // packet buffers (frames in flight between rx and tx); power of two >= 2
-    parameter N_BUFS = 4,
+    // packet buffers (frames in flight between rx and the outputs); power of two >= 2
+    // (a frame holds one from its first beat in to its last word read: 8 keep IMIX at line rate)
+    parameter N_BUFS = `JITNIC_N_BUFS,
     // width of the empty signals (derived, do not override)
-    parameter EMPTY_WIDTH = DATA_WIDTH > 8 ? $clog2(DATA_WIDTH / 8) : 1
+    parameter EMPTY_WIDTH = $clog2(DATA_WIDTH / 8)
 ) (
     input  wire                   clk,
     input  wire                   rst,
 
-    // frames from the wire
+    // frames from the wire: rx_ready is always high; rx_error on any beat marks the frame bad
+    // (dropped, RX_ERRORS); rx_pause is high while a frame starting now would find no free
+    // buffer (it would be dropped, RX_DROPS)
     input  wire [DATA_WIDTH-1:0]  rx_data,
     input  wire                   rx_valid,
     output wire                   rx_ready,
     input  wire                   rx_startofpacket,
     input  wire                   rx_endofpacket,
     input  wire [EMPTY_WIDTH-1:0] rx_empty,
+    input  wire                   rx_error,
+    output wire                   rx_pause,
 
     // frames to the wire (XDP_TX and host_tx)
     output wire [DATA_WIDTH-1:0]  tx_data,
@@ -99,71 +108,97 @@ localparam SLOT_W = $clog2(MAX_TRACE_LEN);
 localparam NATOMS_W = $clog2(MAX_ATOMS + 1);
 localparam BUF_W = $clog2(N_BUFS);
 localparam PKT_ADDR_W = $clog2(PKT_BYTES / 8);
-localparam RAM_ADDR_W = BUF_W + PKT_ADDR_W;
 
 localparam [63:0] P_LRU = "lru";
 localparam [63:0] P_FIFO = "fifo";
 localparam [63:0] P_RANDOM = "random";
 localparam POLICY_CODE = POLICY == P_LRU ? 0 : POLICY == P_FIFO ? 1 : POLICY == P_RANDOM ? 2 : 3;
 
-localparam [1:0] DEST_DROP = 2'd0, DEST_TX = 2'd1, DEST_HOST = 2'd2;
+// ---- ingress and packet buffers ---------------------------------------------------------------
+localparam BPB = DATA_WIDTH / 8;
+localparam PKT_WORDS = PKT_BYTES / BPB;
+localparam WORD_W = PKT_WORDS > 1 ? $clog2(PKT_WORDS) : 1;
 
-// ---- ingress -----------------------------------------------------------------------------------
-wire                   buf_alloc, buf_release, buf_free;
-reg  [BUF_W:0]         bufs_used_reg;
-wire                   ram_wr_en;
-wire [7:0]             ram_wr_be;
-wire [RAM_ADDR_W-1:0]  ram_wr_addr;
-wire [63:0]            ram_wr_data;
-wire                   rxd_valid;
-wire                   rxd_ready;
-wire [BUF_W-1:0]       rxd_buf;
-wire [15:0]            rxd_len;
-wire [HDR_BYTES*8-1:0] rxd_hdr;
-wire                   ev_frame, ev_runt, ev_oversize, ev_host_tx;
+wire                   buf_avail;
+wire [BUF_W-1:0]       buf_free_idx;
+wire                   buf_alloc;
+wire [N_BUFS-1:0]      buf_release_mask;
+wire [N_BUFS-1:0]      bufs_busy;
+wire                   rx_release;
+wire [BUF_W-1:0]       rx_rel_buf;
+wire                   rx_wr_en, rx_wr_first;
+wire [BUF_W-1:0]       rx_wr_buf;
+wire [WORD_W-1:0]      rx_wr_word;
+wire [DATA_WIDTH-1:0]  rx_wr_data;
+wire                   rxd_push;
+wire [BUF_W-1:0]       rxd_push_buf;
+wire [15:0]            rxd_push_len;
+wire                   ev_frame, ev_runt, ev_oversize, ev_rx_drop, ev_rx_error, ev_malformed;
+wire                   ev_host_tx;
 
 jitnic_rx #(
-    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
+    .DATA_WIDTH(DATA_WIDTH), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
 ) u_rx (
     .clk(clk), .rst(rst),
     .rx_data(rx_data), .rx_valid(rx_valid), .rx_ready(rx_ready),
     .rx_startofpacket(rx_startofpacket), .rx_endofpacket(rx_endofpacket), .rx_empty(rx_empty),
-    .buf_avail(!bufs_used_reg[BUF_W]), .buf_alloc(buf_alloc), .buf_release(buf_release),
-    .ram_wr_en(ram_wr_en), .ram_wr_be(ram_wr_be), .ram_wr_addr(ram_wr_addr), .ram_wr_data(ram_wr_data),
-    .desc_valid(rxd_valid), .desc_ready(rxd_ready), .desc_buf(rxd_buf), .desc_len(rxd_len),
-    .desc_hdr(rxd_hdr),
-    .ev_frame(ev_frame), .ev_runt(ev_runt), .ev_oversize(ev_oversize)
+    .rx_error(rx_error),
+    .buf_avail(buf_avail), .buf_free(buf_free_idx), .buf_alloc(buf_alloc),
+    .buf_release(rx_release), .rel_buf(rx_rel_buf),
+    .wr_en(rx_wr_en), .wr_first(rx_wr_first), .wr_buf(rx_wr_buf), .wr_word(rx_wr_word),
+    .wr_data(rx_wr_data),
+    .desc_push(rxd_push), .desc_buf(rxd_push_buf), .desc_len(rxd_push_len),
+    .ev_frame(ev_frame), .ev_runt(ev_runt), .ev_oversize(ev_oversize), .ev_drop(ev_rx_drop),
+    .ev_error(ev_rx_error), .ev_malformed(ev_malformed)
 );
 
-// buffers in use: claimed at frame start, given back on drop (oversize) or once sent; a buffer
-// is free while fewer than N_BUFS (a power of two) are used, i.e. the top bit is clear
-always @(posedge clk) begin
-    bufs_used_reg <= bufs_used_reg + {{BUF_W{1'b0}}, buf_alloc}
-                     - {{BUF_W{1'b0}}, buf_release} - {{BUF_W{1'b0}}, buf_free};
-    if (rst) begin
-        bufs_used_reg <= {(BUF_W+1){1'b0}};
-    end
-end
+assign rx_pause = !buf_avail;
 
-// packet RAM: two copies with the same contents, one read port for the executor, one for egress
+// received frames waiting for the engine, oldest first (one per buffer at most)
+wire                   rxd_valid;
+wire                   rxd_ready;
+wire [BUF_W-1:0]       rxd_buf;
+wire [15:0]            rxd_len;
+
+/* verilator lint_off PINCONNECTEMPTY */
+jitnic_fifo #(.WIDTH(BUF_W + 16), .DEPTH(N_BUFS)) u_rx_queue (
+    .clk(clk), .rst(rst),
+    .in_push(rxd_push), .in_data({rxd_push_buf, rxd_push_len}),
+    .out_valid(rxd_valid), .out_data({rxd_buf, rxd_len}), .out_pop(rxd_ready),
+    .full()
+);
+/* verilator lint_on PINCONNECTEMPTY */
+
 wire                   exec_pkt_rd_en;
 wire [PKT_ADDR_W-1:0]  exec_pkt_rd_addr;
 wire [63:0]            exec_pkt_rd_data;
-wire                   tx_ram_rd_en;
-wire [RAM_ADDR_W-1:0]  tx_ram_rd_addr;
-wire [63:0]            tx_ram_rd_data;
 reg  [BUF_W-1:0]       eng_buf_reg;
+wire [BUF_W-1:0]       lookup_buf;
+wire [HDR_BYTES*8-1:0] lookup_hdr;
+wire [HDR_BYTES*8-1:0] eng_hdr;
+reg                    win_wr_c;
+wire [HDR_BYTES*8-1:0] exec_hdr_out;
+wire                   txq_rd_en, hostq_rd_en;
+wire [BUF_W-1:0]       txq_rd_buf, hostq_rd_buf;
+wire [WORD_W-1:0]      txq_rd_word, hostq_rd_word;
+wire [DATA_WIDTH-1:0]  txq_rd_data, hostq_rd_data;
 
-jitnic_ram #(.DATA_W(64), .ADDR_W(RAM_ADDR_W)) u_pkt_ram_exec (
-    .clk(clk),
-    .wr_en(ram_wr_en), .wr_be(ram_wr_be), .wr_addr(ram_wr_addr), .wr_data(ram_wr_data),
-    .rd_en(exec_pkt_rd_en), .rd_addr({eng_buf_reg, exec_pkt_rd_addr}), .rd_data(exec_pkt_rd_data)
-);
-
-jitnic_ram #(.DATA_W(64), .ADDR_W(RAM_ADDR_W)) u_pkt_ram_tx (
-    .clk(clk),
-    .wr_en(ram_wr_en), .wr_be(ram_wr_be), .wr_addr(ram_wr_addr), .wr_data(ram_wr_data),
-    .rd_en(tx_ram_rd_en), .rd_addr(tx_ram_rd_addr), .rd_data(tx_ram_rd_data)
+jitnic_pktbuf #(
+    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
+) u_bufs (
+    .clk(clk), .rst(rst),
+    .free_any(buf_avail), .free_buf(buf_free_idx), .alloc(buf_alloc),
+    .release_mask(buf_release_mask), .busy(bufs_busy),
+    .wr_en(rx_wr_en), .wr_first(rx_wr_first), .wr_buf(rx_wr_buf), .wr_word(rx_wr_word),
+    .wr_data(rx_wr_data),
+    .win_a_buf(lookup_buf), .win_a(lookup_hdr),
+    .win_b_buf(eng_buf_reg), .win_b(eng_hdr),
+    .win_wr_en(win_wr_c), .win_wr_buf(eng_buf_reg), .win_wr_data(exec_hdr_out),
+    .exec_rd_en(exec_pkt_rd_en), .exec_rd_buf(eng_buf_reg), .exec_rd_addr(exec_pkt_rd_addr),
+    .exec_rd_data(exec_pkt_rd_data),
+    .q0_rd_en(txq_rd_en), .q0_rd_buf(txq_rd_buf), .q0_rd_word(txq_rd_word), .q0_rd_data(txq_rd_data),
+    .q1_rd_en(hostq_rd_en), .q1_rd_buf(hostq_rd_buf), .q1_rd_word(hostq_rd_word),
+    .q1_rd_data(hostq_rd_data)
 );
 
 // ---- control block -----------------------------------------------------------------------------
@@ -229,19 +264,17 @@ jitnic_policy #(.POLICY(POLICY), .N_ENTRIES(N_ENTRIES)) u_policy (
 localparam [1:0]
     E_IDLE  = 2'd0,   // waiting for a received frame (and not held by a commit)
     E_MATCH = 2'd1,   // lookup in flight
-    E_EXEC  = 2'd2,   // trace running
-    E_OUT   = 2'd3;   // waiting for egress to take the frame
+    E_EXEC  = 2'd2;   // trace running
 
 reg [1:0]             eng_state_reg, eng_state_next;
-reg [HDR_BYTES*8-1:0] eng_hdr_reg, eng_hdr_next;
 reg [15:0]            eng_len_reg, eng_len_next;
 reg [BUF_W-1:0]       eng_buf_next;
 reg [IDX_W-1:0]       eng_entry_reg, eng_entry_next;
-reg [1:0]             eng_dest_reg, eng_dest_next;
-reg [1:0]             eng_chan_reg, eng_chan_next;
-reg                   eng_use_out_reg, eng_use_out_next;   // send the trace's hdr_out
 reg                   match_start_c;
 reg                   exec_start_c;
+// the frame's hand-off: tx queue, host queue (with channel), or its buffer freed (drop)
+reg                   txq_push_c, hostq_push_c, eng_free_c;
+reg [1:0]             hostq_chan_c;
 
 wire                  lookup_done;
 wire                  lookup_hit;
@@ -251,45 +284,44 @@ wire [N_ENTRIES-1:0]  lookup_vector;
 wire                  exec_done;
 wire [31:0]           exec_action;
 wire [3:0]            exec_err;
-wire [HDR_BYTES*8-1:0] exec_hdr_out;
 wire [SLOT_W-1:0]     exec_slot_addr;
 wire [63:0]           exec_slot_data;
 wire [SLOT_W-1:0]     exec_dbg_pc;
 wire [63:0]           exec_dbg_insn;
 
-wire                  txd_ready;
-
 assign rxd_ready = eng_state_reg == E_IDLE && !engine_hold;
 // between frames for the commit engine: no lookup or trace in flight
-assign engine_idle = eng_state_reg == E_IDLE || eng_state_reg == E_OUT;
+assign engine_idle = eng_state_reg == E_IDLE;
 
 always @* begin
     eng_state_next = eng_state_reg;
-    eng_hdr_next = eng_hdr_reg;
     eng_len_next = eng_len_reg;
     eng_buf_next = eng_buf_reg;
     eng_entry_next = eng_entry_reg;
-    eng_dest_next = eng_dest_reg;
-    eng_chan_next = eng_chan_reg;
-    eng_use_out_next = eng_use_out_reg;
     match_start_c = 1'b0;
     exec_start_c = 1'b0;
+    txq_push_c = 1'b0;
+    hostq_push_c = 1'b0;
+    hostq_chan_c = `CHAN_MISS;
+    eng_free_c = 1'b0;
+    win_wr_c = 1'b0;
     ev_hit_c = 1'b0;
     ev_hit_index_c = lookup_index;
     cnt_inc = {`N_COUNTERS{1'b0}};
     cnt_inc[`CNT_RX_PACKETS] = ev_frame;
     cnt_inc[`CNT_RUNTS] = ev_runt;
     cnt_inc[`CNT_OVERSIZE] = ev_oversize;
+    cnt_inc[`CNT_RX_DROPS] = ev_rx_drop;
+    cnt_inc[`CNT_RX_ERRORS] = ev_rx_error;
+    cnt_inc[`CNT_RX_MALFORMED] = ev_malformed;
     cnt_inc[`CNT_HOST_TX] = ev_host_tx;
 
     case (eng_state_reg)
         E_IDLE: begin
             if (rxd_valid && rxd_ready) begin
-                eng_hdr_next = rxd_hdr;
                 eng_len_next = rxd_len;
                 eng_buf_next = rxd_buf;
-                eng_use_out_next = 1'b0;
-                match_start_c = 1'b1;             // the lookup reads the offered window now
+                match_start_c = 1'b1;             // the lookup reads the queued frame's window now
                 eng_state_next = E_MATCH;
             end
         end
@@ -303,50 +335,48 @@ always @* begin
                     eng_state_next = E_EXEC;
                 end else begin
                     cnt_inc[`CNT_MISSES] = 1'b1;
-                    eng_dest_next = DEST_HOST;
-                    eng_chan_next = `CHAN_MISS;
-                    eng_state_next = E_OUT;
+                    hostq_push_c = 1'b1;
+                    hostq_chan_c = `CHAN_MISS;
+                    eng_state_next = E_IDLE;
                 end
             end
         end
         E_EXEC: begin
             if (exec_done) begin
                 cnt_inc[`CNT_EXEC_CYCLES] = 1'b1;
-                eng_state_next = E_OUT;
-                eng_dest_next = DEST_HOST;
+                eng_state_next = E_IDLE;
                 if (exec_err != `EXEC_ERR_NONE) begin
                     cnt_inc[`CNT_EXEC_ERRORS] = 1'b1;
-                    eng_chan_next = `CHAN_EXEC_ERROR;     // original frame
+                    hostq_push_c = 1'b1;
+                    hostq_chan_c = `CHAN_EXEC_ERROR;     // original window: not written back
                 end else begin
-                    eng_use_out_next = 1'b1;
                     case (exec_action)
                         `XDP_TX: begin
                             cnt_inc[`CNT_TX] = 1'b1;
-                            eng_dest_next = DEST_TX;
+                            txq_push_c = 1'b1;
                         end
                         `XDP_PASS: begin
                             cnt_inc[`CNT_PASSES] = 1'b1;
-                            eng_chan_next = `CHAN_PASS;
+                            hostq_push_c = 1'b1;
+                            hostq_chan_c = `CHAN_PASS;
                         end
                         `XDP_REDIRECT: begin
                             cnt_inc[`CNT_REDIRECTS] = 1'b1;
-                            eng_chan_next = `CHAN_REDIRECT;
+                            hostq_push_c = 1'b1;
+                            hostq_chan_c = `CHAN_REDIRECT;
                         end
                         `XDP_DROP: begin
                             cnt_inc[`CNT_DROPS] = 1'b1;
-                            eng_dest_next = DEST_DROP;
+                            eng_free_c = 1'b1;
                         end
                         default: begin                     // XDP_ABORTED or unknown
                             cnt_inc[`CNT_ABORTS] = 1'b1;
-                            eng_dest_next = DEST_DROP;
+                            eng_free_c = 1'b1;
                         end
                     endcase
+                    // the frame leaves with the trace's window (egress reads it from the buffer)
+                    win_wr_c = txq_push_c || hostq_push_c;
                 end
-            end
-        end
-        E_OUT: begin
-            if (txd_ready) begin
-                eng_state_next = E_IDLE;
             end
         end
         default: eng_state_next = E_IDLE;
@@ -355,33 +385,21 @@ end
 
 always @(posedge clk) begin
     eng_state_reg <= eng_state_next;
-    eng_hdr_reg <= eng_hdr_next;
     eng_len_reg <= eng_len_next;
     eng_buf_reg <= eng_buf_next;
     eng_entry_reg <= eng_entry_next;
-    eng_dest_reg <= eng_dest_next;
-    eng_chan_reg <= eng_chan_next;
-    eng_use_out_reg <= eng_use_out_next;
     if (rst) begin
         eng_state_reg <= E_IDLE;
         eng_len_reg <= 16'd0;
         eng_buf_reg <= {BUF_W{1'b0}};
         eng_entry_reg <= {IDX_W{1'b0}};
-        eng_dest_reg <= DEST_DROP;
-        eng_chan_reg <= `CHAN_MISS;
-        eng_use_out_reg <= 1'b0;
     end
 end
 
-initial begin
-    eng_hdr_reg = {HDR_BYTES*8{1'b0}};
-end
-
-// The lookup starts in the cycle the engine takes a frame, on the window rx offers; while rx has
-// no complete frame to offer the match sees the engine's copy, so it is not re-evaluated on every
-// received beat.
-wire [HDR_BYTES*8-1:0] lookup_hdr = rxd_valid ? rxd_hdr : eng_hdr_reg;
-wire [15:0]            lookup_len = rxd_valid ? rxd_len : eng_len_reg;
+// The lookup starts in the cycle the engine takes a frame, on the queued frame's window; while
+// no frame is queued the match sees the engine's frame, so it is not re-evaluated needlessly.
+assign lookup_buf = rxd_valid ? rxd_buf : eng_buf_reg;
+wire [15:0] lookup_len = rxd_valid ? rxd_len : eng_len_reg;
 
 jitnic_match #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES)
@@ -406,7 +424,7 @@ jitnic_exec #(
     .MAX_TRACE_LEN(MAX_TRACE_LEN), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES)
 ) u_exec (
     .clk(clk), .rst(rst),
-    .start(exec_start_c), .pkt_len(eng_len_reg), .hdr_in(eng_hdr_reg),
+    .start(exec_start_c), .pkt_len(eng_len_reg), .hdr_in(eng_hdr),
     .slot_addr(exec_slot_addr), .slot_data(exec_slot_data),
     .pkt_rd_en(exec_pkt_rd_en), .pkt_rd_addr(exec_pkt_rd_addr), .pkt_rd_data(exec_pkt_rd_data),
     .done(exec_done), .action(exec_action), .err(exec_err), .hdr_out(exec_hdr_out),
@@ -414,15 +432,21 @@ jitnic_exec #(
 );
 
 // ---- egress ------------------------------------------------------------------------------------
+wire             txq_free, hostq_free;
+wire [BUF_W-1:0] txq_free_buf, hostq_free_buf;
+
 jitnic_tx #(
-    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
+    .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)
 ) u_tx (
     .clk(clk), .rst(rst),
-    .desc_valid(eng_state_reg == E_OUT), .desc_ready(txd_ready),
-    .desc_dest(eng_dest_reg), .desc_channel(eng_chan_reg), .desc_buf(eng_buf_reg),
-    .desc_len(eng_len_reg), .desc_hdr(eng_use_out_reg ? exec_hdr_out : eng_hdr_reg),
-    .ram_rd_en(tx_ram_rd_en), .ram_rd_addr(tx_ram_rd_addr), .ram_rd_data(tx_ram_rd_data),
-    .buf_free(buf_free),
+    .txq_push(txq_push_c), .txq_buf(eng_buf_reg), .txq_len(eng_len_reg),
+    .hostq_push(hostq_push_c), .hostq_buf(eng_buf_reg), .hostq_len(eng_len_reg),
+    .hostq_chan(hostq_chan_c),
+    .txq_rd_en(txq_rd_en), .txq_rd_buf(txq_rd_buf), .txq_rd_word(txq_rd_word), .txq_rd_data(txq_rd_data),
+    .hostq_rd_en(hostq_rd_en), .hostq_rd_buf(hostq_rd_buf), .hostq_rd_word(hostq_rd_word),
+    .hostq_rd_data(hostq_rd_data),
+    .txq_free(txq_free), .txq_free_buf(txq_free_buf),
+    .hostq_free(hostq_free), .hostq_free_buf(hostq_free_buf),
     .tx_data(tx_data), .tx_valid(tx_valid), .tx_ready(tx_ready),
     .tx_startofpacket(tx_startofpacket), .tx_endofpacket(tx_endofpacket), .tx_empty(tx_empty),
     .host_data(host_data), .host_valid(host_valid), .host_ready(host_ready),
@@ -434,12 +458,23 @@ jitnic_tx #(
     .ev_host_tx(ev_host_tx)
 );
 
+// buffers come back from rx (a dropped frame), the engine (a dropped hit) and both queues
+function [N_BUFS-1:0] onehot(input en, input [BUF_W-1:0] index);
+    begin
+        onehot = en ? ({{N_BUFS-1{1'b0}}, 1'b1} << index) : {N_BUFS{1'b0}};
+    end
+endfunction
+
+assign buf_release_mask = onehot(rx_release, rx_rel_buf) | onehot(eng_free_c, eng_buf_reg) |
+                          onehot(txq_free, txq_free_buf) | onehot(hostq_free, hostq_free_buf);
+
 /* verilator lint_off UNUSEDSIGNAL */
 // for waveforms only
 wire [N_ENTRIES-1:0] dbg_match_vector = lookup_vector;
 wire [SLOT_W-1:0]    dbg_exec_pc = exec_dbg_pc;
 wire [63:0]          dbg_exec_insn = exec_dbg_insn;
 wire [2:0]           dbg_commit_state = commit_state;
+wire [N_BUFS-1:0]    dbg_bufs_busy = bufs_busy;
 /* verilator lint_on UNUSEDSIGNAL */
 
 initial begin

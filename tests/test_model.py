@@ -77,6 +77,28 @@ def test_first_match_priority_and_routing():
     assert nic.entry_hits[:2] == [1, 1]
 
 
+def test_rx_drops_bad_full_and_malformed_in_rtl_priority():
+    """A bad frame (rx_error) is RX_ERRORS even when oversize or when no buffer was free; an
+    oversize one is OVERSIZE even when no buffer was free; `full` alone is RX_DROPS. None of them
+    matches, touches the policy or counts a hit; runts are counted whatever becomes of them."""
+    nic = NicModel(NicConfig(n_entries=2))
+    nic.install([], ret(memmap.XDP_TX))                 # matches everything
+    for frame, kw, counter in ((ETH_IPV6, dict(bad=True, full=True), Counter.RX_ERRORS),
+                               (bytes(3000), dict(bad=True), Counter.RX_ERRORS),
+                               (bytes(3000), dict(full=True), Counter.OVERSIZE),
+                               (ETH_IPV6, dict(full=True), Counter.RX_DROPS),
+                               (b"\x00" * 9, dict(full=True), Counter.RX_DROPS)):
+        before = list(nic.counters)
+        out = nic.process(frame, **kw)
+        assert (out.where, out.stream, out.entry) == ("dropped", None, None)
+        diff = {Counter(i) for i, (x, y) in enumerate(zip(before, nic.counters)) if x != y}
+        assert diff == {Counter.RX_PACKETS, counter} | ({Counter.RUNTS} if len(frame) < 14 else set())
+    nic.malformed()
+    assert nic.counters[Counter.RX_MALFORMED] == 1 and nic.counters[Counter.RX_PACKETS] == 5
+    assert nic.entry_hits == [0, 0]
+    assert nic.process(ETH_IPV6).stream == "tx"
+
+
 def test_lru_eviction_is_counted_and_follows_hits():
     nic = NicModel(NicConfig(n_entries=2, policy="lru"))
     a = [Atom(AtomKind.PKT, AtomOp.EQ, 0, 1, True, 0xFF, 0xA)]

@@ -106,6 +106,12 @@ def test_cli_bad_input_is_one_line(tmp_path):
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
+def test_cli_bench_rtl_bad_data_width_is_one_line():
+    proc = run_cli("bench", "rtl", "--data-widths", "64,96")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and "96" in proc.stderr
+
+
 def test_cli_opt_policy_bounds_lru(tmp_path):
     path = tmp_path / "z.pcap"
     workloads.write_pcap(path, "zipf", 600, seed=8, flows=80, s=0.8)

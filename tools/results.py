@@ -161,6 +161,23 @@ def section_model_checks(programs) -> str:
             + table(["program", "frames", "hit rate", "mismatches", "NIC insns", "full-program insns"], rows))
 
 
+HXDP = (("hXDP, drop (156 MHz, ~3 cycles/frame)", 156 / 3),
+        ("hXDP, firewall (156 MHz, ~24 cycles/frame)", 156 / 24))
+LINE_RATE_MPPS = 148.8          # 100 GbE, 64-byte frames (84 bytes on the wire with preamble and gap)
+
+
+def line_rate_table(rows: list[dict], clock_mhz: float = 250.0) -> str:
+    """Mpps of the 64-byte and IMIX rows at `clock_mhz`, beside hXDP and 100 GbE line rate."""
+    body = [[r["program"], r["bytes"], r["data_width"], r["b2b_cycles_per_frame"],
+             round(clock_mhz / r["b2b_cycles_per_frame"], 1)]
+            for r in rows if r["bytes"] in (64, "imix") and r.get("b2b_cycles_per_frame")]
+    body += [[name, 64, "", "", round(mpps, 1)] for name, mpps in HXDP]
+    body.append(["100 GbE line rate", 64, "", "", LINE_RATE_MPPS])
+    return (f"Frames per second at {clock_mhz:g} MHz (the issue's target clock; the timing estimate "
+            "is in the area section):\n\n"
+            + table(["program", "bytes", "data_width", "cycles/frame", "Mpps"], body))
+
+
 def section_rtl(programs) -> str:
     """RTL cycles (from the `rtl` benchmark) and RTL vs model agreement on workload samples."""
     out = ["## RTL: cycles per frame\n"]
@@ -171,9 +188,11 @@ def section_rtl(programs) -> str:
         out.append(f"`jitnic bench rtl` failed: {proc.stderr.strip().splitlines()[-1:]}")
     else:
         keys = [k for k in rows[0] if k != "section"]
-        out.append("Command: `jitnic bench rtl` (DATA_WIDTH 64: 8 bytes per beat; the "
-                   "streaming limit is ceil(bytes / 8) cycles per frame).\n")
+        out.append("Command: `jitnic bench rtl` (DATA_WIDTH 64 and 512: 8 and 64 bytes per beat; "
+                   "`stream_limit` is the bus limit, ceil(bytes / beat bytes) cycles per frame; IMIX is "
+                   "64, 594 and 1518 bytes in the ratio 7:4:1).\n")
         out.append(table(keys, [[r.get(k, "") for k in keys] for r in rows]))
+        out.append("\n" + line_rate_table(rows))
     out.append("\n## RTL vs model agreement (samples of each workload)\n")
     body = []
     for cap, names in (("benign", ("parser_classifier", "l4_lb")), ("malformed", ("parser_classifier",)),
@@ -223,14 +242,20 @@ def section_synth() -> str:
         rows = json.loads(proc.stdout.strip().splitlines()[-1])
         DATA.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(rows))
-    return ("## Area (yosys generic synthesis, `make synth`)\n\n"
-            "yosys 0.23 generic gates (`abc -fast`); memories (4 packet buffers, trace memory, "
-            "staging, stack, register file) kept as RAM and counted in bits. Smaller MAX_TRACE_LEN and "
-            "HDR_BYTES than the defaults keep synthesis time reasonable.\n\n"
-            + table(["N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "cells", "flip-flops",
-                     "RAM bits"],
-                    [[r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"], r["cells"],
-                      r["flip_flops"], r["memory_bits"]] for r in rows]))
+    return ("## Area and timing estimate (yosys `synth_xilinx -family xcup`, `make synth`)\n\n"
+            "yosys 0.23 mapping onto UltraScale+ cells (LUTs, flip-flops, block RAM, LUT RAM, DSP). "
+            "The path is the longest register-to-register path of a second mapping onto 7-series "
+            "cells (`-abc9`) under yosys `sta`: cell delays only, no routing (yosys has no "
+            "UltraScale+ timing); fmax = 1 / path is an upper bound for 7-series, a ranking "
+            "otherwise.\n\n"
+            + table(["config", "N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "DATA_WIDTH",
+                     "N_BUFS", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
+                     "note"],
+                    [[r["name"], r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"],
+                      r["data_width"], r.get("n_bufs", ""), r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
+                      r.get("bram18", ""), r.get("lutram_cells", ""), r.get("dsp", ""),
+                      r.get("path_ns", ""), r.get("fmax_mhz_cells_only", ""), r.get("error", "")]
+                     for r in rows]))
 
 
 def section_speed(program) -> str:

@@ -1,9 +1,16 @@
-"""`make synth`: generic yosys synthesis of `jitnic_top` for a few N_ENTRIES x MAX_ATOMS
-configurations; reports cells and flip-flops per configuration (and writes build/synth/*.log).
+"""`make synth`: yosys synthesis of `jitnic_top` onto Xilinx UltraScale+ (`synth_xilinx -family
+xcup`) for several configurations; reports LUTs, flip-flops, block RAMs, LUT RAM, DSPs and a timing
+estimate per configuration (logs in build/synth/).
 
-Generic synthesis (no FPGA library): logic is mapped to yosys' internal gates (abc -fast), and
-memories (packet buffers, trace memory, stack, staging) are kept as memories and reported in bits,
-so logic, flip-flops and RAM can be compared separately as the cache scales.
+Timing: yosys `sta` on the mapped netlist, with the cell delays of yosys' Xilinx simulation models
+(`read_verilog -lib -specify +/xilinx/cells_sim.v`, 7-series figures: yosys has no UltraScale+
+timing): the longest register-to-register path counting cell delays only (no routing, no clock
+skew; cells without timing arcs, such as block RAM and DSP, cut paths). Real paths on silicon are
+longer; UltraScale+ cells are faster than 7-series ones. Treat it as a ranking of designs and a
+pointer to the critical path, not a sign-off fmax. (`synth_xilinx -abc9`, which yosys 0.23 offers
+for timing-driven mapping, aborts on this design with an internal range-check error.)
+
+    python -m tools.synth [--configs small,small512,default] [--no-timing] [--timeout S] [--json]
 """
 from __future__ import annotations
 
@@ -14,74 +21,140 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 
+from jit.nic import encoding as enc
 from jit.paths import PROJECT_ROOT
 
-CONFIGS = [(4, 4), (8, 8), (16, 8)]
-FF_CELLS = re.compile(r"^\s+\$_(S?DFFE?|DFF|SDFF|DFFE|ALDFF|SDFFE|SDFFCE|DLATCH)[A-Z_0-9]*\s+(\d+)", re.M)
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    n_entries: int
+    max_atoms: int
+    max_trace_len: int
+    hdr_bytes: int
+    data_width: int
+    n_bufs: int = enc.N_BUFS
+
+    def chparam(self) -> str:
+        return (f"chparam -set N_ENTRIES {self.n_entries} -set MAX_ATOMS {self.max_atoms} "
+                f"-set MAX_TRACE_LEN {self.max_trace_len} -set HDR_BYTES {self.hdr_bytes} "
+                f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} jitnic_top")
 
 
-def memory_bits(dump: str) -> int:
-    """Total WIDTH x SIZE over the $mem_v2 cells of an RTLIL dump."""
-    total = 0
-    for cell in dump.split("cell $mem_v2")[1:]:
-        width = re.search(r"parameter \\WIDTH (\d+)", cell)
-        size = re.search(r"parameter \\SIZE (\d+)", cell)
-        if width and size:
-            total += int(width.group(1)) * int(size.group(1))
-    return total
+CONFIGS = {c.name: c for c in (
+    Config("small4", 4, 4, 16, 64, 64, 4),
+    Config("small", 4, 4, 16, 64, 64),
+    Config("small512", 4, 4, 16, 64, 512),
+    Config("mid512", 8, 8, 32, 128, 512),
+    Config("default", enc.N_ENTRIES, enc.MAX_ATOMS, enc.MAX_TRACE_LEN, enc.HDR_BYTES, enc.DATA_WIDTH),
+    Config("default512", enc.N_ENTRIES, enc.MAX_ATOMS, enc.MAX_TRACE_LEN, enc.HDR_BYTES, 512),
+)}
+# The defaults (16 entries x 16 atoms over a 128-byte window) are beyond this machine: the small
+# configuration already gives ABC 80k gates and takes ~15 minutes on a shared 2-core VM; the
+# per-atom byte multiplexers grow with entries x atoms x window (issue 11, item 2).
+DEFAULT_CONFIGS = "small,small512,mid512"
+
+# cell name -> report column
+CELL_CLASSES = [
+    (re.compile(r"^LUT[1-6]$"), "luts"),
+    (re.compile(r"^FD[CPRS]E?$"), "flip_flops"),
+    (re.compile(r"^RAMB36E[12]$"), "bram36"),
+    (re.compile(r"^RAMB18E[12]$"), "bram18"),
+    (re.compile(r"^RAM(32|64|128|256)[XM].*$"), "lutram_cells"),
+    (re.compile(r"^SRL.*$"), "srl"),
+    (re.compile(r"^DSP48E[12]$"), "dsp"),
+    (re.compile(r"^CARRY[48]$"), "carry"),
+    (re.compile(r"^MUXF[78]$"), "muxf"),
+]
 
 
-def synth_one(entries: int, atoms: int, trace_len: int, hdr: int, timeout: int) -> dict:
-    out = PROJECT_ROOT / "build" / "synth"
-    out.mkdir(parents=True, exist_ok=True)
-    sources = " ".join(str(p) for p in sorted((PROJECT_ROOT / "rtl").glob("*.v")))
-    log = out / f"jitnic_top_e{entries}_a{atoms}_t{trace_len}_h{hdr}.log"
-    script = (f"read_verilog -I{PROJECT_ROOT / 'rtl'} {sources}; "
-              f"chparam -set N_ENTRIES {entries} -set MAX_ATOMS {atoms} "
-              f"-set MAX_TRACE_LEN {trace_len} -set HDR_BYTES {hdr} jitnic_top; "
-              "hierarchy -top jitnic_top; proc; flatten; opt; memory -nomap; opt -full; "
-              "techmap; opt; abc -fast; opt; stat; "
-              f"tee -q -o {log.with_suffix('.mem')} dump t:$mem_v2")
-    t0 = time.time()
-    proc = subprocess.run(["yosys", "-q", "-p", script, "-l", str(log)], capture_output=True,
+def cell_counts(stat: str) -> dict[str, int]:
+    """Counts per report column from the last `stat` of a yosys log."""
+    out = {col: 0 for _, col in CELL_CLASSES}
+    for name, count in re.findall(r"^\s+(\w+)\s+(\d+)\s*$", stat, re.M):
+        for pattern, col in CELL_CLASSES:
+            if pattern.match(name):
+                out[col] += int(count)
+    return out
+
+
+def run_yosys(script: str, log, timeout: int) -> str:
+    proc = subprocess.run(["yosys", "-q", "-l", str(log), "-p", script], capture_output=True,
                           text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise RuntimeError(f"yosys failed for N_ENTRIES={entries} MAX_ATOMS={atoms}: "
+        raise RuntimeError(f"yosys failed ({log}): "
                            f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
-    text = log.read_text()
-    stat = text[text.rfind("Printing statistics"):]
-    cells = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
-    ffs = sum(int(m.group(2)) for m in FF_CELLS.finditer(stat))
-    mem_bits = memory_bits(log.with_suffix(".mem").read_text())
-    return {"n_entries": entries, "max_atoms": atoms, "max_trace_len": trace_len,
-            "hdr_bytes": hdr, "cells": cells, "flip_flops": ffs,
-            "memory_bits": mem_bits,
-            "seconds": round(time.time() - t0, 1), "log": str(log.relative_to(PROJECT_ROOT))}
+    return log.read_text()
+
+
+def read_sources() -> str:
+    rtl = PROJECT_ROOT / "rtl"
+    sources = " ".join(str(p) for p in sorted(rtl.glob("*.v")))
+    return f"read_verilog -I{rtl} {sources}"
+
+
+def synth_run(cfg: Config, timeout: int, timing: bool) -> dict:
+    """Map onto UltraScale+, count cells, then (timing) run `sta` on the same netlist."""
+    out = PROJECT_ROOT / "build" / "synth"
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / f"{cfg.name}_xcup.log"
+    sta = "; read_verilog -lib -specify +/xilinx/cells_sim.v; sta" if timing else ""
+    text = run_yosys(f"{read_sources()}; {cfg.chparam()}; "
+                     f"synth_xilinx -family xcup -flatten -top jitnic_top; stat{sta}", log, timeout)
+    row = cell_counts(text[text.rfind("Printing statistics"):])
+    if timing:
+        row.update(critical_path(text))
+    return row
+
+
+def critical_path(text: str) -> dict:
+    """The longest path of a yosys `sta` report: arrival (ns) and its end and start cells."""
+    m = re.search(r"Latest arrival time in '\S+' is (\d+):\n((?:.*\n){0,80}?)\n", text)
+    if not m:
+        return {"path_ns": None, "path_end": None, "path_start": None}
+    lines = [line.strip() for line in m.group(2).splitlines() if re.match(r"\s+\d+ ", line)]
+    cell = lambda line: line.split(None, 1)[1] if line else ""   # noqa: E731
+    starts = [line for line in lines if "->Q)" in line or "(<primary input>)" in line]
+    return {"path_ns": round(int(m.group(1)) / 1000, 2), "path_end": cell(lines[0]) if lines else "",
+            "path_start": cell(starts[0]) if starts else ""}
+
+
+def synth_one(cfg: Config, timeout: int, timing: bool) -> dict:
+    row = asdict(cfg)
+    t0 = time.time()
+    try:
+        row.update(synth_run(cfg, timeout, timing))
+    except subprocess.TimeoutExpired:
+        row["error"] = f"yosys took longer than {timeout} s"
+    row["seconds"] = round(time.time() - t0, 1)
+    if row.get("path_ns"):
+        row["fmax_mhz_cells_only"] = round(1000 / row["path_ns"], 1)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--configs", default=",".join(f"{e}x{a}" for e, a in CONFIGS),
-                    help="comma-separated N_ENTRIESxMAX_ATOMS")
-    ap.add_argument("--trace-len", type=int, default=16)
-    ap.add_argument("--hdr-bytes", type=int, default=64)
-    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--configs", default=DEFAULT_CONFIGS,
+                    help=f"comma-separated, from: {', '.join(CONFIGS)} (default {DEFAULT_CONFIGS})")
+    ap.add_argument("--no-timing", action="store_true", help="area only (skip yosys sta)")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per yosys run")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
+    if unknown:
+        print(f"synth: unknown configuration(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}",
+              file=sys.stderr)
+        return 2
     if shutil.which("yosys") is None:
         print("synth: yosys not found; install it with: apt-get install -y yosys", file=sys.stderr)
         return 2
     rows = []
-    for item in args.configs.split(","):
-        entries, atoms = (int(v) for v in item.lower().split("x"))
-        rows.append(synth_one(entries, atoms, args.trace_len, args.hdr_bytes, args.timeout))
+    for name in args.configs.split(","):
+        rows.append(synth_one(CONFIGS[name], args.timeout, not args.no_timing))
         if not args.json:
-            r = rows[-1]
-            print(f"N_ENTRIES={r['n_entries']:<3} MAX_ATOMS={r['max_atoms']:<3} "
-                  f"MAX_TRACE_LEN={r['max_trace_len']} HDR_BYTES={r['hdr_bytes']}: "
-                  f"{r['cells']} cells, {r['flip_flops']} flip-flops, {r['memory_bits']} memory bits "
-                  f"({r['seconds']} s)", flush=True)
+            print(json.dumps(rows[-1]), flush=True)
     if args.json:
         print(json.dumps(rows))
     return 0

@@ -8,8 +8,9 @@ Sections:
            (build/programs/*.o) over a mix of scapy-built packets, plus a loop-heavy synthetic
            program that shows the translated code's speed without per-packet set-up.
   model    the NIC model's hit path (frames/s with a warm cache).
-  rtl      the RTL's hit path under Icarus: latency and back-to-back cycles per frame for 64-,
-           512- and 1500-byte frames per program, against the bus streaming limit.
+  rtl      the RTL's hit and miss paths under Icarus: latency and back-to-back cycles per frame
+           for 64-, 128-, 256-, 512- and 1518-byte frames and IMIX per program, at each data
+           width of --data-widths (default 64,512), against the bus streaming limit.
   miss     the host's miss handling (trace + optimize + encode), and trace length: instructions
            the full program executes vs. the trace before and after optimization.
   library  the host's trace library lookup with one path per flow (indexed vs a linear scan).
@@ -375,18 +376,34 @@ def bench_library(args: argparse.Namespace) -> list[dict]:
 
 
 # ---- RTL ---------------------------------------------------------------------------------------
-@benchmark("rtl", "RTL hit path (Icarus): latency and back-to-back cycles per frame vs bus limit")
+DATA_WIDTHS = (64, 128, 256, 512)
+
+
+def parse_widths(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        widths = []
+    if not widths or any(w not in DATA_WIDTHS for w in widths):
+        raise JitnicError(f"--data-widths {text!r}: give a comma-separated list of "
+                          f"{', '.join(map(str, DATA_WIDTHS))}")
+    return widths
+
+
+@benchmark("rtl", "RTL hit/miss paths (Icarus): latency and back-to-back cycles per frame vs bus limit")
 def bench_rtl(args: argparse.Namespace) -> list[dict]:
     import tempfile
     from pathlib import Path
 
     from tb.common.runner import run_cocotb
 
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "cycles.json"
-        run_cocotb("jitnic_top", "tb.e2e.cycles", {}, extra_env={"CYCLES_REPORT": str(report),
-                                                                 "COCOTB_LOG_LEVEL": "WARNING"})
-        rows = json.loads(report.read_text())
+    rows = []
+    for width in parse_widths(getattr(args, "data_widths", "64,512")):
+        with tempfile.TemporaryDirectory() as tmp:
+            report = Path(tmp) / "cycles.json"
+            run_cocotb("jitnic_top", "tb.e2e.cycles", {"DATA_WIDTH": width},
+                       extra_env={"CYCLES_REPORT": str(report), "COCOTB_LOG_LEVEL": "WARNING"})
+            rows += json.loads(report.read_text())
     return [{"section": "rtl", **r} for r in rows]
 
 
@@ -452,6 +469,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-frames", type=lambda t: [int(v) for v in t.split(",")],
                         default=[20_000, 200_000], metavar="N,N",
                         help="frames per memory probe (default 20000,200000)")
+    parser.add_argument("--data-widths", default="64,512", metavar="W,W",
+                        help="rtl: DATA_WIDTH of each run (64, 128, 256, 512; default 64,512)")
 
 
 def register(sub) -> None:

@@ -20,8 +20,9 @@ N_ENTRIES = 16       # trace-cache entries (power of two)
 MAX_ATOMS = 16       # atoms per entry condition
 MAX_TRACE_LEN = 128  # 64-bit instruction slots per trace (LD_IMM64 takes two)
 HDR_BYTES = 128      # header window: atoms may only look here; stores may only write here
-DATA_WIDTH = 64      # Avalon-ST data bus width in bits (8 bytes per beat)
+DATA_WIDTH = 64      # Avalon-ST data bus and packet RAM word width in bits: 64, 128, 256 or 512
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
+N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 keep IMIX at line rate
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 # Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or
@@ -218,7 +219,7 @@ REG_STAGE_TRACE = 0x2000        # slot s word w at REG_STAGE_TRACE + TRACE_STRID
 
 
 class Counter(IntEnum):
-    RX_PACKETS = 0      # frames accepted on rx (including runts and oversize)
+    RX_PACKETS = 0      # frames received on rx (start to end of packet), whatever became of them
     HITS = 1            # matched an entry (and ran its trace)
     MISSES = 2          # no entry matched: sent to host untouched (channel MISS)
     INSTALLS = 3        # successful commits
@@ -234,6 +235,10 @@ class Counter(IntEnum):
     HOST_TX = 13        # frames the host sent to the wire through host_tx
     INSTALL_ERRORS = 14 # rejected commits
     EXEC_CYCLES = 15    # cycles the executor spent running traces
+    RX_DROPS = 16       # frames dropped because no packet buffer was free at their start
+    RX_ERRORS = 17      # frames marked bad by rx_error (e.g. bad FCS): dropped
+    RX_MALFORMED = 18   # malformed beat sequences dropped: a frame cut short by a start of packet,
+                        # or a run of beats outside any frame (one count per fragment)
 
 
 class Channel(IntEnum):
@@ -316,6 +321,7 @@ def verilog_header() -> str:
         f"`define JITNIC_HDR_BYTES {HDR_BYTES}",
         f"`define JITNIC_DATA_WIDTH {DATA_WIDTH}",
         f"`define JITNIC_PKT_BYTES {PKT_BYTES}",
+        f"`define JITNIC_N_BUFS {N_BUFS}",
         f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
         "",
         "// address map (jit/ebpf/memmap.py)",

@@ -42,7 +42,8 @@ class NicConfig:
 @dataclass(frozen=True)
 class Outcome:
     """What the NIC did with one frame."""
-    where: str                 # "nic" (hit), "host" (miss or exec error) or "dropped" (oversize)
+    where: str                 # "nic" (hit), "host" (miss or exec error) or "dropped" (rx error,
+                               # oversize, or no free buffer)
     entry: int | None          # entry that matched, if any
     stream: str | None         # "tx", "host" or None (dropped)
     channel: Channel | None    # host stream channel
@@ -182,9 +183,10 @@ def _fast_constructor(cls):
 
 
 _outcome = _fast_constructor(Outcome)
-_RX, _RUNTS, _OVERSIZE, _MISSES, _HITS, _EXEC_ERRORS, _ABORTS = (
+_RX, _RUNTS, _OVERSIZE, _MISSES, _HITS, _EXEC_ERRORS, _ABORTS, _RX_DROPS, _RX_ERRORS = (
     int(Counter.RX_PACKETS), int(Counter.RUNTS), int(Counter.OVERSIZE), int(Counter.MISSES),
-    int(Counter.HITS), int(Counter.EXEC_ERRORS), int(Counter.ABORTS))
+    int(Counter.HITS), int(Counter.EXEC_ERRORS), int(Counter.ABORTS), int(Counter.RX_DROPS),
+    int(Counter.RX_ERRORS))
 # action -> (counter, stream, channel) of a hit without fault; any other action is ABORTS, dropped
 _ROUTES = {memmap.XDP_TX: (int(Counter.TX), "tx", None),
            memmap.XDP_PASS: (int(Counter.PASSES), "host", Channel.PASS),
@@ -275,14 +277,24 @@ class NicModel:
         # atoms read below hdr_bytes only: a frame at least that long is its own window
         return self._matcher()(frame if n >= self.cfg.hdr_bytes else frame + self._pad, n)
 
-    def process(self, frame: bytes) -> Outcome:
+    def process(self, frame: bytes, bad: bool = False, full: bool = False) -> Outcome:
+        """One frame from rx. `bad`: the MAC flagged it (rx_error): dropped, RX_ERRORS. `full`: no
+        packet buffer was free when it started -- a matter of RTL timing the model cannot know, so
+        the caller says so (the RTL shows it as rx_pause high at the frame's first beat): dropped,
+        RX_DROPS. Priority as in the RTL: bad, then oversize, then full."""
         c = self.counters
         c[_RX] += 1
         n = len(frame)
         if n < enc.ETH_HLEN:
             c[_RUNTS] += 1
+        if bad:
+            c[_RX_ERRORS] += 1
+            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
         if n > self.cfg.pkt_bytes:
             c[_OVERSIZE] += 1
+            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
+        if full:
+            c[_RX_DROPS] += 1
             return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
         match = self._match or self._matcher()
         index = match(frame if n >= self.cfg.hdr_bytes else frame + self._pad, n)
@@ -300,6 +312,11 @@ class NicModel:
         counter, stream, channel = _ROUTES.get(action, _ABORT_ROUTE)
         c[counter] += 1
         return _outcome("nic", index, stream, channel, action, packet, ExecError.NONE, insns)
+
+    def malformed(self) -> None:
+        """rx saw a malformed beat sequence (a frame cut short by a start of packet, or beats
+        outside any frame up to their end of packet): dropped, one RX_MALFORMED per fragment."""
+        self.counters[Counter.RX_MALFORMED] += 1
 
     def host_tx(self, frame: bytes) -> None:
         """The host sent a frame to the wire through the NIC."""

@@ -31,6 +31,7 @@ class E2eResult:
     cycles: int = 0
     reference_mismatches: list = field(default_factory=list)
     commit_mismatches: list = field(default_factory=list)
+    rx_drops_seen: int = 0          # frames the rx source started while rx_pause was high
 
     def summary(self, name: str) -> dict:
         rep = self.report
@@ -43,9 +44,11 @@ class E2eResult:
 
 
 async def _decided(tb, sent: int, limit_cycles: int = 200_000) -> None:
-    """Wait until the NIC has decided every frame sent so far (hits + misses + oversize)."""
+    """Wait until the NIC has decided every frame sent so far (hits + misses + oversize + frames
+    dropped at rx)."""
     for _ in range(limit_cycles // 32):
-        c = await tb.nic.read_counters((Counter.HITS, Counter.MISSES, Counter.OVERSIZE))
+        c = await tb.nic.read_counters((Counter.HITS, Counter.MISSES, Counter.OVERSIZE,
+                                        Counter.RX_DROPS, Counter.RX_ERRORS))
         if sum(c.values()) >= sent:
             return
         await tb.cycles(16)
@@ -103,6 +106,9 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
     await tb.wait_outputs()
     await _decided(tb, sent)
     res.cycles = int((get_sim_time("ns") - start) // tb.period_ns)
+    # frames lost to a full NIC depend on RTL timing, not on the program: the source honours
+    # rx_pause, so there must be none (the model was told none), and RX_DROPS must say so
+    res.rx_drops_seen = sum(tb.rx.starts)
     res.counters_rtl = {c: v for c, v in (await tb.counters()).items()}
     res.counters_model = {c: model.counters[c] for c in Counter}
     res.entry_hits_rtl = await tb.nic.entry_hits(cfg.n_entries)
@@ -118,6 +124,8 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
 def assert_agreement(res: E2eResult) -> None:
     """RTL and model agree on every counter the model keeps, per entry, and on every commit."""
     assert not res.commit_mismatches, f"commits differ (index, rtl, model): {res.commit_mismatches[:5]}"
+    assert res.rx_drops_seen == 0 == res.counters_rtl[Counter.RX_DROPS], \
+        f"frames lost to a full NIC: {res.counters_rtl[Counter.RX_DROPS]} counted, {res.rx_drops_seen} seen"
     differ = {c.name: (res.counters_rtl[c], res.counters_model[c]) for c in Counter
               if c != Counter.EXEC_CYCLES and res.counters_rtl[c] != res.counters_model[c]}
     assert not differ, f"counters differ (rtl, model): {differ}"

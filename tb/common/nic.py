@@ -10,7 +10,9 @@
     counters = await tb.counters()
 
 Frames received on each output stream are also kept, in order, as (channel, bytes) in
-`tb.tx.frames` (channel None) and `tb.host.frames`.
+`tb.tx.frames` (channel None) and `tb.host.frames`. rx is driven like a wire (`tb.common.wire`):
+never waiting for ready; by default the source honours `rx_pause` so no frame is lost to a full
+NIC (`honor_pause=False` for benches that provoke drops).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from jit.nic.model import NicConfig
 from tb.common.avalon import StreamSink, StreamSource
 from tb.common.axil import AxilMaster, CommitResult, NicDriver
 from tb.common.runner import param
+from tb.common.wire import WireSource
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class NicParams:
         return cls(param("N_ENTRIES", enc.N_ENTRIES), param("MAX_ATOMS", enc.MAX_ATOMS),
                    param("MAX_TRACE_LEN", enc.MAX_TRACE_LEN), param("HDR_BYTES", enc.HDR_BYTES),
                    param("DATA_WIDTH", enc.DATA_WIDTH), param("PKT_BYTES", enc.PKT_BYTES),
-                   param("POLICY", "lru", cast=str), param("N_BUFS", 4))
+                   param("POLICY", "lru", cast=str), param("N_BUFS", enc.N_BUFS))
 
     def model_config(self, seed: int = 0) -> NicConfig:
         return NicConfig(n_entries=self.n_entries, max_atoms=self.max_atoms,
@@ -55,7 +58,8 @@ class NicParams:
 
 class NicTb:
     def __init__(self, dut, *, idle: float = 0.0, backpressure: float = 0.0, seed: int = 0,
-                 period_ns: int = 10, tx_reorder_depth: int = 0):
+                 period_ns: int = 10, tx_reorder_depth: int = 0, honor_pause: bool = True,
+                 on_rx_start=None):
         """tx carries two ordered sequences whose interleaving is the arbiter's choice: frames the
         NIC transmitted (`expect_tx`, in order) and frames the host sent through host_tx
         (`expect_host_tx`, in order). A tx frame must be the head of one of them.
@@ -66,7 +70,8 @@ class NicTb:
         self.period_ns = period_ns
         Clock(dut.clk, period_ns, unit="ns", impl="gpi").start(start_high=False)
         dut.rst.value = 1
-        self.rx = StreamSource(dut, "rx", dut.clk, idle=idle, seed=seed)
+        self.rx = WireSource(dut, "rx", dut.clk, idle=idle, seed=seed, honor_pause=honor_pause,
+                             on_start=on_rx_start)
         self.host_tx = StreamSource(dut, "host_tx", dut.clk, idle=idle, seed=seed + 1)
         self.tx = StreamSink(dut, "tx", dut.clk, backpressure=backpressure, seed=seed)
         self.host = StreamSink(dut, "host", dut.clk, backpressure=backpressure, channel=True,
@@ -103,8 +108,8 @@ class NicTb:
         self.host.set_backpressure(p)
 
     # -- traffic and expectations ---------------------------------------------------------------
-    def send(self, frame: bytes) -> None:
-        self.rx.send(frame)
+    def send(self, frame: bytes, bad: bool = False, tag: object = None) -> None:
+        self.rx.send(frame, bad=bad, tag=tag)
 
     def send_host_tx(self, frame: bytes) -> None:
         self.host_tx.send(frame)

@@ -1,10 +1,14 @@
-"""cocotb module behind `jitnic bench rtl`: cycles per frame on the NIC's hit path.
+"""cocotb module behind `jitnic bench rtl`: cycles per frame on the NIC's hit and miss paths.
 
-For each shipped program and frame size (64, 512, 1500 bytes) the host compiles the path of a frame
-the program transmits or passes, installs it, and the bench measures on an idle NIC, with no idle
-cycles and no back-pressure: the latency of one frame (first rx beat accepted -> last output beat)
-and the cycles per frame of 16 identical frames sent back to back; then the same on the miss path
-(empty cache: the frame goes to the host untouched). Results go to $CYCLES_REPORT.
+For each shipped program and frame size (64, 128, 256, 512, 1518 bytes, and IMIX: 64, 594 and
+1518 bytes in the ratio 7:4:1) the host compiles the path of a frame the program transmits or
+passes, installs it, and the bench measures on an idle NIC, with no idle cycles on rx and no
+back-pressure: the latency of one frame (first rx beat accepted -> last output beat) and the
+cycles per frame of BURST frames sent back to back (interval between two arrivals at the outputs
+a whole number of IMIX cycles apart, divided by the frames between them); then the same on the miss path (empty cache: the
+frame goes to the host untouched). The rx source honours rx_pause, so no frame is lost and the
+figure is what the NIC sustains; `stream_limit` is the bus limit, ceil(bytes / (DATA_WIDTH/8))
+beats per frame. Results go to $CYCLES_REPORT.
 """
 from __future__ import annotations
 
@@ -23,8 +27,10 @@ from jit.host.miss_handler import compile_path
 from jit.paths import PROGRAM_NAMES, program_object
 from tb.common.nic import NicTb
 
-SIZES = (64, 512, 1500)
-BURST = 16
+SIZES = (64, 128, 256, 512, 1518)
+IMIX = (64,) * 7 + (594,) * 4 + (1518,)      # simple IMIX, 7:4:1, interleaved below
+IMIX_ORDER = (0, 7, 1, 2, 8, 3, 11, 4, 9, 5, 6, 10)
+BURST = 24
 
 
 def frame_for(program: str, size: int) -> bytes:
@@ -61,81 +67,97 @@ def expect_hit(tb, insns, frame: bytes) -> None:
         tb.expect_host(Channel.PASS, ref.packet)
 
 
-async def _rx_first_beat(dut) -> int:
-    while True:
+def outputs(tb) -> int:
+    return len(tb.tx.frames) + len(tb.host.frames)
+
+
+async def run_frames(tb, frames: list[bytes], expect) -> tuple[int, list[int]]:
+    """Send `frames` back to back (calling `expect(frame)` for each); returns the cycle of the first
+    rx beat and the cycle each output frame arrived, counted from the send."""
+    dut = tb.dut
+    before = outputs(tb)
+    for f in frames:
+        expect(f)
+        tb.send(f)
+    cycle, first_rx, arrivals = 0, None, []
+    while len(arrivals) < len(frames):
         await RisingEdge(dut.clk)
-        if int(dut.rx_valid.value) and int(dut.rx_ready.value):
-            return get_sim_time("ns")
+        cycle += 1
+        if first_rx is None and int(dut.rx_valid.value) and int(dut.rx_ready.value):
+            first_rx = cycle
+        while outputs(tb) - before > len(arrivals):
+            arrivals.append(cycle)
+        assert cycle < 400_000, "frames never came out"
+    return first_rx, arrivals
+
+
+async def measure(tb, frames: list[bytes], expect) -> tuple[int, float]:
+    """(latency of frames[0] alone, steady cycles per frame of BURST frames cycling through
+    `frames`). The steady rate is taken between two arrivals a whole number of cycles of `frames`
+    apart, so frames of different sizes (different store-and-forward latencies) cancel out."""
+    first, arr = await run_frames(tb, frames[:1], expect)
+    latency = arr[0] - first + 1
+    burst = [frames[i % len(frames)] for i in range(BURST)]
+    _, arr = await run_frames(tb, burst, expect)
+    span = len(frames) * ((len(burst) - 1) // len(frames))
+    return latency, (arr[-1] - arr[-1 - span]) / span
+
+
+async def install_paths(tb, insns, frames: list[bytes]) -> None:
+    await tb.nic.invalidate_all()
+    seen = set()
+    for frame in frames:
+        _tr, compiled, reason = compile_path(insns, frame, max_atoms=tb.params.max_atoms,
+                                             max_trace_len=tb.params.max_trace_len,
+                                             hdr_bytes=tb.params.hdr_bytes)
+        assert compiled is not None, f"{reason}"
+        key = (tuple(compiled.atoms), compiled.code)
+        if key not in seen:
+            seen.add(key)
+            res = await tb.install(list(compiled.atoms), compiled.code)
+            assert res.ok, res
 
 
 @cocotb.test()
 async def cycles(dut):
     tb = NicTb(dut)
     await tb.reset()
-    period = tb.period_ns
+    width = tb.params.data_width // 8
     rows = []
     for name in os.environ.get("CYCLES_PROGRAMS", ",".join(PROGRAM_NAMES)).split(","):
         insns = elf.load_program(program_object(name)).insns
-        for size in SIZES:
-            frame = frame_for(name, size)
-            _tr, compiled, reason = compile_path(insns, frame, max_atoms=tb.params.max_atoms,
-                                                 max_trace_len=tb.params.max_trace_len,
-                                                 hdr_bytes=tb.params.hdr_bytes)
-            assert compiled is not None, f"{name}: {reason}"
-            await tb.nic.invalidate_all()
-            res = await tb.install(list(compiled.atoms), compiled.code)
-            assert res.ok, res
-            outputs = lambda: len(tb.tx.frames) + len(tb.host.frames)   # noqa: E731
-            before = outputs()
+        cases = [(size, [frame_for(name, size)]) for size in SIZES if size <= tb.params.pkt_bytes]
+        if max(IMIX) <= tb.params.pkt_bytes:
+            by_size = {s: frame_for(name, s) for s in set(IMIX)}
+            cases.append(("imix", [by_size[IMIX[i]] for i in IMIX_ORDER]))
+        for label, frames in cases:
+            await install_paths(tb, insns, frames)
             c0 = await tb.counters()
-            first = cocotb.start_soon(_rx_first_beat(dut))
-            expect_hit(tb, insns, frame)
-            tb.send(frame)
-            while outputs() < before + 1:
-                await RisingEdge(dut.clk)
-            t_first = await first
-            latency = (get_sim_time("ns") - t_first) // period
-            first = cocotb.start_soon(_rx_first_beat(dut))
-            for _ in range(BURST):
-                expect_hit(tb, insns, frame)
-                tb.send(frame)
-            while outputs() < before + 1 + BURST:
-                await RisingEdge(dut.clk)
-            t_first = await first
-            total = (get_sim_time("ns") - t_first) // period
+            latency, per_frame = await measure(tb, frames, lambda f: expect_hit(tb, insns, f))
             c1 = await tb.counters()
             hits = c1[Counter.HITS] - c0[Counter.HITS]
-            assert hits == BURST + 1, f"{name} {size}: expected {BURST + 1} hits, got {hits}"
+            assert hits == BURST + 1, f"{name} {label}: expected {BURST + 1} hits, got {hits}"
             exec_cycles = (c1[Counter.EXEC_CYCLES] - c0[Counter.EXEC_CYCLES]) / hits
-            stream = math.ceil(len(frame) / (tb.params.data_width // 8))
-            rows.append({"program": name, "bytes": len(frame), "latency": latency,
-                         "exec_cycles": round(exec_cycles, 1),
-                         "b2b_cycles_per_frame": round(total / BURST, 1),
-                         "stream_limit": stream,
-                         "frames_per_cycle": round(BURST / total, 4),
-                         "vs_limit": round(total / BURST / stream, 2)})
+            beats = sum(math.ceil(len(f) / width) for f in frames) / len(frames)
+            mean_bytes = sum(len(f) for f in frames) / len(frames)
+            row = {"program": name, "bytes": label if label == "imix" else len(frames[0]),
+                   "mean_bytes": round(mean_bytes, 1), "data_width": tb.params.data_width,
+                   "latency": latency, "exec_cycles": round(exec_cycles, 1),
+                   "b2b_cycles_per_frame": round(per_frame, 2), "stream_limit": round(beats, 2),
+                   "vs_limit": round(per_frame / beats, 2)}
             # miss path: empty cache, the frame goes to the host untouched
             await tb.nic.invalidate_all()
-            before = outputs()
-            first = cocotb.start_soon(_rx_first_beat(dut))
-            tb.expect_host(Channel.MISS, frame)
-            tb.send(frame)
-            while outputs() < before + 1:
-                await RisingEdge(dut.clk)
-            t_first = await first
-            rows[-1]["miss_latency"] = (get_sim_time("ns") - t_first) // period
-            first = cocotb.start_soon(_rx_first_beat(dut))
-            for _ in range(BURST):
-                tb.expect_host(Channel.MISS, frame)
-                tb.send(frame)
-            while outputs() < before + 1 + BURST:
-                await RisingEdge(dut.clk)
-            t_first = await first
-            rows[-1]["miss_b2b_cycles_per_frame"] = round((get_sim_time("ns") - t_first) // period / BURST, 1)
+            latency, per_frame = await measure(tb, frames, lambda f: tb.expect_host(Channel.MISS, f))
+            row["miss_latency"] = latency
+            row["miss_b2b_cycles_per_frame"] = round(per_frame, 2)
+            rows.append(row)
+            dut._log.info("%s", row)
             tb.tx.frames.clear()
             tb.host.frames.clear()
             await ClockCycles(dut.clk, 10)
     await tb.wait_outputs()
     tb.check()
+    counters = await tb.counters()
+    assert counters[Counter.RX_DROPS] == 0 and sum(tb.rx.starts) == 0
     with open(os.environ["CYCLES_REPORT"], "w") as f:
         json.dump(rows, f)

@@ -54,9 +54,12 @@ async def e2e(dut):
     assert_agreement(res)
     assert res.report.hits > 0 and res.report.misses > 0
     REPORTS.mkdir(parents=True, exist_ok=True)
-    summary = res.summary(f"e2e {name} {cfg.policy} x{cfg.n_entries}")
+    width = tb.params.data_width
+    wide = "" if width == 64 else f" dw{width}"
+    summary = res.summary(f"e2e {name} {cfg.policy} x{cfg.n_entries}{wide}")
     summary["frames_per_wall_s"] = round(len(frames) / wall, 1)   # Icarus + cocotb + host speed
-    (REPORTS / f"e2e_{name}_{cfg.policy}_{cfg.n_entries}.json").write_text(json.dumps(summary))
+    (REPORTS / f"e2e_{name}_{cfg.policy}_{cfg.n_entries}{wide.strip() and '_' + wide.strip()}.json"
+     ).write_text(json.dumps(summary))
     dut._log.info("summary %s", summary)
 
 
@@ -71,4 +74,18 @@ def _policies():
 def test_e2e(program, policy):
     entries = int(os.environ.get("JITNIC_N_ENTRIES", "4"))
     run_cocotb("jitnic_top", "tb.e2e.test_e2e", {"N_ENTRIES": entries, "POLICY": policy},
+               extra_env={"E2E_PROGRAM": program, "E2E_SEED": str(PROGRAM_NAMES.index(program) + 1)})
+
+
+WIDE_PROGRAMS = ("mac_swap_tx", "l4_lb")       # the shortest and the longest transmit traces
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("program", WIDE_PROGRAMS)
+def test_e2e_512(program):
+    """The same loop on a 512-bit NIC (one policy: the policies do not depend on the width)."""
+    policy = _policies()[0]
+    entries = int(os.environ.get("JITNIC_N_ENTRIES", "4"))
+    run_cocotb("jitnic_top", "tb.e2e.test_e2e",
+               {"N_ENTRIES": entries, "POLICY": policy, "DATA_WIDTH": 512},
                extra_env={"E2E_PROGRAM": program, "E2E_SEED": str(PROGRAM_NAMES.index(program) + 1)})

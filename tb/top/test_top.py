@@ -23,6 +23,7 @@ from jit.ebpf import interp, isa
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ExecError
 from jit.nic.model import NicModel
 from tb.common.nic import NicTb
+from tb.common.wire import Beat, frame_beats
 from tb.common.runner import run_cocotb
 
 XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = range(5)
@@ -106,7 +107,12 @@ class TopTb(NicTb):
         return index
 
     def expect_frame(self, frame: bytes) -> None:
-        out = self.model.process(frame)
+        """Send `frame` and expect what the model (and the interpreter) say comes out."""
+        self.expect_result(frame, self.model.process(frame))
+        self.send(frame)
+
+    def expect_result(self, frame: bytes, out) -> None:
+        """Expect the output of a model Outcome, checking hits against the interpreter."""
         if out.entry is not None and out.err == ExecError.NONE:
             ref = interp.run_xdp(isa.decode(self.traces[out.entry]), frame)
             assert (ref.action, ref.packet) == (out.action, out.packet), "model != interpreter"
@@ -121,7 +127,6 @@ class TopTb(NicTb):
             self.expect_outcome(out)
             what = out.where if out.entry is None else f"fault/{out.err.name}"
         self.stats[what] = self.stats.get(what, 0) + 1
-        self.send(frame)
 
     async def check_counters(self) -> None:
         got = await self.counters()
@@ -239,7 +244,9 @@ async def install_racing_traffic(dut):
     rng = random.Random(13)
     code = trace_codes(tb.params.hdr_bytes)[0][1]
     atoms = udp_atoms(BASE_PORT)
-    frames = [udp_frame(rng, BASE_PORT, rng.randrange(60, 300)) for _ in range(80)]
+    # enough traffic to outlast the install's AXI writes at any bus width
+    count = 80 * max(1, tb.params.data_width // 128)
+    frames = [udp_frame(rng, BASE_PORT, rng.randrange(60, 300)) for _ in range(count)]
     for f in frames:
         tb.send(f)
     await ClockCycles(dut.clk, 200)
@@ -329,13 +336,151 @@ async def host_tx_shares_tx(dut):
     assert switches >= 4, f"tx was never shared ({switches} switches)"
 
 
+@cocotb.test()
+async def rx_never_stalls(dut):
+    """The wire is never back-pressured: frames arrive back to back regardless of rx_pause while
+    the outputs stall, so buffers run out. Frames that start while rx_pause is high are dropped and
+    counted (RX_DROPS); frames flagged by rx_error (RX_ERRORS), malformed beat sequences
+    (RX_MALFORMED) and oversize frames are dropped and counted; every other frame comes out
+    exactly as the model says, and every counter agrees with the model told which frames found
+    the NIC full."""
+    state = {"cut_has_buf": None}
+
+    def on_start(tag, paused):
+        kind, frame, bad = tag
+        if kind == "orphan":
+            tb.model.malformed()
+            return
+        full = paused
+        if state["cut_has_buf"] is not None:          # this start of packet cut the last frame
+            tb.model.malformed()
+            full = paused and not state["cut_has_buf"]  # the new frame keeps the cut one's buffer
+            state["cut_has_buf"] = None
+        if kind == "cut":
+            state["cut_has_buf"] = not full
+            return
+        tb.expect_result(frame, tb.model.process(frame, bad=bad, full=full))
+
+    tb = TopTb(dut, backpressure=0.6, seed=6, honor_pause=False, on_rx_start=on_start)
+    await tb.reset()
+    rng = random.Random(16)
+    codes = trace_codes(tb.params.hdr_bytes)
+    for i in (0, 1, 3):                                 # TX, PASS, DROP
+        if i < tb.params.n_entries:
+            await tb.install_checked(udp_atoms(BASE_PORT + i), codes[i][1])
+    w = tb.params.data_width // 8
+    for _ in range(160):
+        r = rng.random()
+        length = rng.choice([42, 64, 65, rng.randrange(42, 300), rng.randrange(42, tb.params.pkt_bytes + 1)])
+        frame = udp_frame(rng, BASE_PORT + rng.randrange(5), length)
+        if r < 0.08:
+            tb.rx.send(frame, bad=True, tag=("frame", frame, True))
+        elif r < 0.12:
+            big = udp_frame(rng, BASE_PORT, tb.params.pkt_bytes + rng.randrange(1, 70))
+            tb.rx.send(big, tag=("frame", big, False))
+        elif r < 0.16:                                  # beats outside any frame
+            beats = frame_beats(frame, w)[: rng.randrange(1, 4)]
+            beats = [Beat(b.data, sop=False, eop=False) for b in beats]
+            beats[-1] = Beat(beats[-1].data, eop=True)
+            tb.rx.send_beats(beats, tag=("orphan", None, False))
+        elif r < 0.20:                         # a frame cut short by the next frame's start
+            tb.rx.send_beats(frame_beats(frame, w)[:-1] or [Beat(frame[:w], sop=True)],
+                             tag=("cut", None, False))
+            tb.rx.send(frame, tag=("frame", frame, False))
+        else:
+            tb.rx.send(frame, tag=("frame", frame, False))
+    await tb.rx.drain()
+    await tb.wait_outputs()
+    tb.check()
+    await tb.check_counters()
+    c = tb.model.counters
+    dut._log.info("rx: %d frames, %d dropped (full), %d bad, %d malformed, %d oversize; outcomes %s",
+                  c[Counter.RX_PACKETS], c[Counter.RX_DROPS], c[Counter.RX_ERRORS],
+                  c[Counter.RX_MALFORMED], c[Counter.OVERSIZE], tb.stats)
+    assert tb.rx.not_ready_cycles == 0, "rx_ready fell while a beat was offered"
+    assert c[Counter.RX_DROPS] > 0 and c[Counter.RX_ERRORS] > 0 and c[Counter.RX_MALFORMED] > 0
+    assert (c[Counter.HITS] + c[Counter.MISSES] + c[Counter.OVERSIZE] + c[Counter.RX_DROPS]
+            + c[Counter.RX_ERRORS]) == c[Counter.RX_PACKETS]
+
+
+@cocotb.test()
+async def egress_queues_independent(dut):
+    """A stalled tx does not hold up host-bound frames queued behind a tx-bound one, and the other
+    way round; once released, the held frames come out, in order."""
+    tb = TopTb(dut, seed=7)
+    await tb.reset()
+    rng = random.Random(17)
+    await tb.install_checked(udp_atoms(BASE_PORT), trace_codes(tb.params.hdr_bytes)[0][1])
+    for stalled, other in ((tb.tx, tb.host), (tb.host, tb.tx)):
+        stalled.set_backpressure(1.0)
+        await ClockCycles(dut.clk, 80)                 # let the sink's ready settle low
+        held = min(1 if stalled is tb.tx else 2, tb.params.n_bufs - 1)   # buffers they keep
+        n_other = 2 * tb.params.n_bufs
+        before_stalled, before_other = len(stalled.frames), len(other.frames)
+        to_stalled = BASE_PORT if stalled is tb.tx else BASE_PORT + 7        # TX hit / miss
+        to_other = BASE_PORT + 7 if stalled is tb.tx else BASE_PORT
+        for _ in range(held):
+            tb.expect_frame(udp_frame(rng, to_stalled, rng.randrange(60, 200)))
+        for _ in range(n_other):
+            tb.expect_frame(udp_frame(rng, to_other, rng.randrange(60, 200)))
+        await tb.rx.drain()
+
+        async def others_out():
+            while len(other.frames) < before_other + n_other:
+                await ClockCycles(dut.clk, 16)
+        await with_timeout(others_out(), 20_000 * tb.period_ns, "ns")
+        assert len(stalled.frames) == before_stalled, "the stalled stream moved"
+        stalled.set_backpressure(0.0)
+        await tb.wait_outputs()
+    tb.check()
+    await tb.check_counters()
+
+
+@cocotb.test()
+async def no_dead_cycles(dut):
+    """Misses of at least 4 beats each, offered back to back: rx takes one beat per cycle and the
+    host stream carries them with no idle cycle between frames. Needs N_BUFS >= 4: a frame holds
+    its buffer from its first beat in to its last beat read, and two buffers cannot cover receive,
+    lookup and read-out of back-to-back frames (with two, rx_pause idles the wire instead)."""
+    tb = TopTb(dut, seed=8)
+    await tb.reset()
+    rng = random.Random(18)
+    w = tb.params.data_width // 8
+    size = max(64, 4 * w)
+    n = 12
+    beats_out: list[int] = []
+
+    async def probe():
+        cycle = 0
+        while True:
+            await RisingEdge(dut.clk)
+            cycle += 1
+            if int(dut.host_valid.value) and int(dut.host_ready.value):
+                beats_out.append(cycle)
+
+    task = cocotb.start_soon(probe())
+    for _ in range(n):
+        tb.expect_frame(udp_frame(rng, BASE_PORT + 9, size))
+    await tb.wait_outputs(settle_cycles=5)
+    task.cancel()
+    tb.check()
+    beats = -(-size // w)
+    assert len(beats_out) == n * beats
+    span = beats_out[-1] - beats_out[0] + 1
+    dut._log.info("%d frames of %d beats: host stream busy %d of %d cycles", n, beats, n * beats, span)
+    if tb.params.n_bufs < 4:
+        return
+    assert span == n * beats, f"{span - n * beats} idle cycles between back-to-back frames"
+    assert sum(tb.rx.starts) == 0
+
+
 # ---- pytest -----------------------------------------------------------------------------------------
 CONFIGS = {
     "default": dict(),
-    "dw32-fifo": dict(DATA_WIDTH=32, POLICY="fifo", N_ENTRIES=4, HDR_BYTES=64, PKT_BYTES=512,
-                      MAX_TRACE_LEN=32, N_BUFS=2),
-    "random-n2": dict(POLICY="random", N_ENTRIES=2, PKT_BYTES=1024, MAX_ATOMS=5),
-    "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=8, HDR_BYTES=256),
+    "dw512-fifo": dict(DATA_WIDTH=512, POLICY="fifo", N_ENTRIES=4, HDR_BYTES=64, PKT_BYTES=512,
+                       MAX_TRACE_LEN=32),
+    "random-n2": dict(POLICY="random", N_ENTRIES=2, PKT_BYTES=1024, MAX_ATOMS=5, N_BUFS=2),
+    "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=4, HDR_BYTES=256),
 }
 
 

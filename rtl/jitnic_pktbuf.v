@@ -1,0 +1,243 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+// SPDX-License-Identifier: MIT
+// JITNIC packet buffers: free list, packet RAM in bus-width words, header windows, read ports.
+
+/*
+ * N_BUFS buffers of PKT_BYTES, each a frame between rx and its output (or drop). Word w of a buffer
+ * is bytes BPB*w .. BPB*w+BPB-1 (BPB = DATA_WIDTH/8), byte BPB*w+j in bits [8j+7:8j]. The packet
+ * RAM exists three times with the same contents (written by rx), one read port each: the executor
+ * (64-bit words, a lane of the bus word) and the two egress readers (tx, host), so none waits for
+ * another. Next to the RAM each buffer has its header window in registers: the first WIN_WORDS
+ * bus words (byte k in bits [8k+7:8k], zero past the frame), read whole by the match and the
+ * executor, overwritten with the trace's output window by the engine, and read word by word by
+ * egress in place of the RAM (so the output frame is the window followed by the untouched rest).
+ *
+ * Allocation: `free_buf` is the lowest free buffer (valid while `free_any`); rx takes it with
+ * `alloc`. Buffers are given back in any order through `release_mask` (rx: a frame dropped after
+ * it started; engine: a dropped frame; egress: a frame whose last word was read). A buffer
+ * allocated and released in the same cycle ends up free.
+ */
+module jitnic_pktbuf #(
+    // bus width in bits: 64, 128, 256 or 512
+    parameter DATA_WIDTH = 64,
+    // header window bytes; multiple of 8
+    parameter HDR_BYTES = 128,
+    // buffer bytes; multiple of DATA_WIDTH/8, >= HDR_BYTES
+    parameter PKT_BYTES = 2048,
+    // buffers; power of two >= 2
+    parameter N_BUFS = 4,
+    // buffer index width (derived, do not override)
+    parameter BUF_W = $clog2(N_BUFS),
+    // bus-word index width inside a buffer (derived, do not override)
+    parameter WORD_W = PKT_BYTES / (DATA_WIDTH / 8) > 1 ? $clog2(PKT_BYTES / (DATA_WIDTH / 8)) : 1,
+    // executor 64-bit word address width (derived, do not override)
+    parameter EXEC_ADDR_W = $clog2(PKT_BYTES / 8)
+) (
+    input  wire                     clk,
+    input  wire                     rst,
+
+    // allocation and release
+    output wire                     free_any,
+    output wire [BUF_W-1:0]         free_buf,
+    input  wire                     alloc,
+    input  wire [N_BUFS-1:0]        release_mask,
+    output wire [N_BUFS-1:0]        busy,
+
+    // rx writes one bus word; `wr_first` (word 0) also clears the rest of the buffer's window
+    input  wire                     wr_en,
+    input  wire                     wr_first,
+    input  wire [BUF_W-1:0]         wr_buf,
+    input  wire [WORD_W-1:0]        wr_word,
+    input  wire [DATA_WIDTH-1:0]    wr_data,
+
+    // whole windows: two read ports (combinational), one write port (the trace's output window)
+    input  wire [BUF_W-1:0]         win_a_buf,
+    output wire [HDR_BYTES*8-1:0]   win_a,
+    input  wire [BUF_W-1:0]         win_b_buf,
+    output wire [HDR_BYTES*8-1:0]   win_b,
+    input  wire                     win_wr_en,
+    input  wire [BUF_W-1:0]         win_wr_buf,
+    input  wire [HDR_BYTES*8-1:0]   win_wr_data,
+
+    // executor: 64-bit word exec_rd_addr of buffer exec_rd_buf, data the next cycle (held otherwise)
+    input  wire                     exec_rd_en,
+    input  wire [BUF_W-1:0]         exec_rd_buf,
+    input  wire [EXEC_ADDR_W-1:0]   exec_rd_addr,
+    output wire [63:0]              exec_rd_data,
+
+    // egress readers 0 (tx) and 1 (host): bus word, data the next cycle (window words from the window)
+    input  wire                     q0_rd_en,
+    input  wire [BUF_W-1:0]         q0_rd_buf,
+    input  wire [WORD_W-1:0]        q0_rd_word,
+    output wire [DATA_WIDTH-1:0]    q0_rd_data,
+    input  wire                     q1_rd_en,
+    input  wire [BUF_W-1:0]         q1_rd_buf,
+    input  wire [WORD_W-1:0]        q1_rd_word,
+    output wire [DATA_WIDTH-1:0]    q1_rd_data
+);
+
+localparam BPB = DATA_WIDTH / 8;
+localparam LANES = DATA_WIDTH / 64;                       // 64-bit executor words per bus word
+localparam LANE_SHIFT = $clog2(LANES);
+localparam LANE_W = LANES > 1 ? LANE_SHIFT : 1;
+localparam WIN_WORDS = (HDR_BYTES + BPB - 1) / BPB;
+localparam WIN_BITS = WIN_WORDS * DATA_WIDTH;
+localparam RAM_ADDR_W = BUF_W + WORD_W;
+
+// ---- free list ---------------------------------------------------------------------------------
+reg [N_BUFS-1:0] busy_reg;
+
+function [BUF_W-1:0] lowest_free(input [N_BUFS-1:0] used);
+    integer i;
+    begin
+        lowest_free = {BUF_W{1'b0}};
+        for (i = N_BUFS - 1; i >= 0; i = i - 1) begin
+            if (!used[i]) begin
+                lowest_free = i[BUF_W-1:0];
+            end
+        end
+    end
+endfunction
+
+wire [BUF_W-1:0] free_idx = lowest_free(busy_reg);
+wire [N_BUFS-1:0] alloc_mask = alloc ? ({{N_BUFS-1{1'b0}}, 1'b1} << free_idx) : {N_BUFS{1'b0}};
+
+always @(posedge clk) begin
+    busy_reg <= (busy_reg | alloc_mask) & ~release_mask;
+    if (rst) begin
+        busy_reg <= {N_BUFS{1'b0}};
+    end
+end
+
+assign free_any = !(&busy_reg);
+assign free_buf = free_idx;
+assign busy = busy_reg;
+
+// ---- header windows ------------------------------------------------------------------------------
+wire [N_BUFS*WIN_BITS-1:0] win_flat;
+
+genvar g;
+generate
+    for (g = 0; g < N_BUFS; g = g + 1) begin : g_win
+        reg [WIN_BITS-1:0] win_reg;
+        integer j;
+        always @(posedge clk) begin
+            // the engine writes a buffer rx is not writing (rx writes only the frame it receives)
+            if (win_wr_en && win_wr_buf == g) begin
+                win_reg[HDR_BYTES*8-1:0] <= win_wr_data;
+            end
+            if (wr_en && wr_buf == g) begin
+                for (j = 0; j < WIN_WORDS; j = j + 1) begin
+                    if ({{32-WORD_W{1'b0}}, wr_word} == j) begin
+                        win_reg[DATA_WIDTH*j +: DATA_WIDTH] <= wr_data;
+                    end else if (wr_first) begin
+                        win_reg[DATA_WIDTH*j +: DATA_WIDTH] <= {DATA_WIDTH{1'b0}};
+                    end
+                end
+            end
+        end
+        initial begin
+            win_reg = {WIN_BITS{1'b0}};
+        end
+        assign win_flat[WIN_BITS*g +: WIN_BITS] = win_reg;
+    end
+endgenerate
+
+assign win_a = win_flat[WIN_BITS*win_a_buf +: HDR_BYTES*8];
+assign win_b = win_flat[WIN_BITS*win_b_buf +: HDR_BYTES*8];
+
+// ---- packet RAM copies -----------------------------------------------------------------------------
+wire [RAM_ADDR_W-1:0] wr_addr = {wr_buf, wr_word};
+
+// executor: bus word = 64-bit address / LANES, the lane chosen when the read is issued
+/* verilator lint_off UNUSEDSIGNAL */
+wire [EXEC_ADDR_W+WORD_W:0] exec_addr_wide = {{WORD_W+1{1'b0}}, exec_rd_addr} >> LANE_SHIFT;
+/* verilator lint_on UNUSEDSIGNAL */
+wire [WORD_W-1:0]           exec_word = exec_addr_wide[WORD_W-1:0];
+wire [DATA_WIDTH-1:0]       exec_ram_data;
+reg  [LANE_W-1:0]           exec_lane_reg;
+
+jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_exec (
+    .clk(clk),
+    .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
+    .rd_en(exec_rd_en), .rd_addr({exec_rd_buf, exec_word}), .rd_data(exec_ram_data)
+);
+
+always @(posedge clk) begin
+    if (exec_rd_en) begin
+        exec_lane_reg <= LANES > 1 ? exec_rd_addr[LANE_W-1:0] : {LANE_W{1'b0}};
+    end
+end
+
+initial begin
+    exec_lane_reg = {LANE_W{1'b0}};
+end
+
+assign exec_rd_data = exec_ram_data[64*exec_lane_reg +: 64];
+
+// egress: RAM word, or the window word below WIN_WORDS (the possibly rewritten header)
+wire [DATA_WIDTH-1:0] q0_ram_data, q1_ram_data;
+reg  [DATA_WIDTH-1:0] q0_win_reg, q1_win_reg;
+reg                   q0_use_win_reg, q1_use_win_reg;
+
+jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_q0 (
+    .clk(clk),
+    .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
+    .rd_en(q0_rd_en), .rd_addr({q0_rd_buf, q0_rd_word}), .rd_data(q0_ram_data)
+);
+
+jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_q1 (
+    .clk(clk),
+    .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
+    .rd_en(q1_rd_en), .rd_addr({q1_rd_buf, q1_rd_word}), .rd_data(q1_ram_data)
+);
+
+// bit offset of a window word (word 0 for words past the window, whose data comes from the RAM)
+function [31:0] win_sel(input [BUF_W-1:0] b, input [WORD_W-1:0] w);
+    begin
+        win_sel = WIN_BITS * b + ({{32-WORD_W{1'b0}}, w} < WIN_WORDS ? DATA_WIDTH * w : 0);
+    end
+endfunction
+
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] q0_win_sel = win_sel(q0_rd_buf, q0_rd_word);
+wire [31:0] q1_win_sel = win_sel(q1_rd_buf, q1_rd_word);
+/* verilator lint_on UNUSEDSIGNAL */
+
+always @(posedge clk) begin
+    if (q0_rd_en) begin
+        q0_use_win_reg <= {{32-WORD_W{1'b0}}, q0_rd_word} < WIN_WORDS;
+        q0_win_reg <= win_flat[q0_win_sel +: DATA_WIDTH];
+    end
+    if (q1_rd_en) begin
+        q1_use_win_reg <= {{32-WORD_W{1'b0}}, q1_rd_word} < WIN_WORDS;
+        q1_win_reg <= win_flat[q1_win_sel +: DATA_WIDTH];
+    end
+end
+
+initial begin
+    q0_win_reg = {DATA_WIDTH{1'b0}};
+    q1_win_reg = {DATA_WIDTH{1'b0}};
+    q0_use_win_reg = 1'b0;
+    q1_use_win_reg = 1'b0;
+end
+
+assign q0_rd_data = q0_use_win_reg ? q0_win_reg : q0_ram_data;
+assign q1_rd_data = q1_use_win_reg ? q1_win_reg : q1_ram_data;
+
+initial begin
+    if (DATA_WIDTH != 64 && DATA_WIDTH != 128 && DATA_WIDTH != 256 && DATA_WIDTH != 512) begin
+        $display("Error: DATA_WIDTH must be 64, 128, 256 or 512, got %0d (instance %m)", DATA_WIDTH);
+        $finish;
+    end
+    if (HDR_BYTES % 8 != 0 || PKT_BYTES % BPB != 0 || PKT_BYTES < HDR_BYTES || PKT_BYTES > 32768) begin
+        $display("Error: need HDR_BYTES a multiple of 8, PKT_BYTES a multiple of DATA_WIDTH/8, HDR_BYTES <= PKT_BYTES <= 32768 (instance %m)");
+        $finish;
+    end
+end
+
+endmodule
+
+`resetall
