@@ -111,7 +111,7 @@ def synth_run(cfg: Config, timeout: int, timing: bool) -> dict:
 
 def critical_path(text: str) -> dict:
     """The longest path of a yosys `sta` report: arrival (ns) and its end and start cells."""
-    m = re.search(r"Latest arrival time in '\S+' is (\d+):\n((?:.*\n){0,80}?)\n", text)
+    m = re.search(r"Latest arrival time in '\S+' is (\d+):\n((?:.+\n)+)", text)
     if not m:
         return {"path_ns": None, "path_end": None, "path_start": None}
     lines = [line.strip() for line in m.group(2).splitlines() if re.match(r"\s+\d+ ", line)]
