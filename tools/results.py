@@ -244,10 +244,10 @@ def section_synth() -> str:
         cache.write_text(json.dumps(rows))
     return ("## Area and timing estimate (yosys `synth_xilinx -family xcup`, `make synth`)\n\n"
             "yosys 0.23 mapping onto UltraScale+ cells (LUTs, flip-flops, block RAM, LUT RAM, DSP). "
-            "The path is the longest register-to-register path of a second mapping onto 7-series "
-            "cells (`-abc9`) under yosys `sta`: cell delays only, no routing (yosys has no "
-            "UltraScale+ timing); fmax = 1 / path is an upper bound for 7-series, a ranking "
-            "otherwise.\n\n"
+            "The path is the longest register-to-register path of the same netlist under yosys "
+            "`sta` with the 7-series cell delays of yosys' Xilinx models: cell delays only, no "
+            "routing (yosys has no UltraScale+ timing); fmax = 1 / path is an upper bound for "
+            "7-series, a ranking otherwise.\n\n"
             + table(["config", "N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "DATA_WIDTH",
                      "N_BUFS", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
                      "note"],
