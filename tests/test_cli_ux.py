@@ -197,3 +197,22 @@ def test_version_and_description(capsys):
     with pytest.raises(SystemExit):
         jitnic(["--help"])
     assert "smartNIC" in capsys.readouterr().out
+
+
+# ---- help ----------------------------------------------------------------------------------------
+def _subparsers():
+    import argparse
+    from jit.cli import build_parser
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_every_option_has_help_and_shows_its_default():
+    missing = [f"{name} {a.option_strings[-1] if a.option_strings else a.dest}"
+               for name, sub in _subparsers().items() for a in sub._actions if not a.help]
+    assert not missing, missing
+    run_help = _subparsers()["run"].format_help()
+    assert f"(default: {enc.N_ENTRIES})" in " ".join(run_help.split())
+    assert "(default: lru)" in run_help and "(default: 0)" in run_help   # --latency 0 is shown
+    assert "--no-check" in run_help and "(default: False)" not in run_help

@@ -41,11 +41,14 @@ def add_nic_arguments(p: argparse.ArgumentParser) -> None:
     """NIC configuration flags shared by `run` and `sweep`."""
     p.add_argument("--section", help="program: section or function name (default: the XDP one)")
     p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"),
-                   default=enc.MAX_ATOMS)
+                   default=enc.MAX_ATOMS,
+                   help="NIC limit: atoms per entry's condition")
     p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
-                   default=enc.MAX_TRACE_LEN)
+                   default=enc.MAX_TRACE_LEN,
+                   help="NIC limit: 64-bit instruction slots per trace (after optimization)")
     p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"),
-                   default=enc.HDR_BYTES)
+                   default=enc.HDR_BYTES,
+                   help="NIC header window in bytes: atoms read and traces store only here")
     p.add_argument("--seed", type=param_type("SEED", "--seed"), default=0,
                    help="RANDOM policy seed")
     p.add_argument("--latency", type=param_type("LATENCY", "--latency"), default=0,
@@ -59,10 +62,12 @@ def register(sub) -> None:
                        description=__doc__)
     p.add_argument("program", help="XDP object file")
     p.add_argument("--pcap", required=True, help="capture (pcap or pcapng, Ethernet)")
-    p.add_argument("--entries", type=param_type("N_ENTRIES", "--entries"), default=enc.N_ENTRIES)
+    p.add_argument("--entries", type=param_type("N_ENTRIES", "--entries"), default=enc.N_ENTRIES,
+                   help="trace-cache entries (power of two, 1..64)")
     p.add_argument("--policy", choices=sorted(POLICIES) + ["opt"], default="lru",
                    help="replacement policy; opt = Belady's optimum (model only, reads the capture twice)")
-    p.add_argument("--engine", choices=ENGINES, default="model")
+    p.add_argument("--engine", choices=ENGINES, default="model",
+                   help="model: the Python NIC model; rtl: jitnic_top.v in a simulator (--sim)")
     p.add_argument("--sim", choices=SIMULATORS, default="icarus",
                    help="simulator of the RTL engine (default icarus)")
     p.add_argument("--no-check", action="store_true",

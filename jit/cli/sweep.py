@@ -52,10 +52,14 @@ def _check_plot_path(path: str) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="hit rate per cache size and policy", description=__doc__)
-    p.add_argument("program")
-    p.add_argument("--pcap", required=True)
-    p.add_argument("--entries", type=_checked(_int_list, "--entries"), default="1,2,4,8,16,32,64")
-    p.add_argument("--policy", type=_checked(_policy_list, "--policy"), default=",".join(ALL_POLICIES))
+    p.add_argument("program",
+                   help="XDP object file (clang -target bpf)")
+    p.add_argument("--pcap", required=True,
+                   help="capture (pcap or pcapng, Ethernet)")
+    p.add_argument("--entries", type=_checked(_int_list, "--entries"), default="1,2,4,8,16,32,64",
+                   help="cache sizes to sweep, comma-separated powers of two")
+    p.add_argument("--policy", type=_checked(_policy_list, "--policy"), default=",".join(ALL_POLICIES),
+                   help="policies to sweep, comma-separated (opt: Belady's optimum)")
     p.add_argument("--json", action="store_true", help="a JSON list of rows")
     p.add_argument("--plot", metavar="PNG", help="write hit rate vs entries per policy")
     p.add_argument("--quiet", action="store_true",

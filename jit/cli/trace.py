@@ -32,10 +32,13 @@ def register(sub) -> None:
     p.add_argument("--index", type=int, default=0, help="packet index in --pcap (from 0; default 0)")
     p.add_argument("--section", help="program: section or function name (default: the XDP one)")
     state.add_arguments(p)
-    p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"), default=MAX_ATOMS)
+    p.add_argument("--max-atoms", type=param_type("MAX_ATOMS", "--max-atoms"), default=MAX_ATOMS,
+                   help="NIC limit: atoms per entry's condition")
     p.add_argument("--max-trace-len", type=param_type("MAX_TRACE_LEN", "--max-trace-len"),
-                   default=MAX_TRACE_LEN)
-    p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=HDR_BYTES)
+                   default=MAX_TRACE_LEN,
+                   help="NIC limit: 64-bit instruction slots per trace (after optimization)")
+    p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=HDR_BYTES,
+                   help="NIC header window in bytes: atoms read and traces store only here")
     p.add_argument("--no-opt", action="store_true", help="the NIC entry without optimization")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object instead of text")
