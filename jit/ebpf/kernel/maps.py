@@ -14,6 +14,7 @@ import functools
 import os
 from pathlib import Path
 
+from jit.ebpf.kernel.syscall import OwnedFd
 from jit.ebpf.kernel.syscall import (BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM, BPF_MAP_FREEZE,
                                      BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM,
                                      BPF_OBJ_GET_INFO_BY_FD, KernelError, _InfoByFdAttr,
@@ -59,7 +60,7 @@ def _buf(data: bytes | None, size: int):
     return buf
 
 
-class KernelMap:
+class KernelMap(OwnedFd):
     """A map created in the kernel. `close()` (or the context manager) releases its fd."""
 
     def __init__(self, name: str, map_type: int, key_size: int, value_size: int, max_entries: int,
@@ -191,22 +192,6 @@ class KernelMap:
         """The kernel's id of this map (what a map-in-map lookup returns)."""
         return object_id(self.fd)
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> "KernelMap":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown
-            pass
 
 
 def object_id(fd: int) -> int:

@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from jit.ebpf.kernel.syscall import KernelError, libc
+from jit.ebpf.kernel.syscall import KernelError, OwnedFd, libc
 
 CLONE_NEWNET = 0x40000000
 NS_PATH = "/proc/thread-self/ns/net"
@@ -67,7 +67,7 @@ def _sysctl(key: str, value: str) -> None:
         raise NetnsError(f"sysctl {key}={value}: {exc.strerror or exc}") from None
 
 
-class PrivateNetns:
+class PrivateNetns(OwnedFd):
     """A fresh network namespace with loopback and one veth device per requested ifindex."""
 
     def __init__(self, devices=(), routes=(), neighbors=()):
@@ -141,23 +141,6 @@ class PrivateNetns:
         finally:
             os.close(home)
 
-    def close(self) -> None:
-        """Drop our reference; the kernel frees the namespace and its devices."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> "PrivateNetns":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown
-            pass
 
 
 _available: tuple[bool, str] | None = None

@@ -16,6 +16,7 @@ import errno
 import os
 
 from jit.ebpf import isa
+from jit.ebpf.kernel.syscall import OwnedFd
 from jit.ebpf.kernel.syscall import (BPF_PROG_LOAD, BPF_PROG_TEST_RUN, KernelError,
                                      _ProgLoadAttr, _TestRunAttr, bpf, obj_name)
 
@@ -75,7 +76,7 @@ def _log_tail(log: str, lines: int = LOG_TAIL_LINES) -> str:
     return " | ".join(kept)
 
 
-class KernelProgram:
+class KernelProgram(OwnedFd):
     """One program loaded into the kernel. Use as a context manager or call `close()`."""
 
     def __init__(self, insns, prog_type: int = XDP, name: str = "jitnic", license: str = "GPL",
@@ -164,19 +165,3 @@ class KernelProgram:
             out = out[ctx[XDP_MD_DATA]:ctx[XDP_MD_DATA_END]]
         return attr.retval, out
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> "KernelProgram":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: nothing useful to do
-            pass

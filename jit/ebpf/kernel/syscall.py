@@ -45,6 +45,29 @@ class KernelError(JitnicError):
     """The kernel refused a bpf(2) request."""
 
 
+class OwnedFd:
+    """A kernel object held through one file descriptor (`self.fd`, -1 once closed): closed by
+    `close()`, at the end of a `with` block, or when the object is collected."""
+    fd: int = -1
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing useful to do
+            pass
+
+
 class _MapCreateAttr(ctypes.Structure):
     """BPF_MAP_CREATE (up to map_extra)."""
     _fields_ = [
