@@ -1,0 +1,48 @@
+"""The GTKWave layout generator (tb/common/waves.py) and its filters, without a simulator
+(tb/top/test_waves.py checks the layout against real FSTs)."""
+from __future__ import annotations
+
+import subprocess
+
+from jit.ebpf import isa
+from jit.paths import PROJECT_ROOT
+from tb.common import waves
+
+
+def test_committed_layout_and_filter_match_generator():
+    committed = (PROJECT_ROOT / "rtl" / "jitnic.gtkw").read_text()
+    assert committed == waves.layout({}, waves.Path(".")), "rtl/jitnic.gtkw is stale: run `make waves`"
+    actions = (PROJECT_ROOT / waves.ACTIONS_FILTER).read_text()
+    assert actions == waves.actions_filter(), f"{waves.ACTIONS_FILTER} is stale: run `make waves`"
+    assert actions.splitlines()[4] == "4 XDP_REDIRECT"
+
+
+def test_widths_follow_parameters():
+    lines = waves.layout({"N_ENTRIES": 4, "DATA_WIDTH": 512, "N_BUFS": 2}).splitlines()
+    assert "jitnic_top.dbg_match_vector[3:0]" in lines
+    assert "jitnic_top.u_match.lookup_index[1:0]" in lines
+    assert "jitnic_top.rx_data[511:0]" in lines and "jitnic_top.rx_empty[5:0]" in lines
+    assert "jitnic_top.u_rx.buf_reg" in lines                  # one bit: no range
+    one = waves.layout({"N_ENTRIES": 1}).splitlines()
+    assert "jitnic_top.dbg_match_vector" in one and "jitnic_top.eng_entry_reg" in one
+
+
+def test_filtered_traces_name_their_filter():
+    lines = waves.layout({}).splitlines()
+    at = lines.index("jitnic_top.exec_action[31:0]")
+    assert lines[at - 2:at] == [waves.ACTION, f"^1 {PROJECT_ROOT / waves.ACTIONS_FILTER}"]
+    assert f"^>1 {PROJECT_ROOT / waves.INSN_FILTER}" in lines
+
+
+def slot_hex(insn) -> str:
+    return f"{int.from_bytes(insn.encode()[:8], 'little'):016x}"
+
+
+def test_insn_filter_prints_mnemonics():
+    """Fed as GTKWave feeds it: one hex value per line, under a plain python3 (no venv)."""
+    words = [slot_hex(isa.mov64_imm(0, 3)), slot_hex(isa.ldx(4, 2, 1, 0)), slot_hex(isa.exit_insn()),
+             slot_hex(isa.ld_imm64(1, 0x1122334455667788)), "xxxxxxxxxxxxxxxx", "0000000000000000"]
+    out = subprocess.run(["python3", str(PROJECT_ROOT / waves.INSN_FILTER)], input="\n".join(words) + "\n",
+                         capture_output=True, text=True, check=True, timeout=30).stdout.splitlines()
+    assert out == ["r0 = 3", "r2 = *(u32 *)(r1 + 0)", "exit", "r1 = 1432778632 ll",
+                   "xxxxxxxxxxxxxxxx", "<unknown>"]
