@@ -2,6 +2,7 @@
 (tb/top/test_waves.py checks the layout against real FSTs)."""
 from __future__ import annotations
 
+import os
 import subprocess
 
 from jit.ebpf import isa
@@ -46,3 +47,23 @@ def test_insn_filter_prints_mnemonics():
                          capture_output=True, text=True, check=True, timeout=30).stdout.splitlines()
     assert out == ["r0 = 3", "r2 = *(u32 *)(r1 + 0)", "exit", "r1 = 1432778632 ll",
                    "xxxxxxxxxxxxxxxx", "<unknown>"]
+
+
+def test_regress_pairs_each_new_fst_with_its_layout(tmp_path):
+    from tb.regress import wave_commands
+    sim_build = tmp_path / "sim_build"
+    old = sim_build / "jitnic_top" / "icarus_old"
+    top = sim_build / "jitnic_top" / "icarus_new"
+    match = sim_build / "jitnic_match" / "icarus_abc"
+    for d in (old, top, match):
+        d.mkdir(parents=True)
+    (old / "jitnic_top.fst").write_bytes(b"")
+    os.utime(old / "jitnic_top.fst", (1, 1))                  # an earlier run's
+    (top / "jitnic_top.fst").write_bytes(b"")
+    waves.write_layout(top, {"N_ENTRIES": 4})
+    (match / "jitnic_match.fst").write_bytes(b"")
+    assert wave_commands("icarus", since=100, sim_build=sim_build) == [
+        "waves: gtkwave sim_build/jitnic_match/icarus_abc/jitnic_match.fst",
+        "waves: gtkwave sim_build/jitnic_top/icarus_new/jitnic_top.fst "
+        "sim_build/jitnic_top/icarus_new/jitnic_top.gtkw"]
+    assert wave_commands("verilator", since=100, sim_build=sim_build) == []
