@@ -2,17 +2,24 @@
 (tb/top/test_waves.py checks the layout against real FSTs)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+from pathlib import Path
 
+import pytest
+
+from jit import cli
 from jit.ebpf import isa
-from jit.paths import PROJECT_ROOT
+from jit.paths import PROJECT_ROOT, program_object
+from jit.traffic import workloads
 from tb.common import waves
+from tb.regress import wave_commands
 
 
 def test_committed_layout_and_filter_match_generator():
     committed = (PROJECT_ROOT / "rtl" / "jitnic.gtkw").read_text()
-    assert committed == waves.layout({}, waves.Path(".")), "rtl/jitnic.gtkw is stale: run `make waves`"
+    assert committed == waves.layout({}, Path(".")), "rtl/jitnic.gtkw is stale: run `make waves`"
     actions = (PROJECT_ROOT / waves.ACTIONS_FILTER).read_text()
     assert actions == waves.actions_filter(), f"{waves.ACTIONS_FILTER} is stale: run `make waves`"
     assert actions.splitlines()[4] == "4 XDP_REDIRECT"
@@ -50,7 +57,6 @@ def test_insn_filter_prints_mnemonics():
 
 
 def test_regress_pairs_each_new_fst_with_its_layout(tmp_path):
-    from tb.regress import wave_commands
     sim_build = tmp_path / "sim_build"
     old = sim_build / "jitnic_top" / "icarus_old"
     top = sim_build / "jitnic_top" / "icarus_new"
@@ -67,3 +73,24 @@ def test_regress_pairs_each_new_fst_with_its_layout(tmp_path):
         "waves: gtkwave sim_build/jitnic_top/icarus_new/jitnic_top.fst "
         "sim_build/jitnic_top/icarus_new/jitnic_top.gtkw"]
     assert wave_commands("verilator", since=100, sim_build=sim_build) == []
+
+
+@pytest.mark.rtl
+def test_rtl_engine_waves_writes_fst_and_layout(tmp_path, capsys):
+    """`jitnic run --engine rtl --waves`: the FST and the layout for that run's parameters, named on stderr."""
+    cap = tmp_path / "few.pcap"
+    workloads.write_pcap(cap, "zipf", 12, seed=3)
+    code = cli.main(["run", str(program_object("ttl_router")), "--pcap", str(cap), "--entries", "4",
+                     "--engine", "rtl", "--waves", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    paths = json.loads(out)["waves"]
+    assert f"waves: gtkwave {paths['fst']} {paths['gtkw']}" in err
+    assert Path(paths["fst"]).stat().st_size > 0
+    assert "jitnic_top.dbg_match_vector[3:0]" in Path(paths["gtkw"]).read_text().splitlines()
+
+
+def test_waves_needs_the_rtl_engine(tmp_path, capsys):
+    assert cli.main(["run", str(program_object("ttl_router")), "--pcap", str(tmp_path / "x.pcap"),
+                     "--waves"]) == 2
+    assert "--waves needs --engine rtl" in capsys.readouterr().err
