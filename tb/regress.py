@@ -3,7 +3,8 @@ through pytest and the cocotb runner) on that simulator and end with a short sum
 end-to-end run the frames, hits, misses and cycles per frame that the testbenches measured.
 
 POLICY restricts the policy-dependent benches (top, end-to-end) to one policy; WAVES=1 writes FST
-waveforms; TEST selects benches by name (a pytest -k expression, e.g. `TEST=top`).
+waveforms and prints the GTKWave command for each, with its layout; TEST selects benches by name
+(a pytest -k expression, e.g. `TEST="test_top and default"`).
 """
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from jit.nic import params
 from jit.paths import PROJECT_ROOT
+from tb.common import waves
 from tb.common.simulators import SIMULATORS
 
-REPORTS = PROJECT_ROOT / "sim_build" / "reports"
+SIM_BUILD = PROJECT_ROOT / "sim_build"
+REPORTS = SIM_BUILD / "reports"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     rc = subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
     print_summary(args.sim, time.time() - t0, rc)
     if args.waves == "1":
-        for fst in sorted((PROJECT_ROOT / "sim_build").glob(f"*/{args.sim}_*/*.fst")):
-            print(f"waves: gtkwave {fst.relative_to(PROJECT_ROOT)} rtl/jitnic.gtkw")
+        for line in wave_commands(args.sim, t0):
+            print(line)
     return rc
+
+
+def wave_commands(sim: str, since: float, sim_build: Path = SIM_BUILD) -> list[str]:
+    """`gtkwave FST [LAYOUT]` per FST this run wrote (older runs' FSTs stay out), each with the
+    layout generated beside it for its parameters (jitnic_top's; other blocks have none), paths
+    relative to the project root."""
+    out = []
+    for fst in sorted(sim_build.glob(f"*/{sim}_*/*.fst")):
+        if fst.stat().st_mtime < since:
+            continue
+        gtkw = fst.parent / waves.GTKW_NAME
+        cmd = f"waves: gtkwave {fst.relative_to(sim_build.parent)}"
+        out.append(cmd + (f" {gtkw.relative_to(sim_build.parent)}" if gtkw.exists() else ""))
+    return out
 
 
 def print_summary(sim: str, seconds: float, rc: int) -> None:

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from jit.cli.progress import Bar, counted
 from jit.ebpf import elf
 from jit.traffic import pcap, workloads
 from jit.nic.model import NicConfig
@@ -54,9 +55,14 @@ def gen_cmd(name: str) -> str:
     return f"jitnic gen {workload} -o build/results/{name}.pcap --count {count} --seed {seed} {ps}".strip()
 
 
+# frames simulated so far, on a terminal only; main() replaces this silent one while it runs
+PROGRESS = Bar("results", show=False)
+
+
 def frames_of(name: str):
+    """A factory re-opening capture `name` for each pass, each frame moving PROGRESS."""
     path = capture(name)
-    return lambda: pcap.read_packets(path)
+    return lambda: counted(pcap.read_packets(path), PROGRESS)
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -70,7 +76,9 @@ def pct(x: float) -> str:
 
 
 def log(msg: str) -> None:
-    print(f"[results {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    """A dated line on stderr; on a terminal the bar also names the step."""
+    PROGRESS.write(f"[results {time.strftime('%H:%M:%S')}] {msg}")
+    PROGRESS.set_description(f"results: {msg}")
 
 
 # ---- sections ----------------------------------------------------------------------------------
@@ -146,7 +154,7 @@ def section_model_checks(programs) -> str:
     for name, program in programs:
         total = {"packets": 0, "hits": 0, "mismatches": 0, "nic": 0, "full": 0}
         for cap in ("mixed",):
-            rep = run_model(program.insns, pcap.read_packets(capture(cap)), NicConfig())
+            rep = run_model(program.insns, frames_of(cap)(), NicConfig())
             total["packets"] += rep.packets
             total["hits"] += rep.hits
             total["mismatches"] += rep.mismatches
@@ -330,7 +338,17 @@ def main(argv: list[str] | None = None) -> int:
         OUT.write_text(replace_section(OUT.read_text(), SINGLE_SECTIONS[args.only]()))
         log(f"updated section {args.only} of {OUT.relative_to(PROJECT_ROOT)}")
         return 0
-    skip = set(args.skip.split(","))
+    global PROGRESS
+    PROGRESS = Bar("results")
+    try:
+        return write_all(set(args.skip.split(",")))
+    finally:
+        PROGRESS.close()
+        PROGRESS = Bar("results", show=False)
+
+
+def write_all(skip: set[str]) -> int:
+    """Every section, into docs/results.md."""
     programs = [(n, elf.load_program(program_object(n))) for n in PROGRAM_NAMES]
     t0 = time.time()
     parts = ["# JITNIC results",

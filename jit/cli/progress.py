@@ -37,6 +37,13 @@ class Bar:
         if self._bar is not None:
             self._bar.set_description(desc, refresh=False)
 
+    def write(self, line: str) -> None:
+        """`line` on stderr, above the bar on a terminal (a plain print would tear the bar)."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

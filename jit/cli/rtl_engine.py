@@ -53,12 +53,15 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
             env["RTL_RUN_FRAMES"] = str(frames)     # the bar counts the simulation's frame records
         try:
             with progress.Bar(f"rtl run ({simulator})") as bar, _LineCounter(frames, bar):
-                run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env, waves=waves,
-                           log_file=log, simulator=simulator)
+                results = run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env,
+                                     waves=waves, log_file=log, simulator=simulator)
         except (AssertionError, SystemExit, RuntimeError) as exc:     # RuntimeError: build failed
             cause = log_cause(log) or " ".join(str(exc).split())
             raise JitnicError(f"RTL run failed: {cause} (full log: {log})") from None
         summary = json.loads(report.read_text())
+        if waves:       # the runner writes both beside the results (tb/common/runner.py, waves.py)
+            summary["waves"] = {"fst": str(results.parent / "jitnic_top.fst"),
+                                "gtkw": str(results.parent / "jitnic_top.gtkw")}
         records = [json.loads(line) for line in frames.read_text().splitlines()] if want_frames else []
     return summary, records
 

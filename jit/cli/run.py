@@ -70,6 +70,9 @@ def register(sub) -> None:
                    help="model: the Python NIC model; rtl: jitnic_top.v in a simulator (--sim)")
     p.add_argument("--sim", choices=SIMULATORS, default="icarus",
                    help="simulator of the RTL engine (default icarus)")
+    p.add_argument("--waves", action="store_true",
+                   help="RTL engine: write an FST waveform and its GTKWave layout, and print the "
+                        "gtkwave command that opens them (on stderr)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the independent reference-interpreter run per frame")
     out = p.add_mutually_exclusive_group()
@@ -93,6 +96,8 @@ def run(args) -> int:
     program, runtime = state.load(args)
     cfg = nic_config(args, args.entries, args.policy)
     capture = open_capture(args)
+    if args.waves and args.engine != "rtl":
+        raise JitnicError("--waves needs --engine rtl (the model has no waveforms)")
     with FrameOutput(args.pcap_out, args.jsonl) as output:
         if args.engine == "rtl":
             if runtime.stateful or program.subprograms:
@@ -105,8 +110,11 @@ def run(args) -> int:
             summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                        latency=args.latency, check=not args.no_check,
                                        want_frames=output.wanted, convert_link=capture.convert,
-                                       simulator=args.sim)
+                                       simulator=args.sim, waves=args.waves)
             output.write_rtl_records(records, capture)
+            if args.waves:
+                print(f"waves: gtkwave {summary['waves']['fst']} {summary['waves']['gtkw']}",
+                      file=sys.stderr)
         else:
             summary = run_model_engine(program, runtime, cfg, args, capture, output).as_dict()
             state.finish(args, runtime)

@@ -2,7 +2,8 @@
 
 One place knows the RTL source list and how a parameter set becomes a build directory, so every
 parameter set builds in its own folder (pytest -n safe, no stale builds) and waves work the same
-for every block and simulator: set WAVES=1 in the environment to get `<build_dir>/<toplevel>.fst`.
+for every block and simulator: set WAVES=1 in the environment to get `<build_dir>/<toplevel>.fst` (and, for jitnic_top, the
+GTKWave layout for its parameters beside it, tb/common/waves.py).
 The simulator is $JITNIC_SIM (`make SIM=verilator`) unless the caller names one
 (tb/common/simulators.py). Builds of one directory are serialized by a lock file, so parallel
 tests that share a parameter set compile it once.
@@ -18,6 +19,7 @@ from pathlib import Path
 from cocotb_tools.runner import get_runner
 
 from jit.paths import PROJECT_ROOT
+from tb.common import waves as waves_layout
 from tb.common.simulators import simulator as choose_simulator
 
 RTL_DIR = PROJECT_ROOT / "rtl"
@@ -71,6 +73,8 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                           build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
                           test_args=sim.test_args(build_dir, toplevel, waves),
                           timescale=("1ns", "1ps"), log_file=log_file)
+    if waves and toplevel == "jitnic_top":      # before the check: a failed run is the one to look at
+        waves_layout.write_layout(build_dir, parameters)
     check_results(results, f"{toplevel} (log above, build {build_dir})")
     return Path(results)
 

@@ -1,0 +1,172 @@
+"""The GTKWave layout of jitnic_top, written for the parameters a bench was built with.
+
+GTKWave finds a vector only by its full name with its range (`dbg_match_vector[15:0]`), so a layout
+written for one configuration loses every parameter-sized signal at another. The runner writes
+`<build_dir>/jitnic_top.gtkw` beside the FST after a waves run of jitnic_top; `rtl/jitnic.gtkw` is
+the same layout at the default parameters (`make waves` writes it and the action filter,
+tests/test_waves.py keeps both fresh). Widths follow rtl/jitnic_top.v's derivations.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from jit.ebpf import memmap
+from jit.nic import encoding as enc
+from jit.paths import PROJECT_ROOT
+
+GTKW_NAME = "jitnic_top.gtkw"
+ACTIONS_FILTER = "rtl/jitnic_actions.gtkwf"         # translate filter: action numbers -> XDP_* names
+INSN_FILTER = "tb/common/insn_filter.py"            # process filter: instruction word -> mnemonic
+
+# display flags of a GTKWave trace (gtkwave's TR_* bits)
+BIN, HEX, DEC = "@28", "@22", "@24"
+ACTION, INSN = "@2024", "@4022"                     # decimal via a file filter, hex via a process one
+GROUP_OPEN, GROUP_CLOSE = "@800200", "@1000200"
+
+
+def defaults() -> dict:
+    """jitnic_top's parameter defaults (the ABI header's values, jit.nic.encoding)."""
+    return {"N_ENTRIES": enc.N_ENTRIES, "MAX_ATOMS": enc.MAX_ATOMS,
+            "MAX_TRACE_LEN": enc.MAX_TRACE_LEN, "HDR_BYTES": enc.HDR_BYTES,
+            "DATA_WIDTH": enc.DATA_WIDTH, "PKT_BYTES": enc.PKT_BYTES, "N_BUFS": enc.N_BUFS}
+
+
+def clog2(n: int) -> int:
+    """Verilog's $clog2."""
+    return max(0, math.ceil(math.log2(n))) if n > 1 else 0
+
+
+def widths(parameters: dict) -> dict:
+    """The parameter-derived widths, named as in rtl/jitnic_top.v (plus 1-bit and fixed ones)."""
+    p = {**defaults(), **{k: v for k, v in parameters.items() if k in defaults()}}
+    n = p["N_ENTRIES"]
+    return {"N": n, "IDX_W": clog2(n) if n > 1 else 1, "SLOT_W": clog2(p["MAX_TRACE_LEN"]),
+            "BUF_W": clog2(p["N_BUFS"]), "N_BUFS": p["N_BUFS"], "DW": p["DATA_WIDTH"],
+            "EMPTY_W": clog2(p["DATA_WIDTH"] // 8)}
+
+
+# (group title, [(format, signal below jitnic_top, width: a number or a widths() key)])
+GROUPS = [
+    ("rx (wire in): never back-pressured; rx_pause = no free buffer", [
+        (BIN, "clk", 1), (BIN, "rst", 1), (BIN, "rx_valid", 1), (BIN, "rx_ready", 1),
+        (BIN, "rx_startofpacket", 1), (BIN, "rx_endofpacket", 1), (BIN, "rx_error", 1),
+        (BIN, "rx_pause", 1), (HEX, "rx_empty", "EMPTY_W"), (HEX, "rx_data", "DW"),
+        (BIN, "u_rx.in_frame_reg", 1), (BIN, "u_rx.has_buf_reg", 1), (BIN, "u_rx.orphan_reg", 1),
+        (DEC, "u_rx.buf_reg", "BUF_W"), (BIN, "ev_rx_drop", 1), (BIN, "ev_rx_error", 1),
+        (BIN, "ev_malformed", 1), (BIN, "ev_oversize", 1), (HEX, "dbg_bufs_busy", "N_BUFS"),
+        (BIN, "rxd_valid", 1), (DEC, "rxd_buf", "BUF_W"), (DEC, "rxd_len", 16)]),
+    ("match", [
+        (BIN, "match_start_c", 1), (DEC, "lookup_len", 16), (BIN, "u_match.lookup_done", 1),
+        (BIN, "u_match.lookup_hit", 1), (DEC, "u_match.lookup_index", "IDX_W"),
+        (HEX, "dbg_match_vector", "N"), (HEX, "entry_valid", "N")]),
+    ("engine / executor", [
+        (DEC, "eng_state_reg", 2), (DEC, "eng_buf_reg", "BUF_W"), (DEC, "eng_len_reg", 16),
+        (DEC, "eng_entry_reg", "IDX_W"), (BIN, "exec_start_c", 1), (DEC, "u_exec.state_reg", 3),
+        (DEC, "dbg_exec_pc", "SLOT_W"), (HEX, "dbg_exec_insn", 64), (INSN, "dbg_exec_insn", 64),
+        (BIN, "exec_done", 1), (ACTION, "exec_action", 32), (DEC, "exec_err", 4),
+        (DEC, "exec_cycles", 32), (BIN, "txq_push_c", 1), (BIN, "hostq_push_c", 1),
+        (DEC, "hostq_chan_c", 2), (BIN, "eng_free_c", 1), (BIN, "win_wr_c", 1)]),
+    ("tx (wire out)", [
+        (BIN, "tx_valid", 1), (BIN, "tx_ready", 1), (BIN, "tx_startofpacket", 1),
+        (BIN, "tx_endofpacket", 1), (HEX, "tx_empty", "EMPTY_W"), (HEX, "tx_data", "DW"),
+        (DEC, "u_tx.own_reg", 2), (BIN, "u_tx.u_txq.head_valid", 1),
+        (DEC, "u_tx.u_txq.head_buf", "BUF_W"), (DEC, "u_tx.u_txq.word_reg", 16),
+        (DEC, "u_tx.u_txq.occ_reg", 3), (BIN, "txq_free", 1)]),
+    ("host (to host)", [
+        (BIN, "host_valid", 1), (BIN, "host_ready", 1), (BIN, "host_startofpacket", 1),
+        (BIN, "host_endofpacket", 1), (HEX, "host_empty", "EMPTY_W"), (DEC, "host_channel", 2),
+        (HEX, "host_data", "DW"), (BIN, "u_tx.u_hostq.head_valid", 1),
+        (DEC, "u_tx.u_hostq.head_buf", "BUF_W"), (DEC, "u_tx.u_hostq.word_reg", 16),
+        (DEC, "u_tx.u_hostq.occ_reg", 3), (BIN, "hostq_free", 1)]),
+    ("host_tx (host to wire)", [
+        (BIN, "host_tx_valid", 1), (BIN, "host_tx_ready", 1), (BIN, "host_tx_startofpacket", 1),
+        (BIN, "host_tx_endofpacket", 1), (HEX, "host_tx_empty", "EMPTY_W"),
+        (HEX, "host_tx_data", "DW")]),
+    ("control bus / commit", [
+        (BIN, "s_axil_awvalid", 1), (BIN, "s_axil_awready", 1), (HEX, "s_axil_awaddr", 16),
+        (HEX, "s_axil_wdata", 32), (BIN, "s_axil_bvalid", 1), (BIN, "s_axil_arvalid", 1),
+        (BIN, "s_axil_arready", 1), (HEX, "s_axil_araddr", 16), (BIN, "s_axil_rvalid", 1),
+        (HEX, "s_axil_rdata", 32), (DEC, "dbg_commit_state", 3), (BIN, "engine_hold", 1),
+        (BIN, "engine_idle", 1), (DEC, "u_regs.victim_reg", "IDX_W"),
+        (DEC, "u_regs.err_code_reg", 16), (DEC, "pol_victim", "IDX_W")]),
+    ("counters", [(DEC, f"u_regs.dbg_{name}", 32) for name in (
+        "rx_packets", "hits", "misses", "installs", "evictions", "tx", "drops", "passes",
+        "redirects", "aborts", "exec_errors", "runts", "oversize", "host_tx", "install_errors",
+        "exec_cycles")]),
+]
+
+
+def signals(parameters: dict) -> list[tuple[str, int]]:
+    """Every (hierarchical name without range, width) the layout shows, in order, once each."""
+    w = widths(parameters)
+    seen: dict[str, int] = {}
+    for _, rows in GROUPS:
+        for _, name, width in rows:
+            seen.setdefault(f"jitnic_top.{name}", w[width] if isinstance(width, str) else width)
+    return list(seen.items())
+
+
+def _trace_line(name: str, width: int) -> str:
+    return f"jitnic_top.{name}" + (f"[{width - 1}:0]" if width > 1 else "")
+
+
+def _filter_line(fmt: str, filters: Path) -> list[str]:
+    """The filter reference GTKWave expects after a translated trace's flags."""
+    if fmt == ACTION:
+        return [f"^1 {filters / ACTIONS_FILTER}"]
+    if fmt == INSN:
+        return [f"^>1 {filters / INSN_FILTER}"]
+    return []
+
+
+def layout(parameters: dict, filters: Path = PROJECT_ROOT) -> str:
+    """The save file for jitnic_top built with `parameters` (missing ones at their defaults);
+    filter files are named under `filters` (a relative path is taken from GTKWave's directory)."""
+    w = widths(parameters)
+    shown = {**defaults(), **{k: v for k, v in parameters.items() if k in defaults()}}
+    out = ["[*]", "[*] GTKWave save file for jitnic_top, generated by tb/common/waves.py for "
+           + ", ".join(f"{k} {v}" for k, v in sorted(shown.items())) + ".",
+           "[*] Open from the project root: gtkwave <build_dir>/jitnic_top.fst <this file>", "[*]",
+           "[timestart] 0", "[size] 1800 1000", "[pos] -1 -1",
+           "*-14.000000 0" + " -1" * 19, "[treeopen] jitnic_top.", "[sst_width] 260",
+           "[signals_width] 330", "[sst_expanded] 1", "[sst_vpaned_height] 320"]
+    for title, rows in GROUPS:
+        out += [GROUP_OPEN, f"-{title}"]
+        fmt_now = None
+        for fmt, name, width in rows:
+            if fmt != fmt_now or fmt in (ACTION, INSN):
+                out.append(fmt)
+                fmt_now = fmt
+            out += _filter_line(fmt, filters)
+            out.append(_trace_line(name, w[width] if isinstance(width, str) else width))
+        out += [GROUP_CLOSE, f"-{title}"]
+    out += ["[pattern_trace] 1", "[pattern_trace] 0"]
+    return "\n".join(out) + "\n"
+
+
+def actions_filter() -> str:
+    """The translate filter file: `value name` per XDP action (jit.ebpf.memmap's names)."""
+    return "".join(f"{value} {name}\n" for value, name in sorted(memmap.ACTION_NAMES.items()))
+
+
+def write_layout(build_dir: Path, parameters: dict) -> Path:
+    """Write `<build_dir>/jitnic_top.gtkw` for `parameters`, filters by absolute path."""
+    path = Path(build_dir) / GTKW_NAME
+    path.write_text(layout(parameters, PROJECT_ROOT))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="write the committed layout (default parameters) and "
+                                 "the action filter (`make waves`)")
+    ap.add_argument("--root", type=Path, default=PROJECT_ROOT)
+    args = ap.parse_args(argv)
+    (args.root / "rtl" / "jitnic.gtkw").write_text(layout({}, Path(".")))
+    (args.root / ACTIONS_FILTER).write_text(actions_filter())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
