@@ -67,14 +67,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def wave_commands(sim: str, since: float, sim_build: Path = SIM_BUILD) -> list[str]:
-    """`gtkwave FST [LAYOUT]` per FST this run wrote (older runs' FSTs stay out), each with the
-    layout generated beside it for its parameters (jitnic_top's; other blocks have none), paths
-    relative to the project root."""
+    """`gtkwave FST [LAYOUT]` per waveform this run wrote (older runs' stay out), named by bench
+    and parameters (sim_build/waves/<sim>/, tb/common/runner.py), each with the layout generated
+    for its parameters (jitnic_top's; other blocks have none), paths relative to the project root."""
     out = []
-    for fst in sorted(sim_build.glob(f"*/{sim}_*/*.fst")):
-        if fst.stat().st_mtime < since:
+    for fst in sorted((sim_build / "waves" / sim).glob("*.fst")):
+        if not fst.exists() or fst.stat().st_mtime < since:     # stat follows the link to the FST
             continue
-        gtkw = fst.parent / waves.GTKW_NAME
+        gtkw = fst.with_suffix(".gtkw")
         cmd = f"waves: gtkwave {fst.relative_to(sim_build.parent)}"
         out.append(cmd + (f" {gtkw.relative_to(sim_build.parent)}" if gtkw.exists() else ""))
     return out

@@ -14,6 +14,7 @@ from jit.ebpf import isa
 from jit.paths import PROJECT_ROOT, program_object
 from jit.traffic import workloads
 from tb.common import waves
+from tb.common import runner
 from tb.regress import wave_commands
 
 
@@ -56,22 +57,31 @@ def test_insn_filter_prints_mnemonics():
                    "xxxxxxxxxxxxxxxx", "<unknown>"]
 
 
-def test_regress_pairs_each_new_fst_with_its_layout(tmp_path):
+def test_regress_lists_this_runs_waves_by_bench_and_parameters(tmp_path, monkeypatch):
     sim_build = tmp_path / "sim_build"
+    monkeypatch.setattr(runner, "SIM_BUILD", sim_build)
     old = sim_build / "jitnic_top" / "icarus_old"
     top = sim_build / "jitnic_top" / "icarus_new"
     match = sim_build / "jitnic_match" / "icarus_abc"
     for d in (old, top, match):
         d.mkdir(parents=True)
     (old / "jitnic_top.fst").write_bytes(b"")
+    runner.name_waves(old, "jitnic_top", runner.waves_name("tb.top.test_top", None, {"N_ENTRIES": 2}),
+                      "icarus")
     os.utime(old / "jitnic_top.fst", (1, 1))                  # an earlier run's
     (top / "jitnic_top.fst").write_bytes(b"")
     waves.write_layout(top, {"N_ENTRIES": 4})
+    name = runner.waves_name("tb.top.test_top", None, {"N_ENTRIES": 4, "POLICY": "lru"})
+    assert name == "test_top-n_entries4-policylru"
+    runner.name_waves(top, "jitnic_top", name, "icarus")
     (match / "jitnic_match.fst").write_bytes(b"")
+    runner.name_waves(match, "jitnic_match", runner.waves_name("tb.match.test_match", "t", {}),
+                      "icarus")
     assert wave_commands("icarus", since=100, sim_build=sim_build) == [
-        "waves: gtkwave sim_build/jitnic_match/icarus_abc/jitnic_match.fst",
-        "waves: gtkwave sim_build/jitnic_top/icarus_new/jitnic_top.fst "
-        "sim_build/jitnic_top/icarus_new/jitnic_top.gtkw"]
+        "waves: gtkwave sim_build/waves/icarus/test_match-t.fst",
+        "waves: gtkwave sim_build/waves/icarus/test_top-n_entries4-policylru.fst "
+        "sim_build/waves/icarus/test_top-n_entries4-policylru.gtkw"]
+    assert (sim_build / "waves" / "icarus" / f"{name}.fst").resolve() == top / "jitnic_top.fst"
     assert wave_commands("verilator", since=100, sim_build=sim_build) == []
 
 

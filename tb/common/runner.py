@@ -75,8 +75,31 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                           timescale=("1ns", "1ps"), log_file=log_file)
     if waves and toplevel == "jitnic_top":      # before the check: a failed run is the one to look at
         waves_layout.write_layout(build_dir, parameters)
+    if waves:
+        name_waves(build_dir, toplevel, waves_name(test_module, testcase, parameters), sim.name)
     check_results(results, f"{toplevel} (log above, build {build_dir})")
     return Path(results)
+
+
+def waves_name(test_module: str, testcase: str | None, parameters: dict) -> str:
+    """A readable name for one bench run's waveform: bench, test case and parameters
+    (`test_top-n_entries4-policylru`), instead of the build directory's hash."""
+    parts = [test_module.rsplit(".", 1)[-1]] + ([testcase] if testcase else [])
+    parts += [f"{k.lower()}{v}" for k, v in sorted(parameters.items())]
+    return "-".join(str(p).replace("/", "_").replace(" ", "_") for p in parts)
+
+
+def name_waves(build_dir: Path, toplevel: str, name: str, simulator: str) -> None:
+    """Link `<build_dir>/<toplevel>.fst` (and its .gtkw layout, if any) as
+    `sim_build/waves/<simulator>/<name>.fst` / `.gtkw`, the names `make WAVES=1` lists."""
+    folder = SIM_BUILD / "waves" / simulator
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in (".fst", ".gtkw"):
+        target = build_dir / f"{toplevel}{suffix}"
+        link = folder / f"{name}{suffix}"
+        if target.exists():
+            link.unlink(missing_ok=True)
+            link.symlink_to(os.path.relpath(target, folder))
 
 
 def check_results(results_xml, where: str) -> None:
