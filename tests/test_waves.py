@@ -86,12 +86,14 @@ def test_regress_lists_this_runs_waves_by_bench_and_parameters(tmp_path, monkeyp
 
 
 @pytest.mark.rtl
-def test_rtl_engine_waves_writes_fst_and_layout(tmp_path, capsys):
-    """`jitnic run --engine rtl --waves`: the FST and the layout for that run's parameters, named on stderr."""
+def test_rtl_engine_waves_writes_fst_and_layout(tmp_path, capsys, monkeypatch):
+    """`WAVES=1 jitnic run --engine rtl` (as `make WAVES=1`; `--waves` is the same switch): the FST
+    and the layout for that run's parameters, named on stderr."""
     cap = tmp_path / "few.pcap"
     workloads.write_pcap(cap, "zipf", 12, seed=3)
+    monkeypatch.setenv("WAVES", "1")
     code = cli.main(["run", str(program_object("ttl_router")), "--pcap", str(cap), "--entries", "4",
-                     "--engine", "rtl", "--waves", "--json"])
+                     "--engine", "rtl", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     paths = json.loads(out)["waves"]

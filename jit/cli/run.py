@@ -3,6 +3,7 @@ handling misses, check every final result against the reference interpreter, pri
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jit.cli import state
@@ -96,6 +97,8 @@ def run(args) -> int:
     program, runtime = state.load(args)
     cfg = nic_config(args, args.entries, args.policy)
     capture = open_capture(args)
+    # WAVES=1 in the environment asks for waveforms as in `make SIM=icarus WAVES=1`
+    args.waves = args.waves or (args.engine == "rtl" and os.environ.get("WAVES") == "1")
     if args.waves and args.engine != "rtl":
         raise JitnicError("--waves needs --engine rtl (the model has no waveforms)")
     with FrameOutput(args.pcap_out, args.jsonl) as output:
