@@ -465,7 +465,7 @@ always @* begin
                 state_next = C_IDLE;
                 st_err_next = 1'b1;
                 cnt_install_err_c = 1'b1;
-            end else if (scan_total > EXEC_BUDGET) begin
+            end else if (scan_total[32] || scan_total[31:0] > EXEC_BUDGET) begin   // 32-bit compare
                 err_code_next = `ERR_EXEC_BUDGET;
                 err_index_next = idx32[15:0];
                 state_next = C_IDLE;
