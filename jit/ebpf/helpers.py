@@ -19,6 +19,7 @@ import struct
 
 from jit.ebpf import fib
 from jit.ebpf.helper_ids import HELPER_NAMES
+from jit.ebpf.isa import sign_extend
 from jit.ebpf.interp import Helper, InterpError, Memory, PAGE_SHIFT, Region
 from jit.ebpf.maps.base import E2BIG, EFAULT, EINVAL, ENOENT
 from jit.ebpf.maps.devmap import CpuMap, DevMap
@@ -305,7 +306,7 @@ HARD_END = min(FRAME_SIZE - TAILROOM, HEADROOM + PKT_MAX)   # data_hard_end (buf
 @helper("xdp_adjust_head")
 def xdp_adjust_head(mem, pc, r1, r2, r3, r4, r5):
     x = _Xdp(mem)
-    delta = struct.unpack("<i", struct.pack("<I", r2 & 0xFFFF_FFFF))[0]
+    delta = sign_extend(r2, 32)
     metalen = x.data - x.meta
     data = x.data + delta
     if data < XDP_FRAME_SIZE + metalen or data > x.data_end - ETH_HLEN:
@@ -322,7 +323,7 @@ def xdp_adjust_head(mem, pc, r1, r2, r3, r4, r5):
 @helper("xdp_adjust_meta")
 def xdp_adjust_meta(mem, pc, r1, r2, r3, r4, r5):
     x = _Xdp(mem)
-    delta = struct.unpack("<i", struct.pack("<I", r2 & 0xFFFF_FFFF))[0]
+    delta = sign_extend(r2, 32)
     meta = x.meta + delta
     if meta < XDP_FRAME_SIZE or meta > x.data:
         return _errno(-EINVAL)
@@ -337,7 +338,7 @@ def xdp_adjust_meta(mem, pc, r1, r2, r3, r4, r5):
 @helper("xdp_adjust_tail")
 def xdp_adjust_tail(mem, pc, r1, r2, r3, r4, r5):
     x = _Xdp(mem)
-    delta = struct.unpack("<i", struct.pack("<I", r2 & 0xFFFF_FFFF))[0]
+    delta = sign_extend(r2, 32)
     end = x.data_end + delta
     if end > HARD_END or end < x.data + ETH_HLEN:
         return _errno(-EINVAL)
@@ -426,7 +427,7 @@ def check_mtu(mem, pc, r1, r2, r3, r4, r5):
     x = _Xdp(mem)
     mtu_len = struct.unpack("<I", mem.read(r3, 4, pc))[0]
     length = mtu_len + ETH_HLEN if mtu_len else x.data_end - x.data
-    length += struct.unpack("<i", struct.pack("<I", r4 & 0xFFFF_FFFF))[0]
+    length += sign_extend(r4, 32)
     mem.write(r3, struct.pack("<I", mtu), pc)
     return 1 if length > mtu + ETH_HLEN else 0       # BPF_MTU_CHK_RET_FRAG_NEEDED / SUCCESS
 
