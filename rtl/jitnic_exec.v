@@ -29,6 +29,10 @@ module jitnic_exec #(
     parameter MAX_TRACE_LEN = 64,                 // trace slots (2..); pc >= MAX_TRACE_LEN is FELL_OFF
     parameter HDR_BYTES = 128,                    // writable header window in bytes (multiple of 8)
     parameter PKT_BYTES = 2048,                   // packet buffer in bytes (multiple of 8, >= HDR_BYTES, >= 16)
+    // 1: slot_addr is 0 while idle, so the caller's trace RAM reads slot 0 in the start cycle
+    // (addressed with the entry being started) and execution begins the cycle after start,
+    // without a fetch cycle; 0: slot 0 is fetched after start (one cycle more per run)
+    parameter PREFETCH = 0,
     parameter SLOT_W = clog2(MAX_TRACE_LEN),      // slot address width (derived)
     parameter PKT_ADDR_W = clog2(PKT_BYTES / 8)   // packet RAM word address width (derived)
 ) (
@@ -143,7 +147,7 @@ reg [63:0]            stk_even_q = 64'd0;
 reg [63:0]            stk_odd_q = 64'd0;
 reg [63:0]            stk_init_reg = 64'd0;                // stack word written since start
 
-assign slot_addr = slot_addr_reg;
+assign slot_addr = PREFETCH != 0 && state_reg == STATE_IDLE ? {SLOT_W{1'b0}} : slot_addr_reg;
 assign done = done_reg;
 assign action = action_reg;
 assign err = err_reg;
@@ -379,8 +383,15 @@ always @* begin
         STATE_IDLE: begin
             cnt_next = 32'd1;
             if (start) begin
-                state_next = STATE_FETCH;
-                slot_addr_next = {SLOT_W{1'b0}};
+                if (PREFETCH != 0) begin
+                    // slot 0 is read in this cycle: execute it in the next, fetch slot 1 meanwhile
+                    state_next = STATE_EXEC;
+                    pc_next = {PC_W{1'b0}};
+                    slot_addr_next = {{SLOT_W-1{1'b0}}, 1'b1};
+                end else begin
+                    state_next = STATE_FETCH;
+                    slot_addr_next = {SLOT_W{1'b0}};
+                end
             end
         end
         STATE_FETCH: begin

@@ -7,9 +7,9 @@
 /*
  * N_BUFS buffers of PKT_BYTES, each a frame between rx and its output (or drop). Word w of a buffer
  * is bytes BPB*w .. BPB*w+BPB-1 (BPB = DATA_WIDTH/8), byte BPB*w+j in bits [8j+7:8j]. The packet
- * RAM exists three times with the same contents (written by rx), one read port each: the executor
- * (64-bit words, a lane of the bus word) and the two egress readers (tx, host), so none waits for
- * another. Next to the RAM each buffer has its header window in registers: the first WIN_WORDS
+ * RAM exists N_EXEC + 2 times with the same contents (written by rx), one read port each: one per
+ * executor lane (64-bit words, a lane of the bus word) and the two egress readers (tx, host), so
+ * none waits for another. Next to the RAM each buffer has its header window in registers: the first WIN_WORDS
  * bus words (byte k in bits [8k+7:8k], zero past the frame), read whole by the match and the
  * executor, overwritten with the trace's output window by the engine, and read word by word by
  * egress in place of the RAM (so the output frame is the window followed by the untouched rest).
@@ -28,6 +28,8 @@ module jitnic_pktbuf #(
     parameter PKT_BYTES = 2048,
     // buffers; power of two >= 2
     parameter N_BUFS = 4,
+    // executor read ports (one per executor lane), each on its own copy of the packet RAM; >= 1
+    parameter N_EXEC = 1,
     // buffer index width (derived, do not override)
     parameter BUF_W = $clog2(N_BUFS),
     // bus-word index width inside a buffer (derived, do not override)
@@ -61,11 +63,12 @@ module jitnic_pktbuf #(
     input  wire [BUF_W-1:0]         win_wr_buf,
     input  wire [HDR_BYTES*8-1:0]   win_wr_data,
 
-    // executor: 64-bit word exec_rd_addr of buffer exec_rd_buf, data the next cycle (held otherwise)
-    input  wire                     exec_rd_en,
-    input  wire [BUF_W-1:0]         exec_rd_buf,
-    input  wire [EXEC_ADDR_W-1:0]   exec_rd_addr,
-    output wire [63:0]              exec_rd_data,
+    // executor port p (lane p): 64-bit word exec_rd_addr of buffer exec_rd_buf, data the next
+    // cycle (held otherwise); port p's fields at [p*width +: width]
+    input  wire [N_EXEC-1:0]             exec_rd_en,
+    input  wire [N_EXEC*BUF_W-1:0]       exec_rd_buf,
+    input  wire [N_EXEC*EXEC_ADDR_W-1:0] exec_rd_addr,
+    output wire [N_EXEC*64-1:0]          exec_rd_data,
 
     // egress readers 0 (tx) and 1 (host): bus word, data the next cycle (window words from the window)
     input  wire                     q0_rd_en,
@@ -151,31 +154,39 @@ assign win_b = win_flat[WIN_BITS*win_b_buf +: HDR_BYTES*8];
 // ---- packet RAM copies -----------------------------------------------------------------------------
 wire [RAM_ADDR_W-1:0] wr_addr = {wr_buf, wr_word};
 
-// executor: bus word = 64-bit address / LANES, the lane chosen when the read is issued
-/* verilator lint_off UNUSEDSIGNAL */
-wire [EXEC_ADDR_W+WORD_W:0] exec_addr_wide = {{WORD_W+1{1'b0}}, exec_rd_addr} >> LANE_SHIFT;
-/* verilator lint_on UNUSEDSIGNAL */
-wire [WORD_W-1:0]           exec_word = exec_addr_wide[WORD_W-1:0];
-wire [DATA_WIDTH-1:0]       exec_ram_data;
-reg  [LANE_W-1:0]           exec_lane_reg;
+// executors: bus word = 64-bit address / LANES, the lane chosen when the read is issued; one RAM
+// copy per executor port, so lanes never wait for each other
+genvar x;
+generate
+    for (x = 0; x < N_EXEC; x = x + 1) begin : g_exec
+        wire [BUF_W-1:0]       rd_buf = exec_rd_buf[x*BUF_W +: BUF_W];
+        wire [EXEC_ADDR_W-1:0] rd_addr = exec_rd_addr[x*EXEC_ADDR_W +: EXEC_ADDR_W];
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [EXEC_ADDR_W+WORD_W:0] addr_wide = {{WORD_W+1{1'b0}}, rd_addr} >> LANE_SHIFT;
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [WORD_W-1:0]      word = addr_wide[WORD_W-1:0];
+        wire [DATA_WIDTH-1:0]  ram_data;
+        reg  [LANE_W-1:0]      lane_reg;
 
-jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_exec (
-    .clk(clk),
-    .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
-    .rd_en(exec_rd_en), .rd_addr({exec_rd_buf, exec_word}), .rd_data(exec_ram_data)
-);
+        jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_exec (
+            .clk(clk),
+            .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
+            .rd_en(exec_rd_en[x]), .rd_addr({rd_buf, word}), .rd_data(ram_data)
+        );
 
-always @(posedge clk) begin
-    if (exec_rd_en) begin
-        exec_lane_reg <= LANES > 1 ? exec_rd_addr[LANE_W-1:0] : {LANE_W{1'b0}};
+        always @(posedge clk) begin
+            if (exec_rd_en[x]) begin
+                lane_reg <= LANES > 1 ? rd_addr[LANE_W-1:0] : {LANE_W{1'b0}};
+            end
+        end
+
+        initial begin
+            lane_reg = {LANE_W{1'b0}};
+        end
+
+        assign exec_rd_data[x*64 +: 64] = ram_data[64*lane_reg +: 64];
     end
-end
-
-initial begin
-    exec_lane_reg = {LANE_W{1'b0}};
-end
-
-assign exec_rd_data = exec_ram_data[64*exec_lane_reg +: 64];
+endgenerate
 
 // egress: RAM word, or the window word below WIN_WORDS (the possibly rewritten header)
 wire [DATA_WIDTH-1:0] q0_ram_data, q1_ram_data;
@@ -230,6 +241,10 @@ assign q1_rd_data = q1_use_win_reg ? q1_win_reg : q1_ram_data;
 initial begin
     if (DATA_WIDTH != 64 && DATA_WIDTH != 128 && DATA_WIDTH != 256 && DATA_WIDTH != 512) begin
         $display("Error: DATA_WIDTH must be 64, 128, 256 or 512, got %0d (instance %m)", DATA_WIDTH);
+        $finish;
+    end
+    if (N_EXEC < 1) begin
+        $display("Error: N_EXEC must be >= 1, got %0d (instance %m)", N_EXEC);
         $finish;
     end
     if (HDR_BYTES % 8 != 0 || PKT_BYTES % BPB != 0 || PKT_BYTES < HDR_BYTES || PKT_BYTES > 32768) begin

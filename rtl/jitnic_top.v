@@ -38,6 +38,9 @@ module jitnic_top #(
     // packet buffers (frames in flight between rx and the outputs); power of two >= 2
     // (a frame holds one from its first beat in to its last word read: 8 keep IMIX at line rate)
     parameter N_BUFS = `JITNIC_N_BUFS,
+    // executor lanes: hits executing at once, each a jitnic_exec with its own trace RAM and
+    // packet RAM copies; results leave in arrival order; 1..16
+    parameter N_LANES = `JITNIC_N_LANES,
     // width of the empty signals (derived, do not override)
     parameter EMPTY_WIDTH = $clog2(DATA_WIDTH / 8)
 ) (
@@ -108,6 +111,7 @@ localparam SLOT_W = $clog2(MAX_TRACE_LEN);
 localparam NATOMS_W = $clog2(MAX_ATOMS + 1);
 localparam BUF_W = $clog2(N_BUFS);
 localparam PKT_ADDR_W = $clog2(PKT_BYTES / 8);
+localparam LANE_W = N_LANES > 1 ? $clog2(N_LANES) : 1;
 
 localparam [63:0] P_LRU = "lru";
 localparam [63:0] P_FIFO = "fifo";
@@ -169,22 +173,25 @@ jitnic_fifo #(.WIDTH(BUF_W + 16), .DEPTH(N_BUFS)) u_rx_queue (
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
-wire                   exec_pkt_rd_en;
-wire [PKT_ADDR_W-1:0]  exec_pkt_rd_addr;
-wire [63:0]            exec_pkt_rd_data;
-reg  [BUF_W-1:0]       eng_buf_reg;
+wire [N_LANES-1:0]            lane_pkt_rd_en;
+wire [N_LANES*PKT_ADDR_W-1:0] lane_pkt_rd_addr;
+wire [N_LANES*64-1:0]         lane_pkt_rd_data;
+wire [N_LANES*BUF_W-1:0]      lane_buf_flat;
 wire [BUF_W-1:0]       lookup_buf;
 wire [HDR_BYTES*8-1:0] lookup_hdr;
-wire [HDR_BYTES*8-1:0] eng_hdr;
+wire [BUF_W-1:0]       dq_buf;
+wire [HDR_BYTES*8-1:0] dispatch_hdr;
 reg                    win_wr_c;
-wire [HDR_BYTES*8-1:0] exec_hdr_out;
+wire [BUF_W-1:0]       rob_buf;
+reg  [HDR_BYTES*8-1:0] retire_hdr;
 wire                   txq_rd_en, hostq_rd_en;
 wire [BUF_W-1:0]       txq_rd_buf, hostq_rd_buf;
 wire [WORD_W-1:0]      txq_rd_word, hostq_rd_word;
 wire [DATA_WIDTH-1:0]  txq_rd_data, hostq_rd_data;
 
 jitnic_pktbuf #(
-    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS)
+    .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS),
+    .N_EXEC(N_LANES)
 ) u_bufs (
     .clk(clk), .rst(rst),
     .free_any(buf_avail), .free_buf(buf_free_idx), .alloc(buf_alloc),
@@ -192,10 +199,10 @@ jitnic_pktbuf #(
     .wr_en(rx_wr_en), .wr_first(rx_wr_first), .wr_buf(rx_wr_buf), .wr_word(rx_wr_word),
     .wr_data(rx_wr_data),
     .win_a_buf(lookup_buf), .win_a(lookup_hdr),
-    .win_b_buf(eng_buf_reg), .win_b(eng_hdr),
-    .win_wr_en(win_wr_c), .win_wr_buf(eng_buf_reg), .win_wr_data(exec_hdr_out),
-    .exec_rd_en(exec_pkt_rd_en), .exec_rd_buf(eng_buf_reg), .exec_rd_addr(exec_pkt_rd_addr),
-    .exec_rd_data(exec_pkt_rd_data),
+    .win_b_buf(dq_buf), .win_b(dispatch_hdr),
+    .win_wr_en(win_wr_c), .win_wr_buf(rob_buf), .win_wr_data(retire_hdr),
+    .exec_rd_en(lane_pkt_rd_en), .exec_rd_buf(lane_buf_flat), .exec_rd_addr(lane_pkt_rd_addr),
+    .exec_rd_data(lane_pkt_rd_data),
     .q0_rd_en(txq_rd_en), .q0_rd_buf(txq_rd_buf), .q0_rd_word(txq_rd_word), .q0_rd_data(txq_rd_data),
     .q1_rd_en(hostq_rd_en), .q1_rd_buf(hostq_rd_buf), .q1_rd_word(hostq_rd_word),
     .q1_rd_data(hostq_rd_data)
@@ -220,7 +227,7 @@ wire                     pol_seed_valid;
 wire [31:0]              pol_seed;
 wire [IDX_W-1:0]         pol_victim;
 reg  [`N_COUNTERS-1:0]   cnt_inc;
-wire [31:0]              exec_cycles;
+reg  [31:0]              exec_cycles;
 wire [2:0]               commit_state;
 
 // packet engine events
@@ -260,52 +267,142 @@ jitnic_policy #(.POLICY(POLICY), .N_ENTRIES(N_ENTRIES)) u_policy (
     .victim(pol_victim)
 );
 
-// ---- packet engine: match, execute, route --------------------------------------------------------
-localparam [1:0]
-    E_IDLE  = 2'd0,   // waiting for a received frame (and not held by a commit)
-    E_MATCH = 2'd1,   // lookup in flight
-    E_EXEC  = 2'd2;   // trace running
-
-reg [1:0]             eng_state_reg, eng_state_next;
-reg [15:0]            eng_len_reg, eng_len_next;
-reg [BUF_W-1:0]       eng_buf_next;
-reg [IDX_W-1:0]       eng_entry_reg, eng_entry_next;
-reg                   match_start_c;
-reg                   exec_start_c;
-// the frame's hand-off: tx queue, host queue (with channel), or its buffer freed (drop)
-reg                   txq_push_c, hostq_push_c, eng_free_c;
-reg [1:0]             hostq_chan_c;
+// ---- packet engine: lookup, dispatch to a lane, retire in arrival order -------------------------
+/*
+ * Four stages, each taking one frame per cycle, joined by queues of N_BUFS entries (every frame in
+ * the engine holds a buffer, so no queue can overflow):
+ *   take     a frame leaves the rx queue and its lookup starts (the match samples its window now);
+ *            the frame waits in the lookup queue for its answer (lookups answer in order)
+ *   answer   lookup_done: hit/miss counted, the policy touched on a hit; the frame moves on to the
+ *            dispatch queue with its entry
+ *   dispatch a miss goes straight to the reorder queue; a hit starts on the lowest free lane, which
+ *            reads slot 0 of the entry's trace in the same cycle (executor PREFETCH), and goes to
+ *            the reorder queue naming its lane
+ *   retire   the oldest frame of the reorder queue leaves once it is a miss or its lane is done:
+ *            hand-off to the tx or host queue (or buffer freed), the trace's window written back,
+ *            the lane free again (it may start the next frame in the same cycle)
+ * So lookups overlap execution, N_LANES traces run at once, and every frame leaves the engine in
+ * arrival order (docs/memory_model.md rule 1: a lane's effects are committed at retire, in order).
+ */
+// take
+wire                  take_c = rxd_valid && !engine_hold;
+wire                  match_start_c = take_c;
+assign rxd_ready = take_c;
+assign lookup_buf = rxd_buf;
+wire [15:0]           lookup_len = rxd_len;
 
 wire                  lookup_done;
 wire                  lookup_hit;
 wire [IDX_W-1:0]      lookup_index;
 wire [N_ENTRIES-1:0]  lookup_vector;
 
-wire                  exec_done;
-wire [31:0]           exec_action;
-wire [3:0]            exec_err;
-wire [SLOT_W-1:0]     exec_slot_addr;
-wire [63:0]           exec_slot_data;
-wire [SLOT_W-1:0]     exec_dbg_pc;
-wire [63:0]           exec_dbg_insn;
+// frames whose lookup is in flight
+wire                  lkq_valid;
+wire [BUF_W-1:0]      lkq_buf;
+wire [15:0]           lkq_len;
 
-assign rxd_ready = eng_state_reg == E_IDLE && !engine_hold;
-// between frames for the commit engine: no lookup or trace in flight
-assign engine_idle = eng_state_reg == E_IDLE;
+/* verilator lint_off PINCONNECTEMPTY */
+jitnic_fifo #(.WIDTH(BUF_W + 16), .DEPTH(N_BUFS)) u_lookup_queue (
+    .clk(clk), .rst(rst),
+    .in_push(take_c), .in_data({rxd_buf, rxd_len}),
+    .out_valid(lkq_valid), .out_data({lkq_buf, lkq_len}), .out_pop(lookup_done),
+    .full()
+);
+
+// looked-up frames waiting for a lane (hits) or for the reorder queue (misses)
+wire                  dq_valid;
+wire [15:0]           dq_len;
+wire                  dq_hit;
+wire [IDX_W-1:0]      dq_entry;
+wire                  dq_pop;
+
+jitnic_fifo #(.WIDTH(BUF_W + 16 + 1 + IDX_W), .DEPTH(N_BUFS)) u_dispatch_queue (
+    .clk(clk), .rst(rst),
+    .in_push(lookup_done), .in_data({lkq_buf, lkq_len, lookup_hit, lookup_index}),
+    .out_valid(dq_valid), .out_data({dq_buf, dq_len, dq_hit, dq_entry}), .out_pop(dq_pop),
+    .full()
+);
+
+// lanes: busy from start to retire; a result is ready from done to retire
+reg  [N_LANES-1:0]    lane_busy_reg;
+reg  [N_LANES-1:0]    lane_ready_reg;
+reg  [IDX_W-1:0]      lane_entry_reg [0:N_LANES-1];
+reg  [BUF_W-1:0]      lane_buf_reg [0:N_LANES-1];
+wire [N_LANES-1:0]    lane_done;
+wire [N_LANES*32-1:0] lane_action;
+wire [N_LANES*4-1:0]  lane_err;
+wire [N_LANES*32-1:0] lane_cycles;
+wire [N_LANES*HDR_BYTES*8-1:0] lane_hdr_out;
+reg  [N_LANES-1:0]    lane_start_c;
+reg  [N_LANES-1:0]    lane_retire_c;
+
+// the reorder queue: dispatched frames, oldest first
+wire                  rob_valid;
+wire [15:0]           rob_len;
+wire                  rob_miss;
+wire [LANE_W-1:0]     rob_lane;
+reg                   rob_push_c;
+reg  [LANE_W-1:0]     dispatch_lane_c;
+reg                   retire_c;
+
+jitnic_fifo #(.WIDTH(BUF_W + 16 + 1 + LANE_W), .DEPTH(N_BUFS)) u_reorder_queue (
+    .clk(clk), .rst(rst),
+    .in_push(rob_push_c), .in_data({dq_buf, dq_len, !dq_hit, dispatch_lane_c}),
+    .out_valid(rob_valid), .out_data({rob_buf, rob_len, rob_miss, rob_lane}), .out_pop(retire_c),
+    .full()
+);
+/* verilator lint_on PINCONNECTEMPTY */
+
+// the frame's hand-off: tx queue, host queue (with channel), or its buffer freed (drop)
+reg                   txq_push_c, hostq_push_c, eng_free_c;
+reg [1:0]             hostq_chan_c;
+reg [31:0]            retire_action;
+reg [3:0]             retire_err;
+
+// between frames for the commit engine: no frame taken and not yet retired
+assign engine_idle = !lkq_valid && !dq_valid && !rob_valid && !(|lane_busy_reg);
+
+integer l;
+always @* begin
+    // retire: the oldest dispatched frame, once it is a miss or its lane has finished
+    retire_action = lane_action[32*rob_lane +: 32];
+    retire_err = lane_err[4*rob_lane +: 4];
+    retire_hdr = lane_hdr_out[HDR_BYTES*8*rob_lane +: HDR_BYTES*8];
+    exec_cycles = lane_cycles[32*rob_lane +: 32];
+    retire_c = rob_valid && (rob_miss || lane_ready_reg[rob_lane] || lane_done[rob_lane]);
+    lane_retire_c = {N_LANES{1'b0}};
+    if (retire_c && !rob_miss) begin
+        lane_retire_c[rob_lane] = 1'b1;
+    end
+
+    // dispatch: a miss needs nothing; a hit needs a lane that is free (or retiring now)
+    dispatch_lane_c = {LANE_W{1'b0}};
+    lane_start_c = {N_LANES{1'b0}};
+    rob_push_c = 1'b0;
+    for (l = N_LANES - 1; l >= 0; l = l - 1) begin
+        if (!lane_busy_reg[l] || lane_retire_c[l]) begin
+            dispatch_lane_c = l[LANE_W-1:0];
+        end
+    end
+    if (dq_valid) begin
+        if (!dq_hit) begin
+            rob_push_c = 1'b1;
+        end else if (!lane_busy_reg[dispatch_lane_c] || lane_retire_c[dispatch_lane_c]) begin
+            rob_push_c = 1'b1;
+            lane_start_c[dispatch_lane_c] = 1'b1;
+        end
+    end
+end
+
+assign dq_pop = rob_push_c;
 
 always @* begin
-    eng_state_next = eng_state_reg;
-    eng_len_next = eng_len_reg;
-    eng_buf_next = eng_buf_reg;
-    eng_entry_next = eng_entry_reg;
-    match_start_c = 1'b0;
-    exec_start_c = 1'b0;
     txq_push_c = 1'b0;
     hostq_push_c = 1'b0;
     hostq_chan_c = `CHAN_MISS;
     eng_free_c = 1'b0;
     win_wr_c = 1'b0;
-    ev_hit_c = 1'b0;
+    ev_hit_c = lookup_done && lookup_hit;
     ev_hit_index_c = lookup_index;
     cnt_inc = {`N_COUNTERS{1'b0}};
     cnt_inc[`CNT_RX_PACKETS] = ev_frame;
@@ -315,91 +412,66 @@ always @* begin
     cnt_inc[`CNT_RX_ERRORS] = ev_rx_error;
     cnt_inc[`CNT_RX_MALFORMED] = ev_malformed;
     cnt_inc[`CNT_HOST_TX] = ev_host_tx;
+    cnt_inc[`CNT_HITS] = lookup_done && lookup_hit;
+    cnt_inc[`CNT_MISSES] = lookup_done && !lookup_hit;
 
-    case (eng_state_reg)
-        E_IDLE: begin
-            if (rxd_valid && rxd_ready) begin
-                eng_len_next = rxd_len;
-                eng_buf_next = rxd_buf;
-                match_start_c = 1'b1;             // the lookup reads the queued frame's window now
-                eng_state_next = E_MATCH;
+    if (retire_c) begin
+        if (rob_miss) begin
+            hostq_push_c = 1'b1;
+            hostq_chan_c = `CHAN_MISS;
+        end else begin
+            cnt_inc[`CNT_EXEC_CYCLES] = 1'b1;
+            if (retire_err != `EXEC_ERR_NONE) begin
+                cnt_inc[`CNT_EXEC_ERRORS] = 1'b1;
+                hostq_push_c = 1'b1;
+                hostq_chan_c = `CHAN_EXEC_ERROR;     // original window: not written back
+            end else begin
+                case (retire_action)
+                    `XDP_TX: begin
+                        cnt_inc[`CNT_TX] = 1'b1;
+                        txq_push_c = 1'b1;
+                    end
+                    `XDP_PASS: begin
+                        cnt_inc[`CNT_PASSES] = 1'b1;
+                        hostq_push_c = 1'b1;
+                        hostq_chan_c = `CHAN_PASS;
+                    end
+                    `XDP_REDIRECT: begin
+                        cnt_inc[`CNT_REDIRECTS] = 1'b1;
+                        hostq_push_c = 1'b1;
+                        hostq_chan_c = `CHAN_REDIRECT;
+                    end
+                    `XDP_DROP: begin
+                        cnt_inc[`CNT_DROPS] = 1'b1;
+                        eng_free_c = 1'b1;
+                    end
+                    default: begin                     // XDP_ABORTED or unknown
+                        cnt_inc[`CNT_ABORTS] = 1'b1;
+                        eng_free_c = 1'b1;
+                    end
+                endcase
+                // the frame leaves with the trace's window (egress reads it from the buffer)
+                win_wr_c = txq_push_c || hostq_push_c;
             end
         end
-        E_MATCH: begin
-            if (lookup_done) begin
-                if (lookup_hit) begin
-                    ev_hit_c = 1'b1;
-                    cnt_inc[`CNT_HITS] = 1'b1;
-                    eng_entry_next = lookup_index;   // trace RAM address from the next cycle,
-                    exec_start_c = 1'b1;             // when the executor fetches slot 0
-                    eng_state_next = E_EXEC;
-                end else begin
-                    cnt_inc[`CNT_MISSES] = 1'b1;
-                    hostq_push_c = 1'b1;
-                    hostq_chan_c = `CHAN_MISS;
-                    eng_state_next = E_IDLE;
-                end
-            end
-        end
-        E_EXEC: begin
-            if (exec_done) begin
-                cnt_inc[`CNT_EXEC_CYCLES] = 1'b1;
-                eng_state_next = E_IDLE;
-                if (exec_err != `EXEC_ERR_NONE) begin
-                    cnt_inc[`CNT_EXEC_ERRORS] = 1'b1;
-                    hostq_push_c = 1'b1;
-                    hostq_chan_c = `CHAN_EXEC_ERROR;     // original window: not written back
-                end else begin
-                    case (exec_action)
-                        `XDP_TX: begin
-                            cnt_inc[`CNT_TX] = 1'b1;
-                            txq_push_c = 1'b1;
-                        end
-                        `XDP_PASS: begin
-                            cnt_inc[`CNT_PASSES] = 1'b1;
-                            hostq_push_c = 1'b1;
-                            hostq_chan_c = `CHAN_PASS;
-                        end
-                        `XDP_REDIRECT: begin
-                            cnt_inc[`CNT_REDIRECTS] = 1'b1;
-                            hostq_push_c = 1'b1;
-                            hostq_chan_c = `CHAN_REDIRECT;
-                        end
-                        `XDP_DROP: begin
-                            cnt_inc[`CNT_DROPS] = 1'b1;
-                            eng_free_c = 1'b1;
-                        end
-                        default: begin                     // XDP_ABORTED or unknown
-                            cnt_inc[`CNT_ABORTS] = 1'b1;
-                            eng_free_c = 1'b1;
-                        end
-                    endcase
-                    // the frame leaves with the trace's window (egress reads it from the buffer)
-                    win_wr_c = txq_push_c || hostq_push_c;
-                end
-            end
-        end
-        default: eng_state_next = E_IDLE;
-    endcase
-end
-
-always @(posedge clk) begin
-    eng_state_reg <= eng_state_next;
-    eng_len_reg <= eng_len_next;
-    eng_buf_reg <= eng_buf_next;
-    eng_entry_reg <= eng_entry_next;
-    if (rst) begin
-        eng_state_reg <= E_IDLE;
-        eng_len_reg <= 16'd0;
-        eng_buf_reg <= {BUF_W{1'b0}};
-        eng_entry_reg <= {IDX_W{1'b0}};
     end
 end
 
-// The lookup starts in the cycle the engine takes a frame, on the queued frame's window; while
-// no frame is queued the match sees the engine's frame, so it is not re-evaluated needlessly.
-assign lookup_buf = rxd_valid ? rxd_buf : eng_buf_reg;
-wire [15:0] lookup_len = rxd_valid ? rxd_len : eng_len_reg;
+integer k;
+always @(posedge clk) begin
+    lane_busy_reg <= (lane_busy_reg & ~lane_retire_c) | lane_start_c;
+    lane_ready_reg <= (lane_ready_reg | lane_done) & ~lane_retire_c;
+    for (k = 0; k < N_LANES; k = k + 1) begin
+        if (lane_start_c[k]) begin
+            lane_entry_reg[k] <= dq_entry;
+            lane_buf_reg[k] <= dq_buf;
+        end
+    end
+    if (rst) begin
+        lane_busy_reg <= {N_LANES{1'b0}};
+        lane_ready_reg <= {N_LANES{1'b0}};
+    end
+end
 
 jitnic_match #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES)
@@ -413,23 +485,41 @@ jitnic_match #(
     .lookup_vector(lookup_vector)
 );
 
-// trace memory: entry e, slot s at {e, s}; written by commits, read by the executor
-jitnic_ram #(.DATA_W(64), .ADDR_W(IDX_W + SLOT_W)) u_trace_ram (
-    .clk(clk),
-    .wr_en(trace_wr_en), .wr_be(8'hff), .wr_addr(trace_wr_addr), .wr_data(trace_wr_data),
-    .rd_en(1'b1), .rd_addr({eng_entry_reg, exec_slot_addr}), .rd_data(exec_slot_data)
-);
+genvar g;
+generate
+    for (g = 0; g < N_LANES; g = g + 1) begin : g_lane
+        wire [SLOT_W-1:0] slot_addr;
+        wire [63:0]       slot_data;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [SLOT_W-1:0] dbg_pc;
+        wire [63:0]       dbg_insn;
+        /* verilator lint_on UNUSEDSIGNAL */
+        // slot 0 of the entry being started is read in the start cycle (PREFETCH)
+        wire [IDX_W-1:0]  entry = lane_start_c[g] ? dq_entry : lane_entry_reg[g];
 
-jitnic_exec #(
-    .MAX_TRACE_LEN(MAX_TRACE_LEN), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES)
-) u_exec (
-    .clk(clk), .rst(rst),
-    .start(exec_start_c), .pkt_len(eng_len_reg), .hdr_in(eng_hdr),
-    .slot_addr(exec_slot_addr), .slot_data(exec_slot_data),
-    .pkt_rd_en(exec_pkt_rd_en), .pkt_rd_addr(exec_pkt_rd_addr), .pkt_rd_data(exec_pkt_rd_data),
-    .done(exec_done), .action(exec_action), .err(exec_err), .hdr_out(exec_hdr_out),
-    .cycles(exec_cycles), .dbg_pc(exec_dbg_pc), .dbg_insn(exec_dbg_insn)
-);
+        // trace memory: entry e, slot s at {e, s}; written by commits, one copy per lane
+        jitnic_ram #(.DATA_W(64), .ADDR_W(IDX_W + SLOT_W)) u_trace_ram (
+            .clk(clk),
+            .wr_en(trace_wr_en), .wr_be(8'hff), .wr_addr(trace_wr_addr), .wr_data(trace_wr_data),
+            .rd_en(1'b1), .rd_addr({entry, slot_addr}), .rd_data(slot_data)
+        );
+
+        jitnic_exec #(
+            .MAX_TRACE_LEN(MAX_TRACE_LEN), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .PREFETCH(1)
+        ) u_exec (
+            .clk(clk), .rst(rst),
+            .start(lane_start_c[g]), .pkt_len(dq_len), .hdr_in(dispatch_hdr),
+            .slot_addr(slot_addr), .slot_data(slot_data),
+            .pkt_rd_en(lane_pkt_rd_en[g]), .pkt_rd_addr(lane_pkt_rd_addr[g*PKT_ADDR_W +: PKT_ADDR_W]),
+            .pkt_rd_data(lane_pkt_rd_data[g*64 +: 64]),
+            .done(lane_done[g]), .action(lane_action[g*32 +: 32]), .err(lane_err[g*4 +: 4]),
+            .hdr_out(lane_hdr_out[g*HDR_BYTES*8 +: HDR_BYTES*8]),
+            .cycles(lane_cycles[g*32 +: 32]), .dbg_pc(dbg_pc), .dbg_insn(dbg_insn)
+        );
+
+        assign lane_buf_flat[g*BUF_W +: BUF_W] = lane_buf_reg[g];
+    end
+endgenerate
 
 // ---- egress ------------------------------------------------------------------------------------
 wire             txq_free, hostq_free;
@@ -439,8 +529,8 @@ jitnic_tx #(
     .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)
 ) u_tx (
     .clk(clk), .rst(rst),
-    .txq_push(txq_push_c), .txq_buf(eng_buf_reg), .txq_len(eng_len_reg),
-    .hostq_push(hostq_push_c), .hostq_buf(eng_buf_reg), .hostq_len(eng_len_reg),
+    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(rob_len),
+    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(rob_len),
     .hostq_chan(hostq_chan_c),
     .txq_rd_en(txq_rd_en), .txq_rd_buf(txq_rd_buf), .txq_rd_word(txq_rd_word), .txq_rd_data(txq_rd_data),
     .hostq_rd_en(hostq_rd_en), .hostq_rd_buf(hostq_rd_buf), .hostq_rd_word(hostq_rd_word),
@@ -465,14 +555,12 @@ function [N_BUFS-1:0] onehot(input en, input [BUF_W-1:0] index);
     end
 endfunction
 
-assign buf_release_mask = onehot(rx_release, rx_rel_buf) | onehot(eng_free_c, eng_buf_reg) |
+assign buf_release_mask = onehot(rx_release, rx_rel_buf) | onehot(eng_free_c, rob_buf) |
                           onehot(txq_free, txq_free_buf) | onehot(hostq_free, hostq_free_buf);
 
 /* verilator lint_off UNUSEDSIGNAL */
 // for waveforms only
 wire [N_ENTRIES-1:0] dbg_match_vector = lookup_vector;
-wire [SLOT_W-1:0]    dbg_exec_pc = exec_dbg_pc;
-wire [63:0]          dbg_exec_insn = exec_dbg_insn;
 wire [2:0]           dbg_commit_state = commit_state;
 wire [N_BUFS-1:0]    dbg_bufs_busy = bufs_busy;
 /* verilator lint_on UNUSEDSIGNAL */
@@ -484,6 +572,10 @@ initial begin
     end
     if (N_BUFS < 2 || (N_BUFS & (N_BUFS - 1)) != 0) begin
         $display("Error: N_BUFS must be a power of two >= 2, got %0d (instance %m)", N_BUFS);
+        $finish;
+    end
+    if (N_LANES < 1 || N_LANES > 16) begin
+        $display("Error: N_LANES must be in 1..16, got %0d (instance %m)", N_LANES);
         $finish;
     end
     if (MAX_TRACE_LEN < 2 || MAX_TRACE_LEN > 1024) begin

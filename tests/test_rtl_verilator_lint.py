@@ -16,9 +16,12 @@ RTL = PROJECT_ROOT / "rtl"
 CASES = [
     ("jitnic_top", {}),
     ("jitnic_top", {"N_ENTRIES": 4, "DATA_WIDTH": 512, "N_BUFS": 2}),
+    ("jitnic_top", {"N_ENTRIES": 1, "N_LANES": 1, "N_BUFS": 4}),
+    ("jitnic_top", {"N_ENTRIES": 2, "N_LANES": 3, "DATA_WIDTH": 512}),
     ("jitnic_axil_regs", {"N_ENTRIES": 2, "MAX_ATOMS": 3, "MAX_TRACE_LEN": 8, "EXEC_BUDGET": 8}),
     ("jitnic_match", {"N_ENTRIES": 16, "MAX_ATOMS": 16, "HDR_BYTES": 128}),
     ("jitnic_exec", {}),
+    ("jitnic_exec", {"PREFETCH": 1}),
 ]
 
 

@@ -23,6 +23,7 @@ HDR_BYTES = 128      # header window: atoms may only look here; stores may only 
 DATA_WIDTH = 64      # Avalon-ST data bus and packet RAM word width in bits: 64, 128, 256 or 512
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
 N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 keep IMIX at line rate
+N_LANES = 4          # executor lanes (hits executing at once; results leave in arrival order)
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 # Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or
@@ -322,6 +323,7 @@ def verilog_header() -> str:
         f"`define JITNIC_DATA_WIDTH {DATA_WIDTH}",
         f"`define JITNIC_PKT_BYTES {PKT_BYTES}",
         f"`define JITNIC_N_BUFS {N_BUFS}",
+        f"`define JITNIC_N_LANES {N_LANES}",
         f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
         "",
         "// address map (jit/ebpf/memmap.py)",
