@@ -33,12 +33,15 @@ def test_widths_follow_parameters():
     assert "jitnic_top.rx_data[511:0]" in lines and "jitnic_top.rx_empty[5:0]" in lines
     assert "jitnic_top.u_rx.buf_reg" in lines                  # one bit: no range
     one = waves.layout({"N_ENTRIES": 1}).splitlines()
-    assert "jitnic_top.dbg_match_vector" in one and "jitnic_top.eng_entry_reg" in one
+    assert "jitnic_top.dbg_match_vector" in one and "jitnic_top.dq_entry" in one
+    lanes = waves.layout({"N_LANES": 3}).splitlines()
+    assert "jitnic_top.g_lane[2].dbg_pc[6:0]" in lanes and "jitnic_top.lane_busy_reg[2:0]" in lanes
+    assert "jitnic_top.g_lane[3].dbg_pc[6:0]" not in lanes and "jitnic_top.rob_lane[1:0]" in lanes
 
 
 def test_filtered_traces_name_their_filter():
     lines = waves.layout({}).splitlines()
-    at = lines.index("jitnic_top.exec_action[31:0]")
+    at = lines.index("jitnic_top.retire_action[31:0]")
     assert lines[at - 2:at] == [waves.ACTION, f"^1 {PROJECT_ROOT / waves.ACTIONS_FILTER}"]
     assert f"^>1 {PROJECT_ROOT / waves.INSN_FILTER}" in lines
 

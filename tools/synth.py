@@ -36,16 +36,19 @@ class Config:
     hdr_bytes: int
     data_width: int
     n_bufs: int = enc.N_BUFS
+    n_lanes: int = enc.N_LANES
 
     def chparam(self) -> str:
         return (f"chparam -set N_ENTRIES {self.n_entries} -set MAX_ATOMS {self.max_atoms} "
                 f"-set MAX_TRACE_LEN {self.max_trace_len} -set HDR_BYTES {self.hdr_bytes} "
-                f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} jitnic_top")
+                f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} "
+                f"-set N_LANES {self.n_lanes} jitnic_top")
 
 
 CONFIGS = {c.name: c for c in (
     Config("small4", 4, 4, 16, 64, 64, 4),
     Config("small", 4, 4, 16, 64, 64),
+    Config("small1", 4, 4, 16, 64, 64, n_lanes=1),
     Config("small512", 4, 4, 16, 64, 512),
     Config("mid512", 8, 8, 32, 128, 512),
     Config("default", enc.N_ENTRIES, enc.MAX_ATOMS, enc.MAX_TRACE_LEN, enc.HDR_BYTES, enc.DATA_WIDTH),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""GTKWave process filter for jitnic_top.dbg_exec_insn: one hex instruction word per stdin line in,
+"""GTKWave process filter for the lanes' jitnic_top.g_lane[N].dbg_insn: one hex instruction word per stdin line in,
 its eBPF disassembly (jit.ebpf.isa, llvm-objdump syntax) per stdout line out.
 
 GTKWave starts it once per trace (`^>1` in the layout) and waits for one answer line per value,

@@ -30,7 +30,8 @@ def defaults() -> dict:
     """jitnic_top's parameter defaults (the ABI header's values, jit.nic.encoding)."""
     return {"N_ENTRIES": enc.N_ENTRIES, "MAX_ATOMS": enc.MAX_ATOMS,
             "MAX_TRACE_LEN": enc.MAX_TRACE_LEN, "HDR_BYTES": enc.HDR_BYTES,
-            "DATA_WIDTH": enc.DATA_WIDTH, "PKT_BYTES": enc.PKT_BYTES, "N_BUFS": enc.N_BUFS}
+            "DATA_WIDTH": enc.DATA_WIDTH, "PKT_BYTES": enc.PKT_BYTES, "N_BUFS": enc.N_BUFS,
+            "N_LANES": enc.N_LANES}
 
 
 def clog2(n: int) -> int:
@@ -44,8 +45,12 @@ def widths(parameters: dict) -> dict:
     n = p["N_ENTRIES"]
     return {"N": n, "IDX_W": clog2(n) if n > 1 else 1, "SLOT_W": clog2(p["MAX_TRACE_LEN"]),
             "BUF_W": clog2(p["N_BUFS"]), "N_BUFS": p["N_BUFS"], "DW": p["DATA_WIDTH"],
-            "EMPTY_W": clog2(p["DATA_WIDTH"] // 8)}
+            "EMPTY_W": clog2(p["DATA_WIDTH"] // 8), "LANES": p["N_LANES"],
+            "LANE_W": clog2(p["N_LANES"]) if p["N_LANES"] > 1 else 1}
 
+
+# the executor lanes' group: expanded per lane by groups()
+LANES_GROUP = ("executor lanes", [])
 
 # (group title, [(format, signal below jitnic_top, width: a number or a widths() key)])
 GROUPS = [
@@ -61,13 +66,17 @@ GROUPS = [
         (BIN, "match_start_c", 1), (DEC, "lookup_len", 16), (BIN, "u_match.lookup_done", 1),
         (BIN, "u_match.lookup_hit", 1), (DEC, "u_match.lookup_index", "IDX_W"),
         (HEX, "dbg_match_vector", "N"), (HEX, "entry_valid", "N")]),
-    ("engine / executor", [
-        (DEC, "eng_state_reg", 2), (DEC, "eng_buf_reg", "BUF_W"), (DEC, "eng_len_reg", 16),
-        (DEC, "eng_entry_reg", "IDX_W"), (BIN, "exec_start_c", 1), (DEC, "u_exec.state_reg", 3),
-        (DEC, "dbg_exec_pc", "SLOT_W"), (HEX, "dbg_exec_insn", 64), (INSN, "dbg_exec_insn", 64),
-        (BIN, "exec_done", 1), (ACTION, "exec_action", 32), (DEC, "exec_err", 4),
+    ("engine: lookup queue, dispatch to lanes, retire in arrival order", [
+        (BIN, "lkq_valid", 1), (DEC, "lkq_buf", "BUF_W"), (BIN, "dq_valid", 1),
+        (DEC, "dq_buf", "BUF_W"), (BIN, "dq_hit", 1), (DEC, "dq_entry", "IDX_W"),
+        (HEX, "lane_start_c", "LANES"), (HEX, "lane_busy_reg", "LANES"),
+        (HEX, "lane_done", "LANES"), (HEX, "lane_ready_reg", "LANES"), (BIN, "rob_valid", 1),
+        (DEC, "rob_buf", "BUF_W"), (BIN, "rob_miss", 1), (DEC, "rob_lane", "LANE_W"),
+        (BIN, "retire_c", 1), (ACTION, "retire_action", 32), (DEC, "retire_err", 4),
         (DEC, "exec_cycles", 32), (BIN, "txq_push_c", 1), (BIN, "hostq_push_c", 1),
-        (DEC, "hostq_chan_c", 2), (BIN, "eng_free_c", 1), (BIN, "win_wr_c", 1)]),
+        (DEC, "hostq_chan_c", 2), (BIN, "eng_free_c", 1), (BIN, "win_wr_c", 1),
+        (BIN, "engine_idle", 1)]),
+    LANES_GROUP,
     ("tx (wire out)", [
         (BIN, "tx_valid", 1), (BIN, "tx_ready", 1), (BIN, "tx_startofpacket", 1),
         (BIN, "tx_endofpacket", 1), (HEX, "tx_empty", "EMPTY_W"), (HEX, "tx_data", "DW"),
@@ -98,11 +107,25 @@ GROUPS = [
 ]
 
 
+def lane_rows(lane: int) -> list:
+    """One executor lane: its state, entry, pc and instruction (hex and as an eBPF mnemonic)."""
+    at = f"g_lane[{lane}]."
+    return [(DEC, at + "u_exec.state_reg", 3), (DEC, at + "entry", "IDX_W"),
+            (DEC, at + "dbg_pc", "SLOT_W"), (HEX, at + "dbg_insn", 64), (INSN, at + "dbg_insn", 64)]
+
+
+def groups(parameters: dict) -> list:
+    """GROUPS with the lane group expanded to the configuration's N_LANES lanes."""
+    lanes = widths(parameters)["LANES"]
+    return [("executor lanes", [row for g in range(lanes) for row in lane_rows(g)])
+            if group is LANES_GROUP else group for group in GROUPS]
+
+
 def signals(parameters: dict) -> list[tuple[str, int]]:
     """Every (hierarchical name without range, width) the layout shows, in order, once each."""
     w = widths(parameters)
     seen: dict[str, int] = {}
-    for _, rows in GROUPS:
+    for _, rows in groups(parameters):
         for _, name, width in rows:
             seen.setdefault(f"jitnic_top.{name}", w[width] if isinstance(width, str) else width)
     return list(seen.items())
@@ -132,7 +155,7 @@ def layout(parameters: dict, filters: Path = PROJECT_ROOT) -> str:
            "[timestart] 0", "[size] 1800 1000", "[pos] -1 -1",
            "*-14.000000 0" + " -1" * 19, "[treeopen] jitnic_top.", "[sst_width] 260",
            "[signals_width] 330", "[sst_expanded] 1", "[sst_vpaned_height] 320"]
-    for title, rows in GROUPS:
+    for title, rows in groups(parameters):
         out += [GROUP_OPEN, f"-{title}"]
         fmt_now = None
         for fmt, name, width in rows:

@@ -1,6 +1,6 @@
 """The generated GTKWave layout against a real FST: every signal the layout names exists in the
 waveform with the layout's width, at the default parameters and at a configuration where every
-parameter-sized width differs (N_ENTRIES, DATA_WIDTH, N_BUFS, MAX_TRACE_LEN)."""
+parameter-sized width differs (N_ENTRIES, DATA_WIDTH, N_BUFS, MAX_TRACE_LEN, N_LANES)."""
 from __future__ import annotations
 
 import re
@@ -16,7 +16,7 @@ from tb.common.runner import run_cocotb
 
 CONFIGS = {
     "default": {},
-    "n4-dw512": {"N_ENTRIES": 4, "DATA_WIDTH": 512, "N_BUFS": 2, "MAX_TRACE_LEN": 32},
+    "n4-dw512": {"N_ENTRIES": 4, "DATA_WIDTH": 512, "N_BUFS": 2, "MAX_TRACE_LEN": 32, "N_LANES": 2},
 }
 
 
