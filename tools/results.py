@@ -186,8 +186,43 @@ def line_rate_table(rows: list[dict], clock_mhz: float = 250.0) -> str:
             + table(["program", "bytes", "data_width", "cycles/frame", "Mpps"], body))
 
 
-def section_rtl(programs) -> str:
-    """RTL cycles (from the `rtl` benchmark) and RTL vs model agreement on workload samples."""
+# the issue-11 cycle goals at 512 bits, 64-byte hits: (program, goal in cycles per frame)
+CYCLE_GOALS = (("parser_classifier", 2), ("acl_firewall", 2), ("mac_swap_tx", 4), ("l4_lb", 8))
+
+
+def goals_table(rows: list[dict]) -> str:
+    """The cycle goals against the measured 64-byte (smallest frame) rows at DATA_WIDTH 512."""
+    body = []
+    for program, goal in CYCLE_GOALS:
+        hits = [r for r in rows if r["program"] == program and r["data_width"] == 512
+                and r["bytes"] != "imix"]
+        if not hits:
+            continue
+        r = min(hits, key=lambda r: r["bytes"])
+        body.append([program, r["bytes"], goal, r["b2b_cycles_per_frame"], r["exec_cycles"],
+                     "yes" if r["b2b_cycles_per_frame"] <= goal else "no"])
+    return ("Goals (issue 11, smallest frame, DATA_WIDTH 512, back to back):\n\n"
+            + table(["program", "bytes", "goal cycles/frame", "measured", "exec cycles per hit", "met"],
+                    body))
+
+
+def per_program_table(rows: list[dict]) -> str:
+    """Cycles per hit of every program (the executor's, from EXEC_CYCLES) and its smallest frame's
+    back-to-back cycles per frame at each data width."""
+    body = []
+    for program in dict.fromkeys(r["program"] for r in rows):
+        mine = [r for r in rows if r["program"] == program and r["bytes"] != "imix"]
+        small = {r["data_width"]: r for r in mine if r["bytes"] == min(x["bytes"] for x in mine)}
+        body.append([program, mine[0]["exec_cycles"]]
+                    + [small[w]["b2b_cycles_per_frame"] if w in small else "" for w in (64, 512)])
+    return ("Cycles per hit, every shipped program (smallest frame; exec cycles from the EXEC_CYCLES "
+            "counter, start to done of one lane):\n\n"
+            + table(["program", "exec cycles per hit", "cycles/frame @64 bits", "cycles/frame @512 bits"],
+                    body))
+
+
+def section_rtl_cycles() -> str:
+    """RTL cycles per frame (from the `rtl` benchmark), the goals and per-program cycles per hit."""
     out = ["## RTL: cycles per frame\n"]
     proc = subprocess.run([sys.executable, "-m", "jit", "bench", "rtl", "--json"], capture_output=True,
                           text=True, cwd=PROJECT_ROOT)
@@ -198,10 +233,18 @@ def section_rtl(programs) -> str:
         keys = [k for k in rows[0] if k != "section"]
         out.append("Command: `jitnic bench rtl` (DATA_WIDTH 64 and 512: 8 and 64 bytes per beat; "
                    "`stream_limit` is the bus limit, ceil(bytes / beat bytes) cycles per frame; IMIX is "
-                   "64, 594 and 1518 bytes in the ratio 7:4:1).\n")
+                   "64, 594 and 1518 bytes in the ratio 7:4:1; default parameters: `n_lanes` executor "
+                   "lanes, `n_bufs` packet buffers).\n")
         out.append(table(keys, [[r.get(k, "") for k in keys] for r in rows]))
+        out.append("\n" + goals_table(rows))
+        out.append("\n" + per_program_table(rows))
         out.append("\n" + line_rate_table(rows))
-    out.append("\n## RTL vs model agreement (samples of each workload)\n")
+    return "\n".join(out)
+
+
+def section_rtl_agreement() -> str:
+    """RTL vs model agreement on workload samples."""
+    out = ["## RTL vs model agreement (samples of each workload)\n"]
     body = []
     for cap, names in (("benign", ("parser_classifier", "l4_lb")), ("malformed", ("parser_classifier",)),
                        ("adversarial", ("parser_classifier", "acl_firewall")), ("rare", ("icmp_echo",)),
@@ -234,6 +277,11 @@ def section_rtl(programs) -> str:
     return "\n".join(out)
 
 
+def section_rtl(programs) -> str:
+    """RTL cycles and RTL vs model agreement."""
+    return section_rtl_cycles() + "\n\n" + section_rtl_agreement()
+
+
 def section_synth() -> str:
     # Synthesis takes ~15 minutes and depends only on the RTL: reuse the last result while the
     # RTL sources are byte-identical.
@@ -257,10 +305,10 @@ def section_synth() -> str:
             "routing (yosys has no UltraScale+ timing); fmax = 1 / path is an upper bound for "
             "7-series, a ranking otherwise.\n\n"
             + table(["config", "N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "DATA_WIDTH",
-                     "N_BUFS", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
+                     "N_BUFS", "N_LANES", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
                      "note"],
                     [[r["name"], r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"],
-                      r["data_width"], r.get("n_bufs", ""), r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
+                      r["data_width"], r.get("n_bufs", ""), r.get("n_lanes", ""), r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
                       r.get("bram18", ""), r.get("lutram_cells", ""), r.get("dsp", ""),
                       r.get("path_ns", ""), r.get("fmax_mhz_cells_only", ""), r.get("error", "")]
                      for r in rows]))
@@ -325,7 +373,7 @@ def replace_section(markdown: str, section: str) -> str:
 
 
 # sections that can be regenerated alone (`--only NAME`), in place in docs/results.md
-SINGLE_SECTIONS = {"sim": section_sim_speed}
+SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,7 +144,8 @@ async def cycles(dut):
                    "mean_bytes": round(mean_bytes, 1), "data_width": tb.params.data_width,
                    "latency": latency, "exec_cycles": round(exec_cycles, 1),
                    "b2b_cycles_per_frame": round(per_frame, 2), "stream_limit": round(beats, 2),
-                   "vs_limit": round(per_frame / beats, 2)}
+                   "vs_limit": round(per_frame / beats, 2), "n_lanes": tb.params.n_lanes,
+                   "n_bufs": tb.params.n_bufs}
             # miss path: empty cache, the frame goes to the host untouched
             await tb.nic.invalidate_all()
             latency, per_frame = await measure(tb, frames, lambda f: tb.expect_host(Channel.MISS, f))
