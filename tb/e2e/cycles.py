@@ -4,8 +4,9 @@ For each shipped program and frame size (64, 128, 256, 512, 1518 bytes, and IMIX
 1518 bytes in the ratio 7:4:1) the host compiles the path of a frame the program transmits or
 passes, installs it, and the bench measures on an idle NIC, with no idle cycles on rx and no
 back-pressure: the latency of one frame (first rx beat accepted -> last output beat) and the
-cycles per frame of BURST frames sent back to back (interval between two arrivals at the outputs
-a whole number of IMIX cycles apart, divided by the frames between them); then the same on the miss path (empty cache: the
+cycles per frame of BURST frames (more with many lanes) sent back to back (interval between two
+arrivals at the outputs a whole number of IMIX cycles and lane rounds apart, divided by the frames
+between them); then the same on the miss path (empty cache: the
 frame goes to the host untouched). The rx source honours rx_pause, so no frame is lost and the
 figure is what the NIC sustains; `stream_limit` is the bus limit, ceil(bytes / (DATA_WIDTH/8))
 beats per frame. Results go to $CYCLES_REPORT.
@@ -91,15 +92,29 @@ async def run_frames(tb, frames: list[bytes], expect) -> tuple[int, list[int]]:
     return first_rx, arrivals
 
 
+def burst_period(tb, frames: list[bytes]) -> int:
+    """Frames after which the pattern of a burst repeats: a whole cycle of `frames` and a whole
+    round of the executor lanes (lanes started together finish together, so outputs come in
+    groups of N_LANES when execution is the limit)."""
+    return math.lcm(len(frames), tb.params.n_lanes)
+
+
+def burst_length(tb, frames: list[bytes]) -> int:
+    """BURST frames, or enough for two whole periods."""
+    return max(BURST, 2 * burst_period(tb, frames))
+
+
 async def measure(tb, frames: list[bytes], expect) -> tuple[int, float]:
-    """(latency of frames[0] alone, steady cycles per frame of BURST frames cycling through
-    `frames`). The steady rate is taken between two arrivals a whole number of cycles of `frames`
-    apart, so frames of different sizes (different store-and-forward latencies) cancel out."""
+    """(latency of frames[0] alone, steady cycles per frame of a burst cycling through `frames`).
+    The steady rate is taken between the last arrival and the one a whole number of periods
+    (burst_period) before it, so frames of different sizes (different store-and-forward latencies)
+    and lanes finishing in groups cancel out, and the first period (pipeline fill) is left out."""
     first, arr = await run_frames(tb, frames[:1], expect)
     latency = arr[0] - first + 1
-    burst = [frames[i % len(frames)] for i in range(BURST)]
+    period = burst_period(tb, frames)
+    burst = [frames[i % len(frames)] for i in range(burst_length(tb, frames))]
     _, arr = await run_frames(tb, burst, expect)
-    span = len(frames) * ((len(burst) - 1) // len(frames))
+    span = period * ((len(burst) - 1) // period)
     return latency, (arr[-1] - arr[-1 - span]) / span
 
 
@@ -136,7 +151,8 @@ async def cycles(dut):
             latency, per_frame = await measure(tb, frames, lambda f: expect_hit(tb, insns, f))
             c1 = await tb.counters()
             hits = c1[Counter.HITS] - c0[Counter.HITS]
-            assert hits == BURST + 1, f"{name} {label}: expected {BURST + 1} hits, got {hits}"
+            expected = burst_length(tb, frames) + 1
+            assert hits == expected, f"{name} {label}: expected {expected} hits, got {hits}"
             exec_cycles = (c1[Counter.EXEC_CYCLES] - c0[Counter.EXEC_CYCLES]) / hits
             beats = sum(math.ceil(len(f) / width) for f in frames) / len(frames)
             mean_bytes = sum(len(f) for f in frames) / len(frames)
