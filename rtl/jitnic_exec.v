@@ -15,8 +15,9 @@
  * already holds pc + 1, and it stays there while a multi-cycle instruction finishes, so the next
  * instruction is waiting when the current one completes. Costs (cycles per instruction): ALU,
  * ALU64, byte swaps, stores, exit 1; LD_IMM64 2; loads 2 (3 when two words come from the packet
- * RAM); div/mod 34 (32-bit) or 66 (64-bit), 2 by zero. Plus 1 cycle of fetch after `start`, and
- * `done` one cycle after the last instruction. See docs/exec.md.
+ * RAM); div/mod 34 (32-bit) or 66 (64-bit), 2 by zero. Plus 1 cycle of fetch after `start`
+ * (none with PREFETCH, where slot 0 is read in the start cycle), and `done` one cycle after the
+ * last instruction. See docs/exec.md.
  *
  * Memory: the header window is a register copy of `hdr_in` taken at `start` (stores write it,
  * `hdr_out` shows it); packet bytes at/after HDR_BYTES come through the packet RAM read port; the
@@ -89,6 +90,10 @@ initial begin
     if (HDR_BYTES < 8 || HDR_BYTES % 8 != 0 || PKT_BYTES % 8 != 0 || PKT_BYTES < HDR_BYTES
             || PKT_BYTES < 16 || PKT_BYTES > 65536) begin
         $error("Error: need 8 <= HDR_BYTES <= PKT_BYTES, 16 <= PKT_BYTES <= 65536, multiples of 8 (instance %m)");
+        $finish;
+    end
+    if (PREFETCH != 0 && PREFETCH != 1) begin
+        $error("Error: PREFETCH must be 0 or 1 (instance %m)");
         $finish;
     end
     if ((1 << PKT_ADDR_W) < PKT_BYTES / 8) begin
