@@ -30,7 +30,8 @@ def defaults() -> dict:
     """jitnic_top's parameter defaults (the ABI header's values, jit.nic.encoding)."""
     return {"N_ENTRIES": enc.N_ENTRIES, "MAX_ATOMS": enc.MAX_ATOMS,
             "MAX_TRACE_LEN": enc.MAX_TRACE_LEN, "HDR_BYTES": enc.HDR_BYTES,
-            "DATA_WIDTH": enc.DATA_WIDTH, "PKT_BYTES": enc.PKT_BYTES, "N_BUFS": enc.N_BUFS}
+            "DATA_WIDTH": enc.DATA_WIDTH, "PKT_BYTES": enc.PKT_BYTES, "N_BUFS": enc.N_BUFS,
+            "N_SLOTS": enc.N_SLOTS}
 
 
 def clog2(n: int) -> int:
@@ -44,7 +45,8 @@ def widths(parameters: dict) -> dict:
     n = p["N_ENTRIES"]
     return {"N": n, "IDX_W": clog2(n) if n > 1 else 1, "SLOT_W": clog2(p["MAX_TRACE_LEN"]),
             "BUF_W": clog2(p["N_BUFS"]), "N_BUFS": p["N_BUFS"], "DW": p["DATA_WIDTH"],
-            "EMPTY_W": clog2(p["DATA_WIDTH"] // 8)}
+            "EMPTY_W": clog2(p["DATA_WIDTH"] // 8), "NS": p["N_SLOTS"],
+            "SLOT_FIELDS": 32 * p["N_SLOTS"]}
 
 
 # (group title, [(format, signal below jitnic_top, width: a number or a widths() key)])
@@ -57,10 +59,13 @@ GROUPS = [
         (DEC, "u_rx.buf_reg", "BUF_W"), (BIN, "ev_rx_drop", 1), (BIN, "ev_rx_error", 1),
         (BIN, "ev_malformed", 1), (BIN, "ev_oversize", 1), (HEX, "dbg_bufs_busy", "N_BUFS"),
         (BIN, "rxd_valid", 1), (DEC, "rxd_buf", "BUF_W"), (DEC, "rxd_len", 16)]),
-    ("match", [
-        (BIN, "match_start_c", 1), (DEC, "lookup_len", 16), (BIN, "u_match.lookup_done", 1),
+    ("match: extract, compare, priority (one lookup per cycle, tag = buffer)", [
+        (BIN, "match_start_c", 1), (DEC, "lookup_buf", "BUF_W"), (DEC, "lookup_len", 16),
+        (BIN, "u_match.v1_reg", 1), (BIN, "u_match.v2_reg", 1), (BIN, "u_match.lookup_done", 1),
+        (DEC, "lookup_done_buf", "BUF_W"),
         (BIN, "u_match.lookup_hit", 1), (DEC, "u_match.lookup_index", "IDX_W"),
-        (HEX, "dbg_match_vector", "N"), (HEX, "entry_valid", "N")]),
+        (HEX, "dbg_match_vector", "N"), (HEX, "entry_valid", "N"),
+        (HEX, "slot_fields", "SLOT_FIELDS"), (HEX, "u_regs.in_use_all", "NS")]),
     ("engine / executor", [
         (DEC, "eng_state_reg", 2), (DEC, "eng_buf_reg", "BUF_W"), (DEC, "eng_len_reg", 16),
         (DEC, "eng_entry_reg", "IDX_W"), (BIN, "exec_start_c", 1), (DEC, "u_exec.state_reg", 3),
