@@ -11,7 +11,7 @@
 `define JITNIC_DATA_WIDTH 64
 `define JITNIC_PKT_BYTES 2048
 `define JITNIC_N_BUFS 8
-`define JITNIC_N_SLOTS 8
+`define JITNIC_N_SLOTS 16
 `define JITNIC_ETH_HLEN 14
 
 // address map (jit/ebpf/memmap.py)

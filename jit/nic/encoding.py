@@ -23,7 +23,7 @@ HDR_BYTES = 128      # header window: atoms may only look here; stores may only 
 DATA_WIDTH = 64      # Avalon-ST data bus and packet RAM word width in bits: 64, 128, 256 or 512
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
 N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 keep IMIX at line rate
-N_SLOTS = 8          # field extractor slots shared by all entries (docs/rtl.md: how 8 was measured)
+N_SLOTS = 16         # field extractor slots shared by all entries (docs/rtl.md: measured, tools/extractors.py)
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 # Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or

@@ -74,7 +74,7 @@ def check_policy(value: str, flag: str | None = None, extra: tuple[str, ...] = (
 
 def check_config(n_entries: int, max_atoms: int, max_trace_len: int, hdr_bytes: int,
                  pkt_bytes: int, policy: str, seed: int, exec_budget: int = 1024,
-                 n_slots: int = 8) -> None:
+                 n_slots: int = 16) -> None:
     """Every parameter of one NIC configuration, and the rules that relate them."""
     check_int("N_ENTRIES", n_entries)
     check_int("MAX_ATOMS", max_atoms)
