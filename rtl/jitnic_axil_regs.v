@@ -366,7 +366,7 @@ wire r_is_hits = rd_addr_reg[15:10] == A_HITS[15:10] && r_index < N_ENTRIES;
 wire r_is_valid = rd_addr_reg[15:10] == A_VALID[15:10] && r_index < VALID_WORDS;
 wire r_is_atom = rd_addr_reg[15:12] == A_ATOMS[15:12] && r_atom < MAX_ATOMS && r_word != 2'd3;
 wire r_is_trace = rd_addr_reg[15:13] == A_TRACE[15:13] && r_slot < MAX_TRACE_LEN;
-wire r_is_xslot = rd_addr_reg[15:8] == A_SLOTS[15:8] && rd_addr_reg[7:2] < N_SLOTS;
+wire r_is_xslot = rd_addr_reg[15:8] == A_SLOTS[15:8] && {26'd0, rd_addr_reg[7:2]} < N_SLOTS;
 
 wire [VALID_WORDS*32-1:0] valid_pad = {{VALID_WORDS*32-N_ENTRIES{1'b0}}, valid_reg};
 
