@@ -130,3 +130,21 @@ def test_host_refuses_paths_with_more_fields_than_slots():
         assert compile_path(insns, frame, n_slots=need, **limits)[1] == compiled
         return
     raise AssertionError("no zipf frame took a parser_classifier path with two fields")
+
+
+def test_extractor_measurement_is_consistent():
+    """tools/extractors: with as many slots as the peak in use, no install is refused and the hit
+    rate is the unlimited one; with fewer than one path needs, that path is never installed."""
+    import pytest
+    from jit.paths import program_object
+    from tools.extractors import MAX_SLOTS, measure
+    if not program_object("icmp_echo").exists():
+        pytest.skip("programs not built (make programs)")
+    (row,) = measure(300, slots=(), programs=("icmp_echo",), workload_names=("zipf",))
+    peak, per_path = row["peak_in_use"], row["max_per_path"]
+    assert 1 <= per_path <= peak <= row["distinct_fields"]
+    (again,) = measure(300, slots=(peak, per_path - 1), programs=("icmp_echo",),
+                       workload_names=("zipf",))
+    assert again["slots_full"][peak] == 0
+    assert again["hit_rate"][peak] == again["hit_rate"][MAX_SLOTS] > 0
+    assert again["hit_rate"][per_path - 1] < again["hit_rate"][MAX_SLOTS]

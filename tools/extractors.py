@@ -47,11 +47,12 @@ class _Recording(NicModel):
         return result
 
 
-def measure(frames: int = 2000, slots: tuple[int, ...] = (), seed: int = 1) -> list[dict]:
+def measure(frames: int = 2000, slots: tuple[int, ...] = (), seed: int = 1,
+            programs=PROGRAM_NAMES, workload_names=WORKLOADS) -> list[dict]:
     rows = []
-    for name in PROGRAM_NAMES:
+    for name in programs:
         insns = elf.load_program(program_object(name)).insns
-        for wl in WORKLOADS:
+        for wl in workload_names:
             traffic = list(workloads.generate(wl, frames, seed=seed))
             cfg = NicConfig(n_slots=MAX_SLOTS)
             nic = _Recording(cfg)
