@@ -12,6 +12,7 @@
 `define JITNIC_PKT_BYTES 2048
 `define JITNIC_N_BUFS 8
 `define JITNIC_N_LANES 4
+`define JITNIC_N_SLOTS 16
 `define JITNIC_ETH_HLEN 14
 
 // address map (jit/ebpf/memmap.py)
@@ -68,7 +69,7 @@
 // registers (byte addresses on the AXI4-Lite control bus)
 `define JITNIC_AXIL_ADDR_WIDTH 16
 `define JITNIC_ID 32'h4a4e4943
-`define JITNIC_ABI_VERSION 1
+`define JITNIC_ABI_VERSION 2
 `define REG_ID 16'h0000
 `define REG_VERSION 16'h0004
 `define REG_CFG_N_ENTRIES 16'h0008
@@ -83,9 +84,11 @@
 `define REG_STAGE_NATOMS 16'h002c
 `define REG_STAGE_TRACE_LEN 16'h0030
 `define REG_POLICY_SEED 16'h0034
+`define REG_CFG_N_SLOTS 16'h0038
 `define REG_COUNTERS 16'h0100
 `define REG_ENTRY_HITS 16'h0400
 `define REG_ENTRY_VALID 16'h0800
+`define REG_SLOTS 16'h0c00
 `define REG_STAGE_ATOMS 16'h1000
 `define REG_STAGE_TRACE 16'h2000
 `define CTRL_COMMIT_BIT 0
@@ -96,6 +99,7 @@
 `define STATUS_COMMIT_OK_BIT 1
 `define STATUS_COMMIT_ERR_BIT 2
 `define STATUS_LAST_EVICTED_BIT 16
+`define SLOT_IN_USE_BIT 31
 `define STATUS_LAST_ENTRY_LSB 8
 `define TRACE_STRIDE 8
 
@@ -136,6 +140,7 @@
 `define ERR_ATOM_WINDOW 16'd5
 `define ERR_BAD_ATOM 16'd6
 `define ERR_EXEC_BUDGET 16'd7
+`define ERR_SLOTS_FULL 16'd8
 
 // commit validation (jit/nic/validate.py): slot rules, field checks, budget
 `define SLOT_RULE_INVALID 4'd0
@@ -155,6 +160,7 @@
 `define SLOT_RULE_EXIT 4'd14
 `define SLOT_RULE_TABLE 1024'h0000000000000000000000000000000000090000900900002002000010010000700600005005000020020000100100004004000030e300b0000000b0800800b02002dcb01001dcb02002dcb01001dcb020020000100100002002000010010000400400003003000020020000100100002002000a100100002002000010010000
 `define SLOT_FIELDS_OK(rule, dst, src, off, imm) (((rule) == 4'd1 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd2 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 4'd3 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0 || (off) == 16'd1)) || ((rule) == 4'd4 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd1) && ((imm) == 32'd0)) || ((rule) == 4'd5 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd6 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16) && ((imm) == 32'd0)) || ((rule) == 4'd7 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16 || (off) == 16'd32) && ((imm) == 32'd0)) || ((rule) == 4'd8 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 4'd9 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd16 || (imm) == 32'd32 || (imm) == 32'd64)) || ((rule) == 4'd10 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd11 && (dst) <= 4'd9 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 4'd12 && (dst) <= 4'd10 && (src) == 4'd0) || ((rule) == 4'd13 && (dst) <= 4'd10 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 4'd14 && (dst) == 4'd0 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)))
+`define ATOM_FIELD_MASK 32'h0fff0070
 `define EXEC_COST_SLOT 1
 `define EXEC_COST_DIV64 66
 `define EXEC_COST_DIV32 34

@@ -16,9 +16,13 @@
  * the executor runs the slot, EXEC_BUDGET once the budgeted cycles pass EXEC_BUDGET, LD_IMM64
  * completeness, NO_EXIT; the slot rules come generated from jit/nic/validate.py), then the engine
  * raises engine_hold and waits for engine_idle (the packet engine is between frames and starts no
- * new lookup while held), picks the victim (lowest invalid entry, else the policy's), clears its
- * valid bit, writes its atoms, copies the trace (one slot per cycle), sets it valid and fills the
- * policy. CTRL.INVALIDATE_ALL also waits for engine_idle. While the commit engine is busy, AXI
+ * new lookup while held), picks the victim (lowest invalid entry, else the policy's), assigns each
+ * packet atom an extractor slot (one atom per cycle, jit/nic/validate.py allocate_slots: share a
+ * slot in use with the same field, else take the lowest free one; the slots only the victim used
+ * count as free; SLOTS_FULL when none is left, and then nothing changes), then clears the victim's
+ * valid bit, writes its atoms and the newly configured slots, copies the trace (one slot per
+ * cycle), sets it valid and fills the policy. A slot is in use while a valid entry's atoms read it
+ * (each entry keeps the set of slots it uses). CTRL.INVALIDATE_ALL also waits for engine_idle. While the commit engine is busy, AXI
  * writes are not accepted (AWREADY/WREADY low), so the staging area cannot change under it;
  * reads still work (STATUS.BUSY can be polled) except while the engine reads the staging RAM.
  * A CTRL write with both INVALIDATE_ALL and COMMIT invalidates first, then commits.
@@ -39,6 +43,8 @@ module jitnic_axil_regs #(
     parameter EXEC_BUDGET = `JITNIC_EXEC_BUDGET,
     // replacement policy code reported in CFG_POLICY (`POLICY_*)
     parameter POLICY_CODE = 0,
+    // field extractor slots shared by all entries, 1..64
+    parameter N_SLOTS = `JITNIC_N_SLOTS,
     // AXI4-Lite address width (the map uses 16 bits)
     parameter ADDR_W = `JITNIC_AXIL_ADDR_WIDTH,
     // entry index width (derived, do not override)
@@ -46,7 +52,9 @@ module jitnic_axil_regs #(
     // trace slot index width (derived, do not override)
     parameter SLOT_W = $clog2(MAX_TRACE_LEN),
     // width of an atom count 0..MAX_ATOMS (derived, do not override)
-    parameter NATOMS_W = $clog2(MAX_ATOMS + 1)
+    parameter NATOMS_W = $clog2(MAX_ATOMS + 1),
+    // extractor slot index width (derived, do not override)
+    parameter SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1
 ) (
     input  wire                     clk,
     input  wire                     rst,
@@ -77,6 +85,9 @@ module jitnic_axil_regs #(
     output wire [IDX_W-1:0]         entry_wr_index,
     output wire [NATOMS_W-1:0]      entry_wr_natoms,
     output wire [MAX_ATOMS*96-1:0]  entry_wr_atoms,
+    output wire [MAX_ATOMS*SIDX_W-1:0] entry_wr_slots,
+    // extractor slot k's field at [32k +: 32] (atom control word layout), for jitnic_match
+    output wire [N_SLOTS*32-1:0]    slot_fields,
     // trace RAM write port, address {entry, slot}
     output wire                     trace_wr_en,
     output wire [IDX_W+SLOT_W-1:0]  trace_wr_addr,
@@ -116,7 +127,7 @@ localparam [2:0]
     C_CHECK   = 3'd2,   // natoms, atoms, trace length
     C_SCAN    = 3'd3,   // opcode scan, one staged slot per cycle
     C_WAIT    = 3'd4,   // valid entry: waiting for the packet engine
-    C_INSTALL = 3'd5,   // victim chosen, atoms written, valid cleared
+    C_INSTALL = 3'd5,   // victim chosen: extractor slots, one atom per cycle; then atoms written
     C_COPY    = 3'd6,   // trace copy, one slot per cycle
     C_DONE    = 3'd7;   // valid set, policy filled, counted
 
@@ -129,6 +140,14 @@ reg [SLOT_W:0]          idx_reg, idx_next;           // slot under scan / copy
 reg [31:0]              cost_reg, cost_next;         // budgeted cycles of the slots scanned
 wire [31:0]             idx32 = {{(31-SLOT_W){1'b0}}, idx_reg};
 reg [IDX_W-1:0]         victim_reg, victim_next;
+// extractor slots: fields, the slots each entry's atoms read, and the commit's allocation
+reg [N_SLOTS*32-1:0]    slot_cfg_reg, slot_cfg_next;
+reg [N_ENTRIES*N_SLOTS-1:0] uses_reg, uses_next;
+reg [NATOMS_W-1:0]      aidx_reg, aidx_next;         // atom under allocation
+reg [N_SLOTS-1:0]       new_uses_reg, new_uses_next;  // slots the staged entry reads
+reg [N_SLOTS-1:0]       newly_reg, newly_next;        // of those, slots configured by this commit
+reg [N_SLOTS*32-1:0]    new_cfg_reg, new_cfg_next;    // their fields
+reg [MAX_ATOMS*SIDX_W-1:0] aslots_reg, aslots_next;  // the slot of each staged atom
 reg                     evict_reg, evict_next;
 
 reg [31:0]              natoms_reg, natoms_next;
@@ -253,6 +272,70 @@ always @* begin
     end
 end
 
+// ---- extractor slot allocation (jit/nic/validate.py allocate_slots) -------------------------------
+// slots in use: read by a valid entry (all entries, for REG_SLOTS; all but the victim, for a commit)
+reg [N_SLOTS-1:0]   in_use_all;
+reg [63:0]          in_use_pad;     // in_use_all indexed by a register address (6 bits)
+reg [N_SLOTS-1:0]   in_use_keep;
+// atom aidx_reg of the staging area: its field, and where it can go
+reg [31:0]          al_ctrl;
+reg                 al_is_len;
+reg [31:0]          al_key;
+reg [N_SLOTS-1:0]   al_used;
+reg                 al_share_any, al_free_any;
+reg [SIDX_W-1:0]    al_share, al_free;
+reg [31:0]          al_cfg;
+integer             si;
+
+function [31:0] atom_ctrl(input [MAX_ATOMS*96-1:0] atoms, input [NATOMS_W-1:0] n);
+    integer p;
+    begin
+        atom_ctrl = 32'd0;
+        for (p = 0; p < MAX_ATOMS; p = p + 1) begin
+            if ({{32-NATOMS_W{1'b0}}, n} == p) begin
+                atom_ctrl = atoms[96*p +: 32];
+            end
+        end
+    end
+endfunction
+
+always @* begin
+    in_use_all = {N_SLOTS{1'b0}};
+    in_use_keep = {N_SLOTS{1'b0}};
+    for (si = 0; si < N_ENTRIES; si = si + 1) begin
+        if (valid_reg[si]) begin
+            in_use_all = in_use_all | uses_reg[N_SLOTS*si +: N_SLOTS];
+            if (si[IDX_W-1:0] != victim_reg) begin
+                in_use_keep = in_use_keep | uses_reg[N_SLOTS*si +: N_SLOTS];
+            end
+        end
+    end
+    in_use_pad = 64'd0;
+    in_use_pad[N_SLOTS-1:0] = in_use_all;
+    al_ctrl = atom_ctrl(atoms_reg, aidx_reg);
+    al_is_len = al_ctrl[`ATOM_KIND_LSB] == `ATOM_KIND_LEN;
+    al_key = al_ctrl & `ATOM_FIELD_MASK;
+    if (al_ctrl[`ATOM_WIDTH_LSB +: 2] == `ATOM_WIDTH_1B) begin
+        al_key[`ATOM_BE_LSB] = 1'b1;                 // one byte reads the same in either order
+    end
+    al_used = in_use_keep | new_uses_reg;
+    al_share_any = 1'b0;
+    al_free_any = 1'b0;
+    al_share = {SIDX_W{1'b0}};
+    al_free = {SIDX_W{1'b0}};
+    for (si = N_SLOTS - 1; si >= 0; si = si - 1) begin
+        al_cfg = newly_reg[si] ? new_cfg_reg[32*si +: 32] : slot_cfg_reg[32*si +: 32];
+        if (al_used[si] && al_cfg == al_key) begin
+            al_share_any = 1'b1;
+            al_share = si[SIDX_W-1:0];
+        end
+        if (!al_used[si]) begin
+            al_free_any = 1'b1;
+            al_free = si[SIDX_W-1:0];
+        end
+    end
+end
+
 // ---- AXI decode ------------------------------------------------------------------------------
 wire wr_block = state_reg != C_IDLE || commit_pend_reg || inv_pend_reg;
 wire wr_go = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_block;
@@ -274,6 +357,7 @@ localparam [15:0] A_HITS = `REG_ENTRY_HITS;
 localparam [15:0] A_VALID = `REG_ENTRY_VALID;
 localparam [15:0] A_ATOMS = `REG_STAGE_ATOMS;
 localparam [15:0] A_TRACE = `REG_STAGE_TRACE;
+localparam [15:0] A_SLOTS = `REG_SLOTS;
 
 wire w_is_atom = waddr[15:12] == A_ATOMS[15:12] && w_atom < MAX_ATOMS && w_word != 2'd3;
 wire w_is_trace = waddr[15:13] == A_TRACE[15:13] && w_slot < MAX_TRACE_LEN;
@@ -282,6 +366,7 @@ wire r_is_hits = rd_addr_reg[15:10] == A_HITS[15:10] && r_index < N_ENTRIES;
 wire r_is_valid = rd_addr_reg[15:10] == A_VALID[15:10] && r_index < VALID_WORDS;
 wire r_is_atom = rd_addr_reg[15:12] == A_ATOMS[15:12] && r_atom < MAX_ATOMS && r_word != 2'd3;
 wire r_is_trace = rd_addr_reg[15:13] == A_TRACE[15:13] && r_slot < MAX_TRACE_LEN;
+wire r_is_xslot = rd_addr_reg[15:8] == A_SLOTS[15:8] && {26'd0, rd_addr_reg[7:2]} < N_SLOTS;
 
 wire [VALID_WORDS*32-1:0] valid_pad = {{VALID_WORDS*32-N_ENTRIES{1'b0}}, valid_reg};
 
@@ -308,6 +393,7 @@ always @* begin
         `REG_STAGE_NATOMS:      rdata_next = natoms_reg;
         `REG_STAGE_TRACE_LEN:   rdata_next = tlen_reg;
         `REG_POLICY_SEED:       rdata_next = seed_reg;
+        `REG_CFG_N_SLOTS:       rdata_next = N_SLOTS;
         default: begin
             if (r_is_cnt) begin
                 rdata_next = cnt_reg[32*rd_addr_reg[7:2] +: 32];
@@ -319,12 +405,17 @@ always @* begin
                 rdata_next = atoms_reg[96*r_atom + 32*r_word +: 32];
             end else if (r_is_trace) begin
                 rdata_next = rd_addr_reg[2] ? stg_rd_data[63:32] : stg_rd_data[31:0];
+            end else if (r_is_xslot) begin
+                rdata_next = slot_cfg_reg[32*rd_addr_reg[7:2] +: 32];
+                rdata_next[`SLOT_IN_USE_BIT] = in_use_pad[rd_addr_reg[7:2]];
             end
         end
     endcase
 end
 
 // ---- main logic ------------------------------------------------------------------------------
+integer ci;
+
 always @* begin
     state_next = state_reg;
     commit_pend_next = commit_pend_reg;
@@ -334,6 +425,13 @@ always @* begin
     cost_next = cost_reg;
     victim_next = victim_reg;
     evict_next = evict_reg;
+    slot_cfg_next = slot_cfg_reg;
+    uses_next = uses_reg;
+    aidx_next = aidx_reg;
+    new_uses_next = new_uses_reg;
+    newly_next = newly_reg;
+    new_cfg_next = new_cfg_reg;
+    aslots_next = aslots_reg;
     natoms_next = natoms_reg;
     tlen_next = tlen_reg;
     seed_next = seed_reg;
@@ -512,17 +610,50 @@ always @* begin
             if (hold_reg && engine_idle) begin
                 victim_next = free_any ? free_index : pol_victim;
                 evict_next = !free_any;
+                aidx_next = {NATOMS_W{1'b0}};
+                new_uses_next = {N_SLOTS{1'b0}};
+                newly_next = {N_SLOTS{1'b0}};
+                aslots_next = {MAX_ATOMS*SIDX_W{1'b0}};
                 state_next = C_INSTALL;
             end
         end
         C_INSTALL: begin
-            // the victim is invalid while it is written; the packet engine is held
-            valid_next[victim_reg] = 1'b0;
-            entry_wr_en_c = 1'b1;
-            idx_next = {(SLOT_W+1){1'b0}};
-            stg_rd_en_c = 1'b1;
-            stg_rd_addr_c = {SLOT_W{1'b0}};
-            state_next = C_COPY;
+            if ({{32-NATOMS_W{1'b0}}, aidx_reg} < natoms_reg) begin
+                // atom aidx_reg: share a slot in use with its field, else take the lowest free one
+                aidx_next = aidx_reg + 1'b1;
+                if (al_is_len) begin
+                    aslots_next[SIDX_W*aidx_reg +: SIDX_W] = {SIDX_W{1'b0}};   // reads no slot
+                end else if (al_share_any) begin
+                    aslots_next[SIDX_W*aidx_reg +: SIDX_W] = al_share;
+                    new_uses_next[al_share] = 1'b1;
+                end else if (al_free_any) begin
+                    aslots_next[SIDX_W*aidx_reg +: SIDX_W] = al_free;
+                    new_uses_next[al_free] = 1'b1;
+                    newly_next[al_free] = 1'b1;
+                    new_cfg_next[32*al_free +: 32] = al_key;
+                end else begin
+                    err_code_next = `ERR_SLOTS_FULL;
+                    err_index_next = {{16-NATOMS_W{1'b0}}, aidx_reg};
+                    state_next = C_IDLE;
+                    st_err_next = 1'b1;
+                    cnt_install_err_c = 1'b1;
+                    hold_next = 1'b0;
+                end
+            end else begin
+                // the victim is invalid while it is written; the packet engine is held
+                valid_next[victim_reg] = 1'b0;
+                entry_wr_en_c = 1'b1;
+                for (ci = 0; ci < N_SLOTS; ci = ci + 1) begin
+                    if (newly_reg[ci]) begin
+                        slot_cfg_next[32*ci +: 32] = new_cfg_reg[32*ci +: 32];
+                    end
+                end
+                uses_next[N_SLOTS*victim_reg +: N_SLOTS] = new_uses_reg;
+                idx_next = {(SLOT_W+1){1'b0}};
+                stg_rd_en_c = 1'b1;
+                stg_rd_addr_c = {SLOT_W{1'b0}};
+                state_next = C_COPY;
+            end
         end
         C_COPY: begin
             // stg_rd_data is slot idx_reg: written next cycle (address and data registered)
@@ -595,6 +726,13 @@ always @(posedge clk) begin
     cost_reg <= cost_next;
     victim_reg <= victim_next;
     evict_reg <= evict_next;
+    slot_cfg_reg <= slot_cfg_next;
+    uses_reg <= uses_next;
+    aidx_reg <= aidx_next;
+    new_uses_reg <= new_uses_next;
+    newly_reg <= newly_next;
+    new_cfg_reg <= new_cfg_next;
+    aslots_reg <= aslots_next;
     natoms_reg <= natoms_next;
     tlen_reg <= tlen_next;
     seed_reg <= seed_next;
@@ -627,6 +765,11 @@ always @(posedge clk) begin
         idx_reg <= {(SLOT_W+1){1'b0}};
         victim_reg <= {IDX_W{1'b0}};
         evict_reg <= 1'b0;
+        slot_cfg_reg <= {N_SLOTS*32{1'b0}};
+        uses_reg <= {N_ENTRIES*N_SLOTS{1'b0}};
+        aidx_reg <= {NATOMS_W{1'b0}};
+        new_uses_reg <= {N_SLOTS{1'b0}};
+        newly_reg <= {N_SLOTS{1'b0}};
         natoms_reg <= 32'd0;
         tlen_reg <= 32'd0;
         seed_reg <= 32'd0;
@@ -666,6 +809,8 @@ assign entry_wr_en = entry_wr_en_c;
 assign entry_wr_index = victim_reg;
 assign entry_wr_natoms = natoms_reg[NATOMS_W-1:0];
 assign entry_wr_atoms = atoms_reg;
+assign entry_wr_slots = aslots_reg;
+assign slot_fields = slot_cfg_reg;
 assign trace_wr_en = trace_wr_en_reg;
 assign trace_wr_addr = {victim_reg, trace_wr_slot_reg};
 assign trace_wr_data = trace_wr_data_reg;
@@ -714,6 +859,10 @@ initial begin
     end
     if (MAX_TRACE_LEN < 2 || MAX_TRACE_LEN > 1024) begin
         $display("Error: MAX_TRACE_LEN must be in 2..1024, got %0d (instance %m)", MAX_TRACE_LEN);
+        $finish;
+    end
+    if (N_SLOTS < 1 || N_SLOTS > 64) begin
+        $display("Error: N_SLOTS must be in 1..64, got %0d (instance %m)", N_SLOTS);
         $finish;
     end
     if (ADDR_W != 16) begin

@@ -205,26 +205,32 @@ jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_q1 (
     .rd_en(q1_rd_en), .rd_addr({q1_rd_buf, q1_rd_word}), .rd_data(q1_ram_data)
 );
 
-// bit offset of a window word (word 0 for words past the window, whose data comes from the RAM)
-function [31:0] win_sel(input [BUF_W-1:0] b, input [WORD_W-1:0] w);
+// window word w of buffer b, as an AND-OR over every (buffer, word) pair: a word-indexed select.
+// (A computed bit offset into the flat windows, `win_flat[WIN_BITS*b + DATA_WIDTH*w +: DATA_WIDTH]`,
+// is synthesized by yosys as a general shifter over all N_BUFS*WIN_BITS bits.) Words past the
+// window read 0; their data comes from the RAM.
+function [DATA_WIDTH-1:0] win_word(input [BUF_W-1:0] b, input [WORD_W-1:0] w);
+    integer i, j;
     begin
-        win_sel = WIN_BITS * b + ({{32-WORD_W{1'b0}}, w} < WIN_WORDS ? DATA_WIDTH * w : 0);
+        win_word = {DATA_WIDTH{1'b0}};
+        for (i = 0; i < N_BUFS; i = i + 1) begin
+            for (j = 0; j < WIN_WORDS; j = j + 1) begin
+                if ({{32-BUF_W{1'b0}}, b} == i && {{32-WORD_W{1'b0}}, w} == j) begin
+                    win_word = win_flat[WIN_BITS*i + DATA_WIDTH*j +: DATA_WIDTH];
+                end
+            end
+        end
     end
 endfunction
-
-/* verilator lint_off UNUSEDSIGNAL */
-wire [31:0] q0_win_sel = win_sel(q0_rd_buf, q0_rd_word);
-wire [31:0] q1_win_sel = win_sel(q1_rd_buf, q1_rd_word);
-/* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
     if (q0_rd_en) begin
         q0_use_win_reg <= {{32-WORD_W{1'b0}}, q0_rd_word} < WIN_WORDS;
-        q0_win_reg <= win_flat[q0_win_sel +: DATA_WIDTH];
+        q0_win_reg <= win_word(q0_rd_buf, q0_rd_word);
     end
     if (q1_rd_en) begin
         q1_use_win_reg <= {{32-WORD_W{1'b0}}, q1_rd_word} < WIN_WORDS;
-        q1_win_reg <= win_flat[q1_win_sel +: DATA_WIDTH];
+        q1_win_reg <= win_word(q1_rd_buf, q1_rd_word);
     end
 end
 

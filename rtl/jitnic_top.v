@@ -41,6 +41,9 @@ module jitnic_top #(
     // executor lanes: hits executing at once, each a jitnic_exec with its own trace RAM and
     // packet RAM copies; results leave in arrival order; 1..16
     parameter N_LANES = `JITNIC_N_LANES,
+    // field extractor slots shared by all entries' atoms, 1..64 (a commit whose fields do not
+    // fit in the free slots fails with SLOTS_FULL)
+    parameter N_SLOTS = `JITNIC_N_SLOTS,
     // width of the empty signals (derived, do not override)
     parameter EMPTY_WIDTH = $clog2(DATA_WIDTH / 8)
 ) (
@@ -109,6 +112,7 @@ module jitnic_top #(
 localparam IDX_W = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 1;
 localparam SLOT_W = $clog2(MAX_TRACE_LEN);
 localparam NATOMS_W = $clog2(MAX_ATOMS + 1);
+localparam SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1;
 localparam BUF_W = $clog2(N_BUFS);
 localparam PKT_ADDR_W = $clog2(PKT_BYTES / 8);
 localparam LANE_W = N_LANES > 1 ? $clog2(N_LANES) : 1;
@@ -213,6 +217,8 @@ wire                     entry_wr_en;
 wire [IDX_W-1:0]         entry_wr_index;
 wire [NATOMS_W-1:0]      entry_wr_natoms;
 wire [MAX_ATOMS*96-1:0]  entry_wr_atoms;
+wire [MAX_ATOMS*SIDX_W-1:0] entry_wr_slots;
+wire [N_SLOTS*32-1:0]    slot_fields;
 wire                     trace_wr_en;
 wire [IDX_W+SLOT_W-1:0]  trace_wr_addr;
 wire [63:0]              trace_wr_data;
@@ -236,7 +242,7 @@ reg  [IDX_W-1:0]         ev_hit_index_c;
 
 jitnic_axil_regs #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .MAX_TRACE_LEN(MAX_TRACE_LEN),
-    .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .POLICY_CODE(POLICY_CODE)
+    .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .POLICY_CODE(POLICY_CODE), .N_SLOTS(N_SLOTS)
 ) u_regs (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
@@ -247,7 +253,7 @@ jitnic_axil_regs #(
     .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp), .s_axil_rvalid(s_axil_rvalid),
     .s_axil_rready(s_axil_rready),
     .entry_wr_en(entry_wr_en), .entry_wr_index(entry_wr_index), .entry_wr_natoms(entry_wr_natoms),
-    .entry_wr_atoms(entry_wr_atoms),
+    .entry_wr_atoms(entry_wr_atoms), .entry_wr_slots(entry_wr_slots), .slot_fields(slot_fields),
     .trace_wr_en(trace_wr_en), .trace_wr_addr(trace_wr_addr), .trace_wr_data(trace_wr_data),
     .entry_valid(entry_valid),
     .engine_hold(engine_hold), .engine_idle(engine_idle),
@@ -295,6 +301,9 @@ wire                  lookup_done;
 wire                  lookup_hit;
 wire [IDX_W-1:0]      lookup_index;
 wire [N_ENTRIES-1:0]  lookup_vector;
+/* verilator lint_off UNUSEDSIGNAL */
+wire [BUF_W-1:0]      lookup_done_buf;    // the looked-up frame's buffer (tag), for waveforms
+/* verilator lint_on UNUSEDSIGNAL */
 
 // frames whose lookup is in flight
 wire                  lkq_valid;
@@ -474,15 +483,17 @@ always @(posedge clk) begin
 end
 
 jitnic_match #(
-    .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES)
+    .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES), .N_SLOTS(N_SLOTS),
+    .TAG_W(BUF_W)
 ) u_match (
     .clk(clk), .rst(rst),
     .wr_en(entry_wr_en), .wr_index(entry_wr_index), .wr_natoms(entry_wr_natoms),
-    .wr_atoms(entry_wr_atoms),
+    .wr_atoms(entry_wr_atoms), .wr_slots(entry_wr_slots), .slot_fields(slot_fields),
     .entry_valid(entry_valid),
     .lookup_start(match_start_c), .lookup_hdr(lookup_hdr), .lookup_len(lookup_len),
-    .lookup_done(lookup_done), .lookup_hit(lookup_hit), .lookup_index(lookup_index),
-    .lookup_vector(lookup_vector)
+    .lookup_tag(lookup_buf),
+    .lookup_done(lookup_done), .lookup_done_tag(lookup_done_buf), .lookup_hit(lookup_hit),
+    .lookup_index(lookup_index), .lookup_vector(lookup_vector)
 );
 
 genvar g;
@@ -576,6 +587,10 @@ initial begin
     end
     if (N_LANES < 1 || N_LANES > 16) begin
         $display("Error: N_LANES must be in 1..16, got %0d (instance %m)", N_LANES);
+        $finish;
+    end
+    if (N_SLOTS < 1 || N_SLOTS > 64) begin
+        $display("Error: N_SLOTS must be in 1..64, got %0d (instance %m)", N_SLOTS);
         $finish;
     end
     if (MAX_TRACE_LEN < 2 || MAX_TRACE_LEN > 1024) begin

@@ -18,8 +18,11 @@ CASES = [
     ("jitnic_top", {"N_ENTRIES": 4, "DATA_WIDTH": 512, "N_BUFS": 2}),
     ("jitnic_top", {"N_ENTRIES": 1, "N_LANES": 1, "N_BUFS": 4}),
     ("jitnic_top", {"N_ENTRIES": 2, "N_LANES": 3, "DATA_WIDTH": 512}),
-    ("jitnic_axil_regs", {"N_ENTRIES": 2, "MAX_ATOMS": 3, "MAX_TRACE_LEN": 8, "EXEC_BUDGET": 8}),
-    ("jitnic_match", {"N_ENTRIES": 16, "MAX_ATOMS": 16, "HDR_BYTES": 128}),
+    ("jitnic_axil_regs", {"N_ENTRIES": 2, "MAX_ATOMS": 3, "MAX_TRACE_LEN": 8, "EXEC_BUDGET": 8,
+                          "N_SLOTS": 2}),
+    ("jitnic_axil_regs", {"N_ENTRIES": 64, "MAX_ATOMS": 4, "MAX_TRACE_LEN": 16, "N_SLOTS": 5}),
+    ("jitnic_match", {"N_ENTRIES": 16, "MAX_ATOMS": 16, "HDR_BYTES": 128, "N_SLOTS": 8, "TAG_W": 3}),
+    ("jitnic_match", {"N_ENTRIES": 1, "MAX_ATOMS": 1, "HDR_BYTES": 64, "N_SLOTS": 1, "TAG_W": 1}),
     ("jitnic_exec", {}),
     ("jitnic_exec", {"PREFETCH": 1}),
 ]

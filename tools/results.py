@@ -303,14 +303,21 @@ def section_synth() -> str:
             "The path is the longest register-to-register path of the same netlist under yosys "
             "`sta` with the 7-series cell delays of yosys' Xilinx models: cell delays only, no "
             "routing (yosys has no UltraScale+ timing); fmax = 1 / path is an upper bound for "
-            "7-series, a ranking otherwise.\n\n"
+            "7-series, a ranking otherwise. Wall time: one yosys run on the shared 2-core VM "
+            "(other work running).\n\n"
+            "Before the field extractor slots (a byte multiplexer over the whole window per atom) "
+            "and the word-indexed egress window read, `small` (4 x 4 atoms, 64-byte window, "
+            "N_BUFS 8) mapped to 64,944 LUTs and the defaults did not finish (extrapolated "
+            "~770k LUTs); docs/rtl.md has the comparison.\n\n"
             + table(["config", "N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "DATA_WIDTH",
-                     "N_BUFS", "N_LANES", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM", "DSP", "path ns", "fmax MHz",
-                     "note"],
+                     "N_BUFS", "N_LANES", "N_SLOTS", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM",
+                     "DSP", "path ns", "fmax MHz", "wall s", "note"],
                     [[r["name"], r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"],
-                      r["data_width"], r.get("n_bufs", ""), r.get("n_lanes", ""), r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
+                      r["data_width"], r.get("n_bufs", ""), r.get("n_lanes", ""), r.get("n_slots", ""),
+                      r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
                       r.get("bram18", ""), r.get("lutram_cells", ""), r.get("dsp", ""),
-                      r.get("path_ns", ""), r.get("fmax_mhz_cells_only", ""), r.get("error", "")]
+                      r.get("path_ns", ""), r.get("fmax_mhz_cells_only", ""), r.get("seconds", ""),
+                      r.get("error", "")]
                      for r in rows]))
 
 
@@ -373,7 +380,7 @@ def replace_section(markdown: str, section: str) -> str:
 
 
 # sections that can be regenerated alone (`--only NAME`), in place in docs/results.md
-SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles}
+SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles, "synth": section_synth}
 
 
 def main(argv: list[str] | None = None) -> int:

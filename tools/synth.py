@@ -37,12 +37,14 @@ class Config:
     data_width: int
     n_bufs: int = enc.N_BUFS
     n_lanes: int = enc.N_LANES
+    n_slots: int = enc.N_SLOTS
 
     def chparam(self) -> str:
         return (f"chparam -set N_ENTRIES {self.n_entries} -set MAX_ATOMS {self.max_atoms} "
                 f"-set MAX_TRACE_LEN {self.max_trace_len} -set HDR_BYTES {self.hdr_bytes} "
                 f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} "
-                f"-set N_LANES {self.n_lanes} jitnic_top")
+                f"-set N_LANES {self.n_lanes} "
+                f"-set N_SLOTS {self.n_slots} jitnic_top")
 
 
 CONFIGS = {c.name: c for c in (

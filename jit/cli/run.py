@@ -244,3 +244,5 @@ def print_report(s: dict, name: str, args) -> None:
         w(f"  uncacheable: {reason}: {n}\n")
     for reason, n in sorted(s.get("host_error_reasons", {}).items()):
         w(f"  host error: {reason}: {n}\n")
+    for code, n in sorted(s.get("install_errors", {}).items()):
+        w(f"  install rejected by the NIC: {code}: {n}\n")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from jit.ebpf import isa
 from jit.nic import encoding as enc
 from jit.nic.encoding import EXEC_BUDGET, Atom, AtomKind, AtomOp, ErrorCode
-from jit.nic.validate import validate_words
+from jit.nic.validate import distinct_fields, validate_words
 from jit import JitnicError
 from jit.compiler.opt import optimize
 from jit.compiler.tracer import trace_packet
@@ -55,6 +55,7 @@ class HostStats:
     installs_requested: int = 0
     deduped: int = 0
     install_errors: int = 0
+    install_error_codes: dict = field(default_factory=dict)   # ErrorCode name -> rejected commits
     host_errors: int = 0      # frames the host could not run (program faults): not uncacheable
     reasons: dict = field(default_factory=dict)
     distinct_keys: set = field(default_factory=set)
@@ -74,7 +75,7 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
                  hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET,
-                 runtime=None):
+                 n_slots: int = enc.N_SLOTS, runtime=None):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason).
     `runtime` (jit.ebpf.runtime.XdpRuntime) carries a stateful program's maps: the frame's full
     run goes through it exactly once."""
@@ -101,6 +102,11 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
         return tr, None, f"over the execution budget: slot {where} passes EXEC_BUDGET {exec_budget}"
     if err != ErrorCode.NONE:
         return tr, None, f"refused by the NIC's commit checks: {err.name} at {where}"
+    # fields the condition reads at once: more than the NIC's extractor slots never fit (fewer
+    # may still be refused at commit, SLOTS_FULL, while other entries hold the slots)
+    need = distinct_fields([a.words()[0] for a in atoms])
+    if need > n_slots:
+        return tr, None, f"too many fields: {need} extractor slots > N_SLOTS {n_slots}"
     return tr, CompiledTrace(tuple(atoms), code, len(tr.trace), len(trace)), None
 
 
@@ -163,7 +169,8 @@ class TraceLibrary:
             _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                                   max_trace_len=cfg.max_trace_len,
                                                   hdr_bytes=cfg.hdr_bytes,
-                                                  exec_budget=cfg.exec_budget, runtime=runtime)
+                                                  exec_budget=cfg.exec_budget,
+                                                  n_slots=cfg.n_slots, runtime=runtime)
         except JitnicError:
             return None
         if compiled is not None:
@@ -196,7 +203,7 @@ class Host:
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
                  library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET,
-                 runtime=None):
+                 n_slots: int = enc.N_SLOTS, runtime=None):
         self.insns = list(insns)
         self.runtime = runtime      # a stateful program's maps (jit.ebpf.runtime), or None
         self.nic = nic
@@ -251,18 +258,21 @@ class Host:
     def commit(self, compiled: CompiledTrace) -> int | None:
         """Install one compiled trace into the NIC and update the mirror."""
         entry, _evicted, err = self.nic.install(list(compiled.atoms), compiled.code)
-        if err != ErrorCode.NONE:
-            log.warning("install rejected by the NIC: %s", err.name)
-            entry = None
-        self.committed(compiled, entry)
-        return entry
+        self.committed(compiled, entry if err == ErrorCode.NONE else None, err)
+        return entry if err == ErrorCode.NONE else None
 
-    def committed(self, compiled: CompiledTrace, entry: int | None) -> None:
-        """Record a commit's outcome (entry written, or None if the NIC rejected it); for NICs
-        whose installs the caller performs itself (the RTL bench)."""
+    def committed(self, compiled: CompiledTrace, entry: int | None,
+                  error: ErrorCode = ErrorCode.NONE) -> None:
+        """Record a commit's outcome (entry written, or None and the NIC's error code if it
+        rejected it); for NICs whose installs the caller performs itself (the RTL bench). A
+        rejected path is not remembered: its next miss asks again (SLOTS_FULL passes once the
+        entries holding the slots are evicted)."""
         self.pending_keys.discard(compiled.key)
         if entry is None:
+            log.info("install rejected by the NIC: %s", error.name)
             self.stats.install_errors += 1
+            codes = self.stats.install_error_codes
+            codes[error.name] = codes.get(error.name, 0) + 1
         else:
             self.mirror[entry] = compiled.key
 

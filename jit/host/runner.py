@@ -36,6 +36,7 @@ class RunReport:
     full_insns: int = 0
     reasons: dict = field(default_factory=dict)
     host_error_reasons: dict = field(default_factory=dict)    # fault kind -> frames
+    install_errors: dict = field(default_factory=dict)        # commit error name -> rejected installs
 
     @property
     def hit_rate(self) -> float:
@@ -50,7 +51,8 @@ class RunReport:
                 "oversize": self.oversize, "exec_errors": self.exec_errors,
                 "host_errors": self.host_errors, "empty_records": self.empty_records,
                 "uncacheable_reasons": dict(self.reasons),
-                "host_error_reasons": dict(self.host_error_reasons)}
+                "host_error_reasons": dict(self.host_error_reasons),
+                "install_errors": dict(self.install_errors)}
 
 
 # Where a frame leaves the system, by its final action (None: it does not leave).
@@ -100,7 +102,7 @@ class RunLoop:
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
                          do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget,
-                         runtime=runtime)
+                         n_slots=cfg.n_slots, runtime=runtime)
         self.rep = RunReport()
         self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
 
@@ -166,6 +168,7 @@ class RunLoop:
         rep.uncacheable = self.host.stats.uncacheable
         rep.distinct_traces = len(self.host.stats.distinct_keys)
         rep.reasons.update(self.host.stats.reasons)
+        rep.install_errors.update(self.host.stats.install_error_codes)
         self.host.flush()
         return rep
 

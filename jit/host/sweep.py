@@ -128,7 +128,8 @@ def sweep(insns: list[isa.Insn], frames_factory: Callable[[], Iterable[bytes]],
         for n in entries:
             cfg = NicConfig(n_entries=n, max_atoms=base.max_atoms, max_trace_len=base.max_trace_len,
                             hdr_bytes=base.hdr_bytes, pkt_bytes=base.pkt_bytes,
-                            policy="lru" if policy == OPT else policy, seed=base.seed)
+                            policy="lru" if policy == OPT else policy, seed=base.seed,
+                            exec_budget=base.exec_budget, n_slots=base.n_slots)
             if policy == OPT:
                 if oracle is None:
                     oracle = PathOracle(insns, frames_factory(), library, cfg, fresh())

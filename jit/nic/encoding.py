@@ -24,6 +24,7 @@ DATA_WIDTH = 64      # Avalon-ST data bus and packet RAM word width in bits: 64,
 PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVERSIZE)
 N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 keep IMIX at line rate
 N_LANES = 4          # executor lanes (hits executing at once; results leave in arrival order)
+N_SLOTS = 16         # field extractor slots shared by all entries (docs/rtl.md: measured, tools/extractors.py)
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 
 # Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or
@@ -184,7 +185,7 @@ def trace_words(code: bytes) -> list[tuple[int, int]]:
 # ---- control/status registers (AXI4-Lite, 32-bit data, byte addresses) ---------------------------
 AXIL_ADDR_WIDTH = 16
 ID_VALUE = 0x4A4E4943     # "JNIC"
-ABI_VERSION = 1
+ABI_VERSION = 2           # 2: field extractor slots (REG_CFG_N_SLOTS, REG_SLOTS, SLOTS_FULL)
 
 REG_ID = 0x0000
 REG_VERSION = 0x0004
@@ -200,6 +201,7 @@ REG_ERROR = 0x0028        # error code of the last commit (ErrorCode), slot/atom
 REG_STAGE_NATOMS = 0x002C
 REG_STAGE_TRACE_LEN = 0x0030  # in 64-bit slots
 REG_POLICY_SEED = 0x0034  # written value is loaded into the RANDOM policy's LFSR on CTRL_RESEED
+REG_CFG_N_SLOTS = 0x0038  # field extractor slots (N_SLOTS)
 
 CTRL_COMMIT = 1 << 0            # install the staged entry into the policy's victim
 CTRL_INVALIDATE_ALL = 1 << 1    # clear every entry's valid bit (and the policy's FIFO pointer)
@@ -212,9 +214,13 @@ STATUS_COMMIT_ERR = 1 << 2      # last commit rejected (see REG_ERROR)
 STATUS_LAST_ENTRY = (8, 8)      # entry the last commit wrote
 STATUS_LAST_EVICTED = 1 << 16   # the last commit replaced a valid entry
 
+SLOT_IN_USE = 1 << 31           # REG_SLOTS: some valid entry's atoms read this slot
+
 REG_COUNTERS = 0x0100           # counter k at REG_COUNTERS + 4*k (32-bit, wrapping)
 REG_ENTRY_HITS = 0x0400         # hits of entry i at REG_ENTRY_HITS + 4*i
 REG_ENTRY_VALID = 0x0800        # bit i: entry i valid (entries 0..31), next word 32..63
+REG_SLOTS = 0x0C00              # extractor slot k at REG_SLOTS + 4*k (RO): its field in the atom
+                                # control word's layout (offset, width, byte order) | SLOT_IN_USE
 REG_STAGE_ATOMS = 0x1000        # atom i word w at REG_STAGE_ATOMS + ATOM_STRIDE*i + 4*w
 REG_STAGE_TRACE = 0x2000        # slot s word w at REG_STAGE_TRACE + TRACE_STRIDE*s + 4*w
 
@@ -260,6 +266,8 @@ class ErrorCode(IntEnum):
     ATOM_WINDOW = 5        # a PKT atom reaches past HDR_BYTES
     BAD_ATOM = 6           # unknown op or width code
     EXEC_BUDGET = 7        # the trace's budgeted executor cycles exceed EXEC_BUDGET (slot index)
+    SLOTS_FULL = 8         # a packet atom's field is in no extractor slot and none is free
+                           # (after the victim's slots are released; atom index)
 
 
 class ExecError(IntEnum):
@@ -324,6 +332,7 @@ def verilog_header() -> str:
         f"`define JITNIC_PKT_BYTES {PKT_BYTES}",
         f"`define JITNIC_N_BUFS {N_BUFS}",
         f"`define JITNIC_N_LANES {N_LANES}",
+        f"`define JITNIC_N_SLOTS {N_SLOTS}",
         f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
         "",
         "// address map (jit/ebpf/memmap.py)",
@@ -362,7 +371,8 @@ def verilog_header() -> str:
     for value, name in sorted(regs):
         lines.append(f"`define {name} 16'h{value:04x}")
     for name in ("CTRL_COMMIT", "CTRL_INVALIDATE_ALL", "CTRL_CLEAR_COUNTERS", "CTRL_RESEED",
-                 "STATUS_BUSY", "STATUS_COMMIT_OK", "STATUS_COMMIT_ERR", "STATUS_LAST_EVICTED"):
+                 "STATUS_BUSY", "STATUS_COMMIT_OK", "STATUS_COMMIT_ERR", "STATUS_LAST_EVICTED",
+                 "SLOT_IN_USE"):
         lines.append(f"`define {name}_BIT {globals()[name].bit_length() - 1}")
     lines.append(f"`define STATUS_LAST_ENTRY_LSB {STATUS_LAST_ENTRY[0]}")
     lines.append(f"`define TRACE_STRIDE {TRACE_STRIDE}")

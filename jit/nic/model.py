@@ -17,7 +17,7 @@ from jit.ebpf import isa, memmap
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
 from jit.nic.executor import compile_trace
 from jit.nic.params import check_config
-from jit.nic.validate import SlotRule, rule_of, validate_words
+from jit.nic.validate import SlotRule, allocate_slots, rule_of, validate_words
 from jit.nic.policies import choose_victim, make_policy
 
 
@@ -31,12 +31,13 @@ class NicConfig:
     policy: str = "lru"
     seed: int = 0
     exec_budget: int = enc.EXEC_BUDGET
+    n_slots: int = enc.N_SLOTS
 
     def __post_init__(self):
         # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
         # is refused here, not after a run
         check_config(self.n_entries, self.max_atoms, self.max_trace_len, self.hdr_bytes,
-                     self.pkt_bytes, self.policy, self.seed, self.exec_budget)
+                     self.pkt_bytes, self.policy, self.seed, self.exec_budget, self.n_slots)
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,10 @@ class NicModel:
         self.entries: list[Entry | None] = [None] * cfg.n_entries
         self.counters = [0] * len(Counter)
         self.entry_hits = [0] * cfg.n_entries
+        # extractor slots (jit/nic/validate.py allocate_slots): each slot's field word, and per
+        # entry the slots its atoms read (bit k: slot k); a slot is in use while a valid entry reads it
+        self.slot_fields = [0] * cfg.n_slots
+        self.entry_slots = [0] * cfg.n_entries
         self._pad = bytes(cfg.hdr_bytes + 8)
         self._entries_changed()
 
@@ -248,6 +253,14 @@ class NicModel:
             self.counters[Counter.INSTALL_ERRORS] += 1
             return None, False, err
         index, evicting = choose_victim(self.policy, [e is not None for e in self.entries])
+        plan = allocate_slots([a.words()[0] for a in atoms], self.slot_fields,
+                              self.slots_in_use(exclude=index))
+        if plan.error != ErrorCode.NONE:
+            self.counters[Counter.INSTALL_ERRORS] += 1
+            return None, False, plan.error
+        for slot, word in plan.configure:
+            self.slot_fields[slot] = word
+        self.entry_slots[index] = plan.uses
         insns = isa.decode(code)
         self.entries[index] = Entry(tuple(atoms), code, compile_condition(list(atoms)),
                                     compile_trace(insns, self.cfg.hdr_bytes, self.cfg.max_trace_len),
@@ -258,6 +271,20 @@ class NicModel:
         if evicting:
             self.counters[Counter.EVICTIONS] += 1
         return index, evicting, ErrorCode.NONE
+
+    def slots_in_use(self, exclude: int | None = None) -> int:
+        """Bit k: some valid entry (other than `exclude`) reads extractor slot k."""
+        used = 0
+        for i, entry in enumerate(self.entries):
+            if entry is not None and i != exclude:
+                used |= self.entry_slots[i]
+        return used
+
+    def slot_words(self) -> list[int]:
+        """REG_SLOTS as the RTL reads it: each slot's field word, SLOT_IN_USE while in use."""
+        used = self.slots_in_use()
+        return [w | (enc.SLOT_IN_USE if used >> k & 1 else 0)
+                for k, w in enumerate(self.slot_fields)]
 
     def invalidate_all(self) -> None:
         self.entries = [None] * self.cfg.n_entries

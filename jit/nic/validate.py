@@ -14,6 +14,15 @@ would run it instead of faulting with BAD_OPCODE: known opcode, reserved fields 
 r0..r10, r10 never written. So a committed trace never faults on decode (`add r10, 1` is refused
 at commit, not at every hit).
 
+Extractor slots: the NIC reads packet fields through `N_SLOTS` field extractors shared by all
+entries (rtl/jitnic_match.v); an atom compares the output of one of them. The commit engine assigns
+slots once the victim is known (`allocate_slots`, after every check above): a field already held by
+a slot that some other valid entry uses is shared, a new field takes the lowest free slot, and a
+commit whose fields do not fit is refused with SLOTS_FULL (the first atom that found no slot), so the
+slots an evicted entry alone used are free for the entry that replaces it. A slot's users are the
+valid entries whose atoms read it (each entry keeps the set of slots its atoms use), so a slot is
+released when its last user is evicted or INVALIDATE_ALL clears every entry.
+
 Execution budget: each slot costs executor cycles (`EXEC_COST_*` in jit.nic.encoding: one per
 instruction, a divide or modulo waits for the radix-2 divider, 64 or 32 iterations plus issue);
 a trace whose total exceeds `EXEC_BUDGET` is refused (EXEC_BUDGET error at the slot where the sum
@@ -186,6 +195,69 @@ def validate_words(atom_words: list[tuple[int, int, int]], natoms: int,
             slot += 1
 
 
+# ---- extractor slots ------------------------------------------------------------------------------
+# The bits of an atom control word that name its packet field: offset, width and byte order.
+FIELD_MASK = (((1 << enc.ATOM_OFFSET[1]) - 1) << enc.ATOM_OFFSET[0]
+              | ((1 << enc.ATOM_WIDTH[1]) - 1) << enc.ATOM_WIDTH[0] | 1 << enc.ATOM_BE[0])
+
+
+def field_word(ctrl: int) -> int | None:
+    """The field a packet atom reads, as a word in the atom control layout (offset, width, byte
+    order; a one-byte field reads the same in either order and is recorded big-endian), or None for
+    a length atom, which reads no slot."""
+    if (ctrl >> enc.ATOM_KIND[0]) & 1 == AtomKind.LEN:
+        return None
+    word = ctrl & FIELD_MASK
+    if (word >> enc.ATOM_WIDTH[0]) & 3 == enc.WIDTH_CODE[1]:
+        word |= 1 << enc.ATOM_BE[0]
+    return word
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    """What a commit does to the extractor slots: the slot each staged atom reads (None for length
+    atoms), the slots the new entry uses (bit k: slot k) and the fields configured into free slots."""
+    error: ErrorCode
+    index: int                               # the atom that found no slot (SLOTS_FULL)
+    atom_slots: tuple[int | None, ...] = ()
+    uses: int = 0
+    configure: tuple[tuple[int, int], ...] = ()   # (slot, field word), in atom order
+
+
+def allocate_slots(atom_ctrls: list[int], fields: list[int], in_use: int) -> SlotPlan:
+    """Assign the staged atoms' fields to extractor slots, in atom order: a slot in use (bit k of
+    `in_use`: some valid entry other than the victim reads it, or an earlier atom of this entry
+    took it) whose field (`fields[k]`) is the atom's is shared, the lowest one; otherwise the lowest
+    slot not in use is configured with the atom's field; if none is left the commit fails with
+    SLOTS_FULL at this atom. The same algorithm as the commit engine of rtl/jitnic_axil_regs.v."""
+    fields = list(fields)
+    used, uses, slots, configure = in_use, 0, [], []
+    for i, ctrl in enumerate(atom_ctrls):
+        key = field_word(ctrl)
+        if key is None:
+            slots.append(None)
+            continue
+        share = [k for k in range(len(fields)) if used >> k & 1 and fields[k] == key]
+        if share:
+            k = share[0]
+        else:
+            free = [k for k in range(len(fields)) if not used >> k & 1]
+            if not free:
+                return SlotPlan(ErrorCode.SLOTS_FULL, i)
+            k = free[0]
+            fields[k] = key
+            used |= 1 << k
+            configure.append((k, key))
+        uses |= 1 << k
+        slots.append(k)
+    return SlotPlan(ErrorCode.NONE, 0, tuple(slots), uses, tuple(configure))
+
+
+def distinct_fields(atom_ctrls: list[int]) -> int:
+    """Extractor slots a condition needs on its own (its distinct packet fields)."""
+    return len({f for f in map(field_word, atom_ctrls) if f is not None})
+
+
 # ---- Verilog (rtl/jitnic_abi.vh, through jit.nic.encoding.verilog_header) -----------------------
 def _reg_check(name: str, kind: str) -> str:
     return f"({name}) == 4'd0" if kind == "0" else f"({name}) <= 4'd{_REG_MAX[kind]}"
@@ -210,6 +282,7 @@ def verilog_defines() -> list[str]:
                   _set_check("off", 16, f.off), _set_check("imm", 32, f.imm)]
         terms.append("(" + " && ".join(c for c in checks if c) + ")")
     lines.append("`define SLOT_FIELDS_OK(rule, dst, src, off, imm) (" + " || ".join(terms) + ")")
+    lines.append(f"`define ATOM_FIELD_MASK 32'h{FIELD_MASK:08x}")
     lines += [f"`define EXEC_COST_SLOT {enc.EXEC_COST_SLOT}",
               f"`define EXEC_COST_DIV64 {enc.EXEC_COST_DIV64}",
               f"`define EXEC_COST_DIV32 {enc.EXEC_COST_DIV32}",

@@ -5,7 +5,11 @@ of the NIC: it answers engine_hold with engine_idle, offers a policy victim, pul
 and records every entry/trace/policy write the block makes. Expected commit outcomes come from
 `reference_commit` below, which is `jit.nic.validate.validate_words`, the validator the model uses:
 random invalid slots (writes to r10, registers past r10, reserved fields) and traces over the
-execution budget must get the same error code and index from the RTL.
+execution budget must get the same error code and index from the RTL. Installs draw their packet
+fields from a pool a little larger than N_SLOTS, so that extractor slots are shared, released by
+evictions and sometimes run out: every commit's slot assignment (the slot each atom reads, the
+slot fields, SLOTS_FULL and its atom index) is checked against `jit.nic.validate.allocate_slots`,
+and REG_SLOTS against the bench's mirror of the slots.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from jit.nic import encoding as enc
 from jit.ebpf import isa
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Counter, ErrorCode
 from jit.nic.model import NicConfig
-from jit.nic.validate import RULE_FIELDS, RULE_TABLE, slot_ok, validate_words
+from jit.nic.validate import RULE_FIELDS, RULE_TABLE, allocate_slots, slot_ok, validate_words
 from tb.common.axil import AxilMaster, NicDriver
 from tb.common.runner import param, run_cocotb
 
@@ -63,6 +67,7 @@ def invalid_slot(rng: random.Random) -> tuple[int, int]:
 class Recorder:
     """Everything the block wrote towards the rest of the NIC."""
     entry_writes: list = field(default_factory=list)     # (index, natoms, atoms word)
+    slot_writes: list = field(default_factory=list)      # (atom slots word, slot fields word)
     trace_writes: list = field(default_factory=list)     # (addr, data)
     fills: list = field(default_factory=list)            # (index, evict)
     invalidates: int = 0
@@ -76,7 +81,8 @@ class AxilTb:
         self.cfg = NicConfig(n_entries=param("N_ENTRIES"), max_atoms=param("MAX_ATOMS"),
                              max_trace_len=param("MAX_TRACE_LEN"), hdr_bytes=param("HDR_BYTES"),
                              pkt_bytes=param("PKT_BYTES"),
-                             exec_budget=param("EXEC_BUDGET", enc.EXEC_BUDGET))
+                             exec_budget=param("EXEC_BUDGET", enc.EXEC_BUDGET),
+                             n_slots=param("N_SLOTS", enc.N_SLOTS))
         self.slot_w = max(1, (self.cfg.max_trace_len - 1).bit_length())
         Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
         dut.engine_idle.value = 1
@@ -104,6 +110,7 @@ class AxilTb:
             if int(dut.entry_wr_en.value):
                 rec.entry_writes.append((int(dut.entry_wr_index.value), int(dut.entry_wr_natoms.value),
                                          int(dut.entry_wr_atoms.value)))
+                rec.slot_writes.append((int(dut.entry_wr_slots.value), int(dut.slot_fields.value)))
                 rec.writes_while_busy += not granted
             if int(dut.trace_wr_en.value):
                 rec.trace_writes.append((int(dut.trace_wr_addr.value), int(dut.trace_wr_data.value)))
@@ -141,13 +148,18 @@ def exit_trace(rng: random.Random, n: int) -> list[tuple[int, int]]:
     return words
 
 
-def random_atoms(rng: random.Random, k: int, hdr: int) -> list[Atom]:
+def random_atoms(rng: random.Random, k: int, hdr: int, pool=None) -> list[Atom]:
+    """k atoms; packet fields (offset, width, big-endian) from `pool` when given."""
     out = []
     for _ in range(k):
-        width = rng.choice([1, 2, 4])
+        if pool:
+            offset, width, be = rng.choice(pool)
+        else:
+            width = rng.choice([1, 2, 4])
+            offset, be = rng.randrange(hdr - width + 1), rng.random() < 0.5
         kind = AtomKind.LEN if rng.random() < 0.2 else AtomKind.PKT
-        out.append(Atom(kind, AtomOp(rng.randrange(10)), rng.randrange(hdr - width + 1), width,
-                        rng.random() < 0.5, rng.getrandbits(32), rng.getrandbits(32)))
+        out.append(Atom(kind, AtomOp(rng.randrange(10)), offset, width, be, rng.getrandbits(32),
+                        rng.getrandbits(32)))
     return out
 
 
@@ -159,11 +171,13 @@ async def register_map(dut):
     policy = param("POLICY_CODE")
     assert cfg == {"id": enc.ID_VALUE, "version": enc.ABI_VERSION, "n_entries": tb.cfg.n_entries,
                    "max_atoms": tb.cfg.max_atoms, "max_trace_len": tb.cfg.max_trace_len,
-                   "hdr_bytes": tb.cfg.hdr_bytes, "policy": policy, "pkt_bytes": tb.cfg.pkt_bytes}, cfg
+                   "hdr_bytes": tb.cfg.hdr_bytes, "policy": policy, "pkt_bytes": tb.cfg.pkt_bytes,
+                   "n_slots": tb.cfg.n_slots}, cfg
+    assert await tb.nic.slots(tb.cfg.n_slots) == [0] * tb.cfg.n_slots    # reset: none in use
     st = await tb.nic.status()
     assert not (st.busy or st.commit_ok or st.commit_err), st
     # unmapped, write-only and out-of-range addresses read 0
-    unmapped = [enc.REG_CTRL, 0x0038, 0x00FC, 0x0200,
+    unmapped = [enc.REG_CTRL, 0x003C, 0x00FC, 0x0200, enc.REG_SLOTS + 4 * tb.cfg.n_slots,
                 enc.REG_COUNTERS + 4 * len(Counter),
                 enc.REG_ENTRY_HITS + 4 * tb.cfg.n_entries,
                 enc.REG_ENTRY_VALID + 4 * ((tb.cfg.n_entries + 31) // 32),
@@ -318,11 +332,21 @@ async def commit_installs(dut):
     await tb.reset()
     cfg, rng = tb.cfg, random.Random(3)
     n = cfg.n_entries
-    installs = evictions = 0
+    installs = evictions = slot_errors = 0
     expected_valid = [False] * n
-    for round_ in range(n + 6):
-        natoms = rng.randrange(cfg.max_atoms + 1)
-        atoms = random_atoms(rng, natoms, cfg.hdr_bytes)
+    # the bench's mirror of the extractor slots: fields, and the slots each entry reads
+    fields, uses = [0] * cfg.n_slots, [0] * n
+    pool = []
+    while len(pool) < cfg.n_slots + 3:
+        width = rng.choice([1, 2, 4])
+        f = (rng.randrange(cfg.hdr_bytes - width + 1), width, rng.random() < 0.5)
+        if all(f[:2] != g[:2] for g in pool):
+            pool.append(f)
+    for round_ in range(3 * (n + 6 + cfg.n_slots)):
+        if installs >= n + 6 and slot_errors >= 3:
+            break
+        natoms = min(cfg.max_atoms, rng.choice([0, 1, 2, 3, rng.randrange(cfg.max_atoms + 1)]))
+        atoms = random_atoms(rng, natoms, cfg.hdr_bytes, pool)
         trace = exit_trace(rng, rng.randrange(1, cfg.max_trace_len + 1))
         # keep the engine busy for a while: the commit must wait
         engine_busy = rng.choice([0, 0, 5, 40])
@@ -339,9 +363,22 @@ async def commit_installs(dut):
             assert len(tb.rec.entry_writes) == entry_writes, "entry written while the engine was busy"
             dut.engine_idle.value = 1
         st = await tb.nic.wait_idle()
-        assert st.commit_ok and not st.commit_err, st
         expect_entry = expected_valid.index(False) if not all(expected_valid) else victim
         evict = all(expected_valid)
+        in_use = 0
+        for i in range(n):
+            if expected_valid[i] and i != expect_entry:
+                in_use |= uses[i]
+        plan = allocate_slots([a.words()[0] for a in atoms], fields, in_use)
+        if plan.error != ErrorCode.NONE:
+            # no slot left for atom plan.index: refused after the engine was held, nothing changes
+            assert st.commit_err and not st.commit_ok, st
+            assert await tb.nic.error() == (ErrorCode.SLOTS_FULL, plan.index)
+            assert len(tb.rec.entry_writes) == entry_writes and tb.valid_bits() == expected_valid
+            assert not int(dut.engine_hold.value), "engine still held after a refused commit"
+            slot_errors += 1
+            continue
+        assert st.commit_ok and not st.commit_err, st
         assert (st.last_entry, st.last_evicted) == (expect_entry, evict), (st, expect_entry, evict)
         assert await tb.nic.error() == (ErrorCode.NONE, 0)
         installs += 1
@@ -352,6 +389,22 @@ async def commit_installs(dut):
         # what went to the match table and the trace RAM
         (index, wr_natoms, word), = tb.rec.entry_writes[entry_writes:]
         assert (index, wr_natoms) == (expect_entry, natoms)
+        for k, word_k in plan.configure:
+            fields[k] = word_k
+        uses[expect_entry] = plan.uses
+        slots_word, fields_word = tb.rec.slot_writes[-1]
+        sw = max(1, (cfg.n_slots - 1).bit_length())
+        for i, k in enumerate(plan.atom_slots):
+            if k is not None:
+                assert slots_word >> (sw * i) & ((1 << sw) - 1) == k, f"atom {i} slot"
+        used = 0
+        for i in range(n):
+            if expected_valid[i]:
+                used |= uses[i]
+        await ClockCycles(dut.clk, 1)
+        assert int(dut.slot_fields.value) == sum(w << (32 * k) for k, w in enumerate(fields))
+        assert await tb.nic.slots(cfg.n_slots) == [
+            w | (enc.SLOT_IN_USE if used >> k & 1 else 0) for k, w in enumerate(fields)]
         for i, a in enumerate(atoms):
             ctrl, mask, const = a.words()
             assert word >> (96 * i) & ((1 << 96) - 1) == ctrl | mask << 32 | const << 64, f"atom {i}"
@@ -361,8 +414,12 @@ async def commit_installs(dut):
         assert tb.rec.fills[-1] == (expect_entry, evict)
         assert len(tb.rec.fills) == installs
     counts = await tb.nic.read_counters([Counter.INSTALLS, Counter.EVICTIONS, Counter.INSTALL_ERRORS])
-    assert counts == {Counter.INSTALLS: installs, Counter.EVICTIONS: evictions, Counter.INSTALL_ERRORS: 0}
+    assert counts == {Counter.INSTALLS: installs, Counter.EVICTIONS: evictions,
+                      Counter.INSTALL_ERRORS: slot_errors}
     assert tb.rec.writes_while_busy == 0
+    dut._log.info("%d installs, %d refused with SLOTS_FULL", installs, slot_errors)
+    assert installs >= n + 6 and evictions > 0, "too few installs to evict"
+    assert slot_errors > 0, "the bench never ran out of extractor slots"
 
     # AXI writes wait while a commit waits for the engine; reads go on
     dut.engine_idle.value = 0
@@ -383,6 +440,8 @@ async def commit_installs(dut):
     dut.engine_idle.value = 1
     await tb.nic.wait_idle()
     assert tb.valid_bits() == [False] * n and tb.rec.invalidates == 1
+    assert not any(w & enc.SLOT_IN_USE for w in await tb.nic.slots(cfg.n_slots)), \
+        "INVALIDATE_ALL releases every extractor slot"
     # invalidate + commit in one write: invalidate first, so the commit lands in entry 0
     await tb.nic.stage([], exit_trace(rng, 1))
     await tb.nic.ctrl(enc.CTRL_INVALIDATE_ALL | enc.CTRL_COMMIT)
@@ -466,11 +525,12 @@ async def counters_and_control(dut):
 
 
 CONFIGS = [
-    dict(N_ENTRIES=16, MAX_ATOMS=16, MAX_TRACE_LEN=64, HDR_BYTES=128, PKT_BYTES=2048, POLICY_CODE=0),
+    dict(N_ENTRIES=16, MAX_ATOMS=16, MAX_TRACE_LEN=64, HDR_BYTES=128, PKT_BYTES=2048, POLICY_CODE=0,
+         N_SLOTS=8),
     dict(N_ENTRIES=2, MAX_ATOMS=3, MAX_TRACE_LEN=8, HDR_BYTES=32, PKT_BYTES=256, POLICY_CODE=3,
-         EXEC_BUDGET=8),
+         EXEC_BUDGET=8, N_SLOTS=2),
     dict(N_ENTRIES=64, MAX_ATOMS=4, MAX_TRACE_LEN=16, HDR_BYTES=64, PKT_BYTES=1024, POLICY_CODE=2,
-         EXEC_BUDGET=200),
+         EXEC_BUDGET=200, N_SLOTS=5),
 ]
 
 

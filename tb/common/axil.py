@@ -92,7 +92,7 @@ class NicDriver:
                 "n_entries": await r(enc.REG_CFG_N_ENTRIES), "max_atoms": await r(enc.REG_CFG_MAX_ATOMS),
                 "max_trace_len": await r(enc.REG_CFG_MAX_TRACE_LEN),
                 "hdr_bytes": await r(enc.REG_CFG_HDR_BYTES), "policy": await r(enc.REG_CFG_POLICY),
-                "pkt_bytes": await r(enc.REG_CFG_PKT_BYTES)}
+                "pkt_bytes": await r(enc.REG_CFG_PKT_BYTES), "n_slots": await r(enc.REG_CFG_N_SLOTS)}
 
     async def status(self) -> Status:
         return Status.from_word(await self.axil.read(enc.REG_STATUS))
@@ -159,6 +159,10 @@ class NicDriver:
 
     async def entry_hits(self, n_entries: int) -> list[int]:
         return [await self.axil.read(enc.REG_ENTRY_HITS + 4 * i) for i in range(n_entries)]
+
+    async def slots(self, n_slots: int) -> list[int]:
+        """REG_SLOTS: each extractor slot's field word, with SLOT_IN_USE while a valid entry reads it."""
+        return [await self.axil.read(enc.REG_SLOTS + 4 * k) for k in range(n_slots)]
 
     async def entry_valid(self, n_entries: int) -> list[bool]:
         bits = 0

@@ -97,7 +97,7 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
                 want = model.install(list(compiled.atoms), compiled.code)
                 if (got.entry, got.evicted, got.error) != want:
                     res.commit_mismatches.append((index, (got.entry, got.evicted, got.error), want))
-                host.committed(compiled, got.entry if got.ok else None)
+                host.committed(compiled, got.entry if got.ok else None, got.error)
         out = model.process(frame)
         tb.expect_outcome(out)
         tb.send(frame)

@@ -42,6 +42,7 @@ class NicParams:
     policy: str
     n_bufs: int
     n_lanes: int
+    n_slots: int
 
     @classmethod
     def from_env(cls) -> "NicParams":
@@ -50,12 +51,14 @@ class NicParams:
                    param("MAX_TRACE_LEN", enc.MAX_TRACE_LEN), param("HDR_BYTES", enc.HDR_BYTES),
                    param("DATA_WIDTH", enc.DATA_WIDTH), param("PKT_BYTES", enc.PKT_BYTES),
                    param("POLICY", "lru", cast=str), param("N_BUFS", enc.N_BUFS),
-                   param("N_LANES", enc.N_LANES))
+                   param("N_LANES", enc.N_LANES),
+                   param("N_SLOTS", enc.N_SLOTS))
 
     def model_config(self, seed: int = 0) -> NicConfig:
         return NicConfig(n_entries=self.n_entries, max_atoms=self.max_atoms,
                          max_trace_len=self.max_trace_len, hdr_bytes=self.hdr_bytes,
-                         pkt_bytes=self.pkt_bytes, policy=self.policy, seed=seed)
+                         pkt_bytes=self.pkt_bytes, policy=self.policy, seed=seed,
+                         n_slots=self.n_slots)
 
 
 class NicTb:

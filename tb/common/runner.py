@@ -32,7 +32,11 @@ def rtl_sources() -> list[Path]:
 
 
 def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus") -> Path:
-    key = ",".join(f"{k}={v}" for k, v in sorted(parameters.items())) + f",waves={int(waves)}"
+    # the generated ABI header carries the parameter defaults: the simulators' rebuild check looks
+    # at the sources' times only, so a header change (`make header`) must name a new build
+    header = hashlib.sha1((RTL_DIR / "jitnic_abi.vh").read_bytes()).hexdigest()[:10]
+    key = (",".join(f"{k}={v}" for k, v in sorted(parameters.items())) + f",waves={int(waves)}"
+           + f",abi={header}")
     tag = hashlib.sha1(key.encode()).hexdigest()[:10]
     return SIM_BUILD / toplevel / f"{simulator}_{tag}"
 

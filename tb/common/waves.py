@@ -31,7 +31,7 @@ def defaults() -> dict:
     return {"N_ENTRIES": enc.N_ENTRIES, "MAX_ATOMS": enc.MAX_ATOMS,
             "MAX_TRACE_LEN": enc.MAX_TRACE_LEN, "HDR_BYTES": enc.HDR_BYTES,
             "DATA_WIDTH": enc.DATA_WIDTH, "PKT_BYTES": enc.PKT_BYTES, "N_BUFS": enc.N_BUFS,
-            "N_LANES": enc.N_LANES}
+            "N_LANES": enc.N_LANES, "N_SLOTS": enc.N_SLOTS}
 
 
 def clog2(n: int) -> int:
@@ -46,7 +46,8 @@ def widths(parameters: dict) -> dict:
     return {"N": n, "IDX_W": clog2(n) if n > 1 else 1, "SLOT_W": clog2(p["MAX_TRACE_LEN"]),
             "BUF_W": clog2(p["N_BUFS"]), "N_BUFS": p["N_BUFS"], "DW": p["DATA_WIDTH"],
             "EMPTY_W": clog2(p["DATA_WIDTH"] // 8), "LANES": p["N_LANES"],
-            "LANE_W": clog2(p["N_LANES"]) if p["N_LANES"] > 1 else 1}
+            "LANE_W": clog2(p["N_LANES"]) if p["N_LANES"] > 1 else 1, "NS": p["N_SLOTS"],
+            "SLOT_FIELDS": 32 * p["N_SLOTS"]}
 
 
 # the executor lanes' group: expanded per lane by groups()
@@ -62,10 +63,13 @@ GROUPS = [
         (DEC, "u_rx.buf_reg", "BUF_W"), (BIN, "ev_rx_drop", 1), (BIN, "ev_rx_error", 1),
         (BIN, "ev_malformed", 1), (BIN, "ev_oversize", 1), (HEX, "dbg_bufs_busy", "N_BUFS"),
         (BIN, "rxd_valid", 1), (DEC, "rxd_buf", "BUF_W"), (DEC, "rxd_len", 16)]),
-    ("match", [
-        (BIN, "match_start_c", 1), (DEC, "lookup_len", 16), (BIN, "u_match.lookup_done", 1),
+    ("match: extract, compare, priority (one lookup per cycle, tag = buffer)", [
+        (BIN, "match_start_c", 1), (DEC, "lookup_buf", "BUF_W"), (DEC, "lookup_len", 16),
+        (BIN, "u_match.v1_reg", 1), (BIN, "u_match.v2_reg", 1), (BIN, "u_match.lookup_done", 1),
+        (DEC, "lookup_done_buf", "BUF_W"),
         (BIN, "u_match.lookup_hit", 1), (DEC, "u_match.lookup_index", "IDX_W"),
-        (HEX, "dbg_match_vector", "N"), (HEX, "entry_valid", "N")]),
+        (HEX, "dbg_match_vector", "N"), (HEX, "entry_valid", "N"),
+        (HEX, "slot_fields", "SLOT_FIELDS"), (HEX, "u_regs.in_use_all", "NS")]),
     ("engine: lookup queue, dispatch to lanes, retire in arrival order", [
         (BIN, "lkq_valid", 1), (DEC, "lkq_buf", "BUF_W"), (BIN, "dq_valid", 1),
         (DEC, "dq_buf", "BUF_W"), (BIN, "dq_hit", 1), (DEC, "dq_entry", "IDX_W"),

@@ -26,7 +26,7 @@ async def rtl_run(dut):
     p = tb.params
     cfg = NicConfig(n_entries=p.n_entries, max_atoms=p.max_atoms, max_trace_len=p.max_trace_len,
                     hdr_bytes=p.hdr_bytes, pkt_bytes=p.pkt_bytes, policy=p.policy,
-                    seed=int(env.get("RTL_RUN_SEED", "0")))
+                    seed=int(env.get("RTL_RUN_SEED", "0")), n_slots=p.n_slots)
     frames_out = open(env["RTL_RUN_FRAMES"], "w") if env.get("RTL_RUN_FRAMES") else None
 
     def on_frame(rec):

@@ -1,9 +1,13 @@
 """jitnic_match against jit.nic.encoding.Atom.holds and first-match priority.
 
 Random entries (every op, width, byte order, length atoms, masks, signed constants; unused atom slots
-filled with garbage) are written into the table; random frames, many of them mutations of the frames
-the conditions were built from, are looked up and the hit vector and winning index compared with the
-reference: entry i hits when valid and all of its first natoms atoms hold; the lowest index wins.
+filled with garbage) are written into the table, their packet fields assigned to the N_SLOTS field
+extractors by `jit.nic.validate.allocate_slots` (the commit engine's algorithm; each round draws at
+most N_SLOTS distinct fields, shared between entries); random frames, many of them mutations of the
+frames the conditions were built from, are looked up back to back (one lookup per cycle, random
+gaps, a tag each) and every result is checked for its latency (LATENCY cycles), its tag, and its hit
+vector and winning index against the reference: entry i hits when valid and all of its first natoms
+atoms hold; the lowest index wins.
 """
 from __future__ import annotations
 
@@ -16,22 +20,30 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from jit.nic.encoding import Atom, AtomKind, AtomOp
+from jit.nic.validate import allocate_slots, field_word
 from tb.common.runner import param, run_cocotb
 from tb.common.simulators import SIMULATORS
 
 LOOKUPS = 600
+LATENCY = 3     # lookup_start to lookup_done (rtl/jitnic_match.v)
 
 
-def random_atom(rng: random.Random, seed_frame: bytes, hdr_bytes: int) -> Atom:
-    """An atom that holds on `seed_frame` about half the time."""
+def random_field(rng: random.Random, hdr_bytes: int) -> tuple[int, int, bool]:
+    """(offset, width, big-endian) of a packet field inside the window."""
+    width = rng.choice([1, 2, 4])
+    return rng.randrange(hdr_bytes - width + 1), width, rng.random() < 0.5
+
+
+def random_atom(rng: random.Random, seed_frame: bytes, hdr_bytes: int,
+                fields: list[tuple[int, int, bool]] | None = None) -> Atom:
+    """An atom that holds on `seed_frame` about half the time (packet fields from `fields`)."""
     op = AtomOp(rng.randrange(len(AtomOp)))
     if rng.random() < 0.15:
         atom = Atom(AtomKind.LEN, op, offset=rng.randrange(4096), width=rng.choice([1, 2, 4]),
                     big_endian=rng.random() < 0.5)
     else:
-        width = rng.choice([1, 2, 4])
-        atom = Atom(AtomKind.PKT, op, offset=rng.randrange(hdr_bytes - width + 1), width=width,
-                    big_endian=rng.random() < 0.5)
+        offset, width, be = rng.choice(fields) if fields else random_field(rng, hdr_bytes)
+        atom = Atom(AtomKind.PKT, op, offset=offset, width=width, big_endian=be)
     mask = rng.choice([0xFFFF_FFFF, (1 << (8 * atom.width)) - 1, rng.getrandbits(32),
                        0x8000_0080, 0x0000_FF00])
     value = atom.field_value(seed_frame, hdr_bytes) & mask
@@ -62,6 +74,9 @@ class MatchTb:
         self.n = param("N_ENTRIES")
         self.max_atoms = param("MAX_ATOMS")
         self.hdr_bytes = param("HDR_BYTES")
+        self.n_slots = param("N_SLOTS")
+        self.slot_fields = [0] * self.n_slots
+        self.uses = [0] * self.n            # slots each entry's atoms read
         self.entries: list[list[Atom]] = [[] for _ in range(self.n)]
         self.valid = [False] * self.n
         Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
@@ -69,6 +84,9 @@ class MatchTb:
         dut.wr_index.value = 0
         dut.wr_natoms.value = 0
         dut.wr_atoms.value = 0
+        dut.wr_slots.value = 0
+        dut.slot_fields.value = 0
+        dut.lookup_tag.value = 0
         dut.entry_valid.value = 0
         dut.lookup_start.value = 0
         dut.lookup_hdr.value = 0
@@ -81,7 +99,28 @@ class MatchTb:
         await FallingEdge(self.dut.clk)
         self.dut.rst.value = 0
 
+    def release_slots(self):
+        """Forget which entries read which slots (every entry is rewritten before the next lookup)."""
+        self.uses = [0] * self.n
+
     async def write(self, index: int, atoms: list[Atom], rng: random.Random):
+        in_use = 0
+        for i, u in enumerate(self.uses):
+            if i != index:
+                in_use |= u
+        plan = allocate_slots([a.words()[0] for a in atoms], self.slot_fields, in_use)
+        assert plan.error.name == "NONE", f"bench error: fields do not fit in {self.n_slots} slots"
+        for slot, word in plan.configure:
+            self.slot_fields[slot] = word
+        self.uses[index] = plan.uses
+        sw = max(1, (self.n_slots - 1).bit_length())
+        slots = 0
+        for i in range(self.max_atoms):
+            s = plan.atom_slots[i] if i < len(atoms) and plan.atom_slots[i] is not None \
+                else rng.randrange(self.n_slots)        # length atoms and unused atoms: any slot
+            slots |= s << (sw * i)
+        for atom, s in zip(atoms, plan.atom_slots):
+            assert s is None or field_word(atom.words()[0]) == self.slot_fields[s]
         word = 0
         for i in range(self.max_atoms):
             if i < len(atoms):
@@ -93,6 +132,8 @@ class MatchTb:
         self.dut.wr_index.value = index
         self.dut.wr_natoms.value = len(atoms)
         self.dut.wr_atoms.value = word
+        self.dut.wr_slots.value = slots
+        self.dut.slot_fields.value = sum(w << (32 * k) for k, w in enumerate(self.slot_fields))
         await RisingEdge(self.dut.clk)
         await FallingEdge(self.dut.clk)
         self.dut.wr_en.value = 0
@@ -106,20 +147,45 @@ class MatchTb:
         return [self.valid[i] and all(a.holds(frame, self.hdr_bytes) for a in atoms)
                 for i, atoms in enumerate(self.entries)]
 
-    async def lookup(self, frame: bytes):
-        window = frame[:self.hdr_bytes]
-        self.dut.lookup_hdr.value = int.from_bytes(window, "little")
-        self.dut.lookup_len.value = len(frame)
-        self.dut.lookup_start.value = 1
-        await RisingEdge(self.dut.clk)
-        await FallingEdge(self.dut.clk)
+    async def lookups(self, frames: list[bytes], rng: random.Random, gap: float = 0.3):
+        """Look `frames` up back to back (a new lookup every cycle, or after a random gap), each
+        with its own tag; returns [(hit, index, vector)] in order, after checking that each result
+        came LATENCY cycles after its start with its tag, and that no other result came."""
+        tag_mask = (1 << len(self.dut.lookup_tag)) - 1
+        starts: dict[int, tuple[int, int]] = {}     # cycle -> (frame number, tag)
+        results = []
+        cycle, k = 0, 0
+        while k < len(frames) or any(c + LATENCY >= cycle for c in starts):
+            start = k < len(frames) and rng.random() >= gap
+            if start:
+                frame = frames[k]
+                tag = rng.getrandbits(16) & tag_mask
+                self.dut.lookup_hdr.value = int.from_bytes(frame[:self.hdr_bytes], "little")
+                self.dut.lookup_len.value = len(frame)
+                self.dut.lookup_tag.value = tag
+                starts[cycle] = (k, tag)
+                k += 1
+            else:   # inputs change freely between lookups
+                self.dut.lookup_hdr.value = rng.getrandbits(8 * self.hdr_bytes)
+                self.dut.lookup_len.value = rng.getrandbits(16)
+            self.dut.lookup_start.value = int(start)
+            await RisingEdge(self.dut.clk)
+            await FallingEdge(self.dut.clk)
+            cycle += 1
+            done = int(self.dut.lookup_done.value)
+            due = starts.pop(cycle - LATENCY, None)
+            assert done == (due is not None), \
+                f"cycle {cycle}: lookup_done {done}, expected {due is not None} (latency {LATENCY})"
+            if due is not None:
+                assert int(self.dut.lookup_done_tag.value) == due[1], "result carries the wrong tag"
+                results.append((bool(int(self.dut.lookup_hit.value)),
+                                int(self.dut.lookup_index.value), int(self.dut.lookup_vector.value)))
         self.dut.lookup_start.value = 0
-        assert not int(self.dut.lookup_done.value)
-        await RisingEdge(self.dut.clk)
-        await FallingEdge(self.dut.clk)
-        assert int(self.dut.lookup_done.value), "lookup_done not two cycles after lookup_start"
-        return (bool(int(self.dut.lookup_hit.value)), int(self.dut.lookup_index.value),
-                int(self.dut.lookup_vector.value))
+        assert len(results) == len(frames)
+        return results
+
+    async def lookup(self, frame: bytes):
+        return (await self.lookups([frame], random.Random(0), gap=0))[0]
 
 
 def random_frame(rng: random.Random, hdr_bytes: int) -> bytes:
@@ -138,6 +204,8 @@ async def match_random(dut):
     op_seen = {(op, v) for op in AtomOp for v in (False, True)}
     rounds = 12
     for round_ in range(rounds):
+        tb.release_slots()
+        fields = [random_field(rng, tb.hdr_bytes) for _ in range(rng.randrange(1, tb.n_slots + 1))]
         for i in range(tb.n):
             seed = rng.choice(seeds)
             if round_ % 4 == 3 and rng.random() < 1 / (2 * tb.n):
@@ -145,13 +213,14 @@ async def match_random(dut):
             else:
                 natoms = rng.choice([1, rng.randrange(1, tb.max_atoms + 1), tb.max_atoms,
                                      min(2, tb.max_atoms)])
-            await tb.write(i, [random_atom(rng, seed, tb.hdr_bytes) for _ in range(natoms)], rng)
+            await tb.write(i, [random_atom(rng, seed, tb.hdr_bytes, fields)
+                               for _ in range(natoms)], rng)
         density = [0.9, 0.4, 0.05][round_ % 3]
         tb.set_valid([rng.random() < density for _ in range(tb.n)])
-        for _ in range(LOOKUPS // rounds):
-            frame = mutate(rng, rng.choice(seeds), tb.hdr_bytes) if rng.random() < 0.8 \
-                else random_frame(rng, tb.hdr_bytes)
-            hit, index, vector = await tb.lookup(frame)
+        frames = [mutate(rng, rng.choice(seeds), tb.hdr_bytes) if rng.random() < 0.8
+                  else random_frame(rng, tb.hdr_bytes) for _ in range(LOOKUPS // rounds)]
+        results = await tb.lookups(frames, rng, gap=[0.0, 0.3][round_ % 2])
+        for frame, (hit, index, vector) in zip(frames, results):
             ref = tb.reference(frame)
             ref_vector = sum(1 << i for i, h in enumerate(ref) if h)
             assert vector == ref_vector, \
@@ -199,15 +268,16 @@ async def match_every_op_each_width(dut):
 
 
 CONFIGS = [
-    dict(N_ENTRIES=16, MAX_ATOMS=16, HDR_BYTES=128),
-    dict(N_ENTRIES=1, MAX_ATOMS=1, HDR_BYTES=64),
-    dict(N_ENTRIES=4, MAX_ATOMS=3, HDR_BYTES=32),
-    dict(N_ENTRIES=64, MAX_ATOMS=2, HDR_BYTES=64),
+    dict(N_ENTRIES=16, MAX_ATOMS=16, HDR_BYTES=128, N_SLOTS=8, TAG_W=3),
+    dict(N_ENTRIES=1, MAX_ATOMS=1, HDR_BYTES=64, N_SLOTS=1, TAG_W=1),
+    dict(N_ENTRIES=4, MAX_ATOMS=3, HDR_BYTES=32, N_SLOTS=3, TAG_W=2),
+    dict(N_ENTRIES=64, MAX_ATOMS=2, HDR_BYTES=64, N_SLOTS=16, TAG_W=6),
 ]
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: "n{N_ENTRIES}-a{MAX_ATOMS}-h{HDR_BYTES}".format(**c))
+@pytest.mark.parametrize("cfg", CONFIGS,
+                         ids=lambda c: "n{N_ENTRIES}-a{MAX_ATOMS}-h{HDR_BYTES}-k{N_SLOTS}".format(**c))
 def test_match(cfg):
     run_cocotb("jitnic_match", "tb.match.test_match", parameters=cfg)
 

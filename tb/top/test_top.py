@@ -523,13 +523,14 @@ async def lanes_retire_in_arrival_order(dut):
 
 
 # ---- pytest -----------------------------------------------------------------------------------------
+# N_SLOTS swept: the default, 4, exactly the 3 fields udp_atoms reads, and 16
 CONFIGS = {
     "default": dict(),
     "dw512-fifo": dict(DATA_WIDTH=512, POLICY="fifo", N_ENTRIES=4, HDR_BYTES=64, PKT_BYTES=512,
-                       MAX_TRACE_LEN=32, N_LANES=3),
+                       MAX_TRACE_LEN=32, N_LANES=3, N_SLOTS=4),
     "random-n2": dict(POLICY="random", N_ENTRIES=2, PKT_BYTES=1024, MAX_ATOMS=5, N_BUFS=2,
-                      N_LANES=1),
-    "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=4, HDR_BYTES=256, N_LANES=2),
+                      N_LANES=1, N_SLOTS=3),
+    "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=4, HDR_BYTES=256, N_LANES=2, N_SLOTS=16),
 }
 
 
