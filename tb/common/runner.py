@@ -26,9 +26,19 @@ RTL_DIR = PROJECT_ROOT / "rtl"
 SIM_BUILD = PROJECT_ROOT / "sim_build"
 
 
+BENCH_HDL_DIR = PROJECT_ROOT / "tb" / "common" / "hdl"
+BENCH_TOPS = {"jitnic_tb_top": "jitnic_top"}    # bench-side top -> the NIC top it wraps (u_nic)
+
+
 def rtl_sources() -> list[Path]:
     """Every RTL file; the simulator elaborates only what the top level instantiates."""
     return sorted(RTL_DIR.glob("*.v"))
+
+
+def sources_for(toplevel: str) -> list[Path]:
+    """The RTL, plus the bench-side Verilog (tb/common/hdl) for a bench top."""
+    extra = sorted(BENCH_HDL_DIR.glob("*.v")) if toplevel in BENCH_TOPS else []
+    return rtl_sources() + extra
 
 
 def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus") -> Path:
@@ -61,7 +71,7 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
         fcntl.flock(lock, fcntl.LOCK_EX)
         # a build interrupted halfway (Ctrl-C, a killed job) can leave make's state inconsistent
         # (Verilator's precompiled headers): start such a directory afresh
-        runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
+        runner.build(sources=sources_for(toplevel), includes=[RTL_DIR], hdl_toplevel=toplevel,
                      parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
                      waves=waves, build_args=sim.build_args(waves), log_file=log_file,
                      clean=build_dir.exists() and not stamp.exists())
@@ -73,8 +83,8 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                           build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
                           test_args=sim.test_args(build_dir, toplevel, waves),
                           timescale=("1ns", "1ps"), log_file=log_file)
-    if waves and toplevel == "jitnic_top":      # before the check: a failed run is the one to look at
-        waves_layout.write_layout(build_dir, parameters)
+    if waves and toplevel in ("jitnic_top", *BENCH_TOPS):   # before the check: a failed run is the one to look at
+        waves_layout.write_layout(build_dir, parameters, toplevel)
     if waves:
         name_waves(build_dir, toplevel, waves_name(test_module, testcase, parameters), sim.name)
     check_results(results, f"{toplevel} (log above, build {build_dir})")
