@@ -25,7 +25,7 @@ RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator ou
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
             latency: int = 0, check: bool = True, want_frames: bool = False,
             waves: bool = False, convert_link: bool = False,
-            simulator: str = "icarus") -> tuple[dict, list[dict]]:
+            simulator: str = "icarus", data_width: int | None = None) -> tuple[dict, list[dict]]:
     """Run the capture through the RTL; returns (summary dict, per-frame dicts). Everything that
     can be checked before the (slow) build is checked first, so bad input fails at once with its
     own message; a failure inside the simulation names its cause from the log."""
@@ -50,6 +50,8 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
         params = {"N_ENTRIES": cfg.n_entries, "MAX_ATOMS": cfg.max_atoms,
                   "MAX_TRACE_LEN": cfg.max_trace_len, "HDR_BYTES": cfg.hdr_bytes,
                   "PKT_BYTES": cfg.pkt_bytes, "POLICY": cfg.policy}
+        if data_width is not None:          # the stream width (`jitnic bench sim`); default 64
+            params["DATA_WIDTH"] = data_width
         if not want_frames and progress.enabled():
             env["RTL_RUN_FRAMES"] = str(frames)     # the bar counts the simulation's frame records
         try:

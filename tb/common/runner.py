@@ -41,8 +41,11 @@ def sources_for(toplevel: str) -> list[Path]:
     return rtl_sources() + extra
 
 
-def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus") -> Path:
+def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus",
+                  make_overrides: str = "") -> Path:
     key = ",".join(f"{k}={v}" for k, v in sorted(parameters.items())) + f",waves={int(waves)}"
+    if make_overrides:          # a differently compiled model gets its own directory
+        key += f",make={make_overrides}"
     tag = hashlib.sha1(key.encode()).hexdigest()[:10]
     return SIM_BUILD / toplevel / f"{simulator}_{tag}"
 
@@ -62,7 +65,9 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
         waves = os.environ.get("WAVES", "0") == "1"
     sim = choose_simulator(simulator)
     sim.prepare()
-    build_dir = build_dir_for(toplevel, parameters, waves, sim.name)
+    # the bench tops run the long end-to-end loops: their Verilator model is compiled with -O2
+    overrides = sim.make_overrides(optimize=toplevel in BENCH_TOPS)
+    build_dir = build_dir_for(toplevel, parameters, waves, sim.name, overrides)
     runner = get_runner(sim.name)
     hdl_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
     build_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +76,19 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
         fcntl.flock(lock, fcntl.LOCK_EX)
         # a build interrupted halfway (Ctrl-C, a killed job) can leave make's state inconsistent
         # (Verilator's precompiled headers): start such a directory afresh
-        runner.build(sources=sources_for(toplevel), includes=[RTL_DIR], hdl_toplevel=toplevel,
-                     parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
-                     waves=waves, build_args=sim.build_args(waves), log_file=log_file,
-                     clean=build_dir.exists() and not stamp.exists())
+        makeflags = os.environ.get("MAKEFLAGS")
+        if overrides:
+            os.environ["MAKEFLAGS"] = f"{makeflags or ''} {overrides}".strip()
+        try:
+            runner.build(sources=sources_for(toplevel), includes=[RTL_DIR], hdl_toplevel=toplevel,
+                         parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
+                         waves=waves, build_args=sim.build_args(waves), log_file=log_file,
+                         clean=build_dir.exists() and not stamp.exists())
+        finally:
+            if makeflags is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = makeflags
         stamp.touch()
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))

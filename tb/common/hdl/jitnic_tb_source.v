@@ -114,14 +114,12 @@ wire moved = m_valid && (WIRE != 0 || m_ready);
 wire [RING_LOG2-1:0]  head = rd_ptr[RING_LOG2-1:0];
 wire [31:0]           level = wr_ptr - rd_ptr;
 wire                  avail = level != 32'd0;
-wire [SLOT_BITS-1:0]  head_data = slot_data[head];
 wire [31:0]           head_desc = slot_desc[head];
 wire [15:0]           head_len = head_desc[15:0];
 wire [15:0]           head_beats = (head_len + BPB[15:0] - 16'd1) / BPB[15:0];
 wire [15:0]           beat16 = {{(16 - BEAT_W){1'b0}}, beat_reg};
 wire                  head_last = beat16 + 16'd1 >= head_beats;
 wire [15:0]           head_pad = head_beats * BPB[15:0] - head_len;
-wire [DATA_WIDTH-1:0] head_beat = head_data[(SLOT_BITS - DATA_WIDTH) - beat_reg * DATA_WIDTH +: DATA_WIDTH];
 
 function [31:0] xorshift(input [31:0] x);
     reg [31:0] y;
@@ -156,7 +154,9 @@ always @(posedge clk) begin
             idle_gaps <= idle_gaps + 32'd1;
         end else if (avail) begin
             pres_reg <= 1'b1;
-            data_reg <= head_beat;
+            // indexed here, on the clock edge, not by a continuous assignment that the simulator
+            // would re-evaluate at every write of the ring
+            data_reg <= slot_data[head][(SLOT_BITS - DATA_WIDTH) - beat_reg * DATA_WIDTH +: DATA_WIDTH];
             sop_reg <= beat_reg == {BEAT_W{1'b0}} && head_desc[16];
             eop_reg <= head_last && head_desc[17];
             err_reg <= head_last && head_desc[17] && head_desc[18];
