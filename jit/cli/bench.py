@@ -412,8 +412,9 @@ SIM_BENCH_FRAMES = 1000                      # zipf mix, 200 flows, IMIX-like si
 
 
 @benchmark("sim", f"end-to-end RTL run ({SIM_BENCH_PROGRAM}, {SIM_BENCH_FRAMES} zipf frames, 16 "
-           "entries, host in the loop, every frame checked) on each simulator: frames per wall "
-           "second and per CPU second of the simulation, build + start-up time, speed-up over Icarus")
+           "entries, host in the loop, every frame checked) on each simulator and stream width: "
+           "frames per wall second and per CPU second of the simulation, CPU seconds, build + "
+           "start-up time, speed-up over Icarus at the same width")
 def bench_sim(args: argparse.Namespace) -> list[dict]:
     import tempfile
     from pathlib import Path
@@ -428,21 +429,24 @@ def bench_sim(args: argparse.Namespace) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "sim_bench.pcap"
         workloads.write_pcap(capture, "zipf", SIM_BENCH_FRAMES, seed=5, flows=200)
-        for sim in SIMULATORS:
-            start = time.perf_counter()
-            s, _ = run_rtl(str(program_object(SIM_BENCH_PROGRAM)), str(capture), NicConfig(n_entries=16),
-                           simulator=sim)
-            total = time.perf_counter() - start
-            rows.append({"section": "sim", "program": SIM_BENCH_PROGRAM, "simulator": sim,
-                         "frames": s["packets"], "hits": s["hits"], "mismatches": s["mismatches"],
-                         "cycles_per_frame": s["cycles_per_frame"], "sim_wall_s": s["sim_wall_s"],
-                         "frames_per_wall_s": s["frames_per_wall_s"],
-                         "frames_per_cpu_s": round(s["packets"] / max(s["sim_cpu_s"], 1e-9), 1),
-                         "build_and_start_s": round(total - s["sim_wall_s"], 1)})
-    base = rows[0]
-    for r in rows:
-        r["speedup_wall"] = round(r["frames_per_wall_s"] / base["frames_per_wall_s"], 2)
-        r["speedup_cpu"] = round(r["frames_per_cpu_s"] / base["frames_per_cpu_s"], 2)
+        for width in parse_widths(getattr(args, "sim_data_widths", "64")):
+            base = None
+            for sim in SIMULATORS:
+                start = time.perf_counter()
+                s, _ = run_rtl(str(program_object(SIM_BENCH_PROGRAM)), str(capture),
+                               NicConfig(n_entries=16), simulator=sim, data_width=width)
+                total = time.perf_counter() - start
+                row = {"section": "sim", "program": SIM_BENCH_PROGRAM, "simulator": sim,
+                       "data_width": width, "frames": s["packets"], "hits": s["hits"],
+                       "mismatches": s["mismatches"], "cycles_per_frame": s["cycles_per_frame"],
+                       "sim_wall_s": s["sim_wall_s"], "sim_cpu_s": s["sim_cpu_s"],
+                       "frames_per_wall_s": s["frames_per_wall_s"],
+                       "frames_per_cpu_s": round(s["packets"] / max(s["sim_cpu_s"], 1e-9), 1),
+                       "build_and_start_s": round(total - s["sim_wall_s"], 1)}
+                base = base or row
+                row["speedup_wall"] = round(row["frames_per_wall_s"] / base["frames_per_wall_s"], 2)
+                row["speedup_cpu"] = round(row["frames_per_cpu_s"] / base["frames_per_cpu_s"], 2)
+                rows.append(row)
     return rows
 
 
@@ -471,6 +475,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frames per memory probe (default 20000,200000)")
     parser.add_argument("--data-widths", default="64,512", metavar="W,W",
                         help="rtl: DATA_WIDTH of each run (64, 128, 256, 512; default 64,512)")
+    parser.add_argument("--sim-data-widths", default="64,512", metavar="W,W",
+                        help="sim: DATA_WIDTH of each pair of runs (default 64,512)")
 
 
 def register(sub) -> None:

@@ -25,11 +25,12 @@ RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator ou
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
             latency: int = 0, check: bool = True, want_frames: bool = False,
             waves: bool = False, convert_link: bool = False,
-            simulator: str = "icarus") -> tuple[dict, list[dict]]:
+            simulator: str = "icarus", data_width: int | None = None) -> tuple[dict, list[dict]]:
     """Run the capture through the RTL; returns (summary dict, per-frame dicts). Everything that
     can be checked before the (slow) build is checked first, so bad input fails at once with its
     own message; a failure inside the simulation names its cause from the log."""
     try:
+        from tb.common.fast import BENCH_TOP
         from tb.common.runner import run_cocotb
     except ImportError as exc:
         raise JitnicError(f"the RTL engine needs cocotb and the tb/ package: {exc}") from None
@@ -49,19 +50,21 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
         params = {"N_ENTRIES": cfg.n_entries, "MAX_ATOMS": cfg.max_atoms,
                   "MAX_TRACE_LEN": cfg.max_trace_len, "HDR_BYTES": cfg.hdr_bytes,
                   "PKT_BYTES": cfg.pkt_bytes, "POLICY": cfg.policy}
+        if data_width is not None:          # the stream width (`jitnic bench sim`); default 64
+            params["DATA_WIDTH"] = data_width
         if not want_frames and progress.enabled():
             env["RTL_RUN_FRAMES"] = str(frames)     # the bar counts the simulation's frame records
         try:
             with progress.Bar(f"rtl run ({simulator})") as bar, _LineCounter(frames, bar):
-                results = run_cocotb("jitnic_top", "tb.e2e.rtl_run", params, extra_env=env,
+                results = run_cocotb(BENCH_TOP, "tb.e2e.rtl_run", params, extra_env=env,
                                      waves=waves, log_file=log, simulator=simulator)
         except (AssertionError, SystemExit, RuntimeError) as exc:     # RuntimeError: build failed
             cause = log_cause(log) or " ".join(str(exc).split())
             raise JitnicError(f"RTL run failed: {cause} (full log: {log})") from None
         summary = json.loads(report.read_text())
         if waves:       # the runner writes both beside the results (tb/common/runner.py, waves.py)
-            summary["waves"] = {"fst": str(results.parent / "jitnic_top.fst"),
-                                "gtkw": str(results.parent / "jitnic_top.gtkw")}
+            summary["waves"] = {"fst": str(results.parent / f"{BENCH_TOP}.fst"),
+                                "gtkw": str(results.parent / f"{BENCH_TOP}.gtkw")}
         records = [json.loads(line) for line in frames.read_text().splitlines()] if want_frames else []
     return summary, records
 

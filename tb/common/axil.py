@@ -78,6 +78,22 @@ def as_trace_words(trace) -> list[tuple[int, int]]:
     return [(lo & 0xFFFF_FFFF, hi & 0xFFFF_FFFF) for lo, hi in trace]
 
 
+def stage_writes(atoms: Sequence[AtomLike], trace, natoms: int | None = None,
+                 trace_len: int | None = None) -> list[tuple[int, int]]:
+    """The (address, value) register writes that stage one entry (NicDriver.stage)."""
+    words = as_trace_words(trace)
+    out = []
+    for i, atom in enumerate(atoms):
+        for w, value in enumerate(atom_words(atom)):
+            out.append((enc.REG_STAGE_ATOMS + enc.ATOM_STRIDE * i + 4 * w, value))
+    for s, (lo, hi) in enumerate(words):
+        out.append((enc.REG_STAGE_TRACE + enc.TRACE_STRIDE * s, lo))
+        out.append((enc.REG_STAGE_TRACE + enc.TRACE_STRIDE * s + 4, hi))
+    out.append((enc.REG_STAGE_NATOMS, len(atoms) if natoms is None else natoms))
+    out.append((enc.REG_STAGE_TRACE_LEN, len(words) if trace_len is None else trace_len))
+    return out
+
+
 class NicDriver:
     """The host's view of the control bus (docs/abi.md register map)."""
 
@@ -129,15 +145,8 @@ class NicDriver:
                     trace_len: int | None = None) -> None:
         """Write atoms and trace words into the staging area. `natoms`/`trace_len` override the
         counts written to STAGE_NATOMS/STAGE_TRACE_LEN (to stage inconsistent entries on purpose)."""
-        words = as_trace_words(trace)
-        for i, atom in enumerate(atoms):
-            for w, value in enumerate(atom_words(atom)):
-                await self.axil.write(enc.REG_STAGE_ATOMS + enc.ATOM_STRIDE * i + 4 * w, value)
-        for s, (lo, hi) in enumerate(words):
-            await self.axil.write(enc.REG_STAGE_TRACE + enc.TRACE_STRIDE * s, lo)
-            await self.axil.write(enc.REG_STAGE_TRACE + enc.TRACE_STRIDE * s + 4, hi)
-        await self.axil.write(enc.REG_STAGE_NATOMS, len(atoms) if natoms is None else natoms)
-        await self.axil.write(enc.REG_STAGE_TRACE_LEN, len(words) if trace_len is None else trace_len)
+        for addr, value in stage_writes(atoms, trace, natoms, trace_len):
+            await self.axil.write(addr, value)
 
     async def commit(self) -> CommitResult:
         await self.ctrl(enc.CTRL_COMMIT)

@@ -108,7 +108,7 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
     res.cycles = int((get_sim_time("ns") - start) // tb.period_ns)
     # frames lost to a full NIC depend on RTL timing, not on the program: the source honours
     # rx_pause, so there must be none (the model was told none), and RX_DROPS must say so
-    res.rx_drops_seen = sum(tb.rx.starts)
+    res.rx_drops_seen = await tb.paused_starts()
     res.counters_rtl = {c: v for c, v in (await tb.counters()).items()}
     res.counters_model = {c: model.counters[c] for c in Counter}
     res.entry_hits_rtl = await tb.nic.entry_hits(cfg.n_entries)

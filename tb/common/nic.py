@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, with_timeout
+from cocotb.triggers import ClockCycles, Event, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb_bus.scoreboard import Scoreboard
 
 from jit.nic.encoding import Channel, Counter
@@ -75,6 +75,24 @@ class NicTb:
         self.period_ns = period_ns
         Clock(dut.clk, period_ns, unit="ns", impl="gpi").start(start_high=False)
         dut.rst.value = 1
+        self._connect(idle=idle, backpressure=backpressure, seed=seed, honor_pause=honor_pause,
+                      on_rx_start=on_rx_start)
+        self.scoreboard = Scoreboard(dut, fail_immediately=False)
+        self.expected_tx: list[bytes] = []
+        self.expected_host_tx: list[bytes] = []
+        self.expected_host: list[dict] = []
+        self.tx_reorder_depth = tx_reorder_depth
+        self.scoreboard.add_interface(self.tx.monitor, self._check_tx)
+        self.scoreboard.add_interface(self.host.monitor, self.expected_host)
+        # after the scoreboard's own callbacks: wait_outputs sleeps until the last expected frame
+        self._outputs_event = Event()
+        self.tx.monitor.add_callback(self._after_output)
+        self.host.monitor.add_callback(self._after_output)
+
+    def _connect(self, *, idle, backpressure, seed, honor_pause, on_rx_start) -> None:
+        """The stream drivers and the control bus: per-beat Python drivers on jitnic_top's ports
+        (tb.common.fast.FastNicTb: whole-frame transfers through the bench top's shells)."""
+        dut = self.dut
         self.rx = WireSource(dut, "rx", dut.clk, idle=idle, seed=seed, honor_pause=honor_pause,
                              on_start=on_rx_start)
         self.host_tx = StreamSource(dut, "host_tx", dut.clk, idle=idle, seed=seed + 1)
@@ -83,13 +101,15 @@ class NicTb:
                                seed=seed + 1)
         self.axil = AxilMaster(dut, dut.clk)
         self.nic = NicDriver(self.axil)
-        self.scoreboard = Scoreboard(dut, fail_immediately=False)
-        self.expected_tx: list[bytes] = []
-        self.expected_host_tx: list[bytes] = []
-        self.expected_host: list[dict] = []
-        self.tx_reorder_depth = tx_reorder_depth
-        self.scoreboard.add_interface(self.tx.monitor, self._check_tx)
-        self.scoreboard.add_interface(self.host.monitor, self.expected_host)
+
+    def _after_output(self, _transaction) -> None:
+        if self.scoreboard.errors or not (self.expected_tx or self.expected_host
+                                          or self.expected_host_tx):
+            self._outputs_event.set()
+
+    async def paused_starts(self) -> int:
+        """Frames the rx source started while rx_pause was high."""
+        return sum(self.rx.starts)
 
     async def reset(self) -> None:
         self.dut.rst.value = 1
@@ -156,14 +176,20 @@ class NicTb:
         async def until():
             while self.expected_tx or self.expected_host or self.expected_host_tx:
                 self._assert_no_errors()
-                await self.cycles(16)
+                self._outputs_event.clear()
+                await self._outputs_event.wait()        # set by the last expected frame or an error
+            self._assert_no_errors()
         try:
             await with_timeout(until(), timeout_cycles * self.period_ns, "ns")
         except SimTimeoutError as exc:
             raise AssertionError(f"still expecting {len(self.expected_tx)} tx, "
                                  f"{len(self.expected_host_tx)} host_tx and "
-                                 f"{len(self.expected_host)} host frames") from exc
+                                 f"{len(self.expected_host)} host frames{self._diagnosis()}") from exc
         await self.cycles(settle_cycles)
+
+    def _diagnosis(self) -> str:
+        """What a timeout message adds about the bench's own state."""
+        return ""
 
     def _assert_no_errors(self) -> None:
         assert self.scoreboard.errors == 0, f"{self.scoreboard.errors} scoreboard errors (log above)"

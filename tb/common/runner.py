@@ -26,17 +26,30 @@ RTL_DIR = PROJECT_ROOT / "rtl"
 SIM_BUILD = PROJECT_ROOT / "sim_build"
 
 
+BENCH_HDL_DIR = PROJECT_ROOT / "tb" / "common" / "hdl"
+BENCH_TOPS = {"jitnic_tb_top": "jitnic_top"}    # bench-side top -> the NIC top it wraps (u_nic)
+
+
 def rtl_sources() -> list[Path]:
     """Every RTL file; the simulator elaborates only what the top level instantiates."""
     return sorted(RTL_DIR.glob("*.v"))
 
 
-def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus") -> Path:
+def sources_for(toplevel: str) -> list[Path]:
+    """The RTL, plus the bench-side Verilog (tb/common/hdl) for a bench top."""
+    extra = sorted(BENCH_HDL_DIR.glob("*.v")) if toplevel in BENCH_TOPS else []
+    return rtl_sources() + extra
+
+
+def build_dir_for(toplevel: str, parameters: dict, waves: bool, simulator: str = "icarus",
+                  make_overrides: str = "") -> Path:
     # the generated ABI header carries the parameter defaults: the simulators' rebuild check looks
     # at the sources' times only, so a header change (`make header`) must name a new build
     header = hashlib.sha1((RTL_DIR / "jitnic_abi.vh").read_bytes()).hexdigest()[:10]
     key = (",".join(f"{k}={v}" for k, v in sorted(parameters.items())) + f",waves={int(waves)}"
            + f",abi={header}")
+    if make_overrides:          # a differently compiled model gets its own directory
+        key += f",make={make_overrides}"
     tag = hashlib.sha1(key.encode()).hexdigest()[:10]
     return SIM_BUILD / toplevel / f"{simulator}_{tag}"
 
@@ -56,7 +69,9 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
         waves = os.environ.get("WAVES", "0") == "1"
     sim = choose_simulator(simulator)
     sim.prepare()
-    build_dir = build_dir_for(toplevel, parameters, waves, sim.name)
+    # the bench tops run the long end-to-end loops: their Verilator model is compiled with -O2
+    overrides = sim.make_overrides(optimize=toplevel in BENCH_TOPS)
+    build_dir = build_dir_for(toplevel, parameters, waves, sim.name, overrides)
     runner = get_runner(sim.name)
     hdl_params = {k: (f'"{v}"' if isinstance(v, str) else v) for k, v in parameters.items()}
     build_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -65,10 +80,19 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
         fcntl.flock(lock, fcntl.LOCK_EX)
         # a build interrupted halfway (Ctrl-C, a killed job) can leave make's state inconsistent
         # (Verilator's precompiled headers): start such a directory afresh
-        runner.build(sources=rtl_sources(), includes=[RTL_DIR], hdl_toplevel=toplevel,
-                     parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
-                     waves=waves, build_args=sim.build_args(waves), log_file=log_file,
-                     clean=build_dir.exists() and not stamp.exists())
+        makeflags = os.environ.get("MAKEFLAGS")
+        if overrides:
+            os.environ["MAKEFLAGS"] = f"{makeflags or ''} {overrides}".strip()
+        try:
+            runner.build(sources=sources_for(toplevel), includes=[RTL_DIR], hdl_toplevel=toplevel,
+                         parameters=hdl_params, build_dir=build_dir, timescale=("1ns", "1ps"),
+                         waves=waves, build_args=sim.build_args(waves), log_file=log_file,
+                         clean=build_dir.exists() and not stamp.exists())
+        finally:
+            if makeflags is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = makeflags
         stamp.touch()
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
@@ -77,8 +101,8 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                           build_dir=build_dir, test_dir=build_dir, extra_env=env, waves=waves,
                           test_args=sim.test_args(build_dir, toplevel, waves),
                           timescale=("1ns", "1ps"), log_file=log_file)
-    if waves and toplevel == "jitnic_top":      # before the check: a failed run is the one to look at
-        waves_layout.write_layout(build_dir, parameters)
+    if waves and toplevel in ("jitnic_top", *BENCH_TOPS):   # before the check: a failed run is the one to look at
+        waves_layout.write_layout(build_dir, parameters, toplevel)
     if waves:
         name_waves(build_dir, toplevel, waves_name(test_module, testcase, parameters), sim.name)
     check_results(results, f"{toplevel} (log above, build {build_dir})")

@@ -56,6 +56,14 @@ class Simulator:
         # --trace-fst: FST like Icarus (cocotb's runner alone asks for VCD).
         return ["--output-split", "0"] + (["--trace-fst"] if waves else [])
 
+    def make_overrides(self, optimize: bool) -> str:
+        """Variables for the C++ build's make (through MAKEFLAGS, which the runner's make reads
+        like command-line definitions). `optimize`: -O2 instead of verilated.mk's -Os for the
+        generated model, for the long end-to-end runs (measured in docs/bench.md)."""
+        if self.name == "verilator" and optimize:
+            return "OPT_FAST=-O2 OPT_GLOBAL=-O2"
+        return ""
+
     def test_args(self, build_dir: Path, toplevel: str, waves: bool) -> list[str]:
         if self.name == "verilator" and waves:
             return ["--trace-file", str(build_dir / f"{toplevel}.fst")]

@@ -1,5 +1,5 @@
 """cocotb test module behind `jitnic run --engine rtl` (see jit/cli/rtl_engine.py): streams a capture
-through `jitnic_top` with the Python host in the loop and writes the run report (and, if asked,
+through `jitnic_top` (in the bench top `jitnic_tb_top`, whole-frame transfers) with the Python host in the loop and writes the run report (and, if asked,
 one JSON object per frame) to the files named in the environment."""
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from jit.ebpf import elf
 from jit.traffic.capture import CaptureReader
 from jit.nic.model import NicConfig
 from tb.common.e2e import assert_agreement, run_e2e
-from tb.common.nic import NicTb
+from tb.common.fast import FastNicTb
 
 
 @cocotb.test()
 async def rtl_run(dut):
     env = os.environ
-    tb = NicTb(dut, idle=float(env.get("RTL_RUN_IDLE", "0")),
+    tb = FastNicTb(dut, idle=float(env.get("RTL_RUN_IDLE", "0")),
                backpressure=float(env.get("RTL_RUN_BACKPRESSURE", "0")))
     await tb.reset()
     program = elf.load_program(env["RTL_RUN_PROGRAM"], env.get("RTL_RUN_SECTION") or None)
