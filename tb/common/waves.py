@@ -125,7 +125,6 @@ def groups(parameters: dict) -> list:
             if group is LANES_GROUP else group for group in GROUPS]
 
 
-def signals(parameters: dict) -> list[tuple[str, int]]:
 def scope(toplevel: str = "jitnic_top") -> str:
     """The hierarchical prefix of jitnic_top's signals when `toplevel` is the simulation's top
     (jitnic_top itself, or the bench top of tb/common/hdl, which holds it as u_nic)."""
