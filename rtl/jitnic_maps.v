@@ -75,6 +75,13 @@ localparam [31:0] MAXK32 = MAX_KEY_BYTES;
 localparam [31:0] MAXV32 = MAX_VALUE_BYTES;
 localparam [31:0] MAXM32 = MAX_MAPS;
 localparam [31:0] MEM_AW32 = MEM_AW;
+// register offsets inside the map region
+localparam [15:0] O_CMD = `REG_MAP_CMD - `REG_MAP_REGION;
+localparam [15:0] O_STATUS = `REG_MAP_STATUS - `REG_MAP_REGION;
+localparam [15:0] O_ERRNO = `REG_MAP_ERRNO - `REG_MAP_REGION;
+localparam [15:0] O_MEM_BYTES = `REG_MAP_CFG_MEM_BYTES - `REG_MAP_REGION;
+localparam [15:0] O_LIMITS = `REG_MAP_CFG_LIMITS - `REG_MAP_REGION;
+localparam [15:0] O_CYCLES = `REG_MAP_CYCLES - `REG_MAP_REGION;
 
 initial begin
     if (MAP_MEM_BYTES < 64 || (MAP_MEM_BYTES & (MAP_MEM_BYTES - 1)) != 0) begin
@@ -204,7 +211,6 @@ reg [MAP_W-1:0] map_reg;
 reg [MAX_KEY_BYTES*8-1:0] exkey_reg;
 reg [31:0]  exaddr_reg;
 reg [63:0]  exdata_reg;
-reg [7:0]   exbe_reg;
 
 // the map's descriptor, latched at start
 reg [3:0]   t_reg;
@@ -323,7 +329,7 @@ always @(posedge clk) begin
     if (reg_wr) begin
         if (cmd_busy) begin
             overrun_reg <= 1'b1;
-        end else if (reg_waddr == (`REG_MAP_CMD - `REG_MAP_REGION)) begin
+        end else if (reg_waddr == O_CMD[11:0]) begin
             cmd_reg <= reg_wdata;
             cmd_pend_reg <= 1'b1;
             done_reg <= 1'b0;
@@ -331,10 +337,10 @@ always @(posedge clk) begin
             cyc_cnt_reg <= 32'd1;
         end else if (reg_waddr[11:4] == 8'h02) begin
             desc_reg[reg_waddr[3:2]] <= reg_wdata;
-        end else if (reg_waddr[11:8] == 4'h1 && {24'd0, reg_waddr[7:3]} < KEY_WORDS) begin
+        end else if (reg_waddr[11:8] == 4'h1 && {27'd0, reg_waddr[7:3]} < KEY_WORDS) begin
             for (m = 0; m < 4; m = m + 1) begin
                 if (reg_wstrb[m]) begin
-                    kst[reg_waddr[7:3]][32*reg_waddr[2] + 8*m +: 8] <= reg_wdata[8*m +: 8];
+                    kst[reg_waddr[3 +: KW_AW]][32*reg_waddr[2] + 8*m +: 8] <= reg_wdata[8*m +: 8];
                 end
             end
         end else if (reg_waddr[11] && {21'd0, reg_waddr[10:0]} < VST_WORDS * 8) begin
@@ -354,7 +360,6 @@ always @(posedge clk) begin
             exkey_reg <= ex_req_key;
             exaddr_reg <= ex_req_addr;
             exdata_reg <= ex_req_data;
-            exbe_reg <= ex_req_be;
             op_reg <= `MAP_CMD_LOOKUP;
             map_reg <= ex_req_map[MAP_W-1:0];
             if (ex_req_op == `MAP_EX_LOOKUP) begin
@@ -943,22 +948,27 @@ always @(posedge clk) begin
         rd_hi_reg <= reg_raddr[2];
         rdata_reg <= 32'd0;
         case (reg_raddr)
-        (`REG_MAP_CMD - `REG_MAP_REGION):           rdata_reg <= cmd_reg;
-        (`REG_MAP_STATUS - `REG_MAP_REGION):        rdata_reg <= {29'd0, overrun_reg, done_reg, cmd_busy};
-        (`REG_MAP_ERRNO - `REG_MAP_REGION):         rdata_reg <= {24'd0, errno_reg};
-        (`REG_MAP_CFG_MEM_BYTES - `REG_MAP_REGION): rdata_reg <= MAP_MEM_BYTES;
-        (`REG_MAP_CFG_LIMITS - `REG_MAP_REGION):    rdata_reg <= {MAXV32[15:0], MAXK32[7:0], MAXM32[7:0]};
-        (`REG_MAP_CYCLES - `REG_MAP_REGION):        rdata_reg <= cycles_reg;
+        O_CMD[11:0]:       rdata_reg <= cmd_reg;
+        O_STATUS[11:0]:    rdata_reg <= {29'd0, overrun_reg, done_reg, cmd_busy};
+        O_ERRNO[11:0]:     rdata_reg <= {24'd0, errno_reg};
+        O_MEM_BYTES[11:0]: rdata_reg <= MAP_MEM_BYTES;
+        O_LIMITS[11:0]:    rdata_reg <= {MAXV32[15:0], MAXK32[7:0], MAXM32[7:0]};
+        O_CYCLES[11:0]:    rdata_reg <= cycles_reg;
         default: begin
             if (reg_raddr[11:4] == 8'h02) begin
                 rdata_reg <= desc_reg[reg_raddr[3:2]];
-            end else if (reg_raddr[11:8] == 4'h1 && {24'd0, reg_raddr[7:3]} < KEY_WORDS) begin
-                rdata_reg <= reg_raddr[2] ? kst[reg_raddr[7:3]][63:32] : kst[reg_raddr[7:3]][31:0];
+            end else if (reg_raddr[11:8] == 4'h1 && {27'd0, reg_raddr[7:3]} < KEY_WORDS) begin
+                rdata_reg <= reg_raddr[2] ? kst[reg_raddr[3 +: KW_AW]][63:32]
+                                          : kst[reg_raddr[3 +: KW_AW]][31:0];
             end
         end
         endcase
     end
 end
+
+// address bits above the memory, the hash's bit 31, bucket fields a path does not use
+wire unused_maps = ^mem_wr_addr[31:MEM_AW] ^ ^mem_rd_addr[31:MEM_AW] ^ ^exaddr_reg[2:0]
+                   ^ h_reg[31] ^ ^w0_reg[63:32] ^ ^key0_cur[63:32];
 
 assign reg_rdata = rd_vst_reg ? (rd_hi_reg ? vst_rd_data[63:32] : vst_rd_data[31:0]) : rdata_reg;
 

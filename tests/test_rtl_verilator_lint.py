@@ -19,6 +19,8 @@ CASES = [
     ("jitnic_axil_regs", {"N_ENTRIES": 2, "MAX_ATOMS": 3, "MAX_TRACE_LEN": 8, "EXEC_BUDGET": 8}),
     ("jitnic_match", {"N_ENTRIES": 16, "MAX_ATOMS": 16, "HDR_BYTES": 128}),
     ("jitnic_exec", {}),
+    ("jitnic_maps", {}),
+    ("jitnic_maps", {"MAP_MEM_BYTES": 1024, "MAX_MAPS": 2, "MAX_KEY_BYTES": 8, "MAX_VALUE_BYTES": 8}),
 ]
 
 
