@@ -5,6 +5,8 @@ through the executor's READ. Also: a bus command waits while an executor transac
 (memory model rule 2), and executor requests are served meanwhile."""
 from __future__ import annotations
 
+import json
+import os
 import random
 
 import cocotb
@@ -219,6 +221,58 @@ async def maps_bus_waits_for_transaction(dut):
     ok, _, word, _ = await tb.ex(ExOp.READ, addr=addr)
     assert word == 0x1234
 
+
+@cocotb.test(skip=not os.environ.get("MAPS_REPORT"))
+async def maps_lookup_cycles(dut):
+    """Lookup-unit cycles (executor LOOKUP, request accepted to response) for arrays and for hash
+    maps at several loads, hits and misses; written to MAPS_REPORT (`jitnic bench maps`)."""
+    tb = MapsTb(dut)
+    await tb.reset()
+    rng = random.Random(7)
+    rows = []
+    base = 0
+    descs = {}
+    for map_id, (name, t, ks, n) in enumerate([("array", "array", 4, 256),
+                                               ("percpu_array", "percpu_array", 4, 256),
+                                               ("hash 4B key", "hash", 4, 512),
+                                               ("hash 16B key", "hash", 16, 512)]):
+        d = make_desc(t, ks, 8, n, base)
+        assert await tb.bus.install(map_id, d) == 0
+        descs[map_id] = (name, d)
+        base += d.size_words()
+
+    async def sample(map_id, keys, label, load):
+        cyc = []
+        for k in keys:
+            ok, _, _, c = await tb.ex(ExOp.LOOKUP, map_id, k)
+            assert ok == (label == "hit")
+            cyc.append(c)
+        name, d = descs[map_id]
+        rows.append({"map": name, "load": load, "lookup": label, "n": len(cyc),
+                     "cycles_mean": round(sum(cyc) / len(cyc), 2), "cycles_max": max(cyc)})
+
+    for map_id in (0, 1):
+        await sample(map_id, [i.to_bytes(4, "little") for i in range(0, 256, 4)], "hit", "-")
+        await sample(map_id, [(256 + i).to_bytes(4, "little") for i in range(16)], "miss", "-")
+    for map_id in (2, 3):
+        name, d = descs[map_id]
+        keys = []
+        for target in (d.n_buckets // 8, d.n_buckets // 4, d.n_buckets // 2):
+            while len(keys) < target:
+                k = bytes(rng.getrandbits(8) for _ in range(d.key_size))
+                assert await tb.bus.update(map_id, k, bytes(8), slot=0) == 0
+                keys.append(k)
+            load = f"{target}/{d.n_buckets} buckets"
+            await sample(map_id, rng.sample(keys, 64), "hit", load)
+            await sample(map_id, [bytes(rng.getrandbits(8) for _ in range(d.key_size))
+                                  for _ in range(64)], "miss", load)
+    with open(os.environ["MAPS_REPORT"], "w") as f:
+        json.dump(rows, f)
+
+
+# default parameters (jit/nic/encoding.py): the size `jitnic bench maps` measures
+DEFAULT_PARAMS = dict(MAP_MEM_BYTES=enc.MAP_MEM_BYTES, MAX_MAPS=enc.MAP_MAX_MAPS,
+                      MAX_KEY_BYTES=enc.MAP_MAX_KEY_BYTES, MAX_VALUE_BYTES=enc.MAP_MAX_VALUE_BYTES)
 
 CONFIGS = [
     dict(MAP_MEM_BYTES=4096, MAX_MAPS=8, MAX_KEY_BYTES=16, MAX_VALUE_BYTES=16),
