@@ -923,8 +923,16 @@ always @(posedge clk) begin
         mem_wr_en <= 1'b0;
         vst_wr_en <= 1'b0;
         w_reg <= 32'd0;
+        cmd_reg <= 32'd0;
         for (m = 0; m < MAX_MAPS; m = m + 1) begin
             d_valid[m] <= 1'b0;
+        end
+        // staging reads back 0 after reset, as the value staging RAM does in simulation
+        for (m = 0; m < 4; m = m + 1) begin
+            desc_reg[m] <= 32'd0;
+        end
+        for (m = 0; m < KEY_WORDS; m = m + 1) begin
+            kst[m] <= 64'd0;
         end
     end
 end

@@ -217,3 +217,20 @@ def test_shipped_programs_maps_place_into_the_default_memory():
     assert place([lpm]).host == {"routes": mapmem.HOST_ONLY_REASON["lpm_trie"]}
     huge = MapDef("big", MAP_TYPE_IDS["hash"], 4, 8, 1 << 20)
     assert "map memory" in place([huge]).host["big"]
+
+
+def test_bus_protocol_words():
+    """The register accesses the drivers perform: command fields, keys and values padded to whole
+    64-bit words (the NIC hashes and compares whole words), oversize input refused in one line."""
+    from jit.nic import mapbus
+    w = mapbus.command_word(mapmem.MapCmd.UPDATE, 9, flags=2, slot=1, all_slots=False)
+    assert (w & 0xF, w >> 4 & 3, w >> 6 & 1, w >> 7 & 1, w >> 8 & 0xFF) == (3, 2, 1, 0, 9)
+    assert mapbus.key_writes(b"\x01\x02\x03\x04\x05") == [(enc.REG_MAP_KEY, 0x04030201),
+                                                           (enc.REG_MAP_KEY + 4, 0x05)]
+    d = make_desc("percpu_hash", 4, 12, 4)
+    staged = mapbus.slots_bytes(d, [b"\x01" * 12, b"\x02" * 12])
+    assert len(staged) == 32 and staged[16:28] == b"\x02" * 12
+    assert len(mapbus.value_reads(d)) == 8 and len(mapbus.key_reads(d)) == 2
+    with pytest.raises(mapmem.MapMemError, match="key of 65 bytes"):
+        mapbus.key_writes(bytes(65))
+    assert [a for a, _ in mapbus.desc_writes(d)] == [enc.REG_MAP_DESC + 4 * i for i in range(4)]
