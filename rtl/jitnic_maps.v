@@ -102,17 +102,6 @@ initial begin
     end
 end
 
-// ---- the hash function (jit/nic/mapmem.py key_hash): CRC-32C, 64 key bits per step, LSB first
-function [31:0] crc_word(input [31:0] crc, input [63:0] data);
-    integer i;
-    begin
-        crc_word = crc;
-        for (i = 0; i < 64; i = i + 1) begin
-            crc_word = (crc_word >> 1) ^ ((crc_word[0] ^ data[i]) ? `MAP_CRC32C_POLY : 32'd0);
-        end
-    end
-endfunction
-
 // bytes of key word w that lie inside a key of `size` bytes
 function [63:0] key_mask(input [31:0] w, input [7:0] size);
     integer j;
@@ -272,6 +261,9 @@ endfunction
 // follow the function's arguments in Icarus)
 wire [63:0] kw_cur = (src_ex_reg ? exkey_reg[64*w_reg +: 64] : kst[w_reg[KW_AW-1:0]])
                      & key_mask(w_reg, ksize_reg);
+// the hash function (jit/nic/mapmem.py key_hash): one CRC-32C step per 64-bit key word, its XOR
+// network generated from Python into rtl/jitnic_abi.vh (MAP_CRC_STEP)
+wire [31:0] crc_next = `MAP_CRC_STEP(crc_reg, kw_cur);
 wire [63:0] key0_cur = (src_ex_reg ? exkey_reg[63:0] : kst[0]) & key_mask(32'd0, ksize_reg);
 wire [31:0] index_cur = key0_cur[31:0];
 
@@ -510,13 +502,13 @@ always @(posedge clk) begin
     end
 
     S_HASH: begin
-        crc_reg <= crc_word(crc_reg, kw_cur);
+        crc_reg <= crc_next;
         if (w_reg + 32'd1 >= kw_reg) begin
-            h_reg <= ~crc_word(crc_reg, kw_cur);
-            b_reg <= ~crc_word(crc_reg, kw_cur) & mask_reg;
-            ba_reg <= base_reg + (~crc_word(crc_reg, kw_cur) & mask_reg) * bw_reg;
+            h_reg <= ~crc_next;
+            b_reg <= ~crc_next & mask_reg;
+            ba_reg <= base_reg + (~crc_next & mask_reg) * bw_reg;
             mem_rd_en <= 1'b1;
-            mem_rd_addr <= base_reg + (~crc_word(crc_reg, kw_cur) & mask_reg) * bw_reg;
+            mem_rd_addr <= base_reg + (~crc_next & mask_reg) * bw_reg;
             n_reg <= 32'd0;
             w_reg <= 32'hFFFF_FFFF;   // marks "read issued, data next cycle"
             state_reg <= S_PROBE_W0;

@@ -138,6 +138,27 @@ def crc32c_update(crc: int, data: bytes) -> int:
     return crc
 
 
+def crc_step_terms() -> list[tuple[list[int], list[int]]]:
+    """The 64-bit CRC step `crc' = crc32c_update(crc, data as 8 little-endian bytes)` as XOR
+    terms: for each output bit j, (crc bits, data bits) whose XOR it is. The step is linear over
+    GF(2) (no initial or final xor inside it), so the columns are the images of single bits."""
+    def step(crc: int, data: int) -> int:
+        return crc32c_update(crc, data.to_bytes(8, "little"))
+    crc_cols = [step(1 << i, 0) for i in range(32)]
+    data_cols = [step(0, 1 << i) for i in range(64)]
+    return [([i for i in range(32) if crc_cols[i] >> j & 1],
+             [i for i in range(64) if data_cols[i] >> j & 1]) for j in range(32)]
+
+
+def crc_step_macro() -> str:
+    """`define MAP_CRC_STEP(c, d): the CRC step above as one XOR per output bit (c and d must be
+    plain signal names: the macro indexes them)."""
+    bits = []
+    for cs, ds in reversed(crc_step_terms()):           # bit 31 first in the concatenation
+        bits.append("(" + "^".join([f"c[{i}]" for i in cs] + [f"d[{i}]" for i in ds]) + ")")
+    return "`define MAP_CRC_STEP(c, d) {" + ", ".join(bits) + "}"
+
+
 def key_hash(key: bytes, key_size: int) -> int:
     """THE hash of a hash map's key: CRC-32C of the key zero-padded to whole 64-bit words."""
     padded = key[:key_size].ljust(words_of(key_size) * WORD_BYTES, b"\0")
@@ -586,6 +607,8 @@ def verilog_defines() -> list[str]:
              f"`define MAP_NIC_SLOT {NIC_SLOT}",
              f"`define MAP_NIL 32'h{NIL:08x}",
              f"`define MAP_CRC32C_POLY 32'h{CRC32C_POLY:08x}",
+             "// one CRC-32C step over a 64-bit key word (crc_step_terms: XOR terms per output bit)",
+             crc_step_macro(),
              f"`define MAP_HASH_BITS {HASH_BITS}",
              f"`define MAP_BUCKET_VALID_BIT 63",
              f"`define MAP_BUCKET_HASH_LSB {BUCKET_HASH_LSB}"]
