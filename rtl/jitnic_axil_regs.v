@@ -115,6 +115,17 @@ module jitnic_axil_regs #(
     input  wire                     hit_valid,
     input  wire [IDX_W-1:0]         hit_index,
 
+    // map region (REG_MAP_REGION..+MAP_REGION_BYTES): forwarded to jitnic_maps' register port;
+    // map_reg_rdata is valid the cycle after map_reg_rd; writes wait while map_busy
+    output wire                     map_reg_wr,
+    output wire [11:0]              map_reg_waddr,
+    output wire [31:0]              map_reg_wdata,
+    output wire [3:0]               map_reg_wstrb,
+    output wire                     map_reg_rd,
+    output wire [11:0]              map_reg_raddr,
+    input  wire [31:0]              map_reg_rdata,
+    input  wire                     map_busy,
+
     // commit engine state (waveforms)
     output wire [2:0]               dbg_commit_state
 );
@@ -337,8 +348,11 @@ always @* begin
 end
 
 // ---- AXI decode ------------------------------------------------------------------------------
+localparam [15:0] A_MAPS = `REG_MAP_REGION;
+wire w_is_map = s_axil_awaddr[15:12] == A_MAPS[15:12];
 wire wr_block = state_reg != C_IDLE || commit_pend_reg || inv_pend_reg;
-wire wr_go = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_block;
+// map writes wait while a map command runs (its staging must not change under it)
+wire wr_go = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_block && !(w_is_map && map_busy);
 wire stg_busy = state_reg == C_CHECK || state_reg == C_SCAN || state_reg == C_INSTALL ||
                 state_reg == C_COPY;
 wire rd_go = s_axil_arvalid && !rd_pend_reg && !rvalid_reg && !stg_busy;
@@ -367,6 +381,7 @@ wire r_is_valid = rd_addr_reg[15:10] == A_VALID[15:10] && r_index < VALID_WORDS;
 wire r_is_atom = rd_addr_reg[15:12] == A_ATOMS[15:12] && r_atom < MAX_ATOMS && r_word != 2'd3;
 wire r_is_trace = rd_addr_reg[15:13] == A_TRACE[15:13] && r_slot < MAX_TRACE_LEN;
 wire r_is_xslot = rd_addr_reg[15:8] == A_SLOTS[15:8] && {26'd0, rd_addr_reg[7:2]} < N_SLOTS;
+wire r_is_map = rd_addr_reg[15:12] == A_MAPS[15:12];
 
 wire [VALID_WORDS*32-1:0] valid_pad = {{VALID_WORDS*32-N_ENTRIES{1'b0}}, valid_reg};
 
@@ -408,6 +423,8 @@ always @* begin
             end else if (r_is_xslot) begin
                 rdata_next = slot_cfg_reg[32*rd_addr_reg[7:2] +: 32];
                 rdata_next[`SLOT_IN_USE_BIT] = in_use_pad[rd_addr_reg[7:2]];
+            end else if (r_is_map) begin
+                rdata_next = map_reg_rdata;
             end
         end
     endcase
@@ -826,6 +843,13 @@ assign pol_seed_valid = seed_valid_c;
 assign pol_seed = seed_reg;
 
 assign dbg_commit_state = state_reg;
+
+assign map_reg_wr = wr_go && w_is_map;
+assign map_reg_waddr = {waddr[11:2], 2'b00};
+assign map_reg_wdata = s_axil_wdata;
+assign map_reg_wstrb = s_axil_wstrb;
+assign map_reg_rd = rd_go && s_axil_araddr[15:12] == A_MAPS[15:12];
+assign map_reg_raddr = {s_axil_araddr[11:2], 2'b00};
 
 /* verilator lint_off UNUSEDSIGNAL */
 // counters by name, for waveforms (rtl/jitnic.gtkw)

@@ -32,10 +32,13 @@ reg [DATA_W-1:0] rd_data_reg;
 integer i;
 
 initial begin
-    // simulation only: a defined start, so stale reads never show X
+    // simulation only: a defined start, so stale reads never show X (left out of synthesis,
+    // where yosys would unroll the loop word by word: minutes for the 32K-word map memory)
+`ifndef SYNTHESIS
     for (i = 0; i < (1 << ADDR_W); i = i + 1) begin
         mem[i] = {DATA_W{1'b0}};
     end
+`endif
     rd_data_reg = {DATA_W{1'b0}};
     if (DATA_W % 8 != 0) begin
         $display("Error: DATA_W must be a multiple of 8, got %0d (instance %m)", DATA_W);

@@ -240,6 +240,12 @@ wire [2:0]               commit_state;
 reg                      ev_hit_c;
 reg  [IDX_W-1:0]         ev_hit_index_c;
 
+// control bus <-> map memory (jitnic_maps below)
+wire        map_reg_wr, map_reg_rd, map_busy;
+wire [11:0] map_reg_waddr, map_reg_raddr;
+wire [31:0] map_reg_wdata, map_reg_rdata;
+wire [3:0]  map_reg_wstrb;
+
 jitnic_axil_regs #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .MAX_TRACE_LEN(MAX_TRACE_LEN),
     .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .POLICY_CODE(POLICY_CODE), .N_SLOTS(N_SLOTS)
@@ -262,7 +268,29 @@ jitnic_axil_regs #(
     .pol_victim(pol_victim),
     .cnt_inc(cnt_inc), .cnt_exec_cycles(exec_cycles),
     .hit_valid(ev_hit_c), .hit_index(ev_hit_index_c),
+    .map_reg_wr(map_reg_wr), .map_reg_waddr(map_reg_waddr), .map_reg_wdata(map_reg_wdata),
+    .map_reg_wstrb(map_reg_wstrb), .map_reg_rd(map_reg_rd), .map_reg_raddr(map_reg_raddr),
+    .map_reg_rdata(map_reg_rdata), .map_busy(map_busy),
     .dbg_commit_state(commit_state)
+);
+
+// ---- NIC map memory (jitnic_maps): control-bus map region; the executor port is not connected
+// yet (the executor's map operations are issue 10's executor work), so it idles
+/* verilator lint_off UNUSEDSIGNAL */
+wire        map_ex_ready, map_ex_resp_valid, map_ex_resp_ok;
+wire [31:0] map_ex_resp_addr;
+wire [63:0] map_ex_resp_data;
+/* verilator lint_on UNUSEDSIGNAL */
+
+jitnic_maps u_maps (
+    .clk(clk), .rst(rst),
+    .reg_wr(map_reg_wr), .reg_waddr(map_reg_waddr), .reg_wdata(map_reg_wdata),
+    .reg_wstrb(map_reg_wstrb), .reg_rd(map_reg_rd), .reg_raddr(map_reg_raddr),
+    .reg_rdata(map_reg_rdata), .busy(map_busy),
+    .ex_txn_open(1'b0), .ex_req_valid(1'b0), .ex_req_ready(map_ex_ready), .ex_req_op(3'd0),
+    .ex_req_map(8'd0), .ex_req_key({`JITNIC_MAP_MAX_KEY_BYTES*8{1'b0}}), .ex_req_addr(32'd0),
+    .ex_req_data(64'd0), .ex_req_be(8'd0), .ex_resp_valid(map_ex_resp_valid),
+    .ex_resp_ok(map_ex_resp_ok), .ex_resp_addr(map_ex_resp_addr), .ex_resp_data(map_ex_resp_data)
 );
 
 jitnic_policy #(.POLICY(POLICY), .N_ENTRIES(N_ENTRIES)) u_policy (

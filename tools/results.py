@@ -4,7 +4,8 @@ Every table says the command that reproduces it. Sections: workloads; paths per 
 vs cache size per policy (with Belady's optimum) on the benign Zipf mix; the smallest cache with no
 capacity misses; thrashing on adversarial mixes; RTL cycles per frame and bus streaming limit;
 RTL vs model agreement on a sample of each workload; synthesis area; sweep speed on 1M frames;
-Icarus vs Verilator speed on the end-to-end bench (`--only sim` regenerates just that section).
+Icarus vs Verilator speed on the end-to-end bench (`--only sim` regenerates just that section); NIC
+map memory cycles per map operation (`--only maps`).
 """
 from __future__ import annotations
 
@@ -367,6 +368,32 @@ def section_sim_speed() -> str:
                       r["build_and_start_s"]] for r in rows]))
 
 
+def section_maps() -> str:
+    """NIC map memory: lookup-unit and bus cycles per map operation (`jitnic bench maps`)."""
+    proc = subprocess.run([sys.executable, "-m", "jit", "bench", "maps", "--json"], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT)
+    rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    head = "## NIC map memory: cycles per map operation\n\n"
+    if proc.returncode != 0 or not rows:
+        return head + f"`jitnic bench maps` failed: {proc.stderr.strip().splitlines()[-1:]}"
+    ex = [r for r in rows if r["port"] == "executor"]
+    bus = [r for r in rows if r["port"] == "axil"]
+    return (head + "Command: `jitnic bench maps` (Icarus; `rtl/jitnic_maps.v` at the default "
+            "parameters, docs/rtl.md). Executor-port lookups: cycles from the request's acceptance "
+            "to the response, mean (max) over the lookups; hash maps filled with random keys to the "
+            "given share of their buckets (1/2 = max_entries, a full map).\n\n"
+            + table(["map", "load", "lookup", "lookups", "cycles mean", "cycles max"],
+                    [[r["map"], r["load"], r["lookup"], r["n"], r["cycles_mean"], r["cycles_max"]]
+                     for r in ex])
+            + "\n\nMap operations over AXI4-Lite at the top level: `bus` = cycles of the whole "
+            "register protocol (staging writes, command, status polls, errno and result reads; "
+            "cocotb-bus master), `engine` = MAP_CYCLES (command write to done).\n\n"
+            + table(["map", "operation", "operations", "bus cycles mean", "bus cycles max",
+                     "engine cycles mean", "engine cycles max"],
+                    [[r["map"], r["op"], r["n"], r["bus_cycles_mean"], r["bus_cycles_max"],
+                      r["engine_cycles_mean"], r["engine_cycles_max"]] for r in bus]))
+
+
 def replace_section(markdown: str, section: str) -> str:
     """`markdown` with the `## ` section of the same title as `section` replaced by it (or
     inserted before the closing `_Generated in` line when absent)."""
@@ -384,12 +411,13 @@ def replace_section(markdown: str, section: str) -> str:
 
 
 # sections that can be regenerated alone (`--only NAME`), in place in docs/results.md
-SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles, "synth": section_synth}
+SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles, "synth": section_synth,
+                   "maps": section_maps}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: rtl,synth,speed,sim")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: rtl,synth,speed,sim,maps")
     ap.add_argument("--only", choices=sorted(SINGLE_SECTIONS),
                     help="regenerate only this section, in place in docs/results.md")
     args = ap.parse_args(argv)
@@ -427,6 +455,8 @@ def write_all(skip: set[str]) -> int:
         parts.append(section_speed("parser_classifier"))
     if "sim" not in skip:
         parts.append(section_sim_speed())
+    if "maps" not in skip:
+        parts.append(section_maps())
     parts.append(f"_Generated in {time.time() - t0:.0f} s._")
     OUT.write_text("\n\n".join(parts) + "\n")
     log(f"wrote {OUT.relative_to(PROJECT_ROOT)}")

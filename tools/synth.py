@@ -38,8 +38,11 @@ class Config:
     n_bufs: int = enc.N_BUFS
     n_lanes: int = enc.N_LANES
     n_slots: int = enc.N_SLOTS
+    top: str = "jitnic_top"     # another block synthesizes alone, at its header defaults
 
     def chparam(self) -> str:
+        if self.top != "jitnic_top":
+            return ""
         return (f"chparam -set N_ENTRIES {self.n_entries} -set MAX_ATOMS {self.max_atoms} "
                 f"-set MAX_TRACE_LEN {self.max_trace_len} -set HDR_BYTES {self.hdr_bytes} "
                 f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} "
@@ -55,6 +58,8 @@ CONFIGS = {c.name: c for c in (
     Config("mid512", 8, 8, 32, 128, 512),
     Config("default", enc.N_ENTRIES, enc.MAX_ATOMS, enc.MAX_TRACE_LEN, enc.HDR_BYTES, enc.DATA_WIDTH),
     Config("default512", enc.N_ENTRIES, enc.MAX_ATOMS, enc.MAX_TRACE_LEN, enc.HDR_BYTES, 512),
+    # jitnic_maps alone at the default map parameters (MAP_MEM_BYTES etc. in jit/nic/encoding.py)
+    Config("maps", 0, 0, 0, 0, 0, 0, top="jitnic_maps"),
 )}
 # Measured on the shared 2-core VM: "small" takes 5 CPU-minutes and 2.2 GB (17-25 minutes of wall
 # time there). The wider and larger ones (small512, mid512, default*) are listed for machines that
@@ -108,7 +113,7 @@ def synth_run(cfg: Config, timeout: int, timing: bool) -> dict:
     log = out / f"{cfg.name}_xcup.log"
     sta = "; read_verilog -lib -specify +/xilinx/cells_sim.v; sta" if timing else ""
     text = run_yosys(f"{read_sources()}; {cfg.chparam()}; "
-                     f"synth_xilinx -family xcup -flatten -top jitnic_top; stat{sta}", log, timeout)
+                     f"synth_xilinx -family xcup -flatten -top {cfg.top}; stat{sta}", log, timeout)
     row = cell_counts(text[text.rfind("Printing statistics"):])
     if timing:
         row.update(critical_path(text))

@@ -16,6 +16,8 @@ Sections:
   library  the host's trace library lookup with one path per flow (indexed vs a linear scan).
   memory   peak RSS of the host after 20k and 200k frames that nearly all miss (flat: nothing
            is kept per miss).
+  maps     NIC map memory: lookup-unit cycles (arrays; hash maps at several loads, hits and
+           misses) and cycles per lookup/update/delete over AXI4-Lite at the top level.
   sim      the same end-to-end RTL run (host in the loop) on Icarus and on Verilator: frames per
            wall second and per CPU second, and Verilator's speed-up.
 """
@@ -405,6 +407,29 @@ def bench_rtl(args: argparse.Namespace) -> list[dict]:
                        extra_env={"CYCLES_REPORT": str(report), "COCOTB_LOG_LEVEL": "WARNING"})
             rows += json.loads(report.read_text())
     return [{"section": "rtl", **r} for r in rows]
+
+
+@benchmark("maps", "NIC map memory (Icarus): lookup-unit cycles per executor lookup (arrays, hash "
+           "maps at 1/8, 1/4, 1/2 of their buckets, hits and misses) and cycles per map operation "
+           "over AXI4-Lite at the top level")
+def bench_maps(args: argparse.Namespace) -> list[dict]:
+    import tempfile
+    from pathlib import Path
+
+    from tb.common.runner import run_cocotb
+    from tb.maps.test_maps import DEFAULT_PARAMS
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "maps.json"
+        env = {"MAPS_REPORT": str(report), "COCOTB_LOG_LEVEL": "WARNING"}
+        run_cocotb("jitnic_maps", "tb.maps.test_maps", DEFAULT_PARAMS,
+                   testcase="maps_lookup_cycles", extra_env=env)
+        rows += [{"section": "maps", "port": "executor", **r} for r in json.loads(report.read_text())]
+        run_cocotb("jitnic_top", "tb.top.test_top_maps", {}, testcase="maps_bus_latency",
+                   extra_env=env)
+        rows += [{"section": "maps", "port": "axil", **r} for r in json.loads(report.read_text())]
+    return rows
 
 
 SIM_BENCH_PROGRAM = "parser_classifier"     # a classifier: the issue's target program kind

@@ -26,6 +26,14 @@ N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 kee
 N_LANES = 4          # executor lanes (hits executing at once; results leave in arrival order)
 N_SLOTS = 16         # field extractor slots shared by all entries (docs/rtl.md: measured, tools/extractors.py)
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
+# NIC map memory (jit/nic/mapmem.py, rtl/jitnic_maps.v). 256 KiB holds the shipped programs'
+# NIC-resident maps several times over (the largest, deny_list, needs 40 KiB: a 1024-entry hash
+# with 2048 buckets) and the survey's typical ones (per-CPU counter arrays of 256 u64, devmaps of
+# 64..256 ports); it is 32K 64-bit words, 64 BRAM36 on an UltraScale+ part.
+MAP_MEM_BYTES = 256 * 1024
+MAP_MAX_MAPS = 16        # map descriptors (map ids 0..15)
+MAP_MAX_KEY_BYTES = 64   # key staging: hash keys up to 64 bytes (IPv6 5-tuples need 37)
+MAP_MAX_VALUE_BYTES = 256  # value staging holds two slots of this many bytes (per-CPU maps)
 
 # Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or
 # modulo waits for rtl/jitnic_div.v (one quotient bit per cycle: 64 or 32 iterations, plus the
@@ -224,6 +232,19 @@ REG_SLOTS = 0x0C00              # extractor slot k at REG_SLOTS + 4*k (RO): its 
 REG_STAGE_ATOMS = 0x1000        # atom i word w at REG_STAGE_ATOMS + ATOM_STRIDE*i + 4*w
 REG_STAGE_TRACE = 0x2000        # slot s word w at REG_STAGE_TRACE + TRACE_STRIDE*s + 4*w
 
+# map access (jit/nic/mapmem.py has the command, descriptor and errno encodings; docs/abi.md)
+REG_MAP_REGION = 0x4000         # the map block decodes REG_MAP_REGION .. + MAP_REGION_BYTES - 1
+MAP_REGION_BYTES = 0x1000
+REG_MAP_CMD = 0x4000            # write: start a map command (MapCmd, map id, flags, slot)
+REG_MAP_STATUS = 0x4004         # bit0 busy, bit1 done, bit2 overrun (a write while busy: ignored)
+REG_MAP_ERRNO = 0x4008          # positive errno of the last command (0: success)
+REG_MAP_CFG_MEM_BYTES = 0x400C  # MAP_MEM_BYTES
+REG_MAP_CFG_LIMITS = 0x4010     # [7:0] max maps, [15:8] max key bytes, [31:16] max value bytes
+REG_MAP_CYCLES = 0x4014         # cycles the last command took from start to done
+REG_MAP_DESC = 0x4020           # descriptor staging word w at REG_MAP_DESC + 4*w (w = 0..3)
+REG_MAP_KEY = 0x4100            # key staging: bytes 4i..4i+3 at REG_MAP_KEY + 4*i
+REG_MAP_VALUE = 0x4800          # value staging: bytes 4i..4i+3 at REG_MAP_VALUE + 4*i
+
 
 class Counter(IntEnum):
     RX_PACKETS = 0      # frames received on rx (start to end of packet), whatever became of them
@@ -386,6 +407,9 @@ def verilog_header() -> str:
     from jit.nic.validate import verilog_defines      # (imports this module: not at the top)
     lines += ["", "// commit validation (jit/nic/validate.py): slot rules, field checks, budget"]
     lines += verilog_defines()
+    from jit.nic import mapmem                        # (imports this module: not at the top)
+    lines += ["", "// map memory (jit/nic/mapmem.py): sizes, types, commands, layout, hash"]
+    lines += mapmem.verilog_defines()
     lines += ["", "// executor fault codes"]
     lines += _enum_defines("EXEC_ERR", ExecError, 4)
     lines += ["", "// replacement policies (REG_CFG_POLICY)"]

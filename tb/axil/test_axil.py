@@ -91,6 +91,8 @@ class AxilTb:
         dut.cnt_exec_cycles.value = 0
         dut.hit_valid.value = 0
         dut.hit_index.value = 0
+        dut.map_reg_rdata.value = 0     # the map region is jitnic_maps' (tb/maps, tb/top)
+        dut.map_busy.value = 0
         self.axil = AxilMaster(dut, dut.clk)
         self.nic = NicDriver(self.axil)
         self.rec = Recorder()
@@ -183,7 +185,8 @@ async def register_map(dut):
                 enc.REG_ENTRY_VALID + 4 * ((tb.cfg.n_entries + 31) // 32),
                 enc.REG_STAGE_ATOMS + 12,
                 enc.REG_STAGE_ATOMS + enc.ATOM_STRIDE * tb.cfg.max_atoms,
-                enc.REG_STAGE_TRACE + enc.TRACE_STRIDE * tb.cfg.max_trace_len, 0x4000, 0xFFFC]
+                enc.REG_STAGE_TRACE + enc.TRACE_STRIDE * tb.cfg.max_trace_len,
+                enc.REG_MAP_REGION + enc.MAP_REGION_BYTES, 0xFFFC]
     for addr in unmapped:
         await tb.axil.write(addr, 0xFFFF_FFFF) if addr != enc.REG_CTRL else None
         assert await tb.axil.read(addr) == 0, f"{addr:#06x} should read 0"
