@@ -26,6 +26,7 @@ uncacheable instead of silently wrong.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import dataclass, field
@@ -34,16 +35,24 @@ from typing import Sequence
 
 from jit.ebpf import interp, isa, memmap
 from jit.ebpf.helper_ids import helper_name
-from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom
+from jit.ebpf.helpers import HELPERS, MAX_TAIL_CALLS
+from jit.ebpf.maps.base import ENOENT
+from jit.ebpf.maps.progarray import ProgArrayMap
+from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, TAIL_CALL_EMPTY, Atom
+from jit.nic.nic_helpers import nic_helper_reason
+from jit.nic.residency import map_residency, program_id
 from jit.ebpf.isa import Insn
-from jit.compiler.pathcond import (LEN, ZERO, Alu, Condition, Cmp, Const, Expr, PktLoad, alu, bounds, cmp,
-                          const, install_atoms, swap)
+from jit.compiler import guards as gd
+from jit.compiler.guards import Guard
+from jit.compiler.shadow import Shadow
+from jit.compiler.pathcond import (LEN, ZERO, Alu, Condition, Cmp, Const, Expr, NotExact, PktLoad, alu,
+                          bounds, cmp, const, install_atoms, normalize, pretty, swap)
+from jit.compiler.pathcond.strengthen import offset_bits
 
 log = logging.getLogger(__name__)
 
 M64 = (1 << 64) - 1
 DEFAULT_BUDGET = 10_000          # instructions the tracer follows before giving up
-HOST_UNTIL_NIC_MAPS = "runs on the host until NIC maps land"   # issue 10 moves maps to the NIC
 
 # regions (address >> 28 of their base)
 CTX, PKT, STACK = 1, 2, 3
@@ -53,23 +62,30 @@ _CTX_FIELDS = (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_END, memmap.CTX_OFF_DATA
                memmap.CTX_OFF_EGRESS_IFINDEX)
 NIC_INGRESS_IFINDEX = 1
 NIC_RX_QUEUE_INDEX = 0
+# helpers the NIC runs but the tracer does not follow yet (they move packet offsets or copy bytes
+# between the packet and the stack, which the symbolic state would have to mirror)
+_NOT_FOLLOWED = {44: "packet resizing moves every packet offset", 65: "packet resizing",
+                 189: "copies packet bytes to memory", 190: "copies memory into the packet"}
+_PROG_SHIFT = 20                 # path pcs of the k-th program entered by tail call: pc + k << 20
 
 
 @dataclass(frozen=True)
 class TraceResult:
     """One traced path. `reason` is None when the path is cacheable."""
-    trace: list[Insn]              # executed instructions minus jumps; ends in exit
+    trace: list[Insn]              # executed instructions minus jumps, plus guards; ends in exit
     action: int | None             # the full program's XDP action; None when it faults (`error`)
     packet: bytes                  # the full program's output packet
     insns: int                     # instructions the full program executed
-    exact: Condition               # exact weakest precondition of this instruction sequence
-    atoms: tuple[Atom, ...]        # installed condition: atoms implying `exact`
-    notes: tuple[str, ...] = ()    # where and why `atoms` is stronger than `exact`
+    exact: Condition               # exact weakest precondition of the path's packet predicates
+    atoms: tuple[Atom, ...]        # installed condition: atoms implying `exact` minus guard preds
+    notes: tuple[str, ...] = ()    # where and why `atoms` is stronger than `exact`, guard choices
     reason: str | None = None      # why the path is not cacheable, or None
     path: tuple[int, ...] = field(default=(), compare=False)   # executed pcs (slots), in order
     error: str | None = None       # the host cannot run this frame: the interpreter's fault
     events: tuple = field(default=(), compare=False)           # helper events of the full run
     redirect: dict | None = field(default=None, compare=False)  # its redirect target, if any
+    guards: tuple[Guard, ...] = ()  # the conditions checked inside the trace (format v2)
+    maps_used: tuple[str, ...] = ()  # maps the trace reads or writes on the NIC
 
     @property
     def cacheable(self) -> bool:
@@ -91,8 +107,26 @@ class Ptr:
         return f"Ptr({self.region}, {self.off})"
 
 
+class Opaque:
+    """A value the match unit can never see: a helper's result, a map value, or anything computed
+    from one. It never becomes an atom; a branch on it becomes a guard labelled `why`."""
+    __slots__ = ("why", "label")
+
+    def __init__(self, why: str, label: str):
+        self.why, self.label = why, label      # category (guards.LOOKUP_RESULT...) and detail
+
+    def __repr__(self) -> str:
+        return f"Opaque({self.label})"
+
+
+# r1-r5 after a helper call: the NIC clobbers them (the verifier forbids reading them)
+CLOBBERED = Opaque(gd.HELPER_RESULT, "a register a helper call clobbered")
+
+
 def _scalar(v) -> Expr:
     """A pointer as a plain address expression (for operations pointers do not support)."""
+    if isinstance(v, Opaque):
+        raise _Stop("tracer error: an opaque value reached a symbolic expression")
     if isinstance(v, Ptr):
         return alu(isa.BPF_ADD, True, const(_BASE[v.region]), v.off)
     return v
@@ -114,7 +148,8 @@ def _plus(x: Expr | None, k: int) -> Expr:
 
 
 # ---- per-program decoding (cached) ---------------------------------------------------------------
-K_ALU, K_END, K_LDDW, K_LDX, K_LDXSX, K_ST, K_STX, K_JA, K_JCOND, K_EXIT, K_BAD = range(11)
+(K_ALU, K_END, K_LDDW, K_LDX, K_LDXSX, K_ST, K_STX, K_JA, K_JCOND, K_EXIT, K_BAD, K_CALL,
+ K_MAPVAL, K_ATOMIC, K_LOCAL) = range(15)
 
 
 class _Decoded:
@@ -144,13 +179,14 @@ class _Decoded:
             return (K_END, insn, pc, nxt, k, spec.width)
         if kind == isa.LDDW:
             if spec.op in (isa.BPF_PSEUDO_MAP_FD, isa.BPF_PSEUDO_MAP_IDX):
-                # A map handle is a constant (what the program does with it, a helper, stops the
-                # trace); a path that only loads it keeps it as a plain constant, never a map form.
+                # a map handle is a plain constant in the trace (the NIC knows maps by handle)
                 handle = memmap.map_handle(insn.imm & 0xFFFF_FFFF)
                 return (K_LDDW, isa.ld_imm64(insn.dst, handle), pc, nxt, handle)
             if spec.op in (isa.BPF_PSEUDO_MAP_VALUE, isa.BPF_PSEUDO_MAP_IDX_VALUE):
-                return (K_BAD, insn, pc, nxt, f"global data (map fd {insn.imm & 0xFFFF_FFFF}, value "
-                                              f"at pc {pc}) {HOST_UNTIL_NIC_MAPS}")
+                # global data: the constant address of the value in map memory
+                fd = insn.imm & 0xFFFF_FFFF
+                addr = (memmap.map_base(fd) + (insn.imm >> 32)) & M64
+                return (K_MAPVAL, isa.ld_imm64(insn.dst, addr), pc, nxt, addr, fd)
             if spec.op != 0:
                 return (K_BAD, insn, pc, nxt, f"unsupported instruction: pc {pc}: {spec.name} "
                                               "(BTF pseudo load)")
@@ -162,6 +198,8 @@ class _Decoded:
             return (K_ST, insn, pc, nxt, size, isa.imm64(insn.imm) & ((1 << (8 * size)) - 1))
         if kind == isa.STX:
             return (K_STX, insn, pc, nxt, spec.size)
+        if kind == isa.ATOMIC:
+            return (K_ATOMIC, insn, pc, nxt, spec.size, spec.op)
         if kind == isa.JA:
             return (K_JA, insn, pc, nxt, isa.jump_target(insn, pc))
         if kind == isa.JCOND:
@@ -171,11 +209,15 @@ class _Decoded:
             return (K_EXIT, insn, pc, nxt)
         if kind == isa.CALL:
             if spec.op == 0:
-                return (K_BAD, insn, pc, nxt, f"helper {helper_name(insn.imm)} "
-                                              f"{HOST_UNTIL_NIC_MAPS}")
+                why = nic_helper_reason(insn.imm)
+                if why is not None:
+                    return (K_BAD, insn, pc, nxt, f"{why}: runs on the host")
+                if insn.imm in _NOT_FOLLOWED:
+                    return (K_BAD, insn, pc, nxt, f"helper {helper_name(insn.imm)}: the tracer does "
+                                                  f"not follow it yet ({_NOT_FOLLOWED[insn.imm]})")
+                return (K_CALL, insn, pc, nxt, insn.imm)
             if spec.op == isa.BPF_PSEUDO_CALL:
-                return (K_BAD, insn, pc, nxt, f"unsupported call: pc {pc}: local function call "
-                                              "(BPF-to-BPF calls are not inlined)")
+                return (K_LOCAL, insn, pc, nxt, isa.jump_target(insn, pc))
             return (K_BAD, insn, pc, nxt, f"unsupported call: pc {pc}: {spec.name}")
         if kind == isa.CALLX:
             return (K_BAD, insn, pc, nxt, f"unsupported helper: pc {pc}: callx")
@@ -214,28 +256,46 @@ class _Stop(Exception):
 
 
 class _Machine:
-    __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "pkt_sym", "stack_sym",
-                 "proven", "hdr_bytes", "store_error", "pred_set")
+    __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "atom_preds", "pkt_sym",
+                 "stack_sym", "proven", "hdr_bytes", "store_error", "pred_set", "mem", "env",
+                 "trace", "guard_jumps", "guards", "notes", "maps_used", "runtime")
 
-    def __init__(self, packet: bytes, hdr_bytes: int):
+    def __init__(self, packet: bytes, hdr_bytes: int, shadow=None):
         self.packet = packet
         self.length = len(packet)
-        self.out = bytearray(packet)
-        self.stack = bytearray(memmap.STACK_SIZE)
+        # Concrete state lives in interpreter memory, so helpers run exactly as on the host: the
+        # packet after its headroom, the stack, and (stateful programs) a shadow of the maps.
+        self.mem = interp.xdp_memory(packet, ingress_ifindex=NIC_INGRESS_IFINDEX,
+                                     rx_queue_index=NIC_RX_QUEUE_INDEX)
+        pkt_region = self.mem._pages[memmap.PKT_BASE >> interp.PAGE_SHIFT]
+        stack_region = self.mem._pages[memmap.STACK_BASE >> interp.PAGE_SHIFT]
+        self.out = memoryview(pkt_region.buf)[memmap.HEADROOM:memmap.HEADROOM + self.length]
+        self.stack = memoryview(stack_region.buf)[:memmap.STACK_SIZE]
+        self.runtime = shadow
+        self.env = None
+        if shadow is not None:
+            self.mem._pages.update(shadow._pages)
+            self.env = self.mem.env = shadow.env_for(self.mem)
         self.rc = [0] * isa.N_REGS
         self.rs: list = [ZERO] * isa.N_REGS
         self.rc[1], self.rs[1] = memmap.CTX_BASE, Ptr(CTX, ZERO)
         self.rc[10], self.rs[10] = memmap.STACK_TOP, Ptr(STACK, const(memmap.STACK_SIZE))
-        self.preds: list[Cmp] = []
+        self.preds: list[Cmp] = []               # the exact condition: every packet predicate
+        self.atom_preds: list[Cmp] = []          # the ones the match unit checks (not guards)
         self.pred_set: set = set()
         self.pkt_sym: dict[int, tuple] = {}      # packet byte -> (symbolic value, byte index)
         self.stack_sym: dict[int, tuple] = {}    # stack byte -> (symbolic value, byte index)
         self.proven: dict = {}                   # symbolic offset part -> max k: part + k <= len
         self.hdr_bytes = hdr_bytes
         self.store_error: str | None = None
+        self.trace: list[Insn] = []
+        self.guard_jumps: list[int] = []         # trace indexes of jumps to the guard exit
+        self.guards: list[tuple] = []            # (trace index, why, text)
+        self.notes: list[str] = []
+        self.maps_used: dict[str, None] = {}
 
     # ---- predicates ----
-    def require(self, p) -> None:
+    def require(self, p, atom: bool = True) -> None:
         if p is True:
             return
         if p is False:
@@ -243,6 +303,16 @@ class _Machine:
         if p not in self.pred_set:
             self.pred_set.add(p)
             self.preds.append(p)
+            if atom:
+                self.atom_preds.append(p)
+
+    def guard(self, insn: Insn, taken: bool, why: str, text: str) -> None:
+        """Keep the conditional jump `insn` in the trace as a guard (see jit/compiler/guards.py)."""
+        jumps = gd.guard_jumps(insn, taken)
+        at = len(self.trace)
+        self.trace.extend(jumps)
+        self.guard_jumps.append(at + len(jumps) - 1)
+        self.guards.append((at, why, text))
 
     def note_bound(self, x: Expr | None, k: int) -> None:
         """Record that the path implies `x + k <= len`."""
@@ -269,11 +339,21 @@ class _Machine:
             self.require(cmp("==", off, const(value)))
 
     # ---- memory ----
-    def locate(self, base_sym, disp: int, addr: int) -> tuple[int, int, Expr]:
-        """(region, concrete offset, symbolic offset) of the access at `addr`."""
+    def locate(self, base_sym, disp: int, addr: int, pc: int) -> tuple[int, int, Expr | None]:
+        """(region, concrete offset, symbolic offset) of the access at `addr`; region None and
+        offset None for map memory (whose contents are opaque)."""
         region = addr >> 28
         if region not in _BASE:
+            if addr >= memmap.MAP_BASE and self.runtime is not None and \
+                    (addr >> interp.PAGE_SHIFT) in self.runtime._pages:
+                if isinstance(base_sym, Ptr):
+                    raise _Stop(f"tracer error: pc {pc}: a {base_sym!r} reaches map memory")
+                return None, addr, None
             raise _Stop(f"program error: access at {addr:#x}: no memory mapped there")
+        if isinstance(base_sym, Opaque):
+            raise _Stop(f"map-dependent address: pc {pc} accesses the "
+                        f"{('context', 'packet', 'stack')[region - 1]} at an address computed from "
+                        f"a {base_sym.label}")
         off_c = addr - _BASE[region]
         if isinstance(base_sym, Ptr) and base_sym.region == region:
             off_s = alu(isa.BPF_ADD, True, base_sym.off, const(disp))
@@ -281,8 +361,28 @@ class _Machine:
             off_s = alu(isa.BPF_ADD, True, _scalar(base_sym), const(disp - _BASE[region]))
         return region, off_c, off_s
 
+    def map_access(self, addr: int, size: int, pc: int, store: int | None = None):
+        """A load (or store of `store`) in map memory, done on the shadow maps."""
+        m = self.runtime.maps.by_fd[(addr - memmap.MAP_BASE) // memmap.MAP_STRIDE]
+        self.use_map(m, pc)
+        try:
+            if store is None:
+                return self.mem.load(addr, size, pc), Opaque(gd.MAP_VALUE, f"map value ({m.name})")
+            self.mem.store(addr, size, store, pc)
+        except interp.InterpError as exc:
+            raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+        return None
+
+    def use_map(self, m, pc: int) -> None:
+        why = map_residency(m)
+        if why is not None:
+            raise _Stop(why)
+        self.maps_used[m.name] = None
+
     def load(self, base_sym, disp: int, addr: int, size: int, pc: int) -> tuple[int, object]:
-        region, o, off_s = self.locate(base_sym, disp, addr)
+        region, o, off_s = self.locate(base_sym, disp, addr, pc)
+        if region is None:
+            return self.map_access(addr, size, pc)
         if region == PKT:
             if o < 0 or o + size > self.length:
                 raise _Stop(f"program error: pc {pc}: packet read of {size} bytes at offset {o} "
@@ -316,8 +416,12 @@ class _Machine:
         return 0, ZERO
 
     def store(self, base_sym, disp: int, addr: int, size: int, value: int, vsym, pc: int) -> None:
-        region, o, off_s = self.locate(base_sym, disp, addr)
-        data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        region, o, off_s = self.locate(base_sym, disp, addr, pc)
+        value &= (1 << (8 * size)) - 1
+        if region is None:
+            self.map_access(addr, size, pc, store=value)
+            return
+        data = value.to_bytes(size, "little")
         if region == PKT:
             if o < 0 or o + size > self.length:
                 raise _Stop(f"program error: pc {pc}: packet write of {size} bytes at offset {o} "
@@ -341,6 +445,19 @@ class _Machine:
             return
         raise _Stop(f"program error: pc {pc}: write to the read-only context")
 
+    def pointer_arg(self, sym, addr: int, size: int, pc: int, what: str) -> None:
+        """A helper argument pointing at `size` bytes: in bounds on every frame of the path, and
+        (stack) at an address that does not depend on the frame."""
+        if size <= 0:
+            return
+        region, o, off_s = self.locate(sym, 0, addr, pc)
+        if region == PKT:
+            if o < 0 or o + size > self.length:
+                raise _Stop(f"program error: pc {pc}: {what} reads past the frame")
+            self.need_bound(off_s, size, o)
+        elif region == STACK or region == CTX:
+            self.pin(off_s, o)
+
 
 def _orig_piece(o: int, n: int) -> Expr:
     return PktLoad(const(o), n)
@@ -352,6 +469,8 @@ def _zero_piece(o: int, n: int) -> Expr:
 
 def _extract(v, k: int, n: int):
     """Bytes k..k+n-1 of the stored value `v`, as a value (pointers survive whole 8-byte fills)."""
+    if isinstance(v, Opaque):
+        return v
     if isinstance(v, Ptr):
         if k == 0 and n == 8:
             return v
@@ -365,6 +484,10 @@ def _extract(v, k: int, n: int):
 
 def _compose(sym: dict, o: int, size: int, orig) -> object:
     """The symbolic value of bytes [o, o + size): stored values where written, else `orig`."""
+    for i in range(size):
+        ent = sym.get(o + i)
+        if ent is not None and isinstance(ent[0], Opaque):
+            return ent[0]
     first = sym.get(o)
     if first is not None and all(sym.get(o + i, (None,))[0] is first[0] and
                                  sym[o + i][1] == first[1] + i for i in range(size)):
@@ -394,7 +517,22 @@ def _compose(sym: dict, o: int, size: int, orig) -> object:
     return acc
 
 
+def _opaque_of(*vals) -> Opaque | None:
+    """The first opaque operand (a value computed from it is opaque too)."""
+    for v in vals:
+        if isinstance(v, Opaque):
+            if v is CLOBBERED:
+                raise _Stop("tracer error: reads a register that a helper call clobbered (r1-r5)")
+            return v
+    return None
+
+
 def _sym_alu(op: int, is64: bool, a, b, off: int):
+    if op == isa.BPF_MOV and off == 0 and is64:
+        return b
+    o = _opaque_of(b) if op == isa.BPF_MOV else _opaque_of(a, b)
+    if o is not None:
+        return o
     if isinstance(a, Ptr) or isinstance(b, Ptr):
         if is64 and off == 0:
             if op == isa.BPF_MOV:
@@ -454,42 +592,127 @@ _JOPS = {isa.BPF_JEQ: ("==", False), isa.BPF_JNE: ("!=", False), isa.BPF_JGT: ("
 _NEG = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", "<=": ">", ">": "<="}
 
 
-def _branch(m: _Machine, jop: int, is32: bool, a, b, taken: bool) -> None:
+def _branch(m: _Machine, insn: Insn, jop: int, is32: bool, a, b, taken: bool) -> None:
+    """The predicate of the outcome taken, enforced as atoms or as a guard (`_enforce`)."""
     if jop == isa.BPF_JSET:
         e = alu(isa.BPF_AND, True, _scalar(a), _scalar(b))
-        m.require(cmp("!=" if taken else "==", e, ZERO, is32))
+        _enforce(m, cmp("!=" if taken else "==", e, ZERO, is32), insn, taken)
         return
     op, signed = _JOPS[jop]
     if not taken:
         op = _NEG[op]
     if isinstance(a, Ptr) and isinstance(b, Ptr) and a.region == b.region:
         if a.region == PKT:
-            m.require(_ptr_cmp(m, op, a, b, is32, signed))
+            _enforce(m, _ptr_cmp(m, op, a, b, is32, signed), insn, taken)
             _record_bound(m, op, a, b)
         else:
-            m.require(cmp(op, a.off, b.off, is32, signed))
+            _enforce(m, cmp(op, a.off, b.off, is32, signed), insn, taken)
         return
-    m.require(cmp(op, _scalar(a), _scalar(b), is32, signed))
+    _enforce(m, cmp(op, _scalar(a), _scalar(b), is32, signed), insn, taken)
 
 
-def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[int]]:
-    """Run to exit; returns (trace, executed pcs). Raises _Stop."""
+def _enforce(m: _Machine, p, insn: Insn, taken: bool) -> None:
+    """Atoms where the match unit checks `p` exactly (or pinning is cheap), else a guard."""
+    if p is True:
+        return
+    why = _guard_why(p, m.packet) if p is not False else None
+    if why is None:
+        m.require(p)
+        return
+    if p not in m.pred_set:
+        m.require(p, atom=False)
+        m.guard(insn, taken, why, pretty(p))
+
+
+def _guard_why(p: Cmp, packet: bytes) -> str | None:
+    """None when `p` becomes atoms; else why it is a guard.
+
+    Atoms: exact predicates; a union of intervals of one field (the observed interval is one
+    atom, the other side another trace); predicates with variable load offsets (the offsets'
+    bits, e.g. the IPv4 IHL nibble, are pinned: nearly every frame has the observed value, and the
+    residual loads get constant offsets, so the path's later predicates stay exact atoms).
+    Guards: everything else the match unit cannot express -- relations between fields or with
+    the length, arithmetic on fields -- which pinning would turn into one trace per frame."""
+    try:
+        normalize(p)
+        return None
+    except NotExact as exc:
+        if exc.field is not None:
+            return None
+        off: set[int] = set()
+        offset_bits(p.a, packet, off)
+        offset_bits(p.b, packet, off)
+        if off:
+            return None
+        fields = _fields(p.a, packet) + [f for f in _fields(p.b, packet) if f not in _fields(p.a, packet)]
+        if len(fields) >= 2:
+            return f"{gd.RELATION} {' and '.join(fields[:3])}" + (" ..." if len(fields) > 3 else "")
+        return f"{gd.ARITHMETIC} ({fields[0] if fields else 'addresses'}: {exc})"
+
+
+def _fields(e: Expr, packet: bytes, out: list | None = None, seen: set | None = None) -> list[str]:
+    """The packet fields (`pkt[a:b]`) and `len` an expression reads, in order of appearance."""
+    if out is None:
+        out, seen = [], set()
+    if e in seen:
+        return out
+    seen.add(e)
+    if e is LEN:
+        name = "len"
+    elif isinstance(e, PktLoad):
+        o = e.offset.eval(packet)
+        name = f"pkt[{o}]" if e.width == 1 else f"pkt[{o}:{o + e.width}]"
+    else:
+        name = None
+    if name is not None and name not in out:
+        out.append(name)
+    for c in e.children():
+        _fields(c, packet, out, seen)
+    return out
+
+
+def _opaque_guard(m: _Machine, insn: Insn, taken: bool, o: Opaque, a, b, jop: int) -> None:
+    """A branch on an opaque value: always a guard."""
+    sym = isa.spec_of(insn).name if jop == isa.BPF_JSET else None
+    if sym is None:
+        op, signed = _JOPS[jop]
+        sym = ("s" if signed else "") + (op if taken else _NEG[op])
+    elif not taken:
+        sym = "!jset"
+    m.guard(insn, taken, o.label, f"{_describe(a)} {sym} {_describe(b)}")
+
+
+def _describe(v) -> str:
+    if isinstance(v, Opaque):
+        return v.label
+    if isinstance(v, Ptr):
+        return f"{('ctx', 'data', 'stack')[v.region - 1]} + {v.off}"
+    return str(v)
+
+
+def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[int], int]:
+    """Run to exit; returns (trace, executed pcs, instructions of the last program entered).
+    Raises _Stop."""
     steps, at = dec.steps, dec.at
     rc, rs = m.rc, m.rs
-    trace: list[Insn] = []
+    trace = m.trace
     path: list[int] = []
     alu_c, cond_taken, byteswap = interp.alu, interp.cond_taken, interp.byteswap
     idx = at.get(0)
     if idx is None:
         raise _Stop("program error: empty program")
     count = 0
+    last = 0            # instructions of the program entered last (the interpreter's count)
+    prog_tag = 0        # pcs of the k-th program entered by tail call are tagged k << _PROG_SHIFT
+    tail_calls = 0
     while True:
         count += 1
+        last += 1
         if count > budget:
             raise _Stop(f"budget exceeded: more than {budget} instructions")
         st = steps[idx]
         kind, insn, pc, nxt = st[0], st[1], st[2], st[3]
-        path.append(pc)
+        path.append(pc + prog_tag)
         if kind == K_ALU:
             op, is64, off, use_reg, imm, imm_s = st[4:10]
             d = insn.dst
@@ -507,7 +730,8 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
             value, vs = m.load(rs[s], insn.off, addr, size, pc)
             if kind == K_LDXSX:
                 value = alu_c(isa.BPF_MOV, True, 0, value, 8 * size)
-                vs = alu(isa.BPF_MOV, True, ZERO, _scalar(vs), 8 * size)
+                vs = vs if isinstance(vs, Opaque) else alu(isa.BPF_MOV, True, ZERO, _scalar(vs),
+                                                           8 * size)
             rc[insn.dst], rs[insn.dst] = value, vs
             trace.append(insn)
         elif kind == K_JCOND:
@@ -519,7 +743,11 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
                 b_c, b_s = imm, const(imm)
             taken = cond_taken(jop, is32, a_c, b_c)
             if not (isinstance(a_s, Const) and isinstance(b_s, Const)):
-                _branch(m, jop, is32, a_s, b_s, taken)
+                o = _opaque_of(a_s, b_s)
+                if o is not None:
+                    _opaque_guard(m, insn, taken, o, a_s, b_s, jop)
+                else:
+                    _branch(m, insn, jop, is32, a_s, b_s, taken)
             nxt = target if taken else nxt
         elif kind == K_STX or kind == K_ST:
             size = st[4]
@@ -529,26 +757,165 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
                 value, vs = st[5], const(st[5])
             else:
                 value, vs = rc[insn.src], rs[insn.src]
+                if vs is CLOBBERED:
+                    _opaque_of(vs)
             m.store(rs[d], insn.off, addr, size, value, vs, pc)
             trace.append(insn)
         elif kind == K_END:
             d = insn.dst
             rc[d] = byteswap(st[4], st[5], rc[d])
-            rs[d] = swap(st[4], st[5], _scalar(rs[d]))
+            o = _opaque_of(rs[d])
+            rs[d] = o if o is not None else swap(st[4], st[5], _scalar(rs[d]))
             trace.append(insn)
         elif kind == K_LDDW:
             rc[insn.dst], rs[insn.dst] = st[4], const(st[4])
             trace.append(insn)
+        elif kind == K_MAPVAL:
+            if m.runtime is None:
+                raise _Stop(f"program error: pc {pc}: global data without the program's maps")
+            m.use_map(m.runtime.maps.by_fd[st[5]], pc)
+            rc[insn.dst], rs[insn.dst] = st[4], const(st[4])
+            trace.append(insn)
+        elif kind == K_ATOMIC:
+            _atomic(m, insn, st[4], st[5], pc)
+            trace.append(insn)
+        elif kind == K_CALL:
+            if st[4] == gd.TAIL_CALL_ID:
+                entered = _tail_call(m, insn, pc, tail_calls)
+                if entered is not None:
+                    tail_calls += 1
+                    dec = entered
+                    steps, at = dec.steps, dec.at
+                    prog_tag = tail_calls << _PROG_SHIFT
+                    last = 0
+                    nxt = 0
+            else:
+                _helper(m, insn, st[4], pc)
         elif kind == K_JA:
             nxt = st[4]
         elif kind == K_EXIT:
             trace.append(insn)
-            return trace, path
+            return trace, path, last
+        elif kind == K_LOCAL:
+            raise _Stop(f"unsupported call: pc {pc}: local function call (the tracer does not "
+                        "inline BPF-to-BPF calls yet)")
         else:
             raise _Stop(st[4])
         idx = at.get(nxt)
         if idx is None:
             raise _Stop(f"program error: pc {pc}: control flow goes to pc {nxt}")
+
+
+def _atomic(m: _Machine, insn: Insn, size: int, op: int, pc: int) -> None:
+    """An atomic read-modify-write: on map memory only (the NIC buffers it; its fetched value is
+    opaque)."""
+    rc, rs = m.rc, m.rs
+    addr = (rc[insn.dst] + insn.off) & M64
+    region, _o, _s = m.locate(rs[insn.dst], insn.off, addr, pc)
+    if region is not None:
+        raise _Stop(f"unsupported instruction: pc {pc}: atomic on the "
+                    f"{('context', 'packet', 'stack')[region - 1]} (the NIC's atomics work on "
+                    "map memory)")
+    mp = m.runtime.maps.by_fd[(addr - memmap.MAP_BASE) // memmap.MAP_STRIDE]
+    m.use_map(mp, pc)
+    try:
+        result = m.mem.atomic(addr, size, op, rc[insn.src], rc[0], pc)
+    except interp.InterpError as exc:
+        raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+    fetched = Opaque(gd.MAP_VALUE, f"map value ({mp.name})")
+    if op == isa.BPF_CMPXCHG:
+        rc[0], rs[0] = result & M64, fetched
+    elif op & isa.BPF_FETCH:
+        rc[insn.src], rs[insn.src] = result & M64, fetched
+
+
+def _map_arg(m: _Machine, pc: int, reg: int, name: str):
+    """The map a helper's argument names: a constant handle of a NIC-resident map."""
+    if m.runtime is None:
+        raise _Stop(f"program error: pc {pc}: {name} without the program's maps")
+    if not isinstance(m.rs[reg], Const):
+        raise _Stop(f"unsupported call: pc {pc}: {name} on a map chosen at run time")
+    mp = m.runtime.maps.at_handle(m.rc[reg])
+    if mp is None:
+        raise _Stop(f"program error: pc {pc}: {name}: r{reg} is not a map")
+    m.use_map(mp, pc)
+    return mp
+
+
+def _helper(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
+    """A call to a helper in the NIC set: run it on the shadow state, keep it in the trace; its
+    result is opaque unless it is a function of constants."""
+    rc, rs = m.rc, m.rs
+    name = helper_name(hid).split(" ")[0]
+    result_sym = None
+    if hid in (1, 2, 3):                 # map lookup / update / delete
+        mp = _map_arg(m, pc, 1, name)
+        m.pointer_arg(rs[2], rc[2], mp.key_size, pc, f"{name}'s key")
+        if hid == 2:
+            m.pointer_arg(rs[3], rc[3], mp.value_size, pc, f"{name}'s value")
+        why = gd.LOOKUP_RESULT if hid == 1 else gd.HELPER_RESULT
+        result_sym = Opaque(why, f"{why} ({mp.name})" if hid == 1 else f"{why} ({name} {mp.name})")
+    elif hid == 51:                      # redirect_map: the result depends on the devmap
+        mp = _map_arg(m, pc, 1, name)
+        result_sym = Opaque(gd.HELPER_RESULT, f"{gd.HELPER_RESULT} ({name} {mp.name})")
+    elif hid == 23:                      # redirect: the action depends on the flags only
+        if not isinstance(rs[2], Const):
+            result_sym = Opaque(gd.HELPER_RESULT, f"{gd.HELPER_RESULT} ({name})")
+    elif hid == 28:                      # csum_diff(from, from_size, to, to_size, seed)
+        for ptr, size in ((1, 2), (3, 4)):
+            if not isinstance(rs[size], Const):
+                raise _Stop(f"unsupported call: pc {pc}: {name} with a size computed at run time")
+            m.pointer_arg(rs[ptr], rc[ptr], rc[size] & 0xFFFF_FFFF, pc, name)
+        result_sym = Opaque(gd.HELPER_RESULT, f"{gd.HELPER_RESULT} ({name})")
+    else:                                # ktime, prandom, smp_processor_id: per-side values
+        result_sym = Opaque(gd.HELPER_RESULT, f"{gd.HELPER_RESULT} ({name})")
+    if m.env is None:
+        raise _Stop(f"program error: pc {pc}: {name} without the program's runtime")
+    try:
+        r0 = HELPERS[hid](m.mem, pc, rc[1], rc[2], rc[3], rc[4], rc[5]) & M64
+    except interp.InterpError as exc:
+        raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+    rc[0], rs[0] = r0, (result_sym if result_sym is not None else const(r0))
+    for r in range(1, 6):
+        rs[r] = CLOBBERED
+    m.trace.append(insn)
+
+
+def _tail_call(m: _Machine, insn: Insn, pc: int, done: int):
+    """bpf_tail_call as a guard on the prog_array slot. Returns the callee's decoding when the
+    call enters it (the trace continues into the callee), None when the caller continues."""
+    rc, rs = m.rc, m.rs
+    mp = _map_arg(m, pc, 2, "bpf_tail_call")
+    if not isinstance(mp, ProgArrayMap):
+        raise _Stop(f"program error: pc {pc}: bpf_tail_call: map {mp.name} is not a prog_array")
+    if isinstance(rs[1], Opaque) or not (isinstance(rs[1], Ptr) and rs[1].region == CTX):
+        raise _Stop(f"unsupported call: pc {pc}: bpf_tail_call without the context in r1")
+    prog = mp.program(rc[3] & 0xFFFF_FFFF)
+    if done >= MAX_TAIL_CALLS:
+        prog = None
+    expected = TAIL_CALL_EMPTY if prog is None else program_id(m.runtime.linked.object, prog)
+    at = len(m.trace)
+    m.trace.extend(gd.tail_call_guard(expected))
+    what = "empty" if prog is None else f"program {prog}"
+    m.guards.append((at + 1, f"{gd.TAIL_CALL_SLOT} ({mp.name})",
+                     f"{mp.name}[{_describe(rs[3])}] holds {what}"))
+    if prog is None:
+        rc[0], rs[0] = (-ENOENT) & M64, const((-ENOENT) & M64)
+        for r in range(1, 6):
+            rs[r] = CLOBBERED
+        return None
+    if m.env is not None:
+        m.env.tail_calls += 1
+    try:
+        insns = m.runtime.program_insns(prog)
+    except interp.InterpError as exc:
+        raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+    # the interpreter starts the callee with fresh registers: r1 = ctx, r10 = stack top, others 0
+    for r in range(isa.N_REGS):
+        rc[r], rs[r] = 0, ZERO
+    rc[1], rs[1] = memmap.CTX_BASE, Ptr(CTX, ZERO)
+    rc[10], rs[10] = memmap.STACK_TOP, Ptr(STACK, const(memmap.STACK_SIZE))
+    return _decoded(insns)
 
 
 def _full_run(insns: Sequence[Insn], packet: bytes, runtime=None):
@@ -582,8 +949,8 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
                  budget: int = DEFAULT_BUDGET, runtime=None) -> TraceResult:
     """Trace `insns` (an XDP program) on `packet`: see the module docstring. A program with maps or
     helpers needs its `runtime` (jit.ebpf.runtime.XdpRuntime over the same instructions): the
-    full run that gives the action goes through it, once, and a path that reaches a helper or
-    global data is not cacheable (it names the helper)."""
+    tracer runs on a shadow of its state, and the full run that gives the action goes through
+    the runtime itself, once, so the frame's map effects happen exactly once."""
     packet = bytes(packet)
     if len(packet) > memmap.PKT_MAX:
         action, out, count, error, _ = _full_run(insns, packet, runtime)
@@ -591,10 +958,11 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         return TraceResult([], None, out, count, Condition(), (), (), f"program error: {error}",
                            error=error)
     dec = _decoded(insns)
-    m = _Machine(packet, hdr_bytes)
+    shadow = Shadow(runtime) if runtime is not None and runtime.stateful else None
+    m = _Machine(packet, hdr_bytes, shadow)
     stop: str | None = None
     try:
-        trace, path = _execute(dec, m, budget)
+        trace, path, last = _execute(dec, m, budget)
     except _Stop as exc:
         stop = exc.reason
     action, out, count, error, run = _full_run(insns, packet, runtime)
@@ -607,25 +975,37 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         reason = stop if stop and not stop.startswith("program error") else f"program error: {error}"
         return TraceResult([], None, out, count, Condition(tuple(m.preds)), (), (),
                            _name_maps(reason, runtime), error=error)
+    events = run.events if run else ()
+    redirect = run.redirect if run else None
     if stop is not None:
         return TraceResult([], action, out, count, Condition(tuple(m.preds)), (), (),
-                           _name_maps(stop, runtime),
-                           events=run.events if run else (), redirect=run.redirect if run else None)
+                           _name_maps(stop, runtime), events=events, redirect=redirect)
     exact = Condition(tuple(m.preds))
     my_action = m.rc[0] & 0xFFFF_FFFF
-    if my_action != action or bytes(m.out) != out or len(path) != count:
-        log.error("tracer disagrees with the interpreter on %s", packet.hex())
+    differs = shadow.differs() if shadow is not None else None
+    if my_action != action or bytes(m.out) != out or last != count or differs:
+        log.error("tracer disagrees with the interpreter on %s%s", packet.hex(),
+                  f" ({differs})" if differs else "")
         return TraceResult(trace, action, out, count, exact, (), (),
-                           "tracer error: concrete run disagrees with the interpreter", tuple(path))
+                           "tracer error: concrete run disagrees with the interpreter"
+                           + (f" on {differs}" if differs else ""), tuple(path),
+                           events=events, redirect=redirect)
     try:
-        inst = install_atoms(m.preds, packet, hdr_bytes)
+        inst = install_atoms(m.atom_preds, packet, hdr_bytes)
     except Exception as exc:  # noqa: BLE001 - a tracer bug must make the path uncacheable, not crash the host
         log.exception("installing the condition failed on %s", packet.hex())
         return TraceResult(trace, action, out, count, exact, (), (), f"tracer error: {exc}",
                            tuple(path))
+    trace = gd.place_guards(trace, m.guard_jumps)
+    pcs = isa.slot_pcs(trace)
+    guards = tuple(Guard(i, pcs[i], why, text) for i, why, text in m.guards)
+    notes = tuple(inst.notes) + tuple(
+        f"guard at slot {g.slot}: {g.text} ({g.why})" for g in guards)
     slots = sum(i.slots for i in trace)
     reason = None
-    if slots > max_trace_len:
+    if events:
+        reason = "helper events: the path emits events (trace_printk / perf / ringbuf) on the host"
+    elif slots > max_trace_len:
         reason = f"trace too long: {slots} slots > MAX_TRACE_LEN {max_trace_len}"
     elif m.store_error is not None:
         reason = m.store_error
@@ -633,8 +1013,9 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         reason = f"atom outside the header window: {inst.window_error}"
     elif len(inst.atoms) > max_atoms:
         reason = f"too many atoms: {len(inst.atoms)} > MAX_ATOMS {max_atoms}"
-    return TraceResult(trace, action, out, count, exact, inst.atoms, inst.notes, reason,
-                       tuple(path))
+    return TraceResult(trace, action, out, count, exact, inst.atoms, notes, reason,
+                       tuple(path), events=events, redirect=redirect, guards=guards,
+                       maps_used=tuple(m.maps_used))
 
 
 def trace_program(program, packet: bytes, **kwargs) -> TraceResult:
