@@ -47,7 +47,9 @@ from jit.compiler.guards import Guard
 from jit.compiler.shadow import Shadow
 from jit.compiler.pathcond import (LEN, ZERO, Alu, Condition, Cmp, Const, Expr, NotExact, PktLoad, alu,
                           bounds, cmp, const, install_atoms, normalize, pretty, swap)
-from jit.compiler.pathcond.strengthen import offset_bits
+from jit.compiler.pathcond.expr import LEN_SRC
+from jit.compiler.pathcond.strengthen import (describe_bits, offset_bits, relevant_bits,
+                                              substitute_pred)
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +260,7 @@ class _Stop(Exception):
 class _Machine:
     __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "atom_preds", "pkt_sym",
                  "stack_sym", "proven", "hdr_bytes", "store_error", "pred_set", "mem", "env",
-                 "trace", "guard_jumps", "guards", "notes", "maps_used", "runtime")
+                 "trace", "guards", "notes", "maps_used", "runtime")
 
     def __init__(self, packet: bytes, hdr_bytes: int, shadow=None):
         self.packet = packet
@@ -289,8 +291,7 @@ class _Machine:
         self.hdr_bytes = hdr_bytes
         self.store_error: str | None = None
         self.trace: list[Insn] = []
-        self.guard_jumps: list[int] = []         # trace indexes of jumps to the guard exit
-        self.guards: list[tuple] = []            # (trace index, why, text)
+        self.guards: list[tuple] = []            # (trace indexes, why, text, packet predicate)
         self.notes: list[str] = []
         self.maps_used: dict[str, None] = {}
 
@@ -306,13 +307,13 @@ class _Machine:
             if atom:
                 self.atom_preds.append(p)
 
-    def guard(self, insn: Insn, taken: bool, why: str, text: str) -> None:
-        """Keep the conditional jump `insn` in the trace as a guard (see jit/compiler/guards.py)."""
+    def guard(self, insn: Insn, taken: bool, why: str, text: str, pred: Cmp | None = None) -> None:
+        """Keep the conditional jump `insn` in the trace as a guard (see jit/compiler/guards.py).
+        `pred`: the packet predicate it checks (None for opaque values)."""
         jumps = gd.guard_jumps(insn, taken)
         at = len(self.trace)
         self.trace.extend(jumps)
-        self.guard_jumps.append(at + len(jumps) - 1)
-        self.guards.append((at, why, text))
+        self.guards.append((list(range(at, at + len(jumps))), why, text, pred))
 
     def note_bound(self, x: Expr | None, k: int) -> None:
         """Record that the path implies `x + k <= len`."""
@@ -621,7 +622,7 @@ def _enforce(m: _Machine, p, insn: Insn, taken: bool) -> None:
         return
     if p not in m.pred_set:
         m.require(p, atom=False)
-        m.guard(insn, taken, why, pretty(p))
+        m.guard(insn, taken, why, pretty(p), p)
 
 
 def _guard_why(p: Cmp, packet: bytes) -> str | None:
@@ -897,8 +898,8 @@ def _tail_call(m: _Machine, insn: Insn, pc: int, done: int):
     at = len(m.trace)
     m.trace.extend(gd.tail_call_guard(expected))
     what = "empty" if prog is None else f"program {prog}"
-    m.guards.append((at + 1, f"{gd.TAIL_CALL_SLOT} ({mp.name})",
-                     f"{mp.name}[{_describe(rs[3])}] holds {what}"))
+    m.guards.append(([at, at + 1], f"{gd.TAIL_CALL_SLOT} ({mp.name})",
+                     f"{mp.name}[{_describe(rs[3])}] holds {what}", None))
     if prog is None:
         rc[0], rs[0] = (-ENOENT) & M64, const((-ENOENT) & M64)
         for r in range(1, 6):
@@ -992,14 +993,13 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
                            events=events, redirect=redirect)
     try:
         inst = install_atoms(m.atom_preds, packet, hdr_bytes)
+        inst, kept, demoted = _demote_guards(m, inst, packet, hdr_bytes)
     except Exception as exc:  # noqa: BLE001 - a tracer bug must make the path uncacheable, not crash the host
         log.exception("installing the condition failed on %s", packet.hex())
         return TraceResult(trace, action, out, count, exact, (), (), f"tracer error: {exc}",
                            tuple(path))
-    trace = gd.place_guards(trace, m.guard_jumps)
-    pcs = isa.slot_pcs(trace)
-    guards = tuple(Guard(i, pcs[i], why, text) for i, why, text in m.guards)
-    notes = tuple(inst.notes) + tuple(
+    trace, guards = _place(trace, m.guards, kept)
+    notes = tuple(inst.notes) + tuple(demoted) + tuple(
         f"guard at slot {g.slot}: {g.text} ({g.why})" for g in guards)
     slots = sum(i.slots for i in trace)
     reason = None
@@ -1016,6 +1016,52 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
     return TraceResult(trace, action, out, count, exact, inst.atoms, notes, reason,
                        tuple(path), events=events, redirect=redirect, guards=guards,
                        maps_used=tuple(m.maps_used))
+
+
+def _demote_guards(m: _Machine, inst, packet: bytes, hdr_bytes: int):
+    """Guards on packet predicates whose every packet bit the atoms pin anyway (an IPv4 bounds
+    check `4*IHL + 14 <= len` once the IHL nibble is pinned for the L4 offsets) become atoms: the
+    match unit then checks them exactly, for free. Returns (installed atoms, guards kept, notes)."""
+    kept, demoted, extra = [], [], []
+    pinned = inst.pinned
+    for g in m.guards:
+        p = g[3]
+        if p is not None and pinned:
+            dep: set[int] = set()
+            relevant_bits(p.a, packet, dep)
+            relevant_bits(p.b, packet, dep)
+            pkt_bits = {b for b in dep if b < LEN_SRC}
+            if pkt_bits and pkt_bits <= pinned:
+                try:
+                    normalize(substitute_pred(p, pkt_bits, packet))
+                except NotExact:
+                    pass
+                else:
+                    extra.append(p)
+                    demoted.append(f"`{pretty(p)}`: an atom, not a guard: the atoms pin "
+                                   f"{describe_bits(pkt_bits, packet)} anyway")
+                    continue
+        kept.append(g)
+    if extra:
+        inst = install_atoms(m.atom_preds + extra, packet, hdr_bytes)
+    return inst, kept, demoted
+
+
+def _place(trace: list[Insn], recorded: list[tuple], kept: list[tuple]):
+    """The trace without the instructions of recorded guards that are not `kept`, with the kept
+    guards' jumps aimed at the guard exit; and their Guard records."""
+    drop = {i for g in recorded for i in g[0]} - {i for g in kept for i in g[0]}
+    new_index, out = {}, []
+    for i, insn in enumerate(trace):
+        if i not in drop:
+            new_index[i] = len(out)
+            out.append(insn)
+    jumps = [new_index[g[0][-1]] for g in kept
+             if isa.spec_of(trace[g[0][-1]]).kind in (isa.JA, isa.JCOND)]
+    out = gd.place_guards(out, jumps)
+    pcs = isa.slot_pcs(out)
+    return out, tuple(Guard(new_index[g[0][-1]], pcs[new_index[g[0][-1]]], g[1], g[2])
+                      for g in kept)
 
 
 def trace_program(program, packet: bytes, **kwargs) -> TraceResult:
