@@ -18,6 +18,7 @@ from jit.ebpf.asm import assemble
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom, AtomKind, AtomOp
 from jit.ebpf.memmap import XDP_DROP, XDP_PASS, XDP_TX
 from jit.paths import PROGRAM_NAMES
+from jit.compiler.trace_run import run_trace
 from jit.compiler.tracer import TraceResult, trace_packet, trace_program
 import packets as pk
 
@@ -41,15 +42,30 @@ def check_result(insns, packet, r: TraceResult):
     if r.reason is None or r.reason.startswith(("trace too long", "too many atoms",
                                                  "atom outside", "packet store outside")):
         assert r.trace and r.trace[-1].opcode == 0x95
-        kinds = {isa.spec_of(i).kind for i in r.trace}
-        assert not kinds & {isa.JA, isa.JCOND, isa.CALL, isa.CALLX}
-        assert run(r.trace, packet) == (r.action, r.packet)
+        check_v2_jumps(r)
+        got = run_trace(r.trace, packet)
+        assert not got.guard_failed and (got.action, got.packet) == (r.action, r.packet)
     if r.reason is None:
         assert all(a.holds(packet) for a in r.atoms), [str(a) for a in r.atoms]
         assert len(r.atoms) <= MAX_ATOMS and r.slots <= MAX_TRACE_LEN
         for a in r.atoms:
             a.words()                                    # encodable
             assert a.kind == AtomKind.LEN or a.offset + a.width <= HDR_BYTES
+
+
+def check_v2_jumps(r: TraceResult) -> None:
+    """Trace format v2: every jump goes forward, to a later slot or to the guard exit (one past
+    the last slot); each guard's record points at its jump."""
+    pcs = isa.slot_pcs(r.trace)
+    end = pcs[-1] + r.trace[-1].slots
+    for pc, insn in zip(pcs, r.trace):
+        kind = isa.spec_of(insn).kind
+        assert kind != isa.CALLX
+        if kind in (isa.JA, isa.JCOND):
+            target = isa.jump_target(insn, pc)
+            assert pc < target <= end and (target == end or target in pcs), (pc, str(insn))
+    for g in r.guards:
+        assert pcs[g.index] == g.slot and g.why and g.text
 
 
 def eth(proto: int, payload: bytes = b"") -> bytes:
@@ -364,7 +380,7 @@ out:
 
 
 @pytest.mark.parametrize("body,reason", [
-    ("    call 1\n", "helper bpf_map_lookup_elem (1) runs on the host until NIC maps land"),
+    ("    call 6\n", "helper bpf_trace_printk (6) is not in the NIC helper set"),
     ("    call local sub\n    ja out\nsub:\n    mov %r0, 1\n    exit\n", "unsupported call"),
     ("    lock add [%r10-8], %r0\n", "unsupported instruction"),
 ])
@@ -470,4 +486,5 @@ def test_map_handle_without_helper_stays_a_plain_constant():
     assert r.reason is None and r.action == XDP_PASS
     assert r.trace[0] == isa.ld_imm64(1, memmap.map_handle(0))
     value = [isa.ld_imm64(1, 0, src=isa.BPF_PSEUDO_MAP_VALUE), isa.mov64_imm(0, 2), isa.exit_insn()]
-    assert trace_packet(value, bytes(60)).reason.startswith("global data (map fd 0, value at pc 0)")
+    r = trace_packet(value, bytes(60))
+    assert r.reason is None and r.trace[0] == isa.ld_imm64(1, memmap.map_base(0))
