@@ -67,9 +67,11 @@ def print_row(n: int, r: PathRow, total: int, traces: bool) -> None:
     head = f"#{n}: {r.frames} frames ({100 * r.frames / max(total, 1):.1f}%), first {r.first_index}, {acts}"
     if r.cacheable:
         print(f"{head}, cacheable, trace {r.insns_before} -> {r.insns_after} insns, "
-              f"{len(r.atoms)} atoms")
+              f"{len(r.atoms)} atoms" + (f", {len(r.guards)} guards" if r.guards else ""))
         for a in r.atoms or ("(none: matches every frame)",):
             print(f"    {a}")
+        for g in r.guards:
+            print(f"    guard: {g}")
     else:
         print(f"{head}, not cacheable: {r.reason}")
         if r.exact:

@@ -680,7 +680,7 @@ def _opaque_guard(m: _Machine, insn: Insn, taken: bool, o: Opaque, a, b, jop: in
         sym = ("s" if signed else "") + (op if taken else _NEG[op])
     elif not taken:
         sym = "!jset"
-    m.guard(insn, taken, o.label, f"{_describe(a)} {sym} {_describe(b)}")
+    m.guard(insn, taken, o.why, f"{_describe(a)} {sym} {_describe(b)}")
 
 
 def _describe(v) -> str:
@@ -897,7 +897,7 @@ def _tail_call(m: _Machine, insn: Insn, pc: int, done: int):
     at = len(m.trace)
     m.trace.extend(gd.tail_call_guard(expected))
     what = "empty" if prog is None else f"program {prog}"
-    m.guards.append(([at, at + 1], f"{gd.TAIL_CALL_SLOT} ({mp.name})",
+    m.guards.append(([at, at + 1], gd.TAIL_CALL_SLOT,
                      f"{mp.name}[{_describe(rs[3])}] holds {what}", None))
     if prog is None:
         rc[0], rs[0] = (-ENOENT) & M64, const((-ENOENT) & M64)
@@ -998,8 +998,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         return TraceResult(trace, action, out, count, exact, (), (), f"tracer error: {exc}",
                            tuple(path))
     trace, guards = _place(trace, m.guards, kept)
-    notes = tuple(inst.notes) + tuple(demoted) + tuple(
-        f"guard at slot {g.slot}: {g.text} ({g.why})" for g in guards)
+    notes = tuple(inst.notes) + tuple(demoted)
     slots = sum(i.slots for i in trace)
     reason = None
     if events:
