@@ -323,12 +323,13 @@ class NicModel:
         action, packet, err, insns = self._raw[index](frame)
         redirect = None
         if err == _GUARD:
-            index, (action, packet, err, insns) = self._fall_through(frame, index)
+            index, result = self._fall_through(frame, index)
             if index is None:
                 c[_MISSES] += 1
                 c[_GUARD_MISSES] += 1
                 return _outcome("host", None, "host", Channel.MISS, None, frame, ExecError.NONE,
                                 0, None)
+            action, packet, err, insns = result
         c[_HITS] += 1
         self.entry_hits[index] += 1
         self.policy.touch(index)
