@@ -27,6 +27,7 @@ from jit.ebpf.maps import contents as mc
 from jit.ebpf.runtime import XdpRuntime
 from jit.nic.encoding import AtomKind
 from jit.paths import MAP_PROGRAM_NAMES, PROGRAM_NAMES, program_maps_file
+from jit.compiler.opt import optimize
 from jit.compiler.trace_run import run_trace
 from jit.compiler.tracer import trace_packet
 
@@ -245,6 +246,7 @@ def check_map_trace(name: str, r, q: bytes, contents, stats: MapStats) -> None:
     if not all(a.holds(q) for a in r.atoms):
         return
     on_trace, on_full = runtime(name, contents, NIC_CPU), runtime(name, contents, NIC_CPU)
+    on_opt = runtime(name, contents, NIC_CPU)
     try:
         full = on_full.run(q)
     except interp.InterpError:
@@ -253,6 +255,15 @@ def check_map_trace(name: str, r, q: bytes, contents, stats: MapStats) -> None:
         got = run_trace(r.trace, q, on_trace)
     except interp.InterpError:
         return              # a faulting trace hands the frame to the host: no answer to compare
+    # the optimized trace (what the host installs) fails the same guards and gives the same answer
+    opt = optimized(r)
+    try:
+        got_opt = run_trace(opt, q, on_opt)
+    except interp.InterpError:
+        got_opt = None
+    assert got_opt == got, (q.hex(), got, got_opt)
+    if not got.guard_failed:
+        assert on_opt.contents() == on_trace.contents(), q.hex()
 
     if got.guard_failed:
         stats.guard_failed += 1
@@ -262,6 +273,16 @@ def check_map_trace(name: str, r, q: bytes, contents, stats: MapStats) -> None:
     assert (got.action, got.packet) == (full.action, full.packet), q.hex()
     assert got.redirect == full.redirect, q.hex()
     assert on_trace.contents() == on_full.contents(), q.hex()
+
+
+_OPT: dict = {}
+
+
+def optimized(r) -> list:
+    key = (tuple(r.trace), r.atoms)
+    if key not in _OPT:
+        _OPT[key] = optimize(r.trace, r.atoms).trace
+    return _OPT[key]
 
 
 def check_map_frame(name: str, traced_rt, reference_rt, q: bytes, rng: random.Random,

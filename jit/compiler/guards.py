@@ -86,6 +86,33 @@ def place_guards(trace: list[Insn], jumps: Sequence[int]) -> list[Insn]:
     return out
 
 
+# While the optimizer rewrites a trace, guard-exit jumps carry this offset instead of a distance
+# (a jump to itself, which no trace contains): passes may delete or replace instructions around
+# them, and `aim_tagged` aims them at the new guard exit afterwards.
+TAGGED = -1
+
+
+def tag_guard_exits(trace: Sequence[Insn]) -> list[Insn]:
+    """`trace` with every jump to the guard exit tagged (offset TAGGED)."""
+    pcs = isa.slot_pcs(trace)
+    end = pcs[-1] + trace[-1].slots if trace else 0
+    return [replace(insn, off=TAGGED) if isa.spec_of(insn) is not None
+            and isa.spec_of(insn).kind in (isa.JA, isa.JCOND) and isa.jump_target(insn, pc) == end
+            else insn for pc, insn in zip(pcs, trace)]
+
+
+def aim_tagged(trace: Sequence[Insn]) -> list[Insn]:
+    """The tagged jumps of `trace` aimed at its guard exit."""
+    trace = list(trace)
+    return place_guards(trace, [i for i, insn in enumerate(trace) if is_jump(insn)
+                                and insn.off == TAGGED])
+
+
+def is_jump(insn: Insn) -> bool:
+    spec = isa.spec_of(insn)
+    return spec is not None and spec.kind in (isa.JA, isa.JCOND)
+
+
 def is_guard_trace(trace: Sequence[Insn]) -> bool:
     """Whether a trace contains jumps or calls (format v2) rather than straight-line code only."""
     for insn in trace:
