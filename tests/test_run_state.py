@@ -1,0 +1,86 @@
+"""One memory in the model engine (jit/host/runner.py, docs/memory_model.md): the NIC's traces run
+on the host runtime's maps, every frame of a stateful program is checked against a shadow runtime
+at its turn, and final maps are compared. The map programs run with 0 mismatches; a lost or a
+doubled map effect is caught."""
+from __future__ import annotations
+
+import pytest
+
+from jit.ebpf import elf, isa, memmap
+from jit.ebpf.maps import contents as mc
+from jit.ebpf.runtime import XdpRuntime
+from jit.host.runner import run_frames
+from jit.nic.model import NicConfig, NicModel
+from jit.nic.nic_state import Transaction
+from jit.paths import MAP_PROGRAM_NAMES, program_maps_file
+from jit.traffic import workloads
+from tests.conftest import built_program
+from tests.packets import varied_packets
+from tests.test_executor_state import DEFS, FD, counted_then_guarded, lookup, u64
+
+# the programs whose frames the NIC can take (their other maps and helpers are in the NIC's set)
+NIC_CACHEABLE = ("proto_stats", "deny_list", "config_filter", "tail_dispatch", "ipip_encap")
+SECTION = {"tail_dispatch": "tail_dispatch"}
+
+
+def program_run(name: str, frames: list[bytes], **kw):
+    linked = elf.load_linked(built_program(name), SECTION.get(name, name))
+    path = program_maps_file(name)
+    maps_in = mc.read_file(path, linked.maps) if path.exists() else None
+    rt = XdpRuntime(linked, maps_in=maps_in)
+    shadow = XdpRuntime(linked, maps_in=maps_in)
+    cfg = NicConfig(n_entries=16)
+    rep = run_frames(linked.insns, frames, NicModel(cfg), cfg, runtime=rt, shadow=shadow, **kw)
+    return rep, rt
+
+
+@pytest.mark.parametrize("name", MAP_PROGRAM_NAMES)
+def test_map_programs_agree_frame_by_frame_and_in_final_maps(name):
+    frames = varied_packets(name, 300, seed=11) + list(workloads.generate("zipf", 300, seed=11,
+                                                                          flows=30))
+    rep, _rt = program_run(name, frames, prandom_seed=3)
+    assert (rep.mismatches, rep.map_mismatches) == (0, 0), rep.mismatched_maps
+    assert rep.hits + rep.misses + rep.oversize == rep.packets
+    if name in NIC_CACHEABLE:
+        assert rep.hits > rep.packets // 2 and rep.map_ops > 0, rep.as_dict()
+
+
+# a program whose XDP_PASS path is `counted_then_guarded(0)`'s trace: count in counts[1], then
+# pass frames starting with 0 and drop the others
+PROGRAM = [isa.mov64_reg(6, 1), *lookup(FD["counts"], 1), isa.jmp_imm(isa.BPF_JEQ, 0, 0, 9),
+           isa.ldx(8, 1, 0, 0), isa.alu64_imm(isa.BPF_ADD, 1, 1), isa.stx(8, 0, 1, 0),
+           isa.ldx(4, 2, 6, 0), isa.ldx(1, 3, 2, 0), isa.mov64_imm(0, 1),
+           isa.jmp_imm(isa.BPF_JNE, 3, 0, 1), isa.mov64_imm(0, 2), isa.exit_insn(),
+           isa.mov64_imm(0, 0), isa.exit_insn()]
+FRAMES = [bytes([i % 2]) + bytes(range(1, 60)) for i in range(40)]
+
+
+def guarded_run():
+    """PROGRAM over FRAMES with its guarded PASS trace installed in entry 0 beforehand."""
+    rt, shadow = XdpRuntime(PROGRAM, maps=DEFS), XdpRuntime(PROGRAM, maps=DEFS)
+    cfg = NicConfig(n_entries=4)
+    nic = NicModel(cfg)
+    assert nic.install([], isa.encode(counted_then_guarded(0)))[0] == 0
+    rep = run_frames(PROGRAM, FRAMES, nic, cfg, runtime=rt, shadow=shadow)
+    return rep, rt, nic
+
+
+def test_each_frame_counts_exactly_once_across_nic_and_host():
+    rep, rt, nic = guarded_run()
+    assert (rep.mismatches, rep.map_mismatches) == (0, 0)
+    assert nic.entry_hits[0] == len(FRAMES) // 2           # the PASS frames hit entry 0
+    assert u64(rt, "counts", 1) == len(FRAMES)             # no frame lost, none counted twice
+
+
+def test_a_write_buffer_that_is_not_committed_is_caught(monkeypatch):
+    monkeypatch.setattr(Transaction, "commit", lambda self, redirect: self.discard())
+    rep, rt, _nic = guarded_run()
+    assert u64(rt, "counts", 1) < len(FRAMES)
+    assert rep.map_mismatches == 1 and rep.mismatched_maps == ["counts"]
+
+
+def test_writes_leaking_from_a_failed_guard_are_caught(monkeypatch):
+    monkeypatch.setattr(Transaction, "discard", lambda self: None)
+    rep, rt, _nic = guarded_run()
+    assert u64(rt, "counts", 1) > len(FRAMES)
+    assert rep.map_mismatches == 1
