@@ -325,8 +325,7 @@ def test_map_soundness_with_random_contents(name, data):
 
 
 # what each map program's paths must show on its seed traffic: (cacheable, guards seen)
-EXPECTED_CACHEABLE = {"proto_stats", "deny_list", "lpm_router", "ipip_encap", "icmp_frag_needed",
-                      "config_filter", "tail_dispatch"}
+EXPECTED_CACHEABLE = set(MAP_PROGRAM_NAMES)
 
 
 # (proto_stats's one guard, "lookup in a per-CPU array found the index", holds for every index the

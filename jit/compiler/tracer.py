@@ -260,7 +260,8 @@ class _Stop(Exception):
 class _Machine:
     __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "atom_preds", "pkt_sym",
                  "stack_sym", "proven", "hdr_bytes", "store_error", "pred_set", "mem", "env",
-                 "trace", "guards", "notes", "maps_used", "runtime")
+                 "trace", "guards", "notes", "maps_used", "runtime", "stack_used", "frames",
+                 "saves")
 
     def __init__(self, packet: bytes, hdr_bytes: int, shadow=None):
         self.packet = packet
@@ -294,6 +295,9 @@ class _Machine:
         self.guards: list[tuple] = []            # (trace indexes, why, text, packet predicate)
         self.notes: list[str] = []
         self.maps_used: dict[str, None] = {}
+        self.stack_used: set[int] = set()        # stack bytes any access of the path touches
+        self.frames: list[tuple] = []            # inlined calls: (return pc, saved r6-r9, start)
+        self.saves: list[tuple] = []             # (trace index, register, save or restore)
 
     # ---- predicates ----
     def require(self, p, atom: bool = True) -> None:
@@ -351,6 +355,8 @@ class _Machine:
                     raise _Stop(f"tracer error: pc {pc}: a {base_sym!r} reaches map memory")
                 return None, addr, None
             raise _Stop(f"program error: access at {addr:#x}: no memory mapped there")
+        if base_sym is CALLEE_FP:
+            raise _Stop(_OWN_FRAME)
         if isinstance(base_sym, Opaque):
             raise _Stop(f"map-dependent address: pc {pc} accesses the "
                         f"{('context', 'packet', 'stack')[region - 1]} at an address computed from "
@@ -400,6 +406,7 @@ class _Machine:
             if o < 0 or o + size > memmap.STACK_SIZE:
                 raise _Stop(f"program error: pc {pc}: stack read of {size} bytes at offset {o}")
             self.pin(off_s, o)
+            self.stack_used.update(range(o, o + size))
             value = int.from_bytes(self.stack[o:o + size], "little")
             return value, _compose(self.stack_sym, o, size, _zero_piece)
         # context
@@ -440,6 +447,7 @@ class _Machine:
             if o < 0 or o + size > memmap.STACK_SIZE:
                 raise _Stop(f"program error: pc {pc}: stack write of {size} bytes at offset {o}")
             self.pin(off_s, o)
+            self.stack_used.update(range(o, o + size))
             self.stack[o:o + size] = data
             for i in range(size):
                 self.stack_sym[o + i] = (vsym, i)
@@ -458,6 +466,8 @@ class _Machine:
             self.need_bound(off_s, size, o)
         elif region == STACK or region == CTX:
             self.pin(off_s, o)
+            if region == STACK:
+                self.stack_used.update(range(o, o + size))
 
 
 def _orig_piece(o: int, n: int) -> Expr:
@@ -522,6 +532,8 @@ def _opaque_of(*vals) -> Opaque | None:
     """The first opaque operand (a value computed from it is opaque too)."""
     for v in vals:
         if isinstance(v, Opaque):
+            if v is CALLEE_FP:
+                raise _Stop(_OWN_FRAME)
             if v is CLOBBERED:
                 raise _Stop("tracer error: reads a register that a helper call clobbered (r1-r5)")
             return v
@@ -794,16 +806,109 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
         elif kind == K_JA:
             nxt = st[4]
         elif kind == K_EXIT:
-            trace.append(insn)
-            return trace, path, last
+            if m.frames:                # the end of an inlined subprogram: back to its caller
+                nxt = _leave_subprogram(m)
+            else:
+                trace.append(insn)
+                return trace, path, last
         elif kind == K_LOCAL:
-            raise _Stop(f"unsupported call: pc {pc}: local function call (the tracer does not "
-                        "inline BPF-to-BPF calls yet)")
+            nxt = _enter_subprogram(m, st[4], nxt, pc)
         else:
             raise _Stop(st[4])
         idx = at.get(nxt)
         if idx is None:
             raise _Stop(f"program error: pc {pc}: control flow goes to pc {nxt}")
+
+
+MAX_INLINE_DEPTH = interp.MAX_CALL_DEPTH - 1
+# the callee's frame pointer: the NIC has one 512-byte frame, so an inlined subprogram may not use
+# a frame of its own
+CALLEE_FP = Opaque(gd.HELPER_RESULT, "an inlined subprogram's own stack frame")
+_OWN_FRAME = ("unsupported call: an inlined subprogram uses a stack frame of its own (the NIC has "
+              "one 512-byte frame)")
+
+
+def _enter_subprogram(m: _Machine, target: int, ret: int, pc: int) -> int:
+    """A BPF-to-BPF call, inlined: the callee's instructions go into the trace as if they were the
+    caller's. As in the interpreter, the callee gets a new frame (r10 + 512) and the caller's r6-r9
+    come back when it returns; the call and its `exit` leave no instruction in the trace."""
+    if len(m.frames) >= MAX_INLINE_DEPTH:
+        raise _Stop(f"program error: pc {pc}: local call nesting exceeds "
+                    f"{interp.MAX_CALL_DEPTH} frames")
+    rc, rs = m.rc, m.rs
+    m.frames.append((ret, tuple(rc[6:10]), tuple(rs[6:10]), rc[10], rs[10], len(m.trace)))
+    try:
+        m.mem.enter_frame(pc)
+    except interp.InterpError as exc:
+        raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+    rc[10], rs[10] = rc[10] + memmap.STACK_SIZE, CALLEE_FP
+    return target
+
+
+def _leave_subprogram(m: _Machine) -> int:
+    """The callee's exit: restore the caller's r6-r9 and frame; if the callee's instructions in
+    the trace write r6-r9, the trace saves them to free caller stack slots around the callee
+    (placed at the end, once the path's stack use is known)."""
+    rc, rs = m.rc, m.rs
+    ret, saved_c, saved_s, fp_c, fp_s, start = m.frames.pop()
+    m.mem.leave_frame()
+    written = sorted({r for insn in m.trace[start:] for r in _writes(insn)} & {6, 7, 8, 9})
+    for r in written:
+        m.saves.append((start, r, True))
+        m.saves.append((len(m.trace), r, False))
+    rc[6:10], rs[6:10] = list(saved_c), list(saved_s)
+    rc[10], rs[10] = fp_c, fp_s
+    for r in range(1, 6):
+        rs[r] = CLOBBERED
+    return ret
+
+
+def _writes(insn: Insn) -> tuple[int, ...]:
+    spec = isa.spec_of(insn)
+    if isa.writes_dst(spec):
+        return (insn.dst,)
+    if spec.kind == isa.ATOMIC:
+        return (0,) if spec.op == isa.BPF_CMPXCHG else (insn.src,) if spec.op & isa.BPF_FETCH else ()
+    if spec.kind == isa.CALL:
+        return (0, 1, 2, 3, 4, 5)
+    return ()
+
+
+def _insert_saves(m: _Machine) -> None:
+    """Put the r6-r9 saves and restores of inlined calls into the trace, at 8-byte stack slots no
+    access of the path touches (lowest first); shifts the guards' indexes accordingly."""
+    if not m.saves:
+        return
+    free = [o for o in range(0, memmap.STACK_SIZE, 8)
+            if not m.stack_used.intersection(range(o, o + 8))]
+    need = sum(1 for _, _, save in m.saves if save)
+    if len(free) < need:
+        raise _Stop(f"unsupported call: inlining needs {need} free 8-byte stack slots to keep "
+                    f"r6-r9 across a subprogram, the path leaves {len(free)}")
+    slot, used = {}, 0
+    inserts: dict[int, list[Insn]] = {}
+    for at, r, save in sorted(m.saves, key=lambda x: (x[0], not x[2])):
+        if save:
+            slot[(r, at)] = free[used]
+            used += 1
+    open_saves: dict[int, list[int]] = {}
+    for at, r, save in sorted(m.saves, key=lambda x: (x[0], x[2])):
+        if save:
+            open_saves.setdefault(r, []).append(slot[(r, at)])
+            inserts.setdefault(at, []).append(
+                isa.stx(8, isa.FP, r, slot[(r, at)] - memmap.STACK_SIZE))
+        else:
+            inserts.setdefault(at, []).append(
+                isa.ldx(8, r, isa.FP, open_saves[r].pop() - memmap.STACK_SIZE))
+    out, shift = [], {}
+    for i in range(len(m.trace) + 1):
+        for insn in inserts.get(i, ()):
+            out.append(insn)
+        shift[i] = len(out)
+        if i < len(m.trace):
+            out.append(m.trace[i])
+    m.trace[:] = out
+    m.guards[:] = [([shift[i] for i in idx], why, text, p) for idx, why, text, p in m.guards]
 
 
 def _atomic(m: _Machine, insn: Insn, size: int, op: int, pc: int) -> None:
@@ -963,6 +1068,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
     stop: str | None = None
     try:
         trace, path, last = _execute(dec, m, budget)
+        _insert_saves(m)
     except _Stop as exc:
         stop = exc.reason
     action, out, count, error, run = _full_run(insns, packet, runtime)
