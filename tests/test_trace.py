@@ -381,7 +381,8 @@ out:
 
 @pytest.mark.parametrize("body,reason", [
     ("    call 6\n", "helper bpf_trace_printk (6) is not in the NIC helper set"),
-    ("    call local sub\n    ja out\nsub:\n    mov %r0, 1\n    exit\n", "unsupported call"),
+    ("    call local sub\n    ja out\nsub:\n    stw [%r10-4], 1\n    mov %r0, 1\n    exit\n",
+     "unsupported call: an inlined subprogram uses a stack frame of its own"),
     ("    lock add [%r10-8], %r0\n", "unsupported instruction"),
 ])
 def test_unsupported_instructions(body, reason):
@@ -488,3 +489,65 @@ def test_map_handle_without_helper_stays_a_plain_constant():
     value = [isa.ld_imm64(1, 0, src=isa.BPF_PSEUDO_MAP_VALUE), isa.mov64_imm(0, 2), isa.exit_insn()]
     r = trace_packet(value, bytes(60))
     assert r.reason is None and r.trace[0] == isa.ld_imm64(1, memmap.map_base(0))
+
+
+# ---- trace format v2: inlined calls, guards ----------------------------------------------------------
+def test_inlined_call_keeps_r6_to_r9_and_agrees_with_the_program():
+    """A subprogram that overwrites r6 (callee-saved: the interpreter restores it on return) is
+    inlined with a save and a restore around it; the trace computes what the program does on
+    every frame its atoms accept and its guards pass."""
+    insns = assemble("""
+    ldxw %r2, [%r1+0]
+    ldxw %r3, [%r1+4]
+    mov %r4, %r2
+    add %r4, 4
+    mov %r0, 1
+    jgt %r4, %r3, out
+    ldxb %r6, [%r2+0]
+    mov %r1, %r2
+    call local sub
+    add %r0, %r6
+    and %r0, 3
+    ja out
+sub:
+    ldxb %r6, [%r1+1]
+    ldxb %r7, [%r1+2]
+    add %r6, %r7
+    mov %r0, %r6
+    exit
+out:
+    exit
+""")
+    frame = bytes([1, 2, 3, 4]) + bytes(20)
+    r = trace_packet(insns, frame)
+    check_result(insns, frame, r)
+    stores = [i for i in r.trace if isa.spec_of(i).kind == isa.STX and i.dst == isa.FP]
+    loads = [i for i in r.trace if isa.spec_of(i).kind == isa.LDX and i.src == isa.FP]
+    assert {i.src for i in stores} == {6, 7} and {i.dst for i in loads} == {6, 7}
+    for b in range(0, 256, 37):
+        q = bytes([b, 2 * b & 0xFF, 255 - b, 4]) + bytes(20)
+        assert all(a.holds(q) for a in r.atoms)
+        got = run_trace(r.trace, q)
+        assert not got.guard_failed and (got.action, got.packet) == run(insns, q)
+
+
+def test_relation_between_fields_is_a_guard_not_a_pin():
+    """`pkt[0] == pkt[1]` relates two fields: a guard in the trace (one trace for every frame with
+    equal bytes), not a pin of both observed values."""
+    insns = prog("""
+    ldxb %r4, [%r1+0]
+    ldxb %r5, [%r1+1]
+    mov %r0, 1
+    jne %r4, %r5, out
+    mov %r0, 2
+""", bound=2)
+    r = trace_packet(insns, bytes([7, 7, 0, 0]))
+    check_result(insns, bytes([7, 7, 0, 0]), r)
+    assert [str(a) for a in r.atoms] == ["len >= 2"] and len(r.guards) == 1
+    g = r.guards[0]
+    assert g.why.startswith("relation between pkt[0] and pkt[1]") and "==" in g.text
+    for a, b in ((9, 9), (9, 8), (200, 200)):
+        got = run_trace(r.trace, bytes([a, b, 0, 0]))
+        assert got.guard_failed == (a != b)
+        if a == b:
+            assert got.action == 2
