@@ -261,9 +261,10 @@ class _Machine:
     __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "atom_preds", "pkt_sym",
                  "stack_sym", "proven", "hdr_bytes", "store_error", "pred_set", "mem", "env",
                  "trace", "guards", "notes", "maps_used", "runtime", "stack_used", "frames",
-                 "saves")
+                 "saves", "v1")
 
-    def __init__(self, packet: bytes, hdr_bytes: int, shadow=None):
+    def __init__(self, packet: bytes, hdr_bytes: int, shadow=None, guards: bool = True):
+        self.v1 = not guards        # trace format v1: no guards, no calls, no map memory
         self.packet = packet
         self.length = len(packet)
         # Concrete state lives in interpreter memory, so helpers run exactly as on the host: the
@@ -628,7 +629,7 @@ def _enforce(m: _Machine, p, insn: Insn, taken: bool) -> None:
     """Atoms where the match unit checks `p` exactly (or pinning is cheap), else a guard."""
     if p is True:
         return
-    why = _guard_why(p, m.packet) if p is not False else None
+    why = _guard_why(p, m.packet) if p is not False and not m.v1 else None
     if why is None:
         m.require(p)
         return
@@ -703,6 +704,9 @@ def _describe(v) -> str:
     return str(v)
 
 
+_V2_KINDS = frozenset({K_CALL, K_MAPVAL, K_ATOMIC, K_LOCAL})
+
+
 def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[int], int]:
     """Run to exit; returns (trace, executed pcs, instructions of the last program entered).
     Raises _Stop."""
@@ -726,6 +730,9 @@ def _execute(dec: _Decoded, m: _Machine, budget: int) -> tuple[list[Insn], list[
         st = steps[idx]
         kind, insn, pc, nxt = st[0], st[1], st[2], st[3]
         path.append(pc + prog_tag)
+        if m.v1 and kind in _V2_KINDS:
+            raise _Stop(f"trace format v1 (no guards): pc {pc}: {isa.disasm_insn(insn)} runs on "
+                        "the host")
         if kind == K_ALU:
             op, is64, off, use_reg, imm, imm_s = st[4:10]
             d = insn.dst
@@ -1051,11 +1058,14 @@ def _name_maps(reason: str, runtime) -> str:
 
 def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_ATOMS,
                  max_trace_len: int = MAX_TRACE_LEN, hdr_bytes: int = HDR_BYTES,
-                 budget: int = DEFAULT_BUDGET, runtime=None) -> TraceResult:
+                 budget: int = DEFAULT_BUDGET, runtime=None, guards: bool = True) -> TraceResult:
     """Trace `insns` (an XDP program) on `packet`: see the module docstring. A program with maps or
     helpers needs its `runtime` (jit.ebpf.runtime.XdpRuntime over the same instructions): the
     tracer runs on a shadow of its state, and the full run that gives the action goes through
-    the runtime itself, once, so the frame's map effects happen exactly once."""
+    the runtime itself, once, so the frame's map effects happen exactly once.
+    `guards=False` traces as before guards existed (trace format v1, for comparisons): every
+    packet predicate becomes atoms (pinned where not exact), and a path that calls a helper or a
+    subprogram or touches map memory stays on the host."""
     packet = bytes(packet)
     if len(packet) > memmap.PKT_MAX:
         action, out, count, error, _ = _full_run(insns, packet, runtime)
@@ -1064,7 +1074,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
                            error=error)
     dec = _decoded(insns)
     shadow = Shadow(runtime) if runtime is not None and runtime.stateful else None
-    m = _Machine(packet, hdr_bytes, shadow)
+    m = _Machine(packet, hdr_bytes, shadow, guards)
     stop: str | None = None
     try:
         trace, path, last = _execute(dec, m, budget)

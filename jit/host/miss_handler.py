@@ -76,15 +76,15 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
                  hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET,
-                 runtime=None):
+                 runtime=None, guards: bool = True):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason).
     `runtime` (jit.ebpf.runtime.XdpRuntime) carries a stateful program's maps: the frame's full
-    run goes through it exactly once."""
+    run goes through it exactly once. `guards=False`: the tracer as before guards (comparisons)."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
     # instructions. The tracer gets generous limits so that only the final check decides.
     tr = trace_packet(insns, frame, max_atoms=TRACER_MAX_ATOMS, max_trace_len=TRACER_MAX_SLOTS,
-                      hdr_bytes=hdr_bytes, runtime=runtime)
+                      hdr_bytes=hdr_bytes, runtime=runtime, guards=guards)
     if tr.reason is not None:
         return tr, None, tr.reason
     trace, atoms = list(tr.trace), list(tr.atoms)
