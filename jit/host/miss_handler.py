@@ -79,7 +79,9 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
                  runtime=None, guards: bool = True):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason).
     `runtime` (jit.ebpf.runtime.XdpRuntime) carries a stateful program's maps: the frame's full
-    run goes through it exactly once. `guards=False`: the tracer as before guards (comparisons)."""
+    run goes through it exactly once. `guards`: trace format v2 (guards, helpers, maps), for a NIC
+    that runs it; False: v1, straight-line traces of stateless paths only (the RTL of today, and
+    comparisons)."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
     # instructions. The tracer gets generous limits so that only the final check decides.
@@ -98,7 +100,7 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
     # the NIC's own commit checks (jit/nic/validate.py): a path it would refuse is not requested
     err, where = validate_words([a.words() for a in atoms], len(atoms), enc.trace_words(code),
                                 len(code) // 8, max_atoms=max_atoms, max_trace_len=max_trace_len,
-                                hdr_bytes=hdr_bytes, exec_budget=exec_budget)
+                                hdr_bytes=hdr_bytes, exec_budget=exec_budget, v2=guards)
     if err == ErrorCode.EXEC_BUDGET:
         return tr, None, f"over the execution budget: slot {where} passes EXEC_BUDGET {exec_budget}"
     if err != ErrorCode.NONE:
@@ -173,7 +175,8 @@ class TraceLibrary:
             _tr, compiled, _reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                                   max_trace_len=cfg.max_trace_len,
                                                   hdr_bytes=cfg.hdr_bytes,
-                                                  exec_budget=cfg.exec_budget, runtime=runtime)
+                                                  exec_budget=cfg.exec_budget, runtime=runtime,
+                                                  guards=getattr(cfg, "v2", True))
         except JitnicError:
             return None
         if compiled is not None and not _stateful(runtime):
@@ -233,13 +236,14 @@ class Host:
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
                  library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET,
-                 runtime=None):
+                 runtime=None, guards: bool = True):
         self.insns = list(insns)
         self.runtime = runtime      # a stateful program's maps (jit.ebpf.runtime), or None
         self.nic = nic
         self.latency = latency
         self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes,
                            exec_budget=exec_budget)
+        self.guards = guards        # trace format v2 (False: the v1 NIC's straight-line traces)
         self.do_optimize = do_optimize
         self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
         self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
@@ -257,7 +261,8 @@ class Host:
             action, packet, full_insns = result.action, result.packet, 0
         else:
             tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
-                                                runtime=self.runtime, **self.limits)
+                                                runtime=self.runtime, guards=self.guards,
+                                                **self.limits)
             action, packet, full_insns = tr.action, tr.packet, tr.insns
             if tr.error is not None:
                 self.stats.host_errors += 1

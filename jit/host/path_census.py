@@ -77,7 +77,7 @@ def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_opt
         tr, compiled, reason = compile_path(insns, frame, max_atoms=cfg.max_atoms,
                                             max_trace_len=cfg.max_trace_len,
                                             hdr_bytes=cfg.hdr_bytes, do_optimize=do_optimize,
-                                            runtime=runtime)
+                                            runtime=runtime, guards=getattr(cfg, "v2", True))
     except JitnicError as exc:                      # the program faults on this frame
         why = f"program error: {' '.join(str(exc).split())}"
         return ("error", why), "none", lambda i: PathRow(0, i, reason=why)
