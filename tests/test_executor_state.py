@@ -171,7 +171,7 @@ def test_store_bytes_and_stores_stay_in_the_window():
 
 def test_redirect_target_and_map_ops_reach_the_outcome():
     rt = runtime()
-    nic = NicModel(NicConfig(), NicState.for_runtime(rt))
+    nic = NicModel(NicConfig(v2=True), NicState.for_runtime(rt))
     body = trace(*lookup(FD["counts"], 0), (isa.BPF_JEQ, 0, 0, GUARD), *bump(),
                  isa.mov64_imm(1, 7), isa.mov64_imm(2, 0), isa.call_helper(23), isa.exit_insn())
     assert nic.install([], isa.encode(body))[2] == ErrorCode.NONE
@@ -182,7 +182,7 @@ def test_redirect_target_and_map_ops_reach_the_outcome():
 
 def test_guard_failure_falls_through_to_the_next_matching_entry():
     rt = runtime()
-    nic = NicModel(NicConfig(n_entries=8), NicState.for_runtime(rt))
+    nic = NicModel(NicConfig(n_entries=8, v2=True), NicState.for_runtime(rt))
     for byte in range(enc.MAX_GUARD_TRIES + 1):        # five entries, same (empty) atoms
         assert nic.install([], isa.encode(counted_then_guarded(byte)))[2] == ErrorCode.NONE
     frame = lambda b: bytes([b]) + FRAME[1:]            # noqa: E731
@@ -211,7 +211,7 @@ def test_v2_commit_checks():
     assert check(lookup(0, 0) + stores[:-1] + ret)[0] == ErrorCode.NONE
     assert check(lookup(0, 0) + stores + ret) == (ErrorCode.WB_OVERFLOW, 6 + enc.WB_ENTRIES)
     assert check(packet + ret)[0] == ErrorCode.NONE           # packet stores use the window
-    nic = NicModel()
+    nic = NicModel(NicConfig(v2=True))
     assert nic.install([], isa.encode(lookup(0, 0) + stores + ret))[2] == ErrorCode.WB_OVERFLOW
     assert nic.counter("wb_overflows") == nic.counter("install_errors") == 1
 

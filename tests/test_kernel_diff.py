@@ -163,7 +163,7 @@ def test_map_program_agrees_with_kernel(kernel, name):
     assert not diff, f"{name}: final maps differ: " + " || ".join(diff)
     # the model engine (NIC traces on the runtime's maps, per-CPU slot 1; the host on misses) ends
     # in the kernel's maps too, per-CPU slots summed (the runts never reached the kernel's maps)
-    model_rt, cfg = XdpRuntime(linked, maps_in=contents), NicConfig()
+    model_rt, cfg = XdpRuntime(linked, maps_in=contents), NicConfig(v2=True)
     run_frames(linked.insns, [p for p in packets if len(p) >= ETH_HLEN], NicModel(cfg), cfg,
                runtime=model_rt, check=False)
     diff = map_differences(model_rt.contents(), final)

@@ -29,7 +29,7 @@ def program_run(name: str, frames: list[bytes], **kw):
     maps_in = mc.read_file(path, linked.maps) if path.exists() else None
     rt = XdpRuntime(linked, maps_in=maps_in)
     shadow = XdpRuntime(linked, maps_in=maps_in)
-    cfg = NicConfig(n_entries=16)
+    cfg = NicConfig(n_entries=16, v2=True)
     rep = run_frames(linked.insns, frames, NicModel(cfg), cfg, runtime=rt, shadow=shadow, **kw)
     return rep, rt
 
@@ -58,7 +58,7 @@ FRAMES = [bytes([i % 2]) + bytes(range(1, 60)) for i in range(40)]
 def guarded_run():
     """PROGRAM over FRAMES with its guarded PASS trace installed in entry 0 beforehand."""
     rt, shadow = XdpRuntime(PROGRAM, maps=DEFS), XdpRuntime(PROGRAM, maps=DEFS)
-    cfg = NicConfig(n_entries=4)
+    cfg = NicConfig(n_entries=4, v2=True)
     nic = NicModel(cfg)
     assert nic.install([], isa.encode(counted_then_guarded(0)))[0] == 0
     rep = run_frames(PROGRAM, FRAMES, nic, cfg, runtime=rt, shadow=shadow)

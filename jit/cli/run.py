@@ -90,7 +90,7 @@ def register(sub) -> None:
 def nic_config(args, entries: int, policy: str) -> NicConfig:
     return NicConfig(n_entries=entries, max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
                      hdr_bytes=args.hdr_bytes, policy="lru" if policy == "opt" else policy,
-                     seed=args.seed)
+                     seed=args.seed, v2=getattr(args, "engine", "model") == "model")
 
 
 def run(args) -> int:

@@ -130,7 +130,7 @@ class RunLoop:
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
                          do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget,
-                         runtime=runtime)
+                         runtime=runtime, guards=cfg.v2)
         self.rep = RunReport()
         self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
 

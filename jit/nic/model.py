@@ -32,7 +32,8 @@ class NicConfig:
     policy: str = "lru"
     seed: int = 0
     exec_budget: int = enc.EXEC_BUDGET
-    v2: bool = True        # accept trace format v2 (jumps, helpers, maps); False: the v1 RTL's set
+    v2: bool = False       # trace format v2 (guards, helpers, maps: the model's NIC with state);
+                           # False: format v1, what the RTL executor runs today
 
     def __post_init__(self):
         # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
@@ -146,10 +147,11 @@ def compile_lookup(conditions: list[list[Atom] | None]):
     return namespace["_lookup"]
 
 
-def supported_opcode(opcode: int, src: int = 0) -> bool:
+def supported_opcode(opcode: int, src: int = 0, v2: bool = False) -> bool:
     """Whether the executor implements this opcode at all (fields aside: see jit/nic/validate.py,
-    the one definition of what a commit accepts)."""
-    return rule_of(opcode) != SlotRule.INVALID and (opcode != 0x18 or src == 0)
+    the one definition of what a commit accepts). `v2`: trace format v2 (jumps, calls, atomics);
+    the default is the v1 set the RTL executor runs today."""
+    return rule_of(opcode, v2) != SlotRule.INVALID and (opcode != 0x18 or src == 0)
 
 
 def validate_entry(atoms: list[Atom], trace_words: list[tuple[int, int]], cfg: NicConfig
