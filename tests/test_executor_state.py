@@ -211,6 +211,11 @@ def test_v2_commit_checks():
     assert check(lookup(0, 0) + stores[:-1] + ret)[0] == ErrorCode.NONE
     assert check(lookup(0, 0) + stores + ret) == (ErrorCode.WB_OVERFLOW, 6 + enc.WB_ENTRIES)
     assert check(packet + ret)[0] == ErrorCode.NONE           # packet stores use the window
+    to_map = [isa.mov64_reg(3, 0), isa.mov64_imm(2, 0), isa.mov64_imm(4, 4), isa.call_helper(189)]
+    assert wb_writes(enc.trace_words(isa.encode(lookup(0, 0) + to_map + ret))) == 1
+    to_stack = to_map[1:3] + [isa.mov64_reg(3, 10), isa.alu64_imm(isa.BPF_ADD, 3, -8),
+                              isa.call_helper(189)]
+    assert wb_writes(enc.trace_words(isa.encode(lookup(0, 0) + to_stack + ret))) == 0
     nic = NicModel(NicConfig(v2=True))
     assert nic.install([], isa.encode(lookup(0, 0) + stores + ret))[2] == ErrorCode.WB_OVERFLOW
     assert nic.counter("wb_overflows") == nic.counter("install_errors") == 1

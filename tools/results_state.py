@@ -59,8 +59,9 @@ def section_state(capture, table, pct, log) -> str:
             "guard (they are misses too). Map ops per hit: counter MAP_OPS (map helper calls and "
             "map value loads/stores/atomics of committed traces) over hits. Mismatches: frames / "
             "maps that differ from the shadow run. Command per row: `"
-            + command("PROG", "MIX").replace(".maps.json", ".maps.json (where it exists)")
-            + "`; e.g. `" + command("proto_stats", "benign") + "`.\n")
+            + command("PROG", "MIX") + "` plus `--maps-in programs/PROG.maps.json` where it "
+            "exists and `--section tail_dispatch` for tail_dispatch; e.g. `"
+            + command("deny_list", "benign") + "`.\n")
     return head + "\n" + table(["program", "capture", "frames", "hit rate", "guard-miss rate",
                                 "map ops/hit", "installs", "top reason a path stays on the host",
                                 "mismatches (frames / maps)"], rows)

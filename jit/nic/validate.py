@@ -261,6 +261,7 @@ class Kind(IntEnum):
 
 _NOT_MAP = (Kind.CTX, Kind.PKT, Kind.STACK)   # bases whose stores never reach map memory
 _PKT_CTX_FIELDS = (0, 4, 8)                   # xdp_md.data, data_end, data_meta
+XDP_LOAD_BYTES = 189
 
 
 def _meet(a: list[Kind], b: list[Kind]) -> list[Kind]:
@@ -269,8 +270,8 @@ def _meet(a: list[Kind], b: list[Kind]) -> list[Kind]:
 
 class _Provenance:
     """The static write count of WB_OVERFLOW: one scan in slot order, tracking each register's
-    Kind. A store, atomic or map update/delete counts one write-buffer entry unless its base is a
-    context, packet or stack pointer. Jumps are forward only, so each slot runs at most once per
+    Kind. A store, atomic, map update/delete or xdp_load_bytes counts one write-buffer entry
+    unless its target is a context, packet or stack pointer. Jumps are forward only, so each slot runs at most once per
     frame and the count bounds every path's writes. At a jump target the kinds of every edge into
     it meet (differing kinds become UNKNOWN); slots after an exit or `ja` are reached only by
     jumps. The RTL keeps the pending kinds in a per-slot table written at jumps, read at targets."""
@@ -341,6 +342,8 @@ class _Provenance:
                 regs[0 if imm == isa.BPF_CMPXCHG else src] = Kind.NUM
         elif rule == SlotRule.CALL:
             writes = 1 if imm in MAP_WRITE_HELPERS else 0
+            if imm == XDP_LOAD_BYTES and regs[3] not in _NOT_MAP:
+                writes = 1                                 # it copies packet bytes to *r3
             regs[0] = Kind.MAP if imm == 1 else Kind.NUM
             keep_ctx = imm == TAIL_CALL and regs[1] == Kind.CTX   # the callee starts with r1 = ctx
             for r in range(1, 6):
