@@ -84,3 +84,11 @@ def test_writes_leaking_from_a_failed_guard_are_caught(monkeypatch):
     rep, rt, _nic = guarded_run()
     assert u64(rt, "counts", 1) > len(FRAMES)
     assert rep.map_mismatches == 1
+
+
+def test_jitnic_maps_names_residency(capsys):
+    from jit.cli import main
+    assert main(["maps", str(built_program("lpm_router"))]) == 0
+    text = capsys.readouterr().out
+    assert "host-resident: the NIC has no longest-prefix-match unit" in text
+    assert "devmap  name tx_ports" in text and text.count("\tNIC-resident") == 1

@@ -17,7 +17,8 @@ program in its object; the tracer's tail-call guard compares with it.
 from __future__ import annotations
 
 from jit.ebpf import elf
-from jit.ebpf.maps.base import Map
+from jit.ebpf.maps.base import Map, elem_size
+from jit.ebpf.maps.mapset import N_CPUS
 
 NIC_HASH_MAX_ENTRIES = 65536      # elements of one hash map the NIC table holds
 NIC_MAP_MEMORY = 1 << 24          # bytes of value memory of one directly addressed map
@@ -36,15 +37,21 @@ _WHY_NOT = {
 
 def map_residency(m: Map) -> str | None:
     """None if map `m` lives in NIC memory, else why it stays on the host (one line)."""
-    kind = m.d.type_name
+    return def_residency(m.d)
+
+
+def def_residency(d: elf.MapDef) -> str | None:
+    """`map_residency` of a map definition (before the map exists: `jitnic maps`)."""
+    kind = d.type_name
     if kind not in _RESIDENT:
         why = _WHY_NOT.get(kind, "not in the NIC's map set")
-        return f"map {m.name!r} ({kind}) stays on the host: {why}"
-    if kind in ("hash", "percpu_hash") and m.max_entries > NIC_HASH_MAX_ENTRIES:
-        return (f"map {m.name!r} ({kind}) stays on the host: max_entries {m.max_entries} > "
+        return f"map {d.name!r} ({kind}) stays on the host: {why}"
+    if kind in ("hash", "percpu_hash") and d.max_entries > NIC_HASH_MAX_ENTRIES:
+        return (f"map {d.name!r} ({kind}) stays on the host: max_entries {d.max_entries} > "
                 f"the NIC table's {NIC_HASH_MAX_ENTRIES}")
-    if len(m.buf) > NIC_MAP_MEMORY:
-        return (f"map {m.name!r} ({kind}) stays on the host: {len(m.buf)} bytes of values > "
+    size = elem_size(d.value_size) * d.max_entries * (N_CPUS if kind.startswith("percpu") else 1)
+    if kind != "prog_array" and size > NIC_MAP_MEMORY:
+        return (f"map {d.name!r} ({kind}) stays on the host: {size} bytes of values > "
                 f"the NIC's {NIC_MAP_MEMORY} per map")
     return None
 
