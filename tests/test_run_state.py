@@ -55,9 +55,11 @@ PROGRAM = [isa.mov64_reg(6, 1), *lookup(FD["counts"], 1), isa.jmp_imm(isa.BPF_JE
 FRAMES = [bytes([i % 2]) + bytes(range(1, 60)) for i in range(40)]
 
 
-def guarded_run():
-    """PROGRAM over FRAMES with its guarded PASS trace installed in entry 0 beforehand."""
-    rt, shadow = XdpRuntime(PROGRAM, maps=DEFS), XdpRuntime(PROGRAM, maps=DEFS)
+def guarded_run(own_shadow: bool = True):
+    """PROGRAM over FRAMES with its guarded PASS trace installed in entry 0 beforehand (the
+    shadow: a runtime of its own, or the runner's copy of `rt` with `own_shadow=False`)."""
+    rt = XdpRuntime(PROGRAM, maps=DEFS)
+    shadow = XdpRuntime(PROGRAM, maps=DEFS) if own_shadow else None
     cfg = NicConfig(n_entries=4, v2=True)
     nic = NicModel(cfg)
     assert nic.install([], isa.encode(counted_then_guarded(0)))[0] == 0
@@ -72,9 +74,10 @@ def test_each_frame_counts_exactly_once_across_nic_and_host():
     assert u64(rt, "counts", 1) == len(FRAMES)             # no frame lost, none counted twice
 
 
-def test_a_write_buffer_that_is_not_committed_is_caught(monkeypatch):
+@pytest.mark.parametrize("own_shadow", [True, False])
+def test_a_write_buffer_that_is_not_committed_is_caught(monkeypatch, own_shadow):
     monkeypatch.setattr(Transaction, "commit", lambda self, redirect: self.discard())
-    rep, rt, _nic = guarded_run()
+    rep, rt, _nic = guarded_run(own_shadow)
     assert u64(rt, "counts", 1) < len(FRAMES)
     assert rep.map_mismatches == 1 and rep.mismatched_maps == ["counts"]
 
