@@ -42,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=HDR_BYTES,
                    help="NIC header window in bytes: atoms read and traces store only here")
     p.add_argument("--no-opt", action="store_true", help="the NIC entry without optimization")
+    p.add_argument("--no-guards", action="store_true",
+                   help="trace as for a NIC without guards (trace format v1: relations between "
+                        "fields pinned, paths through maps and helpers on the host)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object instead of text")
     out.add_argument("--nic", action="store_true",
@@ -84,7 +87,8 @@ def run(args) -> int:
     # result. `r` is the path as traced, `nic` the entry the host would install.
     r, nic, reason = compile_path(program.insns, frame, max_atoms=args.max_atoms,
                                   max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes,
-                                  do_optimize=not args.no_opt, runtime=runtime)
+                                  do_optimize=not args.no_opt, runtime=runtime,
+                                  guards=not args.no_guards)
     state.finish(args, runtime)
     nic_trace = isa.decode(nic.code) if nic is not None else []
     maps = [(m.name, m.d.type_name, map_residency(m)) for m in runtime.maps.by_fd]
