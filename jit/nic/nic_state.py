@@ -39,20 +39,20 @@ class NicState:
         self.obj = obj
         self.cpu = enc.NIC_CPU
         self.reasons: dict[str, str] = {}       # map name -> why it is host-resident
-        self.pages: dict[int, interp.Region] = {}
+        self.pages: dict[int, interp.Region] = {}     # the executor's map regions, by page
         self.resident: set[int] = set()          # id() of NIC-resident maps
+        self._by_page: dict[int, Map] = {}
         for m in maps.by_fd if maps is not None else ():
             why = map_residency(m)
             if why is not None:
                 self.reasons[m.name] = why
                 continue
             self.resident.add(id(m))
-            if m.buf:
-                self.pages[m.base >> interp.PAGE_SHIFT] = interp.Region(
-                    f"map {m.name}", m.base, m.buf, 0, len(m.buf),
-                    writable=not (m.frozen or m.readonly_values))
-        self._by_page = {page: m for m in (maps.by_fd if maps is not None else ())
-                         for page in [m.base >> interp.PAGE_SHIFT] if id(m) in self.resident}
+            page = m.base >> interp.PAGE_SHIFT
+            self._by_page[page] = m
+            if m.buf:               # the map's own buffer: one memory with the host
+                self.pages[page] = interp.Region(f"map {m.name}", m.base, m.buf, 0, len(m.buf),
+                                                 writable=not (m.frozen or m.readonly_values))
         self.last_redirect: dict | None = None   # the last committed trace's redirect target
         self.last_map_ops = 0                    # map operations of the last committed trace
         self._ids: dict[str, int] = {}

@@ -24,6 +24,7 @@ from jit.nic import encoding as enc
 from jit.nic.encoding import ExecError
 from jit.nic.nic_helpers import MAP_HELPERS, NIC_HELPERS, TAIL_CALL
 from jit.nic.nic_state import NicState, Transaction
+from jit.nic.validate import slot_ok
 
 M64 = (1 << 64) - 1
 GUARD_SENTINEL = 0x7FFF_FFFF      # helper id of the call appended at the guard exit
@@ -206,7 +207,6 @@ def _executable_prefix(trace: list[isa.Insn]) -> list[isa.Insn]:
     """The trace up to its first slot the commit checks refuse as not executable, which becomes a
     BAD_OPCODE fault (as in v1): an opcode outside the v2 rule table or a call outside the NIC
     helper set. Only uncommitted traces have one."""
-    from jit.nic.validate import slot_ok        # validate imports this package's helper table
     out = []
     for insn in trace:
         lo = insn.opcode | insn.dst << 8 | insn.src << 12 | (insn.off & 0xFFFF) << 16
