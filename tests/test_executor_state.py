@@ -178,6 +178,10 @@ def test_redirect_target_and_map_ops_reach_the_outcome():
     out = nic.process(FRAME)
     assert (out.where, out.action, out.redirect) == ("nic", 4, {"ifindex": 7})
     assert nic.counter("map_ops") == 3 and nic.counter("redirects") == 1
+    word = nic.state.redirect_word(out.redirect)
+    assert enc.decode_redirect_meta(word) == (enc.RedirectKind.IFINDEX, 7, 0, 0)
+    word = nic.state.redirect_word({"map": "progs", "key": 1, "flags": 8})
+    assert enc.decode_redirect_meta(word) == (enc.RedirectKind.MAP, 1, FD["progs"], 8)
 
 
 def test_guard_failure_falls_through_to_the_next_matching_entry():

@@ -69,6 +69,17 @@ class NicState:
     def is_resident(self, m: Map) -> bool:
         return id(m) in self.resident
 
+    def redirect_word(self, redirect: dict | None) -> int:
+        """The host-stream metadata word of a REDIRECT (encoding.redirect_meta) for the target
+        the interpreter's helper recorded."""
+        if redirect is None:
+            return enc.redirect_meta(enc.RedirectKind.NONE)
+        if "map" not in redirect:
+            return enc.redirect_meta(enc.RedirectKind.IFINDEX, redirect["ifindex"])
+        fd = self.maps.fd_of(self.maps.maps[redirect["map"]])
+        return enc.redirect_meta(enc.RedirectKind.MAP, redirect["key"], fd,
+                                 redirect.get("flags", 0))
+
     def program_id(self, name: str) -> int:
         """What the NIC's prog_array slot holds for program `name`."""
         pid = self._ids.get(name)
