@@ -264,3 +264,21 @@ def test_v2_executor_agrees_with_v1_on_map_free_traces(seed):
             if want[2] == ExecError.NONE:
                 assert got[3] == want[3]
     assert tested > 200
+
+
+def test_helpers_give_the_host_helpers_results():
+    """xdp_load_bytes, csum_diff and ktime_get_ns on the NIC: the bytes the interpreter gives."""
+    body = [isa.mov64_reg(6, 1), isa.mov64_imm(2, 6), isa.mov64_reg(3, 10),
+            isa.alu64_imm(isa.BPF_ADD, 3, -16), isa.mov64_imm(4, 8), isa.call_helper(189),
+            isa.mov64_imm(1, 0), isa.mov64_imm(2, 0), isa.mov64_reg(3, 10),
+            isa.alu64_imm(isa.BPF_ADD, 3, -16), isa.mov64_imm(4, 8), isa.mov64_imm(5, 0x1234),
+            isa.call_helper(28), isa.mov64_reg(7, 0), isa.call_helper(5),
+            isa.ldx(4, 2, 6, 0), isa.stx(4, 2, 7, 0), isa.stx(4, 2, 0, 4),
+            isa.mov64_imm(0, 2), isa.exit_insn()]
+    rt = runtime()
+    rt.now_ns = 0x1122334455
+    state = NicState.for_runtime(rt)
+    nic = compile_trace(body, state=state)(FRAME)
+    host = XdpRuntime(body, maps=DEFS).run(FRAME, timestamp_ns=rt.now_ns)
+    assert nic.err == ExecError.NONE
+    assert (nic.action, nic.packet) == (host.action, host.packet) and nic.packet != FRAME
