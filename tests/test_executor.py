@@ -7,6 +7,7 @@ import random
 import pytest
 
 from jit.ebpf import interp, isa, memmap
+from jit.nic import encoding as enc
 from jit.nic.encoding import ExecError
 from jit.nic.executor import compile_trace
 
@@ -18,7 +19,7 @@ ALU_OPS = [isa.BPF_ADD, isa.BPF_SUB, isa.BPF_MUL, isa.BPF_DIV, isa.BPF_OR, isa.B
 SIZES = [1, 2, 4, 8]
 CALLX = isa.Insn(0x8D, 0, 0, 0, 0)   # executable in no trace format: a BAD_OPCODE fault
 # faults only format v2 (jumps, calls, maps: tests/test_executor_state.py) can give
-V2_ONLY = {ExecError.GUARD, ExecError.MAP_ACCESS, ExecError.ADJUST_RANGE}
+V2_ONLY = enc.V2_EXEC_ERRORS
 V1_CODES = set(ExecError) - V2_ONLY
 
 

@@ -52,7 +52,7 @@ def executor_runs(lo: int, hi: int) -> bool:
         insns = isa.decode(code)
     except Exception:          # noqa: BLE001 - undecodable is not executable
         return False
-    return compile_trace(insns)(bytes(64)).err != ExecError.BAD_OPCODE
+    return compile_trace(insns, v2=True)(bytes(64)).err != ExecError.BAD_OPCODE
 
 
 def test_slot_rules_are_what_the_executor_runs():

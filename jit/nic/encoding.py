@@ -322,6 +322,10 @@ class ExecError(IntEnum):
                          # (head beyond NIC_HEADROOM, frame beyond PKT_BYTES)
 
 
+# results only a NIC of trace format v2 gives (the RTL executor of today never does)
+V2_EXEC_ERRORS = frozenset({ExecError.GUARD, ExecError.MAP_ACCESS, ExecError.ADJUST_RANGE})
+
+
 class Policy(IntEnum):
     LRU = 0
     FIFO = 1

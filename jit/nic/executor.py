@@ -150,13 +150,15 @@ def _insns_counter(trace: list[isa.Insn]):
 
 
 def compile_trace(trace: list[isa.Insn], hdr_bytes: int = HDR_BYTES, max_slots: int | None = None,
-                  *, specialize: bool = True, state=None):
+                  *, specialize: bool = True, state=None, v2: bool = False):
     """Compile a trace into `run(packet: bytes) -> ExecResult` with the executor's semantics.
 
-    A trace in format v2 (jumps, helper calls, atomics, map addresses: docs/abi.md) runs through
-    `jit.nic.stateful_exec` on `state` (a `jit.nic.nic_state.NicState`: map memory, clock, random
-    generator), as a transaction; `run.v2` tells which translation was chosen. Everything below
-    is about v1 traces, which keep the specialized translation.
+    `v2=True` (a NIC of trace format v2, `NicConfig.v2`): a trace using jumps, helper calls,
+    atomics or map addresses (docs/abi.md) runs through `jit.nic.stateful_exec` on `state` (a
+    `jit.nic.nic_state.NicState`: map memory, clock, random generator), as a transaction;
+    `run.v2` tells which translation was chosen. `v2=False` (the RTL executor of today): such a
+    trace faults where v1 does (BAD_OPCODE at the first jump or call, BAD_ADDRESS at a map
+    access). Everything below is about v1 traces, which keep the specialized translation.
 
     An unsupported instruction becomes a BAD_OPCODE fault at its slot; running past the end (no
     exit) is FELL_OFF, as in the RTL.
@@ -168,7 +170,7 @@ def compile_trace(trace: list[isa.Insn], hdr_bytes: int = HDR_BYTES, max_slots: 
     register list and a `_Machine` checking every access at run time), kept as the reference the
     specialized code is tested against. Both give the same result for every trace and packet.
     """
-    v2 = stateful_exec.needs_v2(trace)
+    v2 = v2 and stateful_exec.needs_v2(trace)
     if v2:
         if max_slots is not None:
             trace = _first_slots(trace, max_slots)

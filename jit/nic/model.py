@@ -241,7 +241,7 @@ class NicModel:
 
     def _compile(self, code: bytes):
         return compile_trace(isa.decode(code), self.cfg.hdr_bytes, self.cfg.max_trace_len,
-                             state=self.state)
+                             state=self.state, v2=self.cfg.v2)
 
     def _scan(self, w, n: int) -> int | None:
         for i, entry in enumerate(self.entries):
