@@ -285,3 +285,21 @@ def test_helpers_give_the_host_helpers_results():
     host = XdpRuntime(body, maps=DEFS).run(FRAME, timestamp_ns=rt.now_ns)
     assert nic.err == ExecError.NONE
     assert (nic.action, nic.packet) == (host.action, host.packet) and nic.packet != FRAME
+
+
+def test_a_v2_nic_treats_v1_entries_as_the_v1_nic_does():
+    """Property: the same map-free v1 entries (random traces, some faulting; random atoms) in a
+    NIC of format v1 and one of format v2 give the same outcome for every frame and the same
+    counters: guards, fall-through and the new counters change nothing for them."""
+    from tests.test_model import faulty, random_atom, random_trace as model_trace
+    rng = random.Random(21)
+    v1, v2 = NicModel(NicConfig(n_entries=8)), NicModel(NicConfig(n_entries=8, v2=True))
+    for _ in range(12):
+        atoms = [random_atom(rng, enc.HDR_BYTES) for _ in range(rng.randrange(0, 3))]
+        body = model_trace(rng)
+        code = isa.encode(faulty(rng, body) if rng.random() < 0.3 else body)
+        assert v1.install(atoms, code) == v2.install(atoms, code)
+        for _ in range(40):
+            frame = rng.randbytes(rng.randrange(14, 200))
+            assert v1.process(frame) == v2.process(frame)
+    assert v1.counters == v2.counters and v1.counter("hits") > 0
