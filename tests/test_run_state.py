@@ -11,6 +11,7 @@ from jit.ebpf.maps import contents as mc
 from jit.ebpf.runtime import XdpRuntime
 from jit.host.runner import run_frames
 from jit.nic.model import NicConfig, NicModel
+from jit.nic.nic_helpers import NicPrandom
 from jit.nic.nic_state import Transaction
 from jit.paths import MAP_PROGRAM_NAMES, program_maps_file
 from jit.traffic import workloads
@@ -95,3 +96,21 @@ def test_jitnic_maps_names_residency(capsys):
     text = capsys.readouterr().out
     assert "host-resident: the NIC has no longest-prefix-match unit" in text
     assert "devmap  name tx_ports" in text and text.count("\tNIC-resident") == 1
+
+
+def test_nic_hits_draw_from_the_nic_generator_as_cpu_one():
+    """A hit draws bpf_get_prandom_u32 from the NIC's LFSR and sees CPU 1; the shadow run of the
+    same frame does too, so the check passes; host frames keep the host's generator."""
+    prog = [isa.mov64_reg(6, 1), isa.call_helper(7), isa.ldx(4, 2, 6, 0), isa.stx(4, 2, 0, 0),
+            isa.call_helper(8), isa.stx(1, 2, 0, 4), isa.mov64_imm(0, 2), isa.exit_insn()]
+    frames = [bytes(range(i, i + 40)) for i in range(20)]
+    cfg = NicConfig(n_entries=4, v2=True)
+    nic = NicModel(cfg)
+    nic.install([], isa.encode(prog))
+    seen = []
+    rep = run_frames(prog, frames, nic, cfg, runtime=XdpRuntime(prog, seed=5), prandom_seed=9,
+                     on_frame=seen.append)
+    assert (rep.hits, rep.mismatches, rep.map_mismatches) == (20, 0, 0)
+    lfsr = NicPrandom(9)
+    assert [r.packet[:5] for r in seen] == [lfsr.getrandbits(32).to_bytes(4, "little") + b"\x01"
+                                            for _ in frames]
