@@ -102,7 +102,8 @@ def test_nic_hits_draw_from_the_nic_generator_as_cpu_one():
     """A hit draws bpf_get_prandom_u32 from the NIC's LFSR and sees CPU 1; the shadow run of the
     same frame does too, so the check passes; host frames keep the host's generator."""
     prog = [isa.mov64_reg(6, 1), isa.call_helper(7), isa.ldx(4, 2, 6, 0), isa.stx(4, 2, 0, 0),
-            isa.call_helper(8), isa.stx(1, 2, 0, 4), isa.mov64_imm(0, 2), isa.exit_insn()]
+            isa.call_helper(8), isa.ldx(4, 2, 6, 0), isa.stx(1, 2, 0, 4), isa.mov64_imm(0, 2),
+            isa.exit_insn()]
     frames = [bytes(range(i, i + 40)) for i in range(20)]
     cfg = NicConfig(n_entries=4, v2=True)
     nic = NicModel(cfg)
