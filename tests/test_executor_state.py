@@ -303,3 +303,18 @@ def test_a_v2_nic_treats_v1_entries_as_the_v1_nic_does():
             frame = rng.randbytes(rng.randrange(14, 200))
             assert v1.process(frame) == v2.process(frame)
     assert v1.counters == v2.counters and v1.counter("hits") > 0
+
+
+def test_undo_restores_stores_logged_before_the_map_was_saved():
+    """A store through a value pointer (logged bytes), then an update of the same map (whole map
+    saved), then a guard failure: the map is back to its state before the trace."""
+    rt = runtime()
+    state = NicState.for_runtime(rt)
+    rt.maps.maps["counts"].write_slot(1, (41).to_bytes(8, "little"))
+    body = trace(*lookup(FD["counts"], 1), (isa.BPF_JEQ, 0, 0, GUARD), *bump(100),
+                 isa.st_imm(8, 10, -16, 7), isa.ld_imm64(1, memmap.map_handle(FD["counts"])),
+                 isa.mov64_reg(2, 10), isa.alu64_imm(isa.BPF_ADD, 2, -4), isa.mov64_reg(3, 10),
+                 isa.alu64_imm(isa.BPF_ADD, 3, -16), isa.mov64_imm(4, 0), isa.call_helper(2),
+                 (isa.BPF_JEQ, 0, 0, GUARD), isa.mov64_imm(0, 2), isa.exit_insn())
+    assert nic_trace(body, state=state)(FRAME).err == ExecError.GUARD
+    assert u64(rt, "counts", 1) == 41

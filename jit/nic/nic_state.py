@@ -7,10 +7,9 @@ objects and value buffers the host's interpreter uses), so the NIC model and the
 write one state, the host "over the bus". Only NIC-resident maps (jit/nic/residency.py) are
 mapped into the executor's address space; the others fault (MAP_ACCESS).
 
-Transactions: the model keeps an undo log rather than a write buffer. Before a trace's first write
-to a map (a store or atomic through a value pointer, an update or delete), the map's state is
-saved; a guard failure or a fault restores every saved map and the random generator, a commit
-drops the log. Reads see the trace's own writes, as the RTL's write buffer with read-through does,
+Transactions: the model keeps an undo log rather than a write buffer. A store or atomic through a
+value pointer logs the bytes it overwrites; a map update or delete first saves the whole map; a
+guard failure or a fault restores them and the random generator, a commit drops the log. Reads see the trace's own writes, as the RTL's write buffer with read-through does,
 and nothing else can run during a trace, so the observable behaviour is the write buffer's.
 """
 from __future__ import annotations
@@ -105,12 +104,17 @@ def _restore(m: Map, saved: dict) -> None:
 
 
 class Transaction:
-    """One trace attempt's undo log (see the module docstring)."""
-    __slots__ = ("state", "saved", "prandom", "map_ops")
+    """One trace attempt's undo log (see the module docstring). A store, atomic or helper write
+    into a map's values logs the bytes it overwrites (`before_store`: cheap whatever the map's
+    size); a map update or delete saves the whole map (`before_write`: key index, free list and
+    values). Undo restores the saved maps, then the logged bytes newest first: a byte logged before
+    its map was saved is older than the saved copy."""
+    __slots__ = ("state", "saved", "ranges", "prandom", "map_ops")
 
     def __init__(self, state: NicState):
         self.state = state
         self.saved: dict[int, tuple[Map, dict]] = {}
+        self.ranges: list[tuple[bytearray, int, bytes]] = []
         self.prandom = state.prandom.state
         self.map_ops = 0
 
@@ -118,13 +122,21 @@ class Transaction:
         if id(m) not in self.saved:
             self.saved[id(m)] = (m, _snapshot(m))
 
+    def before_store(self, m: Map, off: int, size: int) -> None:
+        if id(m) not in self.saved:
+            self.ranges.append((m.buf, off, bytes(m.buf[off:off + size])))
+
     def discard(self) -> None:
         for m, saved in self.saved.values():
             _restore(m, saved)
+        for buf, off, old in reversed(self.ranges):
+            buf[off:off + len(old)] = old
         self.saved.clear()
+        self.ranges.clear()
         self.state.prandom.restore(self.prandom)
 
     def commit(self, redirect: dict | None) -> None:
         self.saved.clear()
+        self.ranges.clear()
         self.state.last_map_ops = self.map_ops
         self.state.last_redirect = redirect

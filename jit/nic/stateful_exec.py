@@ -84,7 +84,7 @@ class NicMemory(interp.Memory):
             return
         m = self._map(addr)
         if m is not None:
-            self.tx.before_write(m)
+            self.tx.before_store(m, addr - m.base, size)
             self.tx.map_ops += 1
 
     def load(self, addr, size, pc=None):
