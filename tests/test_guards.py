@@ -8,6 +8,7 @@ import json
 from functools import lru_cache
 
 from jit import cli
+from jit.ebpf.asm import assemble
 from jit.ebpf import elf, isa
 from jit.ebpf.maps import contents as mc
 from jit.ebpf.runtime import XdpRuntime
@@ -135,13 +136,19 @@ def test_paths_that_stay_on_the_host_name_their_reason():
     reasons = {trace_packet(linked("lpm_router").insns, f, runtime=rt).reason for f in frames}
     assert "map 'routes' (lpm_trie) stays on the host: the NIC has no longest-prefix-match unit" \
         in reasons
-    rt = runtime("icmp_frag_needed")
-    big = ipv4_udp(A, B, 1, 2)[:16] + (1500).to_bytes(2, "big") + ipv4_udp(A, B, 1, 2)[18:] + \
-        bytes(1500)
-    got = {trace_packet(linked("icmp_frag_needed").insns, f, runtime=rt).reason
-           for f in pk.varied_packets("icmp_frag_needed", 40, seed=2) + [big]}
-    assert any(x and x.startswith("helper bpf_xdp_adjust_") and "does not follow it yet" in x
-               for x in got), got
+    copy = assemble("""
+    mov %r6, %r1
+    mov %r2, 0
+    mov %r3, %r10
+    add %r3, -8
+    mov %r4, 4
+    call 189
+    mov %r0, 2
+    exit
+""")
+    r = trace_packet(copy, bytes(40), runtime=XdpRuntime(copy))
+    assert r.reason == ("helper bpf_xdp_load_bytes (189): the tracer does not follow it yet "
+                        "(copies packet bytes to memory)")
     # before guards, a map path stays on the host too, named
     v1 = trace_packet(linked("deny_list").insns, ipv4_udp(A, B, 1, 2), runtime=runtime("deny_list"),
                       guards=False)
@@ -192,3 +199,37 @@ def test_cli_paths_prints_guards(tmp_path, capsys):
     assert "relation between pkt[26:30] and pkt[30:34]" in out and "guard: " in out
     assert cli.main(["paths", path, "--pcap", str(cap), "--no-guards"]) == 0
     assert "guard:" not in capsys.readouterr().out
+
+
+def test_head_and_tail_moves_are_traced():
+    """icmp_frag_needed truncates the frame (adjust_tail by K - len: the delta is pinned, one
+    trace per frame length) and grows the head (adjust_head by a constant: whether it succeeds is
+    a `len` atom); ipip_encap grows the head by 20 for a tunnelled VIP. Both traces give the full
+    program's bytes on other frames their atoms accept."""
+    ip = ipv4_udp(A, B, 1, 2)
+    big = bytearray(ip[:16] + (1500).to_bytes(2, "big") + ip[18:] + bytes(1500))
+    big[20] |= 0x40                                       # don't fragment
+    big = bytes(big)
+    vip = bytes.fromhex(json.loads(program_maps_file("ipip_encap").read_text())
+                        ["maps"]["vip_tunnels"]["entries"][0]["key"])
+    encap = ipv4_udp(bytes([7, 7, 7, 7]), vip, 5, 6)
+    for name, frame in (("icmp_frag_needed", big), ("ipip_encap", encap)):
+        r = trace_packet(linked(name).insns, frame, runtime=runtime(name), max_trace_len=4096)
+        assert r.reason is None and r.packet != frame, (name, r.reason)
+        assert any(i.opcode == 0x85 and i.imm in (44, 65) for i in r.trace)
+        other = frame[:26] + bytes([9, 9, 9, 9]) + frame[30:]       # another source address
+        for q in (frame, other):
+            assert all(a.holds(q) for a in r.atoms)
+            got = run_trace(r.trace, q, runtime(name))
+            full = runtime(name).run(q)
+            assert not got.guard_failed and (got.action, got.packet) == (full.action, full.packet)
+        if name == "icmp_frag_needed":
+            assert any("pinned to its observed value" in n for n in r.notes)
+            shorter = frame[:-1]                                    # another length: not this trace
+            assert not all(a.holds(shorter) for a in r.atoms)
+    # the encapsulation fits the NIC; the ICMP reply (152 slots) does not: the optimizer leaves
+    # traces that move the head alone (docs/opt.md)
+    assert compile_path(linked("ipip_encap").insns, encap, runtime=runtime("ipip_encap"),
+                        **LIMITS)[2] is None
+    assert compile_path(linked("icmp_frag_needed").insns, big, runtime=runtime("icmp_frag_needed"),
+                        **LIMITS)[2].startswith("trace too long")

@@ -35,10 +35,11 @@ from typing import Sequence
 
 from jit.ebpf import interp, isa, memmap
 from jit.ebpf.helper_ids import helper_name
+from jit.ebpf import helpers as helpers_mod
 from jit.ebpf.helpers import HELPERS, MAX_TAIL_CALLS
 from jit.ebpf.maps.base import ENOENT
 from jit.ebpf.maps.progarray import ProgArrayMap
-from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, TAIL_CALL_EMPTY, Atom
+from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, NIC_HEADROOM, TAIL_CALL_EMPTY, Atom
 from jit.nic.nic_helpers import nic_helper_reason
 from jit.nic.residency import map_residency, program_id
 from jit.ebpf.isa import Insn
@@ -66,8 +67,8 @@ NIC_INGRESS_IFINDEX = 1
 NIC_RX_QUEUE_INDEX = 0
 # helpers the NIC runs but the tracer does not follow yet (they move packet offsets or copy bytes
 # between the packet and the stack, which the symbolic state would have to mirror)
-_NOT_FOLLOWED = {44: "packet resizing moves every packet offset", 65: "packet resizing",
-                 189: "copies packet bytes to memory", 190: "copies memory into the packet"}
+_NOT_FOLLOWED = {189: "copies packet bytes to memory", 190: "copies memory into the packet"}
+ETH_HLEN = 14                    # xdp_adjust_head/tail keep at least an Ethernet header
 _PROG_SHIFT = 20                 # path pcs of the k-th program entered by tail call: pc + k << 20
 
 
@@ -261,7 +262,7 @@ class _Machine:
     __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "atom_preds", "pkt_sym",
                  "stack_sym", "proven", "hdr_bytes", "store_error", "pred_set", "mem", "env",
                  "trace", "guards", "notes", "maps_used", "runtime", "stack_used", "frames",
-                 "saves", "v1")
+                 "saves", "v1", "head", "tail", "buf")
 
     def __init__(self, packet: bytes, hdr_bytes: int, shadow=None, guards: bool = True):
         self.v1 = not guards        # trace format v1: no guards, no calls, no map memory
@@ -273,7 +274,10 @@ class _Machine:
                                      rx_queue_index=NIC_RX_QUEUE_INDEX)
         pkt_region = self.mem._pages[memmap.PKT_BASE >> interp.PAGE_SHIFT]
         stack_region = self.mem._pages[memmap.STACK_BASE >> interp.PAGE_SHIFT]
-        self.out = memoryview(pkt_region.buf)[memmap.HEADROOM:memmap.HEADROOM + self.length]
+        # Packet offsets are relative to the ORIGINAL first byte: xdp_adjust_head moves `data` to
+        # offset `head` (negative: a grown head), xdp_adjust_tail moves `data_end` to len + tail.
+        self.buf = pkt_region.buf
+        self.head, self.tail = 0, 0
         self.stack = memoryview(stack_region.buf)[:memmap.STACK_SIZE]
         self.runtime = shadow
         self.env = None
@@ -325,8 +329,17 @@ class _Machine:
         if k > self.proven.get(x, -(1 << 70)):
             self.proven[x] = k
 
+    def in_frame(self, o: int, size: int) -> bool:
+        """Whether bytes [o, o + size) (original offsets) lie between data and data_end now."""
+        return self.head <= o and o + size <= self.length + self.tail
+
+    def pkt_bytes(self, o: int, size: int) -> bytes:
+        return bytes(self.buf[memmap.HEADROOM + o:memmap.HEADROOM + o + size])
+
     def need_bound(self, off: Expr, size: int, o: int) -> None:
-        """Require the packet access [off, off + size) to be inside the frame."""
+        """Require the packet access [off, off + size) to be inside the frame (its end at most
+        data_end = len + tail)."""
+        size -= self.tail
         x, k = _split(off)
         if self.proven.get(x, -(1 << 70)) >= k + size:
             return
@@ -392,15 +405,15 @@ class _Machine:
         if region is None:
             return self.map_access(addr, size, pc)
         if region == PKT:
-            if o < 0 or o + size > self.length:
+            if not self.in_frame(o, size):
                 raise _Stop(f"program error: pc {pc}: packet read of {size} bytes at offset {o} "
-                            f"outside the {self.length}-byte frame")
+                            f"outside the frame")
             self.need_bound(off_s, size, o)
-            value = int.from_bytes(self.out[o:o + size], "little")
-            if self.pkt_sym:
+            value = int.from_bytes(self.pkt_bytes(o, size), "little")
+            if self.pkt_sym or self.head or self.tail:
                 # after stores, which bytes a variable-offset load reads back must not change
                 self.pin(off_s, o)
-                if any(o + i in self.pkt_sym for i in range(size)):
+                if o < 0 or any(o + i in self.pkt_sym for i in range(size)):
                     return value, _compose(self.pkt_sym, o, size, _orig_piece)
             return value, PktLoad(off_s, size)
         if region == STACK:
@@ -415,9 +428,9 @@ class _Machine:
             raise _Stop(f"program error: pc {pc}: context read of {size} bytes at offset {o}")
         self.pin(off_s, o)
         if o in (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_META):
-            return memmap.PKT_DATA, Ptr(PKT, ZERO)
+            return memmap.PKT_DATA + self.head, Ptr(PKT, const(self.head))
         if o == memmap.CTX_OFF_DATA_END:
-            return memmap.PKT_DATA + self.length, Ptr(PKT, LEN)
+            return memmap.PKT_DATA + self.length + self.tail, Ptr(PKT, _plus(LEN, self.tail))
         if o == memmap.CTX_OFF_INGRESS_IFINDEX:
             return NIC_INGRESS_IFINDEX, const(NIC_INGRESS_IFINDEX)
         if o == memmap.CTX_OFF_RX_QUEUE_INDEX:
@@ -432,15 +445,16 @@ class _Machine:
             return
         data = value.to_bytes(size, "little")
         if region == PKT:
-            if o < 0 or o + size > self.length:
+            if not self.in_frame(o, size):
                 raise _Stop(f"program error: pc {pc}: packet write of {size} bytes at offset {o} "
-                            f"outside the {self.length}-byte frame")
+                            f"outside the frame")
             self.need_bound(off_s, size, o)
             self.pin(off_s, o)
-            if o + size > self.hdr_bytes and self.store_error is None:
+            if (o + size > self.hdr_bytes or o < -NIC_HEADROOM) and self.store_error is None:
                 self.store_error = (f"packet store outside the header window: pc {pc} writes bytes "
-                                    f"{o}..{o + size - 1}, HDR_BYTES is {self.hdr_bytes}")
-            self.out[o:o + size] = data
+                                    f"{o}..{o + size - 1}, HDR_BYTES is {self.hdr_bytes}, the head "
+                                    f"margin {NIC_HEADROOM}")
+            self.buf[memmap.HEADROOM + o:memmap.HEADROOM + o + size] = data
             for i in range(size):
                 self.pkt_sym[o + i] = (vsym, i)
             return
@@ -462,7 +476,7 @@ class _Machine:
             return
         region, o, off_s = self.locate(sym, 0, addr, pc)
         if region == PKT:
-            if o < 0 or o + size > self.length:
+            if not self.in_frame(o, size):
                 raise _Stop(f"program error: pc {pc}: {what} reads past the frame")
             self.need_bound(off_s, size, o)
         elif region == STACK or region == CTX:
@@ -472,7 +486,15 @@ class _Machine:
 
 
 def _orig_piece(o: int, n: int) -> Expr:
-    return PktLoad(const(o), n)
+    """Original bytes [o, o + n): the frame's, or zeros in front of it (a grown head the program
+    did not write: the interpreter's and the NIC's buffers start zeroed there)."""
+    if o >= 0:
+        return PktLoad(const(o), n)
+    acc: Expr = ZERO
+    for k in range(max(o, 0) - o, n):            # the bytes at offsets >= 0
+        acc = alu(isa.BPF_OR, True, acc, alu(isa.BPF_LSH, True, PktLoad(const(o + k), 1),
+                                               const(8 * k)))
+    return acc
 
 
 def _zero_piece(o: int, n: int) -> Expr:
@@ -973,6 +995,8 @@ def _helper(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
     elif hid == 23:                      # redirect: the action depends on the flags only
         if not isinstance(rs[2], Const):
             result_sym = Opaque(gd.HELPER_RESULT, f"{gd.HELPER_RESULT} ({name})")
+    elif hid in (44, 65):                # adjust_head / adjust_tail: r0 decided by the length
+        _adjust(m, hid, pc)
     elif hid == 28:                      # csum_diff(from, from_size, to, to_size, seed)
         for ptr, size in ((1, 2), (3, 4)):
             if not isinstance(rs[size], Const):
@@ -987,10 +1011,51 @@ def _helper(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
         r0 = HELPERS[hid](m.mem, pc, rc[1], rc[2], rc[3], rc[4], rc[5]) & M64
     except interp.InterpError as exc:
         raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+    if hid in (44, 65) and r0 == 0:      # data / data_end moved
+        x = helpers_mod._Xdp(m.mem)
+        m.head, m.tail = x.data - memmap.HEADROOM, x.data_end - memmap.HEADROOM - m.length
     rc[0], rs[0] = r0, (result_sym if result_sym is not None else const(r0))
     for r in range(1, 6):
         rs[r] = CLOBBERED
     m.trace.append(insn)
+
+
+def _adjust(m: _Machine, hid: int, pc: int) -> None:
+    """xdp_adjust_head / xdp_adjust_tail by a constant delta: whether the move succeeds depends on
+    the frame's length only, so the outcome observed becomes `len` atoms (and r0 a constant).
+    Growing the tail is not followed (the grown bytes would sit at offsets that depend on len)."""
+    rc, rs = m.rc, m.rs
+    name = helper_name(hid).split(" ")[0]
+    if isinstance(rs[2], (Opaque, Ptr)):
+        raise _Stop(f"unsupported call: pc {pc}: {name} by a delta computed from "
+                    f"{_describe(rs[2])}")
+    if not isinstance(rs[2], Const):
+        # a delta computed from the frame (icmp_frag_needed truncates to a fixed length: delta =
+        # K - len): pinned to its observed value, so the packet's shape after the move is known
+        # (one trace per value; a guard could not say where data_end is afterwards)
+        m.require(cmp("==", rs[2], const(rc[2] & 0xFFFF_FFFF), is32=True))
+        m.notes.append(f"{name}'s delta `{rs[2]}` pinned to its observed value "
+                       f"{isa.sign_extend(rc[2] & 0xFFFF_FFFF, 32)}")
+    delta = isa.sign_extend(rc[2] & 0xFFFF_FFFF, 32)
+    x = helpers_mod._Xdp(m.mem)
+    if x.meta != x.data:
+        raise _Stop(f"unsupported call: pc {pc}: {name} with packet metadata")
+    head, tail = m.head, m.tail
+    if hid == 44:
+        if memmap.HEADROOM + head + delta < helpers_mod.XDP_FRAME_SIZE:
+            return                       # fails on every frame: nothing to require
+        if head + delta < -NIC_HEADROOM:
+            raise _Stop(f"unsupported call: pc {pc}: {name} grows the head beyond the NIC's "
+                        f"{NIC_HEADROOM}-byte margin")
+        # succeeds iff data + delta <= data_end - ETH_HLEN, i.e. head + delta + 14 <= len + tail
+        ok = cmp("<=", const(head + delta + ETH_HLEN - tail), LEN)
+    else:
+        if delta > 0:
+            raise _Stop(f"unsupported call: pc {pc}: {name} grows the tail (not followed)")
+        # succeeds iff data_end + delta >= data + ETH_HLEN (shrinking never passes the hard end)
+        ok = cmp(">=", LEN, const(head + ETH_HLEN - tail - delta))
+    holds = ok if isinstance(ok, bool) else ok.evaluate(m.packet)
+    m.require(ok if holds else (ok.negate() if not isinstance(ok, bool) else ok))
 
 
 def _tail_call(m: _Machine, insn: Insn, pc: int, done: int):
@@ -1099,7 +1164,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
     exact = Condition(tuple(m.preds))
     my_action = m.rc[0] & 0xFFFF_FFFF
     differs = shadow.differs() if shadow is not None else None
-    if my_action != action or bytes(m.out) != out or last != count or differs:
+    if my_action != action or interp.packet_bytes(m.mem) != out or last != count or differs:
         log.error("tracer disagrees with the interpreter on %s%s", packet.hex(),
                   f" ({differs})" if differs else "")
         return TraceResult(trace, action, out, count, exact, (), (),
@@ -1114,7 +1179,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         return TraceResult(trace, action, out, count, exact, (), (), f"tracer error: {exc}",
                            tuple(path))
     trace, guards = _place(trace, m.guards, kept)
-    notes = tuple(inst.notes) + tuple(demoted)
+    notes = tuple(inst.notes) + tuple(m.notes) + tuple(demoted)
     slots = sum(i.slots for i in trace)
     reason = None
     if events:
