@@ -18,7 +18,6 @@ from jit.ebpf import elf, interp, isa
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, ExecError
 from jit.nic.model import compile_condition, supported_opcode
 from jit.nic.executor import compile_trace
-from jit.compiler.guards import is_jump
 from jit.compiler.opt import optimize
 from jit.compiler.trace_run import run_trace
 from jit.paths import PROGRAM_NAMES, program_object
@@ -85,8 +84,8 @@ def test_optimized_traces_agree_with_the_program(name, capsys):
         res = optimize(list(trace), list(atoms))
         out = res.trace
         assert out and out[-1] == isa.exit_insn()
-        assert all(isa.validate(i) is None and (is_jump(i) or supported_opcode(i.opcode, i.src))
-                   for i in out)            # guards (jumps to the guard exit) are trace format v2
+        assert all(isa.validate(i) is None and supported_opcode(i.opcode, i.src, v2=True)
+                   for i in out)            # guards (jumps to the guard exit): trace format v2
         s = res.stats
         assert s.slots_after <= s.slots_before and s.atoms_after <= s.atoms_before
         totals["insns_before"] += s.insns_before
