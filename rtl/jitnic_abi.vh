@@ -14,6 +14,11 @@
 `define JITNIC_N_LANES 4
 `define JITNIC_N_SLOTS 16
 `define JITNIC_ETH_HLEN 14
+`define JITNIC_MAX_GUARD_TRIES 4
+`define JITNIC_WB_ENTRIES 16
+`define JITNIC_NIC_CPU 1
+`define JITNIC_NIC_HEADROOM 64
+`define JITNIC_TAIL_CALL_EMPTY 32'hffffffff
 
 // address map (jit/ebpf/memmap.py)
 `define JITNIC_CTX_BASE 32'h10000000
@@ -85,6 +90,7 @@
 `define REG_STAGE_TRACE_LEN 16'h0030
 `define REG_POLICY_SEED 16'h0034
 `define REG_CFG_N_SLOTS 16'h0038
+`define REG_PRANDOM_SEED 16'h003c
 `define REG_COUNTERS 16'h0100
 `define REG_ENTRY_HITS 16'h0400
 `define REG_ENTRY_VALID 16'h0800
@@ -114,7 +120,7 @@
 `define TRACE_STRIDE 8
 
 // counters: index k lives at REG_COUNTERS + 4*k
-`define N_COUNTERS 19
+`define N_COUNTERS 22
 `define CNT_RX_PACKETS 0
 `define CNT_HITS 1
 `define CNT_MISSES 2
@@ -134,12 +140,28 @@
 `define CNT_RX_DROPS 16
 `define CNT_RX_ERRORS 17
 `define CNT_RX_MALFORMED 18
+`define CNT_GUARD_MISSES 19
+`define CNT_MAP_OPS 20
+`define CNT_WB_OVERFLOWS 21
 
 // NIC-to-host stream channel
 `define CHAN_MISS 2'd0
 `define CHAN_PASS 2'd1
 `define CHAN_REDIRECT 2'd2
 `define CHAN_EXEC_ERROR 2'd3
+
+// REDIRECT metadata word (host_meta): kinds and fields
+`define REDIRECT_KIND_NONE 2'd0
+`define REDIRECT_KIND_IFINDEX 2'd1
+`define REDIRECT_KIND_MAP 2'd2
+`define META_TARGET_LSB 0
+`define META_TARGET_W 32
+`define META_KIND_LSB 32
+`define META_KIND_W 2
+`define META_MAP_FD_LSB 40
+`define META_MAP_FD_W 8
+`define META_FLAGS_LSB 48
+`define META_FLAGS_W 16
 
 // commit error codes (REG_ERROR[15:0])
 `define ERR_NONE 16'd0
@@ -151,6 +173,9 @@
 `define ERR_BAD_ATOM 16'd6
 `define ERR_EXEC_BUDGET 16'd7
 `define ERR_SLOTS_FULL 16'd8
+`define ERR_BAD_JUMP 16'd9
+`define ERR_BAD_CALL 16'd10
+`define ERR_WB_OVERFLOW 16'd11
 
 // commit validation (jit/nic/validate.py): slot rules, field checks, budget
 `define SLOT_RULE_INVALID 4'd0
@@ -168,13 +193,56 @@
 `define SLOT_RULE_ST 4'd12
 `define SLOT_RULE_STX 4'd13
 `define SLOT_RULE_EXIT 4'd14
+`define SLOT_RULE_JA 4'd15
+`define SLOT_RULE_JCOND_K 5'd16
+`define SLOT_RULE_JCOND_X 5'd17
+`define SLOT_RULE_CALL 5'd18
+`define SLOT_RULE_ATOMIC 5'd19
 `define SLOT_RULE_TABLE 1024'h0000000000000000000000000000000000090000900900002002000010010000700600005005000020020000100100004004000030e300b0000000b0800800b02002dcb01001dcb02002dcb01001dcb020020000100100002002000010010000400400003003000020020000100100002002000a100100002002000010010000
+`define SLOT_RULE_TABLE_V2 1280'h000000000000000000000000000000000000000004629980004c2090000014622000000c201980003c626000002c2050000014622000000c201000002000400000181c30016000000001604024800160146226b1600c2016b160146226b1600c2016b16014622000000c2010000014622000000c2010000024624000001c2030000014622000000c20100000146220000a0c201000001000200000081e100000
 `define SLOT_FIELDS_OK(rule, dst, src, off, imm) (((rule) == 4'd1 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd2 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 4'd3 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0 || (off) == 16'd1)) || ((rule) == 4'd4 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd1) && ((imm) == 32'd0)) || ((rule) == 4'd5 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd6 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16) && ((imm) == 32'd0)) || ((rule) == 4'd7 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16 || (off) == 16'd32) && ((imm) == 32'd0)) || ((rule) == 4'd8 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 4'd9 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd16 || (imm) == 32'd32 || (imm) == 32'd64)) || ((rule) == 4'd10 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 4'd11 && (dst) <= 4'd9 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 4'd12 && (dst) <= 4'd10 && (src) == 4'd0) || ((rule) == 4'd13 && (dst) <= 4'd10 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 4'd14 && (dst) == 4'd0 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)))
+`define SLOT_FIELDS_OK_V2(rule, dst, src, off, imm) (((rule) == 5'd1 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 5'd2 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 5'd3 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0 || (off) == 16'd1)) || ((rule) == 5'd4 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd1) && ((imm) == 32'd0)) || ((rule) == 5'd5 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 5'd6 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16) && ((imm) == 32'd0)) || ((rule) == 5'd7 && (dst) <= 4'd9 && (src) <= 4'd10 && ((off) == 16'd0 || (off) == 16'd8 || (off) == 16'd16 || (off) == 16'd32) && ((imm) == 32'd0)) || ((rule) == 5'd8 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 5'd9 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd16 || (imm) == 32'd32 || (imm) == 32'd64)) || ((rule) == 5'd10 && (dst) <= 4'd9 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 5'd11 && (dst) <= 4'd9 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 5'd12 && (dst) <= 4'd10 && (src) == 4'd0) || ((rule) == 5'd13 && (dst) <= 4'd10 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 5'd14 && (dst) == 4'd0 && (src) == 4'd0 && ((off) == 16'd0) && ((imm) == 32'd0)) || ((rule) == 5'd15 && (dst) == 4'd0 && (src) == 4'd0 && ((imm) == 32'd0)) || ((rule) == 5'd16 && (dst) <= 4'd10 && (src) == 4'd0) || ((rule) == 5'd17 && (dst) <= 4'd10 && (src) <= 4'd10 && ((imm) == 32'd0)) || ((rule) == 5'd18 && (dst) == 4'd0 && (src) == 4'd0 && ((off) == 16'd0)) || ((rule) == 5'd19 && (dst) <= 4'd10 && (src) <= 4'd9 && ((imm) == 32'd0 || (imm) == 32'd1 || (imm) == 32'd64 || (imm) == 32'd65 || (imm) == 32'd80 || (imm) == 32'd81 || (imm) == 32'd160 || (imm) == 32'd161 || (imm) == 32'd225 || (imm) == 32'd241)))
 `define ATOM_FIELD_MASK 32'h0fff0070
 `define EXEC_COST_SLOT 1
 `define EXEC_COST_DIV64 66
 `define EXEC_COST_DIV32 34
+`define EXEC_COST_ATOMIC 2
 `define JITNIC_EXEC_BUDGET 1024
+`define KIND_NUM 3'd0
+`define KIND_CTX 3'd1
+`define KIND_PKT 3'd2
+`define KIND_STACK 3'd3
+`define KIND_MAP 3'd4
+`define KIND_UNKNOWN 3'd5
+`define HELPER_MAP_LOOKUP_ELEM 32'd1
+`define HELPER_COST_MAP_LOOKUP_ELEM 24
+`define HELPER_MAP_UPDATE_ELEM 32'd2
+`define HELPER_COST_MAP_UPDATE_ELEM 24
+`define HELPER_MAP_DELETE_ELEM 32'd3
+`define HELPER_COST_MAP_DELETE_ELEM 24
+`define HELPER_KTIME_GET_NS 32'd5
+`define HELPER_COST_KTIME_GET_NS 2
+`define HELPER_GET_PRANDOM_U32 32'd7
+`define HELPER_COST_GET_PRANDOM_U32 2
+`define HELPER_GET_SMP_PROCESSOR_ID 32'd8
+`define HELPER_COST_GET_SMP_PROCESSOR_ID 2
+`define HELPER_TAIL_CALL 32'd12
+`define HELPER_COST_TAIL_CALL 2
+`define HELPER_REDIRECT 32'd23
+`define HELPER_COST_REDIRECT 2
+`define HELPER_CSUM_DIFF 32'd28
+`define HELPER_COST_CSUM_DIFF 66
+`define HELPER_XDP_ADJUST_HEAD 32'd44
+`define HELPER_COST_XDP_ADJUST_HEAD 2
+`define HELPER_REDIRECT_MAP 32'd51
+`define HELPER_COST_REDIRECT_MAP 24
+`define HELPER_XDP_ADJUST_TAIL 32'd65
+`define HELPER_COST_XDP_ADJUST_TAIL 2
+`define HELPER_XDP_LOAD_BYTES 32'd189
+`define HELPER_COST_XDP_LOAD_BYTES 258
+`define HELPER_XDP_STORE_BYTES 32'd190
+`define HELPER_COST_XDP_STORE_BYTES 258
+`define NIC_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd2 || (id) == 32'd3 || (id) == 32'd5 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
 
 // map memory (jit/nic/mapmem.py): sizes, types, commands, layout, hash
 `define JITNIC_MAP_MEM_BYTES 262144
@@ -248,6 +316,9 @@
 `define EXEC_ERR_CTX_ACCESS 4'd5
 `define EXEC_ERR_BAD_ADDRESS 4'd6
 `define EXEC_ERR_FELL_OFF 4'd7
+`define EXEC_ERR_GUARD 4'd8
+`define EXEC_ERR_MAP_ACCESS 4'd9
+`define EXEC_ERR_ADJUST_RANGE 4'd10
 
 // replacement policies (REG_CFG_POLICY)
 `define POLICY_LRU 2'd0

@@ -18,6 +18,7 @@ from jit.ebpf.asm import assemble
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, Atom, AtomKind, AtomOp
 from jit.ebpf.memmap import XDP_DROP, XDP_PASS, XDP_TX
 from jit.paths import PROGRAM_NAMES
+from jit.compiler.trace_run import run_trace
 from jit.compiler.tracer import TraceResult, trace_packet, trace_program
 import packets as pk
 
@@ -41,15 +42,30 @@ def check_result(insns, packet, r: TraceResult):
     if r.reason is None or r.reason.startswith(("trace too long", "too many atoms",
                                                  "atom outside", "packet store outside")):
         assert r.trace and r.trace[-1].opcode == 0x95
-        kinds = {isa.spec_of(i).kind for i in r.trace}
-        assert not kinds & {isa.JA, isa.JCOND, isa.CALL, isa.CALLX}
-        assert run(r.trace, packet) == (r.action, r.packet)
+        check_v2_jumps(r)
+        got = run_trace(r.trace, packet)
+        assert not got.guard_failed and (got.action, got.packet) == (r.action, r.packet)
     if r.reason is None:
         assert all(a.holds(packet) for a in r.atoms), [str(a) for a in r.atoms]
         assert len(r.atoms) <= MAX_ATOMS and r.slots <= MAX_TRACE_LEN
         for a in r.atoms:
             a.words()                                    # encodable
             assert a.kind == AtomKind.LEN or a.offset + a.width <= HDR_BYTES
+
+
+def check_v2_jumps(r: TraceResult) -> None:
+    """Trace format v2: every jump goes forward, to a later slot or to the guard exit (one past
+    the last slot); each guard's record points at its jump."""
+    pcs = isa.slot_pcs(r.trace)
+    end = pcs[-1] + r.trace[-1].slots
+    for pc, insn in zip(pcs, r.trace):
+        kind = isa.spec_of(insn).kind
+        assert kind != isa.CALLX
+        if kind in (isa.JA, isa.JCOND):
+            target = isa.jump_target(insn, pc)
+            assert pc < target <= end and (target == end or target in pcs), (pc, str(insn))
+    for g in r.guards:
+        assert pcs[g.index] == g.slot and g.why and g.text
 
 
 def eth(proto: int, payload: bytes = b"") -> bytes:
@@ -364,8 +380,9 @@ out:
 
 
 @pytest.mark.parametrize("body,reason", [
-    ("    call 1\n", "helper bpf_map_lookup_elem (1) runs on the host until NIC maps land"),
-    ("    call local sub\n    ja out\nsub:\n    mov %r0, 1\n    exit\n", "unsupported call"),
+    ("    call 6\n", "helper bpf_trace_printk (6) is not in the NIC helper set"),
+    ("    call local sub\n    ja out\nsub:\n    stw [%r10-4], 1\n    mov %r0, 1\n    exit\n",
+     "unsupported call: an inlined subprogram uses a stack frame of its own"),
     ("    lock add [%r10-8], %r0\n", "unsupported instruction"),
 ])
 def test_unsupported_instructions(body, reason):
@@ -470,4 +487,67 @@ def test_map_handle_without_helper_stays_a_plain_constant():
     assert r.reason is None and r.action == XDP_PASS
     assert r.trace[0] == isa.ld_imm64(1, memmap.map_handle(0))
     value = [isa.ld_imm64(1, 0, src=isa.BPF_PSEUDO_MAP_VALUE), isa.mov64_imm(0, 2), isa.exit_insn()]
-    assert trace_packet(value, bytes(60)).reason.startswith("global data (map fd 0, value at pc 0)")
+    r = trace_packet(value, bytes(60))
+    assert r.reason is None and r.trace[0] == isa.ld_imm64(1, memmap.map_base(0))
+
+
+# ---- trace format v2: inlined calls, guards ----------------------------------------------------------
+def test_inlined_call_keeps_r6_to_r9_and_agrees_with_the_program():
+    """A subprogram that overwrites r6 (callee-saved: the interpreter restores it on return) is
+    inlined with a save and a restore around it; the trace computes what the program does on
+    every frame its atoms accept and its guards pass."""
+    insns = assemble("""
+    ldxw %r2, [%r1+0]
+    ldxw %r3, [%r1+4]
+    mov %r4, %r2
+    add %r4, 4
+    mov %r0, 1
+    jgt %r4, %r3, out
+    ldxb %r6, [%r2+0]
+    mov %r1, %r2
+    call local sub
+    add %r0, %r6
+    and %r0, 3
+    ja out
+sub:
+    ldxb %r6, [%r1+1]
+    ldxb %r7, [%r1+2]
+    add %r6, %r7
+    mov %r0, %r6
+    exit
+out:
+    exit
+""")
+    frame = bytes([1, 2, 3, 4]) + bytes(20)
+    r = trace_packet(insns, frame)
+    check_result(insns, frame, r)
+    stores = [i for i in r.trace if isa.spec_of(i).kind == isa.STX and i.dst == isa.FP]
+    loads = [i for i in r.trace if isa.spec_of(i).kind == isa.LDX and i.src == isa.FP]
+    assert {i.src for i in stores} == {6, 7} and {i.dst for i in loads} == {6, 7}
+    for b in range(0, 256, 37):
+        q = bytes([b, 2 * b & 0xFF, 255 - b, 4]) + bytes(20)
+        assert all(a.holds(q) for a in r.atoms)
+        got = run_trace(r.trace, q)
+        assert not got.guard_failed and (got.action, got.packet) == run(insns, q)
+
+
+def test_relation_between_fields_is_a_guard_not_a_pin():
+    """`pkt[0] == pkt[1]` relates two fields: a guard in the trace (one trace for every frame with
+    equal bytes), not a pin of both observed values."""
+    insns = prog("""
+    ldxb %r4, [%r1+0]
+    ldxb %r5, [%r1+1]
+    mov %r0, 1
+    jne %r4, %r5, out
+    mov %r0, 2
+""", bound=2)
+    r = trace_packet(insns, bytes([7, 7, 0, 0]))
+    check_result(insns, bytes([7, 7, 0, 0]), r)
+    assert [str(a) for a in r.atoms] == ["len >= 2"] and len(r.guards) == 1
+    g = r.guards[0]
+    assert g.why.startswith("relation between pkt[0] and pkt[1]") and "==" in g.text
+    for a, b in ((9, 9), (9, 8), (200, 200)):
+        got = run_trace(r.trace, bytes([a, b, 0, 0]))
+        assert got.guard_failed == (a != b)
+        if a == b:
+            assert got.action == 2

@@ -411,13 +411,18 @@ def replace_section(markdown: str, section: str) -> str:
 
 
 # sections that can be regenerated alone (`--only NAME`), in place in docs/results.md
+def section_state() -> str:
+    from tools.results_state import section_state as state
+    return state(capture, table, pct, log)
+
+
 SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles, "synth": section_synth,
-                   "maps": section_maps}
+                   "maps": section_maps, "state": section_state}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: rtl,synth,speed,sim,maps")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: state,rtl,synth,speed,sim,maps")
     ap.add_argument("--only", choices=sorted(SINGLE_SECTIONS),
                     help="regenerate only this section, in place in docs/results.md")
     args = ap.parse_args(argv)
@@ -447,6 +452,8 @@ def write_all(skip: set[str]) -> int:
     parts.append(sweeps_md)
     parts.append(section_worst_case(programs, rows))
     parts.append(section_model_checks(programs))
+    if "state" not in skip:
+        parts.append(section_state())
     if "rtl" not in skip:
         parts.append(section_rtl(programs))
     if "synth" not in skip:

@@ -228,6 +228,45 @@ def bench_model(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+@benchmark("state", "NIC model hit path on the map programs (trace format v2, one memory with the "
+           "host): frames/s once the cache is warm (16 entries, LRU), map operations per hit")
+def bench_state(args: argparse.Namespace) -> list[dict]:
+    from jit.ebpf.maps import contents as mc
+    from jit.host.runner import run_frames
+    from jit.nic.encoding import Counter
+    from jit.nic.model import NicConfig, NicModel
+    from jit.paths import MAP_PROGRAM_NAMES, program_maps_file, program_object
+
+    frames = _zipf_frames(5000)
+    rows = []
+    for name in MAP_PROGRAM_NAMES:
+        path = program_object(name)
+        if not path.exists():
+            print(f"bench: {path} not built (make programs)", file=sys.stderr)
+            continue
+        linked = elf.load_linked(path, name)
+        maps_file = program_maps_file(name)
+        runtime = XdpRuntime(linked, maps_in=mc.read_file(maps_file, linked.maps)
+                             if maps_file.exists() else None)
+        nic = NicModel(NicConfig(n_entries=16, v2=True))
+        run_frames(linked.insns, frames, nic, nic.cfg, check=False, runtime=runtime)  # warm up
+        hits_before, ops_before = nic.counters[Counter.HITS], nic.counters[Counter.MAP_OPS]
+        done = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < args.seconds:
+            for frame in frames:
+                nic.process(frame)
+            done += len(frames)
+        elapsed = time.perf_counter() - start
+        hits = nic.counters[Counter.HITS] - hits_before
+        ops = nic.counters[Counter.MAP_OPS] - ops_before
+        rows.append({"section": "state", "program": name, "packets_per_s": round(done / elapsed),
+                     "hit_fraction": round(hits / done, 4),
+                     "map_ops_per_hit": round(ops / hits, 2) if hits else 0,
+                     "seconds": round(elapsed, 3)})
+    return rows
+
+
 @benchmark("miss", "host miss handling: trace + optimize + encode per missed frame (the optimizer "
            "result is cached per path; first_compile = a path's first miss), and trace length")
 def bench_miss(args: argparse.Namespace) -> list[dict]:

@@ -8,6 +8,7 @@ import json
 from jit.ebpf import elf
 from jit.ebpf.maps import contents
 from jit.ebpf.maps.typed import typed
+from jit.nic.residency import def_residency
 
 
 def register(sub) -> None:
@@ -34,6 +35,8 @@ def show(fd: int, d: elf.MapDef) -> str:
                                              for i, kind, name in d.initial_entries))
     if d.max_entries == 0:
         lines.append("\tmax_entries left to the loader: give it in --maps-in")
+    why = def_residency(d)
+    lines.append("\tNIC-resident" if why is None else f"\thost-resident: {why.split(': ', 1)[1]}")
     return "\n".join(lines)
 
 
@@ -49,6 +52,11 @@ def as_dict(fd: int, d: elf.MapDef) -> dict:
         out["inner"] = as_dict(-1, d.inner)
     if d.initial_entries:
         out["values"] = [{"index": i, kind: name} for i, kind, name in d.initial_entries]
+    if fd >= 0:
+        why = def_residency(d)
+        out["nic"] = why is None
+        if why is not None:
+            out["host_reason"] = why
     return out
 
 

@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=enc.HDR_BYTES,
                    help=f"NIC header window in bytes (default {enc.HDR_BYTES})")
     p.add_argument("--no-opt", action="store_true", help="list traces without optimization")
+    p.add_argument("--no-guards", action="store_true",
+                   help="paths as a NIC without guards sees them (trace format v1: relations "
+                        "between fields pinned, paths through maps and helpers on the host)")
     p.add_argument("--traces", action="store_true", help="also print each path's NIC trace")
     p.add_argument("--json", action="store_true", help="one JSON object: program and a list of paths")
     add_capture_arguments(p)
@@ -36,7 +39,7 @@ def register(sub) -> None:
 def run(args) -> int:
     program, runtime = state.load(args)
     cfg = NicConfig(max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
-                    hdr_bytes=args.hdr_bytes)
+                    hdr_bytes=args.hdr_bytes, v2=not args.no_guards)
     capture = open_capture(args)
 
     def frames():
@@ -67,9 +70,11 @@ def print_row(n: int, r: PathRow, total: int, traces: bool) -> None:
     head = f"#{n}: {r.frames} frames ({100 * r.frames / max(total, 1):.1f}%), first {r.first_index}, {acts}"
     if r.cacheable:
         print(f"{head}, cacheable, trace {r.insns_before} -> {r.insns_after} insns, "
-              f"{len(r.atoms)} atoms")
+              f"{len(r.atoms)} atoms" + (f", {len(r.guards)} guards" if r.guards else ""))
         for a in r.atoms or ("(none: matches every frame)",):
             print(f"    {a}")
+        for g in r.guards:
+            print(f"    guard: {g}")
     else:
         print(f"{head}, not cacheable: {r.reason}")
         if r.exact:

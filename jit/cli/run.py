@@ -90,7 +90,7 @@ def register(sub) -> None:
 def nic_config(args, entries: int, policy: str) -> NicConfig:
     return NicConfig(n_entries=entries, max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
                      hdr_bytes=args.hdr_bytes, policy="lru" if policy == "opt" else policy,
-                     seed=args.seed)
+                     seed=args.seed, v2=getattr(args, "engine", "model") == "model")
 
 
 def run(args) -> int:
@@ -160,9 +160,13 @@ def run_model_engine(program, runtime, cfg: NicConfig, args, capture, output: "F
             bar.update()
             output.frame(rec, current.get("ts_ns"))
 
+        # the check's shadow runtime starts from the same --maps-in state as `runtime`
+        shadow = (state.runtime_factory(args, program)()
+                  if runtime.stateful and not args.no_check else None)
         return run_frames(program.insns, frames(), nic, cfg, latency=args.latency,
                           check=not args.no_check, do_optimize=not args.no_opt,
-                          on_frame=on_frame, runtime=runtime)
+                          on_frame=on_frame, runtime=runtime, shadow=shadow,
+                          prandom_seed=args.prandom_seed)
 
 
 class FrameOutput:
@@ -220,7 +224,7 @@ def finish(summary: dict, name: str, args, capture=None) -> int:
 
 
 def exit_status(summary: dict) -> int:
-    if summary["mismatches"]:
+    if summary["mismatches"] or summary.get("map_mismatches"):
         return EXIT_MISMATCH
     return EXIT_HOST_ERRORS if summary["host_errors"] else EXIT_OK
 
@@ -230,8 +234,11 @@ def print_report(s: dict, name: str, args) -> None:
     w(f"program {name}, {args.entries} entries, policy {args.policy}, engine {args.engine}\n")
     for key in ("packets", "hits", "misses", "installs", "evictions", "uncacheable",
                 "distinct_traces", "mismatches", "oversize", "exec_errors", "host_errors",
-                "empty_records"):
-        w(f"  {key:<16} {s[key]}\n")
+                "empty_records", "guard_misses", "map_ops", "map_mismatches"):
+        if key in s:
+            w(f"  {key:<16} {s[key]}\n")
+    if s.get("mismatched_maps"):
+        w(f"  {'maps differing':<16} {', '.join(s['mismatched_maps'])}\n")
     w(f"  {'hit_rate':<16} {100 * s['hit_rate']:.2f}%\n")
     w(f"  {'nic_insns':<16} {s['nic_insns']}\n")
     w(f"  {'full_insns':<16} {s['full_insns']}\n")

@@ -1,6 +1,7 @@
 """`jitnic trace PROG.o (--packet HEX | --pcap FILE --index N)`: trace one packet's path through an
-XDP program and print the straight-line trace, the exact path condition, the installed atoms, the
-strengthening notes, the action, instruction counts, the NIC entry the host would install (atoms and
+XDP program and print the trace, the exact path condition, the installed atoms, the guards the
+trace checks itself (and why each exists), the strengthening notes, where each of the program's
+maps lives (NIC or host, with the reason), the action, instruction counts, the NIC entry the host would install (atoms and
 trace after optimization) and, for an uncacheable path, the reason. `--nic` prints only the NIC
 trace, in `jitnic disasm`'s listing style. `--index` is the record position in the capture (from 0,
 empty records included), as in `interp` and `run`. A frame the host cannot run (the program faults
@@ -20,6 +21,7 @@ from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
 from jit.host.miss_handler import compile_path
+from jit.nic.residency import map_residency
 
 
 def register(sub) -> None:
@@ -40,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=HDR_BYTES,
                    help="NIC header window in bytes: atoms read and traces store only here")
     p.add_argument("--no-opt", action="store_true", help="the NIC entry without optimization")
+    p.add_argument("--no-guards", action="store_true",
+                   help="trace as for a NIC without guards (trace format v1: relations between "
+                        "fields pinned, paths through maps and helpers on the host)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object instead of text")
     out.add_argument("--nic", action="store_true",
@@ -82,9 +87,11 @@ def run(args) -> int:
     # result. `r` is the path as traced, `nic` the entry the host would install.
     r, nic, reason = compile_path(program.insns, frame, max_atoms=args.max_atoms,
                                   max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes,
-                                  do_optimize=not args.no_opt, runtime=runtime)
+                                  do_optimize=not args.no_opt, runtime=runtime,
+                                  guards=not args.no_guards)
     state.finish(args, runtime)
     nic_trace = isa.decode(nic.code) if nic is not None else []
+    maps = [(m.name, m.d.type_name, map_residency(m)) for m in runtime.maps.by_fd]
     if args.nic:
         if nic is None:
             raise JitnicError(f"this path is not cacheable: {reason}")
@@ -99,6 +106,9 @@ def run(args) -> int:
                    "trace_slots": r.slots, "trace": [isa.disasm_insn(i) for i in r.trace],
                    "exact": [str(p) for p in r.exact], "atoms": [str(a) for a in r.atoms],
                    "atom_words": [list(a.words()) for a in r.atoms], "notes": list(r.notes),
+                   "guards": [{"slot": g.slot, "why": g.why, "holds": g.text} for g in r.guards],
+                   "maps": [{"name": n, "type": t, "nic": why is None, "why_host": why}
+                            for n, t, why in maps],
                    "nic_atoms": [str(a) for a in nic.atoms] if nic else None,
                    "nic_trace": [isa.disasm_insn(i) for i in nic_trace] if nic else None,
                    "nic_slots": len(nic.code) // 8 if nic else None,
@@ -127,6 +137,14 @@ def run(args) -> int:
             print(f"  {a}")
         if not r.atoms:
             print("  (none: matches every frame)")
+    if r.guards:
+        print(f"guards ({len(r.guards)}), checked by the trace; the path needs:")
+        for g in r.guards:
+            print(f"  slot {g.slot}: {g.text}   [{g.why}]")
+    if maps:
+        print("maps:")
+        for name, kind, why in maps:
+            print(f"  {name} ({kind}): " + ("NIC" if why is None else f"host: {why}"))
     if r.notes:
         print("strengthening:")
         for n in r.notes:

@@ -18,7 +18,9 @@ from jit.nic import encoding as enc
 from jit.nic.encoding import EXEC_BUDGET, Atom, AtomKind, AtomOp, ErrorCode
 from jit.nic.validate import distinct_fields, validate_words
 from jit import JitnicError
+from jit.compiler.guards import is_guard_trace
 from jit.compiler.opt import optimize
+from jit.compiler.trace_run import run_trace
 from jit.compiler.tracer import trace_packet
 
 log = logging.getLogger(__name__)
@@ -75,15 +77,17 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
                  hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET,
-                 n_slots: int = enc.N_SLOTS, runtime=None):
+                 n_slots: int = enc.N_SLOTS, runtime=None, guards: bool = True):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason).
     `runtime` (jit.ebpf.runtime.XdpRuntime) carries a stateful program's maps: the frame's full
-    run goes through it exactly once."""
+    run goes through it exactly once. `guards`: trace format v2 (guards, helpers, maps), for a NIC
+    that runs it; False: v1, straight-line traces of stateless paths only (the RTL of today, and
+    comparisons)."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
     # instructions. The tracer gets generous limits so that only the final check decides.
     tr = trace_packet(insns, frame, max_atoms=TRACER_MAX_ATOMS, max_trace_len=TRACER_MAX_SLOTS,
-                      hdr_bytes=hdr_bytes, runtime=runtime)
+                      hdr_bytes=hdr_bytes, runtime=runtime, guards=guards)
     if tr.reason is not None:
         return tr, None, tr.reason
     trace, atoms = list(tr.trace), list(tr.atoms)
@@ -97,7 +101,7 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
     # the NIC's own commit checks (jit/nic/validate.py): a path it would refuse is not requested
     err, where = validate_words([a.words() for a in atoms], len(atoms), enc.trace_words(code),
                                 len(code) // 8, max_atoms=max_atoms, max_trace_len=max_trace_len,
-                                hdr_bytes=hdr_bytes, exec_budget=exec_budget)
+                                hdr_bytes=hdr_bytes, exec_budget=exec_budget, v2=guards)
     if err == ErrorCode.EXEC_BUDGET:
         return tr, None, f"over the execution budget: slot {where} passes EXEC_BUDGET {exec_budget}"
     if err != ErrorCode.NONE:
@@ -111,11 +115,16 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
 
 
 class TraceLibrary:
-    """Every compiled path seen so far, its condition and trace compiled for fast evaluation.
+    """Every compiled path of a stateless program seen so far, its condition and trace compiled
+    for fast evaluation. (A stateful program's frames always go through its runtime, once: a
+    known trace would not apply their map effects.)
 
-    Conditions of different paths are disjoint, so a frame satisfying a known installed condition
-    takes that path: the host can reuse the compiled trace instead of tracing the frame again
-    (sweeps run the same capture many times).
+    Full conditions (atoms and guards) of different paths are disjoint, so a frame satisfying a
+    known path's atoms and passing its guards takes that path: the host can reuse the compiled
+    trace instead of tracing the frame again (sweeps run the same capture many times). Several
+    paths may share their atoms and differ only in guards (a relation between fields that holds
+    or not): a lookup tries them in the order they were added and takes the first whose guards
+    pass (the order cannot change the answer, since at most one of them can pass).
 
     Lookup is indexed, not a scan: paths are grouped by the fields their `==` atoms compare
     (offset, width, byte order, mask; the length counts as a field), and within a group by the
@@ -144,8 +153,9 @@ class TraceLibrary:
         self.id_of(compiled.key)
         fields, values = _eq_index_key(compiled.atoms)
         self._groups.setdefault(fields, {}).setdefault(values, []).append(len(self._items))
-        self._items.append((compiled, compile_condition(list(compiled.atoms)),
-                            compile_trace(isa.decode(compiled.code), hdr_bytes)))
+        trace = isa.decode(compiled.code)
+        run = _guarded_run(trace) if is_guard_trace(trace) else compile_trace(trace, hdr_bytes)
+        self._items.append((compiled, compile_condition(list(compiled.atoms)), run))
 
     def lookup(self, frame: bytes, hdr_bytes: int):
         """(compiled trace, ExecResult) of the known path `frame` takes, or None."""
@@ -157,6 +167,8 @@ class TraceLibrary:
                 compiled, match, run = self._items[k]
                 if match(w, n):
                     result = run(frame)
+                    if result is _GUARD_FAILED:
+                        continue            # another path with the same atoms may hold
                     return None if result.err else (compiled, result)
         return None
 
@@ -170,12 +182,36 @@ class TraceLibrary:
                                                   max_trace_len=cfg.max_trace_len,
                                                   hdr_bytes=cfg.hdr_bytes,
                                                   exec_budget=cfg.exec_budget,
-                                                  n_slots=cfg.n_slots, runtime=runtime)
+                                                  n_slots=cfg.n_slots, runtime=runtime,
+                                                  guards=getattr(cfg, "v2", True))
         except JitnicError:
             return None
-        if compiled is not None:
+        if compiled is not None and not _stateful(runtime):
             self.add(compiled, cfg.hdr_bytes)
         return compiled
+
+
+_GUARD_FAILED = object()
+
+
+@dataclass(frozen=True)
+class _KnownRun:
+    """The outcome of a known v2 trace on a frame (what `lookup` returns beside the trace)."""
+    action: int
+    packet: bytes
+    err: int = 0
+
+
+def _guarded_run(trace):
+    """A v2 trace (guards) of a stateless program run with the interpreter's semantics: the
+    frame's result, _GUARD_FAILED, or a result with `err` set when the trace faults."""
+    def run(frame: bytes):
+        try:
+            got = run_trace(trace, frame)
+        except JitnicError:
+            return _KnownRun(0, frame, 1)
+        return _GUARD_FAILED if got.guard_failed else _KnownRun(got.action, got.packet)
+    return run
 
 
 def _eq_index_key(atoms) -> tuple[tuple, tuple]:
@@ -194,6 +230,10 @@ def _field_of(w: bytes, n: int, f: tuple) -> int:
     return int.from_bytes(w[offset:offset + width], "big" if big_endian else "little") & mask
 
 
+def _stateful(runtime) -> bool:
+    return runtime is not None and runtime.stateful
+
+
 class Host:
     """Miss handler bound to one program and one NIC (model or RTL driver).
 
@@ -203,13 +243,14 @@ class Host:
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
                  library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET,
-                 n_slots: int = enc.N_SLOTS, runtime=None):
+                 n_slots: int = enc.N_SLOTS, runtime=None, guards: bool = True):
         self.insns = list(insns)
         self.runtime = runtime      # a stateful program's maps (jit.ebpf.runtime), or None
         self.nic = nic
         self.latency = latency
         self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes,
                            exec_budget=exec_budget)
+        self.guards = guards        # trace format v2 (False: the v1 NIC's straight-line traces)
         self.do_optimize = do_optimize
         self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
         self.pending: deque[tuple[int, CompiledTrace]] = deque()   # (due frame index, trace)
@@ -220,13 +261,15 @@ class Host:
     def handle_miss(self, index: int, frame: bytes) -> HostDecision:
         """Frame `index` came back from the NIC (miss or executor fault)."""
         self.stats.handled += 1
-        known = self.library.lookup(frame, self.limits["hdr_bytes"]) if self.library else None
+        use_library = self.library is not None and not _stateful(self.runtime)
+        known = self.library.lookup(frame, self.limits["hdr_bytes"]) if use_library else None
         if known is not None:
             compiled, result = known
             action, packet, full_insns = result.action, result.packet, 0
         else:
             tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
-                                                runtime=self.runtime, **self.limits)
+                                                runtime=self.runtime, guards=self.guards,
+                                                **self.limits)
             action, packet, full_insns = tr.action, tr.packet, tr.insns
             if tr.error is not None:
                 self.stats.host_errors += 1
@@ -236,7 +279,7 @@ class Host:
                 short = reason.split(":")[0]
                 self.stats.reasons[short] = self.stats.reasons.get(short, 0) + 1
                 return HostDecision(action, packet, full_insns, None, reason, False)
-            if self.library is not None:
+            if use_library:
                 self.library.add(compiled, self.limits["hdr_bytes"])
         self.stats.distinct_keys.add(hash(compiled.key))   # hashes: memory stays small
         key = compiled.key

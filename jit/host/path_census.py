@@ -29,6 +29,7 @@ class PathRow:
     exact: tuple[str, ...] = ()                          # exact weakest precondition, as text
     atoms: tuple[str, ...] = ()                          # installed atoms (after optimization)
     notes: tuple[str, ...] = ()                          # strengthening notes
+    guards: tuple[str, ...] = ()                         # conditions checked inside the trace (why)
     insns_before: int | None = None                      # trace instructions before optimization
     insns_after: int | None = None
     nic_trace: tuple[str, ...] = ()                      # the optimized trace, disassembled
@@ -41,7 +42,7 @@ class PathRow:
         return {"frames": self.frames, "first_index": self.first_index,
                 "actions": dict(sorted(self.actions.items())), "cacheable": self.cacheable,
                 "reason": self.reason, "exact": list(self.exact), "atoms": list(self.atoms),
-                "notes": list(self.notes), "insns_before": self.insns_before,
+                "notes": list(self.notes), "guards": list(self.guards), "insns_before": self.insns_before,
                 "insns_after": self.insns_after, "nic_trace": list(self.nic_trace)}
 
 
@@ -67,7 +68,8 @@ def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_opt
     """(row key, action name of this frame, row factory)."""
     if not frame:                   # never reaches the NIC, nor the program (as in `jitnic run`)
         return ("empty",), "none", lambda i: PathRow(0, i, reason="empty capture record (0 bytes)")
-    known = library.lookup(frame, cfg.hdr_bytes)
+    stateful = runtime is not None and runtime.stateful   # its frames must run through the runtime
+    known = None if stateful else library.lookup(frame, cfg.hdr_bytes)
     if known is not None:
         compiled, result = known
         return compiled.key, action_name(result.action), None
@@ -76,7 +78,7 @@ def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_opt
                                             max_trace_len=cfg.max_trace_len,
                                             hdr_bytes=cfg.hdr_bytes, do_optimize=do_optimize,
                                             exec_budget=cfg.exec_budget, n_slots=cfg.n_slots,
-                                            runtime=runtime)
+                                            runtime=runtime, guards=getattr(cfg, "v2", True))
     except JitnicError as exc:                      # the program faults on this frame
         why = f"program error: {' '.join(str(exc).split())}"
         return ("error", why), "none", lambda i: PathRow(0, i, reason=why)
@@ -85,12 +87,15 @@ def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_opt
         return (("uncacheable", reason, exact), action_name(tr.action),
                 lambda i: PathRow(0, i, reason=reason, exact=exact, notes=tuple(tr.notes),
                                   insns_before=len(tr.trace)))
-    library.add(compiled, cfg.hdr_bytes)
-    return compiled.key, action_name(tr.action), lambda i: _cacheable_row(i, compiled, exact, tr.notes)
+    if not stateful:
+        library.add(compiled, cfg.hdr_bytes)
+    guards = tuple(f"{g.text} ({g.why})" for g in tr.guards)
+    return compiled.key, action_name(tr.action), \
+        lambda i: _cacheable_row(i, compiled, exact, tr.notes, guards)
 
 
-def _cacheable_row(index: int, compiled: CompiledTrace, exact, notes) -> PathRow:
+def _cacheable_row(index: int, compiled: CompiledTrace, exact, notes, guards) -> PathRow:
     return PathRow(0, index, exact=exact, atoms=tuple(str(a) for a in compiled.atoms),
-                   notes=tuple(notes), insns_before=compiled.insns_before,
+                   notes=tuple(notes), guards=guards, insns_before=compiled.insns_before,
                    insns_after=compiled.insns_after,
                    nic_trace=tuple(isa.disasm(isa.decode(compiled.code)).splitlines()))

@@ -4,9 +4,18 @@ against an independent run of the reference interpreter.
 
 A frame's final result is what leaves the system: on a NIC hit the trace's action and bytes, on a
 miss (or executor fault) the full program's action and bytes as the host computed them.
+
+Stateful programs (maps, helpers): one memory. The model NIC runs its traces on the host runtime's
+own maps (`NicState.for_runtime`), as the NIC and the host share map memory over the bus. The check
+is a shadow: a second runtime with its own copy of the initial maps runs every frame at that frame's
+turn, as CPU 1 with the NIC's random stream when the NIC handled it and as CPU 0 with the host's
+otherwise; each frame's action and bytes (and a NIC redirect's target) must agree, and at the end
+every map's contents, per-CPU slot by slot (docs/memory_model.md: the result of a run equals the
+two-CPU interleaving the frames took).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -16,6 +25,8 @@ from jit import JitnicError
 from jit.host.miss_handler import Host
 from jit.ebpf.memmap import XDP_PASS, XDP_REDIRECT, XDP_TX, action_name
 from jit.nic.model import NicConfig, NicModel, Outcome
+from jit.nic.nic_helpers import NicPrandom
+from jit.nic.nic_state import NicState
 
 
 @dataclass
@@ -34,9 +45,13 @@ class RunReport:
     empty_records: int = 0      # capture records with no bytes: cannot cross the link, not sent
     nic_insns: int = 0
     full_insns: int = 0
+    guard_misses: int = 0       # frames whose matching entries all failed a guard (in misses)
+    map_ops: int = 0            # NIC map operations of committed traces (counter MAP_OPS)
+    map_mismatches: int = 0     # maps whose final contents differ from the shadow run's
     reasons: dict = field(default_factory=dict)
     host_error_reasons: dict = field(default_factory=dict)    # fault kind -> frames
     install_errors: dict = field(default_factory=dict)        # commit error name -> rejected installs
+    mismatched_maps: list = field(default_factory=list)
 
     @property
     def hit_rate(self) -> float:
@@ -50,6 +65,8 @@ class RunReport:
                 "nic_insns": self.nic_insns, "full_insns": self.full_insns,
                 "oversize": self.oversize, "exec_errors": self.exec_errors,
                 "host_errors": self.host_errors, "empty_records": self.empty_records,
+                "guard_misses": self.guard_misses, "map_ops": self.map_ops,
+                "map_mismatches": self.map_mismatches, "mismatched_maps": list(self.mismatched_maps),
                 "uncacheable_reasons": dict(self.reasons),
                 "host_error_reasons": dict(self.host_error_reasons),
                 "install_errors": dict(self.install_errors)}
@@ -91,18 +108,31 @@ class RunLoop:
 
     def __init__(self, insns: list[isa.Insn], nic, cfg: NicConfig, *, latency: int = 0,
                  check: bool = True, do_optimize: bool = True, library=None,
-                 on_frame: Callable[[FrameRecord], None] | None = None, runtime=None):
+                 on_frame: Callable[[FrameRecord], None] | None = None, runtime=None,
+                 shadow=None, prandom_seed: int = 0):
+        """`runtime`: a stateful program's maps (jit.ebpf.runtime.XdpRuntime), shared by the host
+        and (if `nic` takes `attach_state`) the NIC. `shadow`: a runtime in the same initial state
+        for the check (default: a copy of `runtime` made now); `prandom_seed`: the NIC's
+        generator seed (REG_PRANDOM_SEED)."""
         self.insns = insns
         # A stateful program (maps, helpers) runs on the host through its runtime, once per frame:
         # that run is the reference for host-handled frames (a second run would update maps twice).
         self.stateful = runtime is not None and runtime.stateful
+        self.runtime = runtime
         self.nic = nic
         self.check = check
         self.on_frame = on_frame
+        self.shadow = None
+        if self.stateful:
+            if hasattr(nic, "attach_state"):
+                nic.attach_state(NicState.for_runtime(runtime, prandom_seed))
+            if check:
+                self.shadow = shadow if shadow is not None else _fresh_copy(runtime)
+                self.shadow_rngs = {"host": self.shadow.rng, "nic": NicPrandom(prandom_seed)}
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
                          do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget,
-                         n_slots=cfg.n_slots, runtime=runtime)
+                         n_slots=cfg.n_slots, runtime=runtime, guards=cfg.v2)
         self.rep = RunReport()
         self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
 
@@ -143,7 +173,9 @@ class RunLoop:
                 self.nic.host_tx(packet)
         else:
             rep.nic_insns += out.insns
-        if self.check and out.where != "dropped" and error is None \
+        if self.shadow is not None and out.where != "dropped" and error is None:
+            self.check_shadow(index, frame, out, action, packet)
+        elif self.check and out.where != "dropped" and error is None \
                 and not (self.stateful and out.where == "host"):
             try:
                 ref = interp.run_xdp(self.insns, frame)
@@ -161,9 +193,37 @@ class RunLoop:
             self.on_frame(record)
         return record
 
+    def check_shadow(self, index: int, frame: bytes, out: Outcome, action, packet) -> None:
+        """Run frame `index` on the shadow as the CPU that handled it; count a mismatch."""
+        sh, nic = self.shadow, out.where == "nic"
+        sh.cpu = 1 if nic else 0
+        sh.rng = self.shadow_rngs["nic" if nic else "host"]
+        sh.now_ns = self.runtime.now_ns
+        try:
+            ref = sh.run(frame)
+            ref_action, ref_packet, ref_redirect = ref.action, ref.packet, ref.redirect
+            if nic:
+                self.rep.full_insns += ref.insns
+        except JitnicError:
+            ref_action, ref_packet, ref_redirect = None, frame, None
+        if (action != ref_action or (packet != ref_packet and ref_action not in (0, 1))
+                or (nic and action == XDP_REDIRECT and out.redirect != ref_redirect)):
+            self.mismatch(index)
+
+    def mismatch(self, index: int) -> None:
+        self.rep.mismatches += 1
+        if len(self.mismatch_indexes) < 10:
+            self.mismatch_indexes.append(index)
+
     def finish(self) -> RunReport:
         rep, c = self.rep, self.nic.counters
         rep.hits, rep.misses = c[Counter.HITS], c[Counter.MISSES]
+        if len(c) > Counter.MAP_OPS:          # an RTL engine of format v1 has fewer counters
+            rep.guard_misses, rep.map_ops = c[Counter.GUARD_MISSES], c[Counter.MAP_OPS]
+        if self.shadow is not None:
+            ours, ref = self.runtime.contents(), self.shadow.contents()
+            rep.mismatched_maps = sorted(n for n in ref if ours.get(n) != ref[n])
+            rep.map_mismatches = len(rep.mismatched_maps)
         rep.installs, rep.evictions = c[Counter.INSTALLS], c[Counter.EVICTIONS]
         rep.uncacheable = self.host.stats.uncacheable
         rep.distinct_traces = len(self.host.stats.distinct_keys)
@@ -171,6 +231,12 @@ class RunLoop:
         rep.install_errors.update(self.host.stats.install_error_codes)
         self.host.flush()
         return rep
+
+
+def _fresh_copy(runtime):
+    """A runtime with its own copy of `runtime`'s maps (and random state), sharing the program."""
+    memo = {id(x): x for x in (runtime.linked, runtime._compiled, runtime.fib, runtime.insns)}
+    return copy.deepcopy(runtime, memo)
 
 
 def run_frames(insns: list[isa.Insn], frames: Iterable[bytes], nic, cfg: NicConfig,

@@ -41,7 +41,15 @@ MAP_MAX_VALUE_BYTES = 256  # value staging holds two slots of this many bytes (p
 EXEC_COST_SLOT = 1
 EXEC_COST_DIV64 = 66
 EXEC_COST_DIV32 = 34
+EXEC_COST_ATOMIC = 2  # read-modify-write of a write-buffer entry
 EXEC_BUDGET = 1024   # per trace: 128 plain slots, or 14 64-bit divides (127 of them took ~8.4k cycles)
+
+# NIC state (trace format v2, docs/abi.md "state"): guards, write buffer, helpers, head/tail moves.
+MAX_GUARD_TRIES = 4  # entries one frame may try (first match + fall-throughs on guard failure)
+WB_ENTRIES = 16      # map write buffer: map-writing instructions a trace may hold (checked at commit)
+NIC_CPU = 1          # the NIC's CPU number (bpf_get_smp_processor_id, per-CPU slot); the host is 0
+NIC_HEADROOM = 64    # bytes bpf_xdp_adjust_head may grow the head by (the window's front margin)
+TAIL_CALL_EMPTY = 0xFFFF_FFFF  # `mov r4, K` before `call 12`: K for "slot empty or out of range"
 
 
 class AtomOp(IntEnum):
@@ -210,6 +218,8 @@ REG_STAGE_NATOMS = 0x002C
 REG_STAGE_TRACE_LEN = 0x0030  # in 64-bit slots
 REG_POLICY_SEED = 0x0034  # written value is loaded into the RANDOM policy's LFSR on CTRL_RESEED
 REG_CFG_N_SLOTS = 0x0038  # field extractor slots (N_SLOTS)
+REG_PRANDOM_SEED = 0x003C  # the NIC's bpf_get_prandom_u32 LFSR (jit/nic/nic_helpers.py), loaded
+                           # on CTRL_RESEED like the policy's
 
 CTRL_COMMIT = 1 << 0            # install the staged entry into the policy's victim
 CTRL_INVALIDATE_ALL = 1 << 1    # clear every entry's valid bit (and the policy's FIFO pointer)
@@ -267,6 +277,10 @@ class Counter(IntEnum):
     RX_ERRORS = 17      # frames marked bad by rx_error (e.g. bad FCS): dropped
     RX_MALFORMED = 18   # malformed beat sequences dropped: a frame cut short by a start of packet,
                         # or a run of beats outside any frame (one count per fragment)
+    GUARD_MISSES = 19   # frames whose matching entries all failed a guard: to host as MISS (also
+                        # counted in MISSES)
+    MAP_OPS = 20        # map helper calls and map value loads/stores/atomics of committed traces
+    WB_OVERFLOWS = 21   # commits refused because the trace could overflow the write buffer
 
 
 class Channel(IntEnum):
@@ -275,6 +289,32 @@ class Channel(IntEnum):
     PASS = 1         # a trace returned XDP_PASS: frame as the trace left it
     REDIRECT = 2     # a trace returned XDP_REDIRECT: frame as the trace left it
     EXEC_ERROR = 3   # a trace faulted: original frame, the host runs the program
+
+
+class RedirectKind(IntEnum):
+    """What a REDIRECT frame's metadata word names (`redirect_meta`)."""
+    NONE = 0         # no target recorded
+    IFINDEX = 1      # bpf_redirect(ifindex, 0)
+    MAP = 2          # bpf_redirect_map(map, key, flags): the map's fd and the key
+
+
+# Metadata word of a REDIRECT frame on the host stream (`host_meta`, 64 bits): bit fields.
+META_TARGET = (0, 32)     # ifindex (IFINDEX) or key (MAP)
+META_KIND = (32, 2)       # RedirectKind
+META_MAP_FD = (40, 8)     # MAP: the map's fd
+META_FLAGS = (48, 16)     # MAP: the helper's flags (low 16 bits; BPF_F_BROADCAST is bit 3)
+
+
+def redirect_meta(kind: RedirectKind, target: int = 0, map_fd: int = 0, flags: int = 0) -> int:
+    """The 64-bit metadata word of a REDIRECT frame."""
+    return (_field(target & 0xFFFF_FFFF, META_TARGET) | _field(int(kind), META_KIND)
+            | _field(map_fd, META_MAP_FD) | _field(flags & 0xFFFF, META_FLAGS))
+
+
+def decode_redirect_meta(word: int) -> tuple[RedirectKind, int, int, int]:
+    """(kind, target, map fd, flags) of a metadata word."""
+    return (RedirectKind(_get(word, META_KIND)), _get(word, META_TARGET), _get(word, META_MAP_FD),
+            _get(word, META_FLAGS))
 
 
 class ErrorCode(IntEnum):
@@ -289,6 +329,9 @@ class ErrorCode(IntEnum):
     EXEC_BUDGET = 7        # the trace's budgeted executor cycles exceed EXEC_BUDGET (slot index)
     SLOTS_FULL = 8         # a packet atom's field is in no extractor slot and none is free
                            # (after the victim's slots are released; atom index)
+    BAD_JUMP = 9           # a jump backwards, into an LD_IMM64, or past the guard exit (slot index)
+    BAD_CALL = 10          # a call outside the NIC helper set (jit/nic/nic_helpers.py)
+    WB_OVERFLOW = 11       # more map-writing instructions than WB_ENTRIES (slot of the first excess)
 
 
 class ExecError(IntEnum):
@@ -301,6 +344,16 @@ class ExecError(IntEnum):
     CTX_ACCESS = 5       # context access that is not an aligned u32 read of a field
     BAD_ADDRESS = 6      # address in no region
     FELL_OFF = 7         # ran past the trace's last slot without exit
+    GUARD = 8            # a guard failed (jump to the guard exit, or a tail-call slot differs):
+                         # not a fault; the next matching entry is tried, then MISS
+    MAP_ACCESS = 9       # map value access outside the value, a write to a read-only map, or a
+                         # map the NIC does not hold
+    ADJUST_RANGE = 10    # adjust_head/adjust_tail the kernel allows but the NIC cannot hold
+                         # (head beyond NIC_HEADROOM, frame beyond PKT_BYTES)
+
+
+# results only a NIC of trace format v2 gives (the RTL executor of today never does)
+V2_EXEC_ERRORS = frozenset({ExecError.GUARD, ExecError.MAP_ACCESS, ExecError.ADJUST_RANGE})
 
 
 class Policy(IntEnum):
@@ -355,6 +408,11 @@ def verilog_header() -> str:
         f"`define JITNIC_N_LANES {N_LANES}",
         f"`define JITNIC_N_SLOTS {N_SLOTS}",
         f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
+        f"`define JITNIC_MAX_GUARD_TRIES {MAX_GUARD_TRIES}",
+        f"`define JITNIC_WB_ENTRIES {WB_ENTRIES}",
+        f"`define JITNIC_NIC_CPU {NIC_CPU}",
+        f"`define JITNIC_NIC_HEADROOM {NIC_HEADROOM}",
+        f"`define JITNIC_TAIL_CALL_EMPTY 32'h{TAIL_CALL_EMPTY:08x}",
         "",
         "// address map (jit/ebpf/memmap.py)",
         f"`define JITNIC_CTX_BASE 32'h{memmap.CTX_BASE:08x}",
@@ -402,6 +460,12 @@ def verilog_header() -> str:
     lines += [f"`define CNT_{m.name} {int(m)}" for m in Counter]
     lines += ["", "// NIC-to-host stream channel"]
     lines += _enum_defines("CHAN", Channel, 2)
+    lines += ["", "// REDIRECT metadata word (host_meta): kinds and fields"]
+    lines += _enum_defines("REDIRECT_KIND", RedirectKind, 2)
+    for name, (lsb, width) in (("TARGET", META_TARGET), ("KIND", META_KIND),
+                               ("MAP_FD", META_MAP_FD), ("FLAGS", META_FLAGS)):
+        lines.append(f"`define META_{name}_LSB {lsb}")
+        lines.append(f"`define META_{name}_W {width}")
     lines += ["", "// commit error codes (REG_ERROR[15:0])"]
     lines += _enum_defines("ERR", ErrorCode, 16)
     from jit.nic.validate import verilog_defines      # (imports this module: not at the top)

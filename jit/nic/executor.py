@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from jit.ebpf import isa, memmap
 from jit.ebpf import interp
+from jit.nic import stateful_exec
 from jit.nic.encoding import HDR_BYTES, ExecError
 
 M64 = (1 << 64) - 1
@@ -149,8 +150,15 @@ def _insns_counter(trace: list[isa.Insn]):
 
 
 def compile_trace(trace: list[isa.Insn], hdr_bytes: int = HDR_BYTES, max_slots: int | None = None,
-                  *, specialize: bool = True):
+                  *, specialize: bool = True, state=None, v2: bool = False):
     """Compile a trace into `run(packet: bytes) -> ExecResult` with the executor's semantics.
+
+    `v2=True` (a NIC of trace format v2, `NicConfig.v2`): a trace using jumps, helper calls,
+    atomics or map addresses (docs/abi.md) runs through `jit.nic.stateful_exec` on `state` (a
+    `jit.nic.nic_state.NicState`: map memory, clock, random generator), as a transaction;
+    `run.v2` tells which translation was chosen. `v2=False` (the RTL executor of today): such a
+    trace faults where v1 does (BAD_OPCODE at the first jump or call, BAD_ADDRESS at a map
+    access). Everything below is about v1 traces, which keep the specialized translation.
 
     An unsupported instruction becomes a BAD_OPCODE fault at its slot; running past the end (no
     exit) is FELL_OFF, as in the RTL.
@@ -162,7 +170,12 @@ def compile_trace(trace: list[isa.Insn], hdr_bytes: int = HDR_BYTES, max_slots: 
     register list and a `_Machine` checking every access at run time), kept as the reference the
     specialized code is tested against. Both give the same result for every trace and packet.
     """
-    if specialize:
+    v2 = v2 and stateful_exec.needs_v2(trace)
+    if v2:
+        if max_slots is not None:
+            trace = _first_slots(trace, max_slots)
+        raw, source = stateful_exec.compile_v2(trace, hdr_bytes, state, _insns_counter(trace)), None
+    elif specialize:
         raw, source = _Specializer(trace, hdr_bytes, max_slots).compile()
     else:
         raw, source = _compile_generic(trace, hdr_bytes, max_slots)
@@ -172,7 +185,19 @@ def compile_trace(trace: list[isa.Insn], hdr_bytes: int = HDR_BYTES, max_slots: 
 
     run.raw = raw
     run.source = source
+    run.v2 = v2
     return run
+
+
+def _first_slots(trace: list[isa.Insn], max_slots: int) -> list[isa.Insn]:
+    """The instructions that start within the first `max_slots` slots (what the NIC holds)."""
+    out, pc = [], 0
+    for insn in trace:
+        if pc >= max_slots:
+            break
+        out.append(insn)
+        pc += insn.slots
+    return out
 
 
 def _compile_generic(trace: list[isa.Insn], hdr_bytes: int, max_slots: int | None):

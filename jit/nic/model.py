@@ -16,6 +16,7 @@ from jit.nic import encoding as enc
 from jit.ebpf import isa, memmap
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
 from jit.nic.executor import compile_trace
+from jit.nic.nic_state import NicState
 from jit.nic.params import check_config
 from jit.nic.validate import SlotRule, allocate_slots, rule_of, validate_words
 from jit.nic.policies import choose_victim, make_policy
@@ -32,6 +33,8 @@ class NicConfig:
     seed: int = 0
     exec_budget: int = enc.EXEC_BUDGET
     n_slots: int = enc.N_SLOTS
+    v2: bool = False       # trace format v2 (guards, helpers, maps: the model's NIC with state);
+                           # False: format v1, what the RTL executor runs today
 
     def __post_init__(self):
         # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
@@ -52,6 +55,7 @@ class Outcome:
     packet: bytes              # frame as it leaves (original on miss/fault)
     err: ExecError = ExecError.NONE
     insns: int = 0             # trace instructions executed on a hit
+    redirect: dict | None = None   # a REDIRECT hit's target, as the interpreter records it
 
 
 _OPS = {AtomOp.EQ: "==", AtomOp.NE: "!=", AtomOp.LT: "<", AtomOp.LE: "<=", AtomOp.GT: ">",
@@ -144,10 +148,11 @@ def compile_lookup(conditions: list[list[Atom] | None]):
     return namespace["_lookup"]
 
 
-def supported_opcode(opcode: int, src: int = 0) -> bool:
+def supported_opcode(opcode: int, src: int = 0, v2: bool = False) -> bool:
     """Whether the executor implements this opcode at all (fields aside: see jit/nic/validate.py,
-    the one definition of what a commit accepts)."""
-    return rule_of(opcode) != SlotRule.INVALID and (opcode != 0x18 or src == 0)
+    the one definition of what a commit accepts). `v2`: trace format v2 (jumps, calls, atomics);
+    the default is the v1 set the RTL executor runs today."""
+    return rule_of(opcode, v2) != SlotRule.INVALID and (opcode != 0x18 or src == 0)
 
 
 def validate_entry(atoms: list[Atom], trace_words: list[tuple[int, int]], cfg: NicConfig
@@ -155,7 +160,7 @@ def validate_entry(atoms: list[Atom], trace_words: list[tuple[int, int]], cfg: N
     """The RTL's commit checks, in the RTL's order: (error code, atom or slot index)."""
     return validate_words([a.words() for a in atoms], len(atoms), trace_words, len(trace_words),
                           max_atoms=cfg.max_atoms, max_trace_len=cfg.max_trace_len,
-                          hdr_bytes=cfg.hdr_bytes, exec_budget=cfg.exec_budget)
+                          hdr_bytes=cfg.hdr_bytes, exec_budget=cfg.exec_budget, v2=cfg.v2)
 
 
 @dataclass
@@ -188,6 +193,8 @@ _RX, _RUNTS, _OVERSIZE, _MISSES, _HITS, _EXEC_ERRORS, _ABORTS, _RX_DROPS, _RX_ER
     int(Counter.RX_PACKETS), int(Counter.RUNTS), int(Counter.OVERSIZE), int(Counter.MISSES),
     int(Counter.HITS), int(Counter.EXEC_ERRORS), int(Counter.ABORTS), int(Counter.RX_DROPS),
     int(Counter.RX_ERRORS))
+_GUARD_MISSES, _MAP_OPS = int(Counter.GUARD_MISSES), int(Counter.MAP_OPS)
+_GUARD = ExecError.GUARD
 # action -> (counter, stream, channel) of a hit without fault; any other action is ABORTS, dropped
 _ROUTES = {memmap.XDP_TX: (int(Counter.TX), "tx", None),
            memmap.XDP_PASS: (int(Counter.PASSES), "host", Channel.PASS),
@@ -209,8 +216,9 @@ class NicModel:
 
     lookup_compile_after = 256
 
-    def __init__(self, cfg: NicConfig = NicConfig()):
+    def __init__(self, cfg: NicConfig = NicConfig(), state: NicState | None = None):
         self.cfg = cfg
+        self.state = state or NicState()    # map memory, clock, NIC random generator
         self.policy = make_policy(cfg.policy, cfg.n_entries, cfg.seed)
         self.entries: list[Entry | None] = [None] * cfg.n_entries
         self.counters = [0] * len(Counter)
@@ -226,6 +234,19 @@ class NicModel:
         self._match = None                   # compiled lazily, once the entries are stable
         self._stable = 0                     # lookups since the last change
         self._raw = [e.run.raw if e is not None else None for e in self.entries]
+        self._v2 = [e is not None and e.run.v2 for e in self.entries]
+
+    def attach_state(self, state: NicState) -> None:
+        """Give the NIC its map memory (one memory with the host: `NicState.for_runtime`).
+        Installed traces are recompiled against it."""
+        self.state = state
+        self.entries = [None if e is None else Entry(e.atoms, e.code, e.match, self._compile(e.code),
+                                                     e.key) for e in self.entries]
+        self._entries_changed()
+
+    def _compile(self, code: bytes):
+        return compile_trace(isa.decode(code), self.cfg.hdr_bytes, self.cfg.max_trace_len,
+                             state=self.state, v2=self.cfg.v2)
 
     def _scan(self, w, n: int) -> int | None:
         for i, entry in enumerate(self.entries):
@@ -251,6 +272,8 @@ class NicModel:
         err, _ = validate_entry(atoms, words, self.cfg)
         if err != ErrorCode.NONE:
             self.counters[Counter.INSTALL_ERRORS] += 1
+            if err == ErrorCode.WB_OVERFLOW:
+                self.counters[Counter.WB_OVERFLOWS] += 1
             return None, False, err
         index, evicting = choose_victim(self.policy, [e is not None for e in self.entries])
         plan = allocate_slots([a.words()[0] for a in atoms], self.slot_fields,
@@ -261,10 +284,8 @@ class NicModel:
         for slot, word in plan.configure:
             self.slot_fields[slot] = word
         self.entry_slots[index] = plan.uses
-        insns = isa.decode(code)
         self.entries[index] = Entry(tuple(atoms), code, compile_condition(list(atoms)),
-                                    compile_trace(insns, self.cfg.hdr_bytes, self.cfg.max_trace_len),
-                                    key=(tuple(atoms), code))
+                                    self._compile(code), key=(tuple(atoms), code))
         self._entries_changed()
         self.policy.fill(index, evicting)
         self.counters[Counter.INSTALLS] += 1
@@ -316,29 +337,61 @@ class NicModel:
             c[_RUNTS] += 1
         if bad:
             c[_RX_ERRORS] += 1
-            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
+            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0, None)
         if n > self.cfg.pkt_bytes:
             c[_OVERSIZE] += 1
-            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
+            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0, None)
         if full:
             c[_RX_DROPS] += 1
-            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0)
+            return _outcome("dropped", None, None, None, None, frame, ExecError.NONE, 0, None)
         match = self._match or self._matcher()
         index = match(frame if n >= self.cfg.hdr_bytes else frame + self._pad, n)
         if index is None:
             c[_MISSES] += 1
-            return _outcome("host", None, "host", Channel.MISS, None, frame, ExecError.NONE, 0)
+            return _outcome("host", None, "host", Channel.MISS, None, frame, ExecError.NONE, 0, None)
+        action, packet, err, insns = self._raw[index](frame)
+        redirect = None
+        if err == _GUARD:
+            index, result = self._fall_through(frame, index)
+            if index is None:
+                c[_MISSES] += 1
+                c[_GUARD_MISSES] += 1
+                return _outcome("host", None, "host", Channel.MISS, None, frame, ExecError.NONE,
+                                0, None)
+            action, packet, err, insns = result
         c[_HITS] += 1
         self.entry_hits[index] += 1
         self.policy.touch(index)
-        action, packet, err, insns = self._raw[index](frame)
         # EXEC_CYCLES is an RTL measurement; the model leaves it at 0.
         if err:
             c[_EXEC_ERRORS] += 1
-            return _outcome("host", index, "host", Channel.EXEC_ERROR, None, frame, err, insns)
+            return _outcome("host", index, "host", Channel.EXEC_ERROR, None, frame, err, insns,
+                            None)
+        if self._v2[index]:
+            c[_MAP_OPS] += self.state.last_map_ops
+            redirect = self.state.last_redirect
         counter, stream, channel = _ROUTES.get(action, _ABORT_ROUTE)
         c[counter] += 1
-        return _outcome("nic", index, stream, channel, action, packet, ExecError.NONE, insns)
+        return _outcome("nic", index, stream, channel, action, packet, ExecError.NONE, insns,
+                        redirect)
+
+    def _fall_through(self, frame: bytes, failed: int):
+        """After entry `failed`'s guard failed: the next matching entries in priority order, up to
+        MAX_GUARD_TRIES attempts in all. (index or None, its result)."""
+        n = len(frame)
+        w = frame if n >= self.cfg.hdr_bytes else frame + self._pad
+        tries, result = 1, None
+        for index in range(failed + 1, len(self.entries)):
+            if tries >= enc.MAX_GUARD_TRIES:
+                break
+            entry = self.entries[index]
+            if entry is None or not entry.match(w, n):
+                continue
+            tries += 1
+            result = self._raw[index](frame)
+            if result[2] != _GUARD:
+                return index, result
+        return None, result
 
     def malformed(self) -> None:
         """rx saw a malformed beat sequence (a frame cut short by a start of packet, or beats

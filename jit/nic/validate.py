@@ -34,9 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from jit.ebpf import isa
+from jit.ebpf import isa, memmap
 from jit.nic import encoding as enc
 from jit.nic.encoding import AtomKind, AtomOp, ErrorCode
+from jit.nic import nic_helpers
+from jit.nic.nic_helpers import MAP_WRITE_HELPERS, NIC_HELPERS, TAIL_CALL
 
 
 class SlotRule(IntEnum):
@@ -56,6 +58,11 @@ class SlotRule(IntEnum):
     ST = 12
     STX = 13
     EXIT = 14
+    JA = 15         # goto +off (forward; JMP class only)
+    JCOND_K = 16    # conditional jump against an immediate (JMP and JMP32)
+    JCOND_X = 17    # conditional jump against a register
+    CALL = 18       # helper call (src 0); the id must be in the NIC helper set (BAD_CALL)
+    ATOMIC = 19     # lock add/or/and/xor (fetch), xchg, cmpxchg on 32/64 bits
 
 
 @dataclass(frozen=True)
@@ -83,18 +90,43 @@ RULE_FIELDS = {
     SlotRule.ST: Fields("r", "0", None, None),
     SlotRule.STX: Fields("r", "r", None, (0,)),
     SlotRule.EXIT: Fields("0", "0", (0,), (0,)),
+    SlotRule.JA: Fields("0", "0", None, (0,)),
+    SlotRule.JCOND_K: Fields("r", "0", None, None),
+    SlotRule.JCOND_X: Fields("r", "r", None, (0,)),
+    SlotRule.CALL: Fields("0", "0", (0,), None),
+    SlotRule.ATOMIC: Fields("r", "w", None, tuple(sorted(isa.ATOMIC_OPS))),
 }
 _REG_MAX = {"w": 9, "r": 10, "0": 0}
 _DIV_OPS = (0x30, 0x90)
 _ALU_OPS = (0x00, 0x10, 0x20, 0x40, 0x50, 0x60, 0x70, 0xA0, 0xC0)
+_JCOND_OPS = (0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xA0, 0xB0, 0xC0, 0xD0)
 
 
-def rule_of(opcode: int) -> SlotRule:
-    """The field rule of an opcode (INVALID for what the executor does not implement: jumps,
-    calls, atomics, legacy packet access, LD_IMM64 is plain-form only via its src rule)."""
+V2_RULES = frozenset({SlotRule.JA, SlotRule.JCOND_K, SlotRule.JCOND_X, SlotRule.CALL,
+                      SlotRule.ATOMIC})
+
+
+def rule_of(opcode: int, v2: bool = False) -> SlotRule:
+    """The field rule of an opcode (INVALID for what the executor does not implement: legacy
+    packet access, callx, backward-capable JMP32 gotol; LD_IMM64 is plain-form only via its src
+    rule). `v2=False` is the trace format the RTL executor implements today (no jumps, calls or
+    atomics: those are INVALID); `v2=True` adds them (docs/abi.md "trace format v2")."""
+    rule = _rule_v2(opcode)
+    return SlotRule.INVALID if rule in V2_RULES and not v2 else rule
+
+
+def _rule_v2(opcode: int) -> SlotRule:
     cls, op, x = opcode & 0x07, opcode & 0xF0, bool(opcode & 0x08)
     if opcode == 0x95:
         return SlotRule.EXIT
+    if opcode == 0x05:
+        return SlotRule.JA
+    if opcode == 0x85:
+        return SlotRule.CALL
+    if cls in (isa.BPF_JMP, isa.BPF_JMP32):
+        if op in _JCOND_OPS:
+            return SlotRule.JCOND_X if x else SlotRule.JCOND_K
+        return SlotRule.INVALID
     if opcode == 0x18:
         return SlotRule.LDDW
     if cls in (isa.BPF_ALU, isa.BPF_ALU64):
@@ -118,10 +150,13 @@ def rule_of(opcode: int) -> SlotRule:
         return SlotRule.ST
     if cls == isa.BPF_STX and mode == isa.BPF_MEM:
         return SlotRule.STX
+    if cls == isa.BPF_STX and mode == isa.BPF_ATOMIC and size in (isa.BPF_W, isa.BPF_DW):
+        return SlotRule.ATOMIC
     return SlotRule.INVALID
 
 
-RULE_TABLE = tuple(rule_of(op) for op in range(256))
+RULE_TABLE = tuple(rule_of(op) for op in range(256))               # v1: the RTL today
+RULE_TABLE_V2 = tuple(rule_of(op, v2=True) for op in range(256))
 
 
 def slot_fields(lo: int, hi: int) -> tuple[int, int, int, int, int]:
@@ -129,10 +164,10 @@ def slot_fields(lo: int, hi: int) -> tuple[int, int, int, int, int]:
     return lo & 0xFF, (lo >> 8) & 0xF, (lo >> 12) & 0xF, (lo >> 16) & 0xFFFF, hi & 0xFFFF_FFFF
 
 
-def slot_ok(lo: int, hi: int) -> bool:
+def slot_ok(lo: int, hi: int, v2: bool = False) -> bool:
     """Whether the executor runs this slot (the first slot of an LD_IMM64 for two-slot ones)."""
     opcode, dst, src, off, imm = slot_fields(lo, hi)
-    rule = RULE_TABLE[opcode]
+    rule = (RULE_TABLE_V2 if v2 else RULE_TABLE)[opcode]
     if rule == SlotRule.INVALID:
         return False
     f = RULE_FIELDS[rule]
@@ -140,11 +175,17 @@ def slot_ok(lo: int, hi: int) -> bool:
             and (f.off is None or off in f.off) and (f.imm is None or imm in f.imm))
 
 
-def slot_cost(lo: int) -> int:
-    """Executor cycles this slot is budgeted for."""
+def slot_cost(lo: int, hi: int = 0) -> int:
+    """Executor cycles this slot is budgeted for (a helper call: the helper's cost)."""
     opcode = lo & 0xFF
-    if RULE_TABLE[opcode] in (SlotRule.DIV_K, SlotRule.DIV_X):
+    rule = RULE_TABLE_V2[opcode]
+    if rule in (SlotRule.DIV_K, SlotRule.DIV_X):
         return enc.EXEC_COST_DIV64 if opcode & 0x07 == isa.BPF_ALU64 else enc.EXEC_COST_DIV32
+    if rule == SlotRule.CALL:
+        helper = NIC_HELPERS.get(hi & 0xFFFF_FFFF)
+        return helper.cost if helper is not None else enc.EXEC_COST_SLOT
+    if rule == SlotRule.ATOMIC:
+        return enc.EXEC_COST_ATOMIC
     return enc.EXEC_COST_SLOT
 
 
@@ -162,11 +203,14 @@ def atom_error(ctrl: int, hdr_bytes: int) -> ErrorCode:
 
 def validate_words(atom_words: list[tuple[int, int, int]], natoms: int,
                    trace_words: list[tuple[int, int]], trace_len: int, *, max_atoms: int,
-                   max_trace_len: int, hdr_bytes: int, exec_budget: int = enc.EXEC_BUDGET
-                   ) -> tuple[ErrorCode, int]:
+                   max_trace_len: int, hdr_bytes: int, exec_budget: int = enc.EXEC_BUDGET,
+                   v2: bool = False) -> tuple[ErrorCode, int]:
     """(error, atom or slot index) of a commit of the staged words with STAGE_NATOMS = natoms and
     STAGE_TRACE_LEN = trace_len, in the RTL's order: atom count, atoms (lowest failing first),
-    trace length, then per slot in order: executable, budget, LD_IMM64 completeness, exit last."""
+    trace length, then per slot in order: executable, helper in the NIC set, budget, jump
+    (forward, at most to the guard exit, not into an LD_IMM64), write-buffer count, LD_IMM64
+    completeness, exit last. `v2=False`: the v1 format (the RTL today), which has no jumps, calls
+    or atomics, so only the v1 checks can fail."""
     if natoms > max_atoms:
         return ErrorCode.TOO_MANY_ATOMS, natoms & 0xFFFF
     for i, (ctrl, _mask, _const) in enumerate(atom_words[:natoms]):
@@ -176,21 +220,39 @@ def validate_words(atom_words: list[tuple[int, int, int]], natoms: int,
     if not 1 <= trace_len <= max_trace_len:
         return ErrorCode.BAD_TRACE_LEN, trace_len & 0xFFFF
     slot, cost = 0, 0
+    kinds = _Provenance(trace_len)
+    writes = 0
     while True:
         lo, hi = trace_words[slot]
-        if not slot_ok(lo, hi):
+        if not slot_ok(lo, hi, v2):
             return ErrorCode.BAD_OPCODE, slot
-        cost += slot_cost(lo)
+        opcode = lo & 0xFF
+        rule = RULE_TABLE_V2[opcode]
+        if rule == SlotRule.CALL and hi & 0xFFFF_FFFF not in NIC_HELPERS:
+            return ErrorCode.BAD_CALL, slot
+        cost += slot_cost(lo, hi)
         if cost > exec_budget:
             return ErrorCode.EXEC_BUDGET, slot
-        if lo & 0xFF == 0x18:
+        if kinds.jumped_into(slot):
+            return ErrorCode.BAD_JUMP, slot - 1        # a jump landed on an LD_IMM64's second slot
+        if rule in (SlotRule.JA, SlotRule.JCOND_K, SlotRule.JCOND_X):
+            target = slot + 1 + isa.sign_extend((lo >> 16) & 0xFFFF, 16)
+            if not slot < target <= trace_len:
+                return ErrorCode.BAD_JUMP, slot
+        hi2 = trace_words[slot + 1][1] if slot + 1 < trace_len else 0
+        writes += kinds.step(slot, lo, hi, hi2)
+        if writes > enc.WB_ENTRIES:
+            return ErrorCode.WB_OVERFLOW, slot
+        if opcode == 0x18:
             if slot + 1 >= trace_len:
                 return ErrorCode.BAD_OPCODE, slot          # LD_IMM64 without its second slot
             if slot + 2 >= trace_len:
                 return ErrorCode.NO_EXIT, trace_len - 1    # it fills the last two slots
             slot += 2
+            if kinds.jumped_into(slot - 1):
+                return ErrorCode.BAD_JUMP, slot - 2
         elif slot + 1 == trace_len:
-            return (ErrorCode.NONE, 0) if lo & 0xFF == 0x95 else (ErrorCode.NO_EXIT, slot)
+            return (ErrorCode.NONE, 0) if opcode == 0x95 else (ErrorCode.NO_EXIT, slot)
         else:
             slot += 1
 
@@ -258,6 +320,133 @@ def distinct_fields(atom_ctrls: list[int]) -> int:
     return len({f for f in map(field_word, atom_ctrls) if f is not None})
 
 
+# ---- write-buffer capacity: what a register may point to -------------------------------------
+class Kind(IntEnum):
+    """What a register holds, as far as a forward scan can tell (docs/abi.md "write buffer")."""
+    NUM = 0       # a number not derived from a pointer (immediates, loaded data, pointer differences)
+    CTX = 1
+    PKT = 2
+    STACK = 3
+    MAP = 4       # a map handle, map value pointer or global-data address
+    UNKNOWN = 5   # anything else (spilled pointers, mixed paths, arithmetic between kinds)
+
+
+_NOT_MAP = (Kind.CTX, Kind.PKT, Kind.STACK)   # bases whose stores never reach map memory
+_PKT_CTX_FIELDS = (0, 4, 8)                   # xdp_md.data, data_end, data_meta
+XDP_LOAD_BYTES = 189
+
+
+def _meet(a: list[Kind], b: list[Kind]) -> list[Kind]:
+    return [x if x == y else Kind.UNKNOWN for x, y in zip(a, b)]
+
+
+class _Provenance:
+    """The static write count of WB_OVERFLOW: one scan in slot order, tracking each register's
+    Kind. A store, atomic, map update/delete or xdp_load_bytes counts one write-buffer entry
+    unless its target is a context, packet or stack pointer. Jumps are forward only, so each slot runs at most once per
+    frame and the count bounds every path's writes. At a jump target the kinds of every edge into
+    it meet (differing kinds become UNKNOWN); slots after an exit or `ja` are reached only by
+    jumps. The RTL keeps the pending kinds in a per-slot table written at jumps, read at targets."""
+
+    def __init__(self, trace_len: int):
+        self.regs: list[Kind] | None = [Kind.NUM] * isa.N_REGS
+        self.regs[1], self.regs[isa.FP] = Kind.CTX, Kind.STACK
+        self.pending: dict[int, list[Kind]] = {}
+        self.lddw_second: set[int] = set()
+
+    def jumped_into(self, slot: int) -> bool:
+        return slot in self.lddw_second and slot in self.pending
+
+    def _enter(self, slot: int) -> list[Kind]:
+        regs, incoming = self.regs, self.pending.pop(slot, None)
+        if incoming is not None:
+            regs = incoming if regs is None else _meet(regs, incoming)
+        if regs is None:                      # unreachable slot: nothing runs it
+            regs = [Kind.UNKNOWN] * isa.N_REGS
+        return regs
+
+    def _jump_to(self, target: int, regs: list[Kind]) -> None:
+        old = self.pending.get(target)
+        self.pending[target] = list(regs) if old is None else _meet(old, regs)
+
+    def step(self, slot: int, lo: int, hi: int, hi2: int = 0) -> int:
+        """Advance over one slot (`hi2`: the next slot's imm, an LD_IMM64's high half); returns
+        the write-buffer entries it may take (0 or 1)."""
+        regs = self._enter(slot)
+        opcode, dst, src, off, imm = slot_fields(lo, hi)
+        rule = RULE_TABLE_V2[opcode]
+        writes = 0
+        fallthrough = True
+        if rule == SlotRule.LDDW:
+            self.lddw_second.add(slot + 1)
+            # any constant at or above MAP_BASE may be map memory (map handles, global data)
+            regs[dst] = Kind.MAP if (hi2 << 32 | imm) >= memmap.MAP_BASE else Kind.NUM
+        elif rule in (SlotRule.MOV_K, SlotRule.NEG):
+            regs[dst] = Kind.NUM
+        elif rule in (SlotRule.MOV64_X, SlotRule.MOV32_X):
+            regs[dst] = regs[src] if rule == SlotRule.MOV64_X and off == 0 else _num(regs[src])
+        elif rule in (SlotRule.ALU_K, SlotRule.ALU_X, SlotRule.DIV_K, SlotRule.DIV_X, SlotRule.END):
+            is64 = opcode & 0x07 == isa.BPF_ALU64
+            op = opcode & 0xF0
+            s_kind = regs[src] if rule in (SlotRule.ALU_X, SlotRule.DIV_X) else Kind.NUM
+            d_kind = regs[dst]
+            if is64 and op == isa.BPF_ADD and Kind.NUM in (d_kind, s_kind):
+                regs[dst] = s_kind if d_kind == Kind.NUM else d_kind
+            elif is64 and op == isa.BPF_SUB and s_kind == Kind.NUM:
+                regs[dst] = d_kind
+            elif is64 and op == isa.BPF_SUB and d_kind == s_kind and d_kind in _NOT_MAP:
+                regs[dst] = Kind.NUM                       # data_end - data: a length
+            elif d_kind == Kind.NUM and s_kind == Kind.NUM:
+                regs[dst] = Kind.NUM
+            else:
+                regs[dst] = Kind.UNKNOWN
+        elif rule == SlotRule.LDX:
+            base = regs[src]
+            if base == Kind.CTX and off in _PKT_CTX_FIELDS:
+                regs[dst] = Kind.PKT
+            elif base in (Kind.CTX, Kind.PKT, Kind.MAP):
+                regs[dst] = Kind.NUM
+            else:
+                regs[dst] = Kind.UNKNOWN                   # stack: a spilled pointer, perhaps
+        elif rule in (SlotRule.ST, SlotRule.STX, SlotRule.ATOMIC):
+            writes = 0 if regs[dst] in _NOT_MAP else 1
+            if rule == SlotRule.ATOMIC and imm & isa.BPF_FETCH:
+                regs[0 if imm == isa.BPF_CMPXCHG else src] = Kind.NUM
+        elif rule == SlotRule.CALL:
+            writes = 1 if imm in MAP_WRITE_HELPERS else 0
+            if imm == XDP_LOAD_BYTES and regs[3] not in _NOT_MAP:
+                writes = 1                                 # it copies packet bytes to *r3
+            regs[0] = Kind.MAP if imm == 1 else Kind.NUM
+            keep_ctx = imm == TAIL_CALL and regs[1] == Kind.CTX   # the callee starts with r1 = ctx
+            for r in range(1, 6):
+                regs[r] = Kind.UNKNOWN
+            if keep_ctx:
+                regs[1] = Kind.CTX
+        elif rule in (SlotRule.JA, SlotRule.JCOND_K, SlotRule.JCOND_X):
+            self._jump_to(slot + 1 + isa.sign_extend(off, 16), regs)
+            fallthrough = rule != SlotRule.JA
+        elif rule == SlotRule.EXIT:
+            fallthrough = False
+        self.regs = regs if fallthrough else None
+        return writes
+
+
+def _num(kind: Kind) -> Kind:
+    return Kind.NUM if kind == Kind.NUM else Kind.UNKNOWN
+
+
+def wb_writes(code_words: list[tuple[int, int]]) -> int:
+    """The static write-buffer count of a trace (what WB_OVERFLOW compares with WB_ENTRIES)."""
+    kinds = _Provenance(len(code_words))
+    slot, total = 0, 0
+    while slot < len(code_words):
+        lo, hi = code_words[slot]
+        hi2 = code_words[slot + 1][1] if slot + 1 < len(code_words) else 0
+        total += kinds.step(slot, lo, hi, hi2)
+        slot += 2 if lo & 0xFF == 0x18 else 1
+    return total
+
+
 # ---- Verilog (rtl/jitnic_abi.vh, through jit.nic.encoding.verilog_header) -----------------------
 def _reg_check(name: str, kind: str) -> str:
     return f"({name}) == 4'd0" if kind == "0" else f"({name}) <= 4'd{_REG_MAX[kind]}"
@@ -270,21 +459,33 @@ def _set_check(name: str, bits: int, values: tuple[int, ...] | None) -> str | No
 
 
 def verilog_defines() -> list[str]:
-    """`define lines: rule codes, the 256-entry rule table, the field check macro, costs, budget."""
-    lines = [f"`define SLOT_RULE_{r.name} 4'd{int(r)}" for r in SlotRule]
+    """`define lines: rule codes, the 256-entry rule tables (v1 for the RTL executor of today,
+    v2 with jumps, calls and atomics), the field check macros, costs, budget, the helper set."""
+    lines = [f"`define SLOT_RULE_{r.name} {4 if r < 16 else 5}'d{int(r)}" for r in SlotRule]
     table = 0
     for op, rule in enumerate(RULE_TABLE):
         table |= int(rule) << (4 * op)
     lines.append(f"`define SLOT_RULE_TABLE 1024'h{table:0256x}")
-    terms = []
-    for rule, f in RULE_FIELDS.items():
-        checks = [f"(rule) == 4'd{int(rule)}", _reg_check("dst", f.dst), _reg_check("src", f.src),
-                  _set_check("off", 16, f.off), _set_check("imm", 32, f.imm)]
-        terms.append("(" + " && ".join(c for c in checks if c) + ")")
-    lines.append("`define SLOT_FIELDS_OK(rule, dst, src, off, imm) (" + " || ".join(terms) + ")")
+    table = 0
+    for op, rule in enumerate(RULE_TABLE_V2):
+        table |= int(rule) << (5 * op)
+    lines.append(f"`define SLOT_RULE_TABLE_V2 1280'h{table:0320x}")
+    for name, width, rules in (("SLOT_FIELDS_OK", 4, [r for r in RULE_FIELDS if r not in V2_RULES]),
+                               ("SLOT_FIELDS_OK_V2", 5, list(RULE_FIELDS))):
+        terms = []
+        for rule in rules:
+            f = RULE_FIELDS[rule]
+            checks = [f"(rule) == {width}'d{int(rule)}", _reg_check("dst", f.dst),
+                      _reg_check("src", f.src), _set_check("off", 16, f.off),
+                      _set_check("imm", 32, f.imm)]
+            terms.append("(" + " && ".join(c for c in checks if c) + ")")
+        lines.append(f"`define {name}(rule, dst, src, off, imm) (" + " || ".join(terms) + ")")
     lines.append(f"`define ATOM_FIELD_MASK 32'h{FIELD_MASK:08x}")
     lines += [f"`define EXEC_COST_SLOT {enc.EXEC_COST_SLOT}",
               f"`define EXEC_COST_DIV64 {enc.EXEC_COST_DIV64}",
               f"`define EXEC_COST_DIV32 {enc.EXEC_COST_DIV32}",
+              f"`define EXEC_COST_ATOMIC {enc.EXEC_COST_ATOMIC}",
               f"`define JITNIC_EXEC_BUDGET {enc.EXEC_BUDGET}"]
+    lines += [f"`define KIND_{k.name} 3'd{int(k)}" for k in Kind]
+    lines += nic_helpers.verilog_defines()
     return lines

@@ -8,6 +8,13 @@ otherwise ends with the same action (r0[31:0]) and the same packet bytes -- unde
 interpreter and under the NIC executor's rules (docs/abi.md). It never grows the trace, never adds a
 memory access, and uses only instructions the NIC executes.
 
+Guards (trace format v2): guards, helper calls and atomics are barriers -- never removed, moved or
+merged; a call clobbers r0-r5 and may read any stack or packet byte before it; map memory (an
+address the analysis does not know) is never forwarded or folded. So a guard fails on exactly the
+frames (and map contents) it failed on before, having seen the same values, and the effects before
+it are the same. Guard-exit jumps are tagged while the passes run and aimed at the new guard exit
+afterwards.
+
 The passes (`PASSES`, in `jit.compiler.opt.passes`) run in order, round after round, until a whole round
 changes nothing. Facts about the packet (length bounds, known header bytes) are derived once from
 the input atoms; every atom pass keeps the condition equivalent, so they stay true. docs/opt.md
@@ -22,6 +29,7 @@ from typing import Callable, Sequence
 from jit.ebpf import isa
 from jit.nic.encoding import HDR_BYTES, Atom
 from jit.ebpf.isa import Insn
+from jit.compiler import guards as gd
 from jit.compiler.opt.analysis import Env, unsupported
 from jit.compiler.opt.facts import Facts, facts_from_atoms
 from jit.compiler.opt.passes import (Path, coalesce_packet_writes, combine_loads, drop_identities,
@@ -93,7 +101,7 @@ def optimize(trace: Sequence[Insn], atoms: Sequence[Atom], *, hdr_bytes: int = H
              passes: Sequence[str] | None = None) -> OptResult:
     """Optimize one trace under its condition (see the module docstring). `passes` selects a subset
     of PASSES by name (default: all)."""
-    trace, atoms = list(trace), list(atoms)
+    trace, atoms = gd.tag_guard_exits(trace), list(atoms)
     chosen = {n: PASSES[n] for n in (passes if passes is not None else PASSES)}
     facts = facts_from_atoms(atoms, hdr_bytes)
     env = Env(facts, hdr_bytes)
@@ -103,7 +111,8 @@ def optimize(trace: Sequence[Insn], atoms: Sequence[Atom], *, hdr_bytes: int = H
     if skipped is not None:
         chosen = {n: f for n, f in chosen.items() if n not in TRACE_PASSES}
     path, changes, rounds = run_passes(Path(tuple(trace), tuple(atoms)), env, chosen)
-    out = list(path.trace)
+    out = gd.aim_tagged(path.trace)
+    trace = gd.aim_tagged(trace)
     ends_in_exit = trace[-1:] == [isa.exit_insn()]
     if _slots(out) > _slots(trace) or (ends_in_exit and out[-1:] != [isa.exit_insn()]):
         log.error("optimizer produced a worse or malformed trace; keeping the input")

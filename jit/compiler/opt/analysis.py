@@ -23,11 +23,18 @@ from dataclasses import dataclass, field
 
 from jit.ebpf import interp, isa, memmap
 from jit.ebpf.isa import Insn, MASK32, MASK64, sign_extend
+from jit.compiler.guards import TAGGED
 from jit.compiler.opt.facts import Facts
 
 # instruction kinds the optimizer understands; they are exactly what the NIC executor runs
-# (docs/abi.md) once LD_IMM64 pseudo forms (src != 0) are excluded
-KINDS = (isa.ALU, isa.END, isa.LDDW, isa.LDX, isa.LDXSX, isa.ST, isa.STX, isa.EXIT)
+# (docs/abi.md) once LD_IMM64 pseudo forms (src != 0) are excluded. Trace format v2 adds guards
+# (forward jumps to the guard exit, tagged while optimizing: jit/compiler/guards.py), helper calls
+# and atomics on map memory.
+KINDS = (isa.ALU, isa.END, isa.LDDW, isa.LDX, isa.LDXSX, isa.ST, isa.STX, isa.EXIT, isa.JCOND,
+         isa.JA, isa.CALL, isa.ATOMIC)
+# helpers that move the packet or write packet/stack bytes: the analysis does not model them
+UNMODELLED_HELPERS = frozenset({44, 65, 189, 190})
+CALL_CLOBBERS = (0, 1, 2, 3, 4, 5)
 ANCHORS = frozenset({memmap.PKT_DATA, memmap.STACK_TOP, memmap.CTX_BASE})
 
 
@@ -61,9 +68,25 @@ def unsupported(trace: list[Insn]) -> str | None:
         spec = isa.spec_of(insn)
         if spec.kind not in KINDS or (spec.kind == isa.LDDW and insn.src != 0):
             return f"instruction {pos}: {spec.name} is not a straight-line trace instruction"
+        if spec.kind == isa.CALL and (spec.op != 0 or insn.imm in UNMODELLED_HELPERS):
+            return f"instruction {pos}: {isa.disasm_insn(insn)} is not modelled by the optimizer"
+        if spec.kind in (isa.JA, isa.JCOND) and insn.off != TAGGED and not _jset_pair(trace, pos):
+            return f"instruction {pos}: a jump that is not a guard"
     if not any(isa.spec_of(i).kind == isa.EXIT for i in trace):
         return "no exit"
     return None
+
+
+def _jset_pair(trace: list[Insn], pos: int) -> bool:
+    """`jset ... +1; ja <guard exit>`: a guard on a recorded-taken jset."""
+    insn = trace[pos]
+    return (isa.spec_of(insn).op == isa.BPF_JSET and insn.off == 1 and pos + 1 < len(trace)
+            and isa.spec_of(trace[pos + 1]).kind == isa.JA and trace[pos + 1].off == TAGGED)
+
+
+def is_barrier(insn: Insn) -> bool:
+    """Guards, calls and atomics: never removed, moved or merged by a pass."""
+    return isa.spec_of(insn).kind in (isa.JA, isa.JCOND, isa.CALL, isa.ATOMIC)
 
 
 # ---- instruction shapes --------------------------------------------------------------------------
@@ -117,6 +140,12 @@ def used(insn: Insn) -> set[int]:
         return {insn.dst, insn.src}
     if kind == isa.EXIT:
         return {0}
+    if kind == isa.JCOND:
+        return {insn.dst, insn.src} if insn.opcode & isa.BPF_X else {insn.dst}
+    if kind == isa.CALL:
+        return {1, 2, 3, 4, 5}          # the helper's arguments (all of them, conservatively)
+    if kind == isa.ATOMIC:
+        return {insn.dst, insn.src, 0} if spec.op == isa.BPF_CMPXCHG else {insn.dst, insn.src}
     return set()
 
 
@@ -339,6 +368,22 @@ def step(state: State, insn: Insn, env: Env) -> State:
             else:
                 stack = mem
         # CTX / BAD stores always fault: nothing after them runs
+    elif kind == isa.CALL:              # r0 = the helper's result, r1-r5 clobbered
+        for r in CALL_CLOBBERS:
+            regs[r], bits[r] = None, 64
+    elif kind == isa.ATOMIC:            # a read-modify-write: its bytes are no longer known
+        base = regs[d]
+        loc = None if base is None else locate(base + insn.off, spec.size)
+        if loc is None:
+            pkt, stack = {}, {}
+        elif loc.region in (PKT, STACK):
+            mem = {k: v for k, v in (pkt if loc.region == PKT else stack).items()
+                   if not loc.offset <= k < loc.offset + spec.size}
+            pkt, stack = (mem, stack) if loc.region == PKT else (pkt, mem)
+        if spec.op == isa.BPF_CMPXCHG:
+            regs[0], bits[0] = None, 64
+        elif spec.op & isa.BPF_FETCH:
+            regs[insn.src], bits[insn.src] = None, 64
     return State(tuple(regs), tuple(bits), pkt, stack)
 
 

@@ -147,6 +147,15 @@ def step_bytes(bs: ByteState, before: State, after: State, insn: Insn, env: Env)
                 pkt = mem
             else:
                 stack = mem
+    elif kind == isa.CALL:              # r0 = the helper's result, r1-r5 clobbered
+        for r in range(6):
+            regs[r] = UNKNOWN
+    elif kind == isa.ATOMIC:            # memory it changes is unknown; so is a fetched value
+        pkt, lost, stack = {}, True, {}
+        if spec.op == isa.BPF_CMPXCHG:
+            regs[0] = UNKNOWN
+        elif spec.op & isa.BPF_FETCH:
+            regs[insn.src] = UNKNOWN
     return ByteState(tuple(regs), pkt, lost, stack)
 
 

@@ -15,8 +15,9 @@ from jit.nic.encoding import Atom
 from jit.ebpf.isa import Insn, MASK32, MASK64, sign_extend
 from jit.compiler.opt import atoms as atom_passes
 from jit.compiler.opt.bytesrc import ORIG, analyze_bytes, as_original_load
-from jit.compiler.opt.analysis import (CTX, PKT, STACK, Env, access, analyze, base_for, defined,
-                              is_materialization, materialize, never_faults, used)
+from jit.compiler.opt.analysis import (CALL_CLOBBERS, CTX, PKT, STACK, Env, access, analyze,
+                                       base_for, defined, is_barrier, is_materialization,
+                                       materialize, never_faults, used)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,17 @@ def forward_loads(path: Path, env: Env) -> tuple[Path, int]:
             fresh += 1
             continue
         out.append(insn)
+        if spec.kind == isa.CALL:              # r0-r5 hold new values (helpers write no packet
+            for r in CALL_CLOBBERS:            # or stack bytes: the analysis refuses those that do)
+                vid[r] = fresh
+                fresh += 1
+            continue
+        if spec.kind == isa.ATOMIC:            # its bytes change (wherever they are)
+            avail = {k: v for k, v in avail.items() if k[0] == CTX}
+            for r in used(insn) - {insn.dst}:
+                vid[r] = fresh
+                fresh += 1
+            continue
         if acc is not None:                    # a store
             if loc is None:
                 avail = {k: v for k, v in avail.items() if k[0] == CTX}
@@ -342,6 +354,8 @@ def coalesce_packet_writes(path: Path, env: Env) -> tuple[Path, int]:
     where the furthest moved store did, and every byte loaded was loaded by the input trace on the
     same path (so it is inside the frame whenever execution gets there)."""
     trace = list(path.trace)
+    if any(is_barrier(insn) for insn in trace):
+        return path, 0          # moving stores past a guard or a call is not worth the risk
     states, bstates = analyze_bytes(trace, env)
     exit_at = next(i for i, insn in enumerate(trace) if isa.spec_of(insn).kind == isa.EXIT)
     final = bstates[exit_at]
@@ -537,6 +551,14 @@ def eliminate_dead_code(path: Path, env: Env) -> tuple[Path, int]:
         spec = isa.spec_of(insn)
         if spec.kind == isa.EXIT:
             live = {0}
+            continue
+        if is_barrier(insn):            # guards, calls, atomics stay; a call or an atomic may
+            if spec.kind == isa.CALL:   # read any stack or packet byte (a key, a csum_diff span)
+                live -= set(CALL_CLOBBERS)
+            if spec.kind in (isa.CALL, isa.ATOMIC):
+                stack_all = True
+                pkt_over = set()
+            live |= used(insn)
             continue
         acc = access(insn)
         loc = states[i].loc(acc) if acc is not None else None
