@@ -55,7 +55,7 @@ CONFIGS = {c.name: c for c in (
 )}
 # Measured on the shared 2-core VM: "small" took 5 CPU-minutes and 2.2 GB (17-25 minutes of wall
 # time there) with the per-atom byte multiplexers. Those are gone (N_SLOTS field extractors shared
-# by all entries); "default" had not finished after 94 minutes on the VM under a load average of
+# by all entries); "default" had not finished after 91 minutes on the VM under a load average of
 # 20-27 (docs/rtl.md), so it is not in the default list until it is measured on a quiet machine.
 DEFAULT_CONFIGS = "small4,small"
 
