@@ -148,8 +148,23 @@ generate
     end
 endgenerate
 
-assign win_a = win_flat[WIN_BITS*win_a_buf +: HDR_BYTES*8];
-assign win_b = win_flat[WIN_BITS*win_b_buf +: HDR_BYTES*8];
+// buffer b's window, selected by buffer (a multiplexer per bit over N_BUFS inputs; a computed bit
+// offset would be synthesized as a general shifter over all windows). The windows are an argument
+// so that simulators see every input of the continuous assignments.
+function [HDR_BYTES*8-1:0] win_of(input [N_BUFS*WIN_BITS-1:0] flat, input [BUF_W-1:0] b);
+    integer i;
+    begin
+        win_of = {HDR_BYTES*8{1'b0}};
+        for (i = 0; i < N_BUFS; i = i + 1) begin
+            if ({{32-BUF_W{1'b0}}, b} == i) begin
+                win_of = flat[WIN_BITS*i +: HDR_BYTES*8];
+            end
+        end
+    end
+endfunction
+
+assign win_a = win_of(win_flat, win_a_buf);
+assign win_b = win_of(win_flat, win_b_buf);
 
 // ---- packet RAM copies -----------------------------------------------------------------------------
 wire [RAM_ADDR_W-1:0] wr_addr = {wr_buf, wr_word};

@@ -61,10 +61,10 @@ CONFIGS = {c.name: c for c in (
     # jitnic_maps alone at the default map parameters (MAP_MEM_BYTES etc. in jit/nic/encoding.py)
     Config("maps", 0, 0, 0, 0, 0, 0, top="jitnic_maps"),
 )}
-# Measured on the shared 2-core VM: "small" takes 5 CPU-minutes and 2.2 GB (17-25 minutes of wall
-# time there). The wider and larger ones (small512, mid512, default*) are listed for machines that
-# can afford them; the per-atom byte multiplexers grow with entries x atoms x window (issue 11,
-# item 2), so the defaults are far beyond this one.
+# Measured on the shared 2-core VM: "small" took 5 CPU-minutes and 2.2 GB (17-25 minutes of wall
+# time there) with the per-atom byte multiplexers. Those are gone (N_SLOTS field extractors shared
+# by all entries); "default" had not finished after 91 minutes on the VM under a load average of
+# 20-27 (docs/rtl.md), so it is not in the default list until it is measured on a quiet machine.
 DEFAULT_CONFIGS = "small4,small"
 
 # cell name -> report column

@@ -79,6 +79,9 @@ class RingSource:
         self._pending: deque[tuple[int, int]] = deque()
         self._waiting = False
         self.sent = 0
+        # the registers the bench owns keep their values across cocotb tests of one simulation,
+        # while the Verilog's own restart at reset: start from an empty ring
+        block.wr_ptr.value = 0
         block.seed.value = 0x1000_0001 + seed * 7919
         block.honor_pause.value = int(honor_pause)
         self.set_idle(idle)
@@ -162,6 +165,11 @@ class RingMonitor(Monitor):
         parts: list[bytes] = []
         while True:
             await block.events.value_change
+            if not int(block.events.value):
+                # reset (events only counts up otherwise): the ring restarts empty
+                rd, parts = 0, []
+                block.rd_ptr.value = 0
+                continue
             wr = int(block.wr_ptr.value)
             while rd != wr:
                 i = rd % depth
@@ -190,6 +198,7 @@ class RingSink:
         self.monitor = RingMonitor(block, name, slot_bytes, ring_log2, channel)
         self.frames: list[tuple[int | None, bytes]] = []
         self.monitor.add_callback(self._receive)
+        block.rd_ptr.value = 0          # bench-owned: restart with the Verilog's reset
         block.seed.value = 0x2000_0001 + seed * 104729
         self.set_backpressure(backpressure)
 
@@ -227,6 +236,7 @@ class AxilBatch:
         self._res: dict[int, object] = {}
         self._seq = 0
         self.batches = 0
+        block.cmd_seq.value = 0         # bench-owned; done_seq follows it at reset
 
     def _handle(self, cache: dict, array, i: int):
         h = cache.get(i)
