@@ -4,7 +4,6 @@ uncacheable reason), every shipped program on generated traffic, tracing speed, 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP, IPOption_NOP, IPOption_RR
@@ -164,22 +163,6 @@ def test_every_program_on_generated_traffic(name):
         reasons[key] = reasons.get(key, 0) + 1
     assert reasons.get("cacheable", 0) > 0, reasons
     assert "program error" not in reasons and "tracer error" not in reasons, reasons
-
-
-def test_tracing_speed():
-    """Tracing is meant to take well under a millisecond per packet; the bound here is loose so a
-    loaded machine does not fail it."""
-    total = n = 0.0
-    for name in PROGRAM_NAMES:
-        insns = load(name)
-        frames = pk.varied_packets(name, 60, seed=3)
-        trace_packet(insns, frames[0])
-        t = time.perf_counter()
-        for frame in frames:
-            trace_packet(insns, frame)
-        total += time.perf_counter() - t
-        n += len(frames)
-    assert total / n < 3e-3, f"{1e3 * total / n:.2f} ms per packet"
 
 
 def test_trace_program_accepts_paths_programs_and_insns():
