@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jit.ebpf.helper_ids import helper_name
+from jit.ebpf.helper_ids import HELPER_NAMES, helper_name
 from jit.nic import encoding as enc
 
 
 @dataclass(frozen=True)
 class NicHelper:
     id: int
-    name: str
     cost: int        # executor cycles budgeted at commit (an upper bound of what the call takes)
+
+    @property
+    def name(self) -> str:
+        """The kernel's name (jit/ebpf/helper_ids.py, the one table of helper names)."""
+        return "bpf_" + HELPER_NAMES[self.id]
 
 
 # Costs: a map operation waits for the lookup unit (hash of up to 64 key bytes, one probe per
@@ -30,20 +34,20 @@ COST_CSUM = 2 + 512 // 8          # csum_diff: at most 512 bytes (the kernel's l
 COST_BYTES = 2 + enc.PKT_BYTES // 8
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
-    NicHelper(1, "bpf_map_lookup_elem", COST_MAP_OP),
-    NicHelper(2, "bpf_map_update_elem", COST_MAP_OP),
-    NicHelper(3, "bpf_map_delete_elem", COST_MAP_OP),
-    NicHelper(5, "bpf_ktime_get_ns", COST_SIMPLE),
-    NicHelper(7, "bpf_get_prandom_u32", COST_SIMPLE),
-    NicHelper(8, "bpf_get_smp_processor_id", COST_SIMPLE),
-    NicHelper(12, "bpf_tail_call", COST_SIMPLE),      # a guard on the prog_array slot
-    NicHelper(23, "bpf_redirect", COST_SIMPLE),
-    NicHelper(28, "bpf_csum_diff", COST_CSUM),
-    NicHelper(44, "bpf_xdp_adjust_head", COST_SIMPLE),
-    NicHelper(51, "bpf_redirect_map", COST_MAP_OP),
-    NicHelper(65, "bpf_xdp_adjust_tail", COST_SIMPLE),
-    NicHelper(189, "bpf_xdp_load_bytes", COST_BYTES),
-    NicHelper(190, "bpf_xdp_store_bytes", COST_BYTES),
+    NicHelper(1, COST_MAP_OP),  # map_lookup_elem
+    NicHelper(2, COST_MAP_OP),  # map_update_elem
+    NicHelper(3, COST_MAP_OP),  # map_delete_elem
+    NicHelper(5, COST_SIMPLE),  # ktime_get_ns
+    NicHelper(7, COST_SIMPLE),  # get_prandom_u32
+    NicHelper(8, COST_SIMPLE),  # get_smp_processor_id
+    NicHelper(12, COST_SIMPLE),  # tail_call: a guard on the prog_array slot
+    NicHelper(23, COST_SIMPLE),  # redirect
+    NicHelper(28, COST_CSUM),  # csum_diff
+    NicHelper(44, COST_SIMPLE),  # xdp_adjust_head
+    NicHelper(51, COST_MAP_OP),  # redirect_map
+    NicHelper(65, COST_SIMPLE),  # xdp_adjust_tail
+    NicHelper(189, COST_BYTES),  # xdp_load_bytes
+    NicHelper(190, COST_BYTES),  # xdp_store_bytes
 )}
 MAP_HELPERS = frozenset({1, 2, 3, 51}) # counted in MAP_OPS (redirect_map reads the devmap)
 MAP_WRITE_HELPERS = frozenset({2, 3})  # each takes a write-buffer entry
