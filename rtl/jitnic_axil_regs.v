@@ -13,8 +13,12 @@
  *
  * CTRL.COMMIT starts the commit engine: the checks (TOO_MANY_ATOMS, per atom BAD_ATOM/ATOM_WINDOW,
  * BAD_TRACE_LEN: one cycle; then a scan of the staged slots, one slot per cycle: BAD_OPCODE unless
- * the executor runs the slot, EXEC_BUDGET once the budgeted cycles pass EXEC_BUDGET, LD_IMM64
- * completeness, NO_EXIT; the slot rules come generated from jit/nic/validate.py), then the engine
+ * the executor runs the slot (trace format v2: jumps, calls, atomics), BAD_CALL for a helper the
+ * RTL executor does not implement, EXEC_BUDGET once the budgeted cycles pass EXEC_BUDGET, BAD_JUMP
+ * for a jump that is not forward to at most the trace length (the guard exit) or lands on an
+ * LD_IMM64's second slot (a bit per slot remembers the targets seen), LD_IMM64 completeness,
+ * NO_EXIT; the slot rules come generated from jit/nic/validate.py; its static write-buffer count
+ * (WB_OVERFLOW) stays host-side), then the engine
  * raises engine_hold and waits for engine_idle (the packet engine is between frames and starts no
  * new lookup while held), picks the victim (lowest invalid entry, else the policy's), assigns each
  * packet atom an extractor slot (one atom per cycle, jit/nic/validate.py allocate_slots: share a
@@ -88,6 +92,9 @@ module jitnic_axil_regs #(
     output wire [MAX_ATOMS*SIDX_W-1:0] entry_wr_slots,
     // extractor slot k's field at [32k +: 32] (atom control word layout), for jitnic_match
     output wire [N_SLOTS*32-1:0]    slot_fields,
+    // the installed entry's trace length in slots (valid with entry_wr_en; the executor's
+    // guard exit: a jump to slot trace_len fails the guard)
+    output wire [SLOT_W:0]          entry_wr_trace_len,
     // trace RAM write port, address {entry, slot}
     output wire                     trace_wr_en,
     output wire [IDX_W+SLOT_W-1:0]  trace_wr_addr,
@@ -108,9 +115,14 @@ module jitnic_axil_regs #(
     output wire [31:0]              pol_seed,
     input  wire [IDX_W-1:0]         pol_victim,
 
-    // counter events: one-cycle pulses per `CNT_* index; EXEC_CYCLES adds cnt_exec_cycles
+    // counter events: one-cycle pulses per `CNT_* index; EXEC_CYCLES adds cnt_exec_cycles,
+    // MAP_OPS adds cnt_map_ops
     input  wire [`N_COUNTERS-1:0]   cnt_inc,
     input  wire [31:0]              cnt_exec_cycles,
+    input  wire [15:0]              cnt_map_ops,
+
+    // REG_PRANDOM_SEED, loaded into the NIC's prandom LFSR with pol_seed_valid (CTRL_RESEED)
+    output wire [31:0]              prandom_seed,
     // a frame hit entry hit_index
     input  wire                     hit_valid,
     input  wire [IDX_W-1:0]         hit_index,
@@ -164,6 +176,9 @@ reg                     evict_reg, evict_next;
 reg [31:0]              natoms_reg, natoms_next;
 reg [31:0]              tlen_reg, tlen_next;
 reg [31:0]              seed_reg, seed_next;
+reg [31:0]              pseed_reg, pseed_next;
+// jump targets seen by the scan (bit t: some jump lands on slot t), for BAD_JUMP into an LD_IMM64
+reg [MAX_TRACE_LEN:0]   jt_reg, jt_next;
 reg [MAX_ATOMS*96-1:0]  atoms_reg, atoms_next;
 reg [N_ENTRIES-1:0]     valid_reg, valid_next;
 
@@ -213,18 +228,34 @@ jitnic_ram #(.DATA_W(64), .ADDR_W(SLOT_W)) u_stage_trace (
 // ---- helpers ---------------------------------------------------------------------------------
 // slot rules (generated into jitnic_abi.vh from jit/nic/validate.py): the rule of an opcode, then
 // the fields that rule allows; a slot passes when the executor would run it
-localparam [1023:0] SLOT_RULES = `SLOT_RULE_TABLE;
+// (trace format v2: the v1 rules plus jumps, calls and atomics)
+localparam [1279:0] SLOT_RULES = `SLOT_RULE_TABLE_V2;
 wire [7:0]  scan_opc = stg_rd_data[7:0];
 wire [3:0]  scan_dst = stg_rd_data[11:8];
 wire [3:0]  scan_src = stg_rd_data[15:12];
 wire [15:0] scan_off = stg_rd_data[31:16];
 wire [31:0] scan_imm = stg_rd_data[63:32];
-wire [3:0]  scan_rule = SLOT_RULES[4*scan_opc +: 4];
-wire        scan_ok = `SLOT_FIELDS_OK(scan_rule, scan_dst, scan_src, scan_off, scan_imm);
-wire        scan_div = scan_rule == `SLOT_RULE_DIV_K || scan_rule == `SLOT_RULE_DIV_X;
-wire [31:0] scan_cost = !scan_div ? `EXEC_COST_SLOT :
-                        scan_opc[2:0] == 3'd7 ? `EXEC_COST_DIV64 : `EXEC_COST_DIV32;
+wire [4:0]  scan_rule = SLOT_RULES[5*scan_opc +: 5];
+wire        scan_ok = `SLOT_FIELDS_OK_V2(scan_rule, scan_dst, scan_src, scan_off, scan_imm);
+wire        scan_div = scan_rule == {1'b0, `SLOT_RULE_DIV_K} || scan_rule == {1'b0, `SLOT_RULE_DIV_X};
+wire        scan_call = scan_rule == `SLOT_RULE_CALL;
+// the helpers the RTL executor implements (nic_helpers.py's RTL column); until that define
+// exists, the NIC helper set
+`ifdef RTL_HELPER_OK
+wire        scan_call_ok = `RTL_HELPER_OK(scan_imm);
+`else
+wire        scan_call_ok = `NIC_HELPER_OK(scan_imm);
+`endif
+wire [31:0] scan_cost = scan_div ? (scan_opc[2:0] == 3'd7 ? `EXEC_COST_DIV64 : `EXEC_COST_DIV32) :
+                        scan_call ? `SLOT_CALL_COST(scan_imm) :
+                        scan_rule == `SLOT_RULE_ATOMIC ? `EXEC_COST_ATOMIC : `EXEC_COST_SLOT;
 wire [32:0] scan_total = {1'b0, cost_reg} + {1'b0, scan_cost};
+// jumps: forward, to at most the trace length (slot + 1 + off, off >= 0 and no wrap)
+wire        scan_jump = scan_rule == {1'b0, `SLOT_RULE_JA} || scan_rule == `SLOT_RULE_JCOND_K ||
+                        scan_rule == `SLOT_RULE_JCOND_X;
+wire [31:0] scan_target = {{(31-SLOT_W){1'b0}}, idx_reg} + 32'd1 + {16'd0, scan_off};
+wire        scan_jump_bad = scan_off[15] || scan_target > tlen_reg;
+wire        scan_into_lddw = jt_reg[idx_reg + 1'b1];    // a jump lands on this LD_IMM64's 2nd slot
 
 function [31:0] strobe;
     input [31:0] old;
@@ -408,6 +439,7 @@ always @* begin
         `REG_STAGE_NATOMS:      rdata_next = natoms_reg;
         `REG_STAGE_TRACE_LEN:   rdata_next = tlen_reg;
         `REG_POLICY_SEED:       rdata_next = seed_reg;
+        `REG_PRANDOM_SEED:      rdata_next = pseed_reg;
         `REG_CFG_N_SLOTS:       rdata_next = N_SLOTS;
         default: begin
             if (r_is_cnt) begin
@@ -452,6 +484,8 @@ always @* begin
     natoms_next = natoms_reg;
     tlen_next = tlen_reg;
     seed_next = seed_reg;
+    pseed_next = pseed_reg;
+    jt_next = jt_reg;
     atoms_next = atoms_reg;
     valid_next = valid_reg;
     st_ok_next = st_ok_reg;
@@ -498,6 +532,7 @@ always @* begin
             `REG_STAGE_NATOMS:    natoms_next = strobe(natoms_reg, s_axil_wdata, s_axil_wstrb);
             `REG_STAGE_TRACE_LEN: tlen_next = strobe(tlen_reg, s_axil_wdata, s_axil_wstrb);
             `REG_POLICY_SEED:     seed_next = strobe(seed_reg, s_axil_wdata, s_axil_wstrb);
+            `REG_PRANDOM_SEED:    pseed_next = strobe(pseed_reg, s_axil_wdata, s_axil_wstrb);
             default: begin
                 if (w_is_atom) begin
                     atoms_next[96*w_atom + 32*w_word +: 32] =
@@ -566,6 +601,7 @@ always @* begin
             end else begin
                 idx_next = {(SLOT_W+1){1'b0}};
                 cost_next = 32'd0;
+                jt_next = {(MAX_TRACE_LEN+1){1'b0}};
                 stg_rd_en_c = 1'b1;
                 stg_rd_addr_c = {SLOT_W{1'b0}};
                 state_next = C_SCAN;
@@ -574,14 +610,29 @@ always @* begin
         C_SCAN: begin
             // stg_rd_data is slot idx_reg
             cost_next = scan_total[31:0];
+            if (scan_jump && !scan_jump_bad) begin
+                jt_next[scan_target[SLOT_W:0]] = 1'b1;
+            end
             if (!scan_ok) begin
                 err_code_next = `ERR_BAD_OPCODE;
                 err_index_next = idx32[15:0];
                 state_next = C_IDLE;
                 st_err_next = 1'b1;
                 cnt_install_err_c = 1'b1;
+            end else if (scan_call && !scan_call_ok) begin
+                err_code_next = `ERR_BAD_CALL;
+                err_index_next = idx32[15:0];
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
             end else if (scan_total[32] || scan_total[31:0] > EXEC_BUDGET) begin   // 32-bit compare
                 err_code_next = `ERR_EXEC_BUDGET;
+                err_index_next = idx32[15:0];
+                state_next = C_IDLE;
+                st_err_next = 1'b1;
+                cnt_install_err_c = 1'b1;
+            end else if (scan_jump && scan_jump_bad) begin
+                err_code_next = `ERR_BAD_JUMP;
                 err_index_next = idx32[15:0];
                 state_next = C_IDLE;
                 st_err_next = 1'b1;
@@ -598,6 +649,12 @@ always @* begin
                     // LD_IMM64 fills the last two slots: the last slot is not exit
                     err_code_next = `ERR_NO_EXIT;
                     err_index_next = tlen_reg[15:0] - 1'b1;
+                    state_next = C_IDLE;
+                    st_err_next = 1'b1;
+                    cnt_install_err_c = 1'b1;
+                end else if (scan_into_lddw) begin
+                    err_code_next = `ERR_BAD_JUMP;
+                    err_index_next = idx32[15:0];
                     state_next = C_IDLE;
                     st_err_next = 1'b1;
                     cnt_install_err_c = 1'b1;
@@ -725,6 +782,10 @@ always @* begin
             if (inc[j]) begin
                 cnt_next[32*j +: 32] = cnt_next[32*j +: 32] + cnt_exec_cycles;
             end
+        end else if (j == `CNT_MAP_OPS) begin
+            if (inc[j]) begin
+                cnt_next[32*j +: 32] = cnt_next[32*j +: 32] + {16'd0, cnt_map_ops};
+            end
         end else if (inc[j]) begin
             cnt_next[32*j +: 32] = cnt_next[32*j +: 32] + 32'd1;
         end
@@ -753,6 +814,8 @@ always @(posedge clk) begin
     natoms_reg <= natoms_next;
     tlen_reg <= tlen_next;
     seed_reg <= seed_next;
+    pseed_reg <= pseed_next;
+    jt_reg <= jt_next;
     atoms_reg <= atoms_next;
     valid_reg <= valid_next;
     st_ok_reg <= st_ok_next;
@@ -790,6 +853,8 @@ always @(posedge clk) begin
         natoms_reg <= 32'd0;
         tlen_reg <= 32'd0;
         seed_reg <= 32'd0;
+        pseed_reg <= 32'd0;
+        jt_reg <= {(MAX_TRACE_LEN+1){1'b0}};
         for (k = 0; k < MAX_ATOMS * 3; k = k + 1) begin
             atoms_reg[32*k +: 32] <= 32'd0;
         end
@@ -828,6 +893,7 @@ assign entry_wr_natoms = natoms_reg[NATOMS_W-1:0];
 assign entry_wr_atoms = atoms_reg;
 assign entry_wr_slots = aslots_reg;
 assign slot_fields = slot_cfg_reg;
+assign entry_wr_trace_len = tlen_reg[SLOT_W:0];
 assign trace_wr_en = trace_wr_en_reg;
 assign trace_wr_addr = {victim_reg, trace_wr_slot_reg};
 assign trace_wr_data = trace_wr_data_reg;
@@ -841,6 +907,7 @@ assign pol_fill_evict = evict_reg;
 assign pol_invalidate_all = inv_all_c;
 assign pol_seed_valid = seed_valid_c;
 assign pol_seed = seed_reg;
+assign prandom_seed = pseed_reg;
 
 assign dbg_commit_state = state_reg;
 
@@ -869,6 +936,8 @@ wire [31:0] dbg_oversize = cnt_reg[32*`CNT_OVERSIZE +: 32];
 wire [31:0] dbg_host_tx = cnt_reg[32*`CNT_HOST_TX +: 32];
 wire [31:0] dbg_install_errors = cnt_reg[32*`CNT_INSTALL_ERRORS +: 32];
 wire [31:0] dbg_exec_cycles = cnt_reg[32*`CNT_EXEC_CYCLES +: 32];
+wire [31:0] dbg_guard_misses = cnt_reg[32*`CNT_GUARD_MISSES +: 32];
+wire [31:0] dbg_map_ops = cnt_reg[32*`CNT_MAP_OPS +: 32];
 wire unused_axil = ^s_axil_awprot ^ ^s_axil_arprot ^ ^s_axil_awaddr[1:0] ^ ^s_axil_araddr[1:0];
 /* verilator lint_on UNUSEDSIGNAL */
 

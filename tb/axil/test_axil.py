@@ -5,7 +5,11 @@ of the NIC: it answers engine_hold with engine_idle, offers a policy victim, pul
 and records every entry/trace/policy write the block makes. Expected commit outcomes come from
 `reference_commit` below, which is `jit.nic.validate.validate_words`, the validator the model uses:
 random invalid slots (writes to r10, registers past r10, reserved fields) and traces over the
-execution budget must get the same error code and index from the RTL. Installs draw their packet
+execution budget must get the same error code and index from the RTL. The block accepts trace
+format v2 (jumps, helper calls, atomics): random v2 traces with forward jumps (some past the trace
+length, backwards, or into an LD_IMM64's second slot) and calls (some outside the helper set) get
+the validator's BAD_JUMP / BAD_CALL / budget verdicts. The validator's static write-buffer count
+(WB_OVERFLOW) is host-side only (docs/abi.md), so a case it refuses for that reason is not sent. Installs draw their packet
 fields from a pool a little larger than N_SLOTS, so that extractor slots are shared, released by
 evictions and sometimes run out: every commit's slot assignment (the slot each atom reads, the
 slot fields, SLOTS_FULL and its atom index) is checked against `jit.nic.validate.allocate_slots`,
@@ -25,7 +29,7 @@ from jit.nic import encoding as enc
 from jit.ebpf import isa
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Counter, ErrorCode
 from jit.nic.model import NicConfig
-from jit.nic.validate import RULE_FIELDS, RULE_TABLE, allocate_slots, slot_ok, validate_words
+from jit.nic.validate import RULE_FIELDS, RULE_TABLE_V2, allocate_slots, slot_ok, validate_words
 from tb.common.axil import AxilMaster, NicDriver
 from tb.common.runner import param, run_cocotb
 
@@ -34,10 +38,49 @@ def reference_commit(atom_words: list[tuple[int, int, int]], natoms: int,
                      trace: list[tuple[int, int]], trace_len: int, cfg: NicConfig
                      ) -> tuple[ErrorCode, int]:
     """Expected (error, index) of a commit with STAGE_NATOMS=natoms, STAGE_TRACE_LEN=trace_len:
-    the one validator definition (jit/nic/validate.py) the model uses too."""
+    the one validator definition (jit/nic/validate.py) the model uses too, for trace format v2."""
     return validate_words(atom_words, natoms, trace, trace_len, max_atoms=cfg.max_atoms,
                           max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
-                          exec_budget=cfg.exec_budget)
+                          exec_budget=cfg.exec_budget, v2=True)
+
+
+# helpers of the RTL executor's set (issue 10) and ids outside every NIC helper set
+RTL_CALLS = (1, 7, 8, 12, 23, 51)
+NOT_HELPERS = (0, 6, 9, 200, 0xFFFF_FFFF)
+
+
+def v2_trace(rng: random.Random, n: int) -> list[tuple[int, int]]:
+    """n slots ending in exit, with forward conditional jumps and `ja`s (targets anywhere after
+    the jump up to the guard exit n, sometimes past it, backwards or onto an LD_IMM64's second
+    slot), helper calls (now and then an id outside the helper set) and atomics."""
+    out: list[tuple[int, int]] = []
+    while len(out) < n - 1:
+        left = n - 1 - len(out)
+        here = len(out)
+        choice = rng.random()
+        if choice < 0.15 and left >= 2:
+            out += enc.trace_words(isa.ld_imm64(rng.randrange(10), rng.getrandbits(64)).encode())
+            continue
+        if choice < 0.45:
+            target = rng.randrange(here + 1, n + 1)
+            if rng.random() < 0.08:
+                target = rng.choice([here, here - 1, n + 1, n + 5])
+            off = (target - here - 1) & 0xFFFF
+            insn = (isa.ja(0) if rng.random() < 0.3 else
+                    isa.jmp_imm(rng.choice([0x10, 0x20, 0x50, 0xA0]), rng.randrange(10),
+                                rng.getrandbits(31), 0))
+            lo, hi = enc.trace_words(insn.encode())[0]
+            out.append((lo & 0xFFFF | off << 16, hi))
+            continue
+        if choice < 0.6:
+            helper = rng.choice(NOT_HELPERS) if rng.random() < 0.1 else rng.choice(RTL_CALLS)
+            out.append(enc.trace_words(isa.call_helper(helper).encode())[0])
+            continue
+        if choice < 0.65:
+            out.append(enc.trace_words(isa.atomic(rng.choice([4, 8]), 0x00, 1, 2, 0).encode())[0])
+            continue
+        out.append(enc.trace_words(isa.mov64_imm(rng.randrange(10), rng.getrandbits(31)).encode())[0])
+    return out + enc.trace_words(isa.exit_insn().encode())
 
 
 def invalid_slot(rng: random.Random) -> tuple[int, int]:
@@ -45,8 +88,8 @@ def invalid_slot(rng: random.Random) -> tuple[int, int]:
     r10, a register past r10, a reserved field set), or any opcode with random fields."""
     while True:
         if rng.random() < 0.7:
-            opcode = rng.choice([op for op in range(256) if RULE_TABLE[op]])
-            f = RULE_FIELDS[RULE_TABLE[opcode]]
+            opcode = rng.choice([op for op in range(256) if RULE_TABLE_V2[op]])
+            f = RULE_FIELDS[RULE_TABLE_V2[opcode]]
             dst = rng.randrange({"w": 10, "r": 11, "0": 1}[f.dst])
             src = rng.randrange({"w": 10, "r": 11, "0": 1}[f.src])
             off = rng.choice(f.off) if f.off else rng.getrandbits(16)
@@ -59,7 +102,7 @@ def invalid_slot(rng: random.Random) -> tuple[int, int]:
             lo, hi = opcode | dst << 8 | src << 12 | off << 16, imm
         else:
             lo, hi = rng.getrandbits(32), rng.getrandbits(32)
-        if not slot_ok(lo, hi):
+        if not slot_ok(lo, hi, v2=True):
             return lo, hi
 
 
@@ -67,6 +110,7 @@ def invalid_slot(rng: random.Random) -> tuple[int, int]:
 class Recorder:
     """Everything the block wrote towards the rest of the NIC."""
     entry_writes: list = field(default_factory=list)     # (index, natoms, atoms word)
+    trace_lens: list = field(default_factory=list)       # entry_wr_trace_len of each entry write
     slot_writes: list = field(default_factory=list)      # (atom slots word, slot fields word)
     trace_writes: list = field(default_factory=list)     # (addr, data)
     fills: list = field(default_factory=list)            # (index, evict)
@@ -89,6 +133,7 @@ class AxilTb:
         dut.pol_victim.value = 0
         dut.cnt_inc.value = 0
         dut.cnt_exec_cycles.value = 0
+        dut.cnt_map_ops.value = 0
         dut.hit_valid.value = 0
         dut.hit_index.value = 0
         dut.map_reg_rdata.value = 0     # the map region is jitnic_maps' (tb/maps, tb/top)
@@ -113,6 +158,7 @@ class AxilTb:
                 rec.entry_writes.append((int(dut.entry_wr_index.value), int(dut.entry_wr_natoms.value),
                                          int(dut.entry_wr_atoms.value)))
                 rec.slot_writes.append((int(dut.entry_wr_slots.value), int(dut.slot_fields.value)))
+                rec.trace_lens.append(int(dut.entry_wr_trace_len.value))
                 rec.writes_while_busy += not granted
             if int(dut.trace_wr_en.value):
                 rec.trace_writes.append((int(dut.trace_wr_addr.value), int(dut.trace_wr_data.value)))
@@ -179,7 +225,7 @@ async def register_map(dut):
     st = await tb.nic.status()
     assert not (st.busy or st.commit_ok or st.commit_err), st
     # unmapped, write-only and out-of-range addresses read 0
-    unmapped = [enc.REG_CTRL, 0x003C, 0x00FC, 0x0200, enc.REG_SLOTS + 4 * tb.cfg.n_slots,
+    unmapped = [enc.REG_CTRL, 0x0040, 0x00FC, 0x0200, enc.REG_SLOTS + 4 * tb.cfg.n_slots,
                 enc.REG_COUNTERS + 4 * len(Counter),
                 enc.REG_ENTRY_HITS + 4 * tb.cfg.n_entries,
                 enc.REG_ENTRY_VALID + 4 * ((tb.cfg.n_entries + 31) // 32),
@@ -203,7 +249,8 @@ async def register_map(dut):
     for s, words in enumerate(slot_vals):
         for w, v in enumerate(words):
             await tb.axil.write(enc.REG_STAGE_TRACE + 8 * s + 4 * w, v)
-    for reg in (enc.REG_STAGE_NATOMS, enc.REG_STAGE_TRACE_LEN, enc.REG_POLICY_SEED):
+    for reg in (enc.REG_STAGE_NATOMS, enc.REG_STAGE_TRACE_LEN, enc.REG_POLICY_SEED,
+                enc.REG_PRANDOM_SEED):
         v = rng.getrandbits(32)
         await tb.axil.write(reg, v)
         assert await tb.axil.read(reg) == v
@@ -264,6 +311,14 @@ async def commit_errors(dut):
         ("jump", [], 0, [mov, words(ja), ex], 3),
         ("call", [], 0, [words(call), ex], 2),
         ("atomic", [], 0, [mov, words(xadd), ex], 3),
+        ("jump to the guard exit", [], 0, [words(isa.ja(1).encode()), mov, ex], 3),
+        ("jump past the guard exit", [], 0, [words(isa.ja(2).encode()), mov, ex], 3),
+        ("jump backwards", [], 0, [mov, words(isa.ja(-2).encode()), ex], 3),
+        ("jump to itself", [], 0, [mov, words(isa.ja(-1).encode()), ex], 3),
+        ("jump into LD_IMM64", [], 0, [words(isa.jmp_imm(0x10, 1, 0, 1).encode())] + ld + [ex], 4),
+        ("jump onto LD_IMM64", [], 0, [words(isa.jmp_imm(0x10, 1, 0, 0).encode())] + ld + [ex], 4),
+        ("call outside the helper set", [], 0, [mov, words(isa.call_helper(6).encode()), ex], 3),
+        ("call with src 1", [], 0, [(0x85 | 1 << 12, 1), ex], 2),
         ("LD_IMM64 pseudo", [], 0, ld_pseudo + [ex], 3),
         ("LD_IMM64 missing half", [], 0, [mov, ld[0]], 2),
         ("LD_IMM64 last", [], 0, [mov] + ld, 3),
@@ -288,6 +343,14 @@ async def commit_errors(dut):
     plain = cfg.exec_budget + 1
     if plain <= max_len:
         cases.append(("budget, plain slots", [], 0, [mov] * (plain - 1) + [ex], plain))
+    # map helper calls cost the lookup's budget
+    n_calls = cfg.exec_budget // 24 + 1
+    if n_calls + 1 <= max_len:
+        cases.append(("budget, calls", [], 0, [words(call)] * n_calls + [ex], n_calls + 1))
+    # random v2 traces: jumps, calls, atomics
+    for _ in range(40):
+        n = rng.randrange(1, max_len + 1)
+        cases.append(("v2", [], 0, v2_trace(rng, n), n))
     # random invalid slots at random places of otherwise good traces
     for _ in range(40):
         n = rng.randrange(2, max_len + 1)
@@ -303,11 +366,15 @@ async def commit_errors(dut):
         cases.append(("random", [], 0, tr, n))
 
     errors = accepted = 0
+    seen = set()
     for name, atoms, natoms, trace, tlen in cases:
         if len(trace) > max_len or len(atoms) > max_atoms:
             continue
         raw = [a.words() if isinstance(a, Atom) else a for a in atoms]
         expected = reference_commit(raw, natoms, trace, tlen, cfg)
+        if expected[0] == ErrorCode.WB_OVERFLOW:
+            continue                    # the host's check alone (docs/abi.md)
+        seen.add(expected[0])
         valid_before = tb.valid_bits()
         n_writes = len(tb.rec.entry_writes)
         await tb.nic.stage(atoms, trace, natoms=natoms, trace_len=tlen)
@@ -322,6 +389,8 @@ async def commit_errors(dut):
         assert tb.valid_bits() == valid_before and len(tb.rec.entry_writes) == n_writes, f"{name} changed state"
         assert (await tb.nic.read_counters([Counter.INSTALL_ERRORS]))[Counter.INSTALL_ERRORS] == errors
     assert errors >= 15
+    # the v2 verdicts were all exercised
+    assert {ErrorCode.BAD_JUMP, ErrorCode.BAD_CALL, ErrorCode.NONE} <= seen, seen
     counts = await tb.nic.read_counters([Counter.INSTALLS, Counter.INSTALL_ERRORS])
     assert counts == {Counter.INSTALLS: accepted, Counter.INSTALL_ERRORS: errors}
     assert len(tb.rec.fills) == accepted
@@ -392,6 +461,7 @@ async def commit_installs(dut):
         # what went to the match table and the trace RAM
         (index, wr_natoms, word), = tb.rec.entry_writes[entry_writes:]
         assert (index, wr_natoms) == (expect_entry, natoms)
+        assert tb.rec.trace_lens[-1] == len(trace), "entry_wr_trace_len"
         for k, word_k in plan.configure:
             fields[k] = word_k
         uses[expect_entry] = plan.uses
@@ -465,15 +535,18 @@ async def counters_and_control(dut):
     for _ in range(300):
         bits = rng.getrandbits(len(Counter)) & rng.getrandbits(len(Counter))
         cycles = rng.getrandbits(12)
+        map_ops = rng.getrandbits(16)
         hit = rng.random() < 0.5
         index = rng.randrange(n)
         dut.cnt_inc.value = bits
         dut.cnt_exec_cycles.value = cycles
+        dut.cnt_map_ops.value = map_ops
         dut.hit_valid.value = int(hit)
         dut.hit_index.value = index
         for c in Counter:
             if bits >> c & 1 and c not in (Counter.INSTALLS, Counter.EVICTIONS, Counter.INSTALL_ERRORS):
-                expect[c] += cycles if c == Counter.EXEC_CYCLES else 1
+                expect[c] += (cycles if c == Counter.EXEC_CYCLES else
+                              map_ops if c == Counter.MAP_OPS else 1)
         hits[index] += hit
         await FallingEdge(dut.clk)
     dut.cnt_inc.value = 0
@@ -525,6 +598,9 @@ async def counters_and_control(dut):
     await tb.nic.reseed(0)
     await ClockCycles(dut.clk, 2)
     assert tb.rec.seeds == [0xDEADBEEF, 0]
+    # REG_PRANDOM_SEED goes out beside it (the NIC's prandom LFSR loads it on the same pulse)
+    await tb.axil.write(enc.REG_PRANDOM_SEED, 0x1234_5678)
+    assert int(dut.prandom_seed.value) == 0x1234_5678
 
 
 CONFIGS = [
