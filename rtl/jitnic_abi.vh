@@ -214,6 +214,7 @@
 `define KIND_STACK 3'd3
 `define KIND_MAP 3'd4
 `define KIND_UNKNOWN 3'd5
+`define SLOT_CALL_COST(id) ((id) == 32'd1 ? 32'd24 : (id) == 32'd2 ? 32'd24 : (id) == 32'd3 ? 32'd24 : (id) == 32'd5 ? 32'd2 : (id) == 32'd7 ? 32'd2 : (id) == 32'd8 ? 32'd2 : (id) == 32'd12 ? 32'd2 : (id) == 32'd23 ? 32'd2 : (id) == 32'd28 ? 32'd66 : (id) == 32'd44 ? 32'd2 : (id) == 32'd51 ? 32'd24 : (id) == 32'd65 ? 32'd2 : (id) == 32'd189 ? 32'd258 : (id) == 32'd190 ? 32'd258 : 32'd1)
 `define HELPER_MAP_LOOKUP_ELEM 32'd1
 `define HELPER_COST_MAP_LOOKUP_ELEM 24
 `define HELPER_MAP_UPDATE_ELEM 32'd2

@@ -487,5 +487,10 @@ def verilog_defines() -> list[str]:
               f"`define EXEC_COST_ATOMIC {enc.EXEC_COST_ATOMIC}",
               f"`define JITNIC_EXEC_BUDGET {enc.EXEC_BUDGET}"]
     lines += [f"`define KIND_{k.name} 3'd{int(k)}" for k in Kind]
+    # slot_cost of a call by helper id (the commit engine's budget; any other id: one slot)
+    cost = f"32'd{enc.EXEC_COST_SLOT}"
+    for h in sorted(NIC_HELPERS.values(), key=lambda h: -h.id):
+        cost = f"(id) == 32'd{h.id} ? 32'd{h.cost} : {cost}"
+    lines.append(f"`define SLOT_CALL_COST(id) ({cost})")
     lines += nic_helpers.verilog_defines()
     return lines
