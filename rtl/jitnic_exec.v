@@ -7,7 +7,8 @@
 `include "jitnic_abi.vh"
 
 /*
- * Runs one trace (straight-line eBPF, docs/abi.md "Trace words") on one frame per `start` pulse
+ * Runs one trace (eBPF with forward jumps, docs/abi.md "Trace words" and "Trace format v2") on
+ * one frame per `start` (or `retry`) pulse
  * and answers with exactly one `done` pulse: `err` = EXEC_ERR_NONE and `action` = r0[31:0] at
  * `exit`, or the fault code. `start` is ignored while a run is in progress.
  *
@@ -15,7 +16,8 @@
  * already holds pc + 1, and it stays there while a multi-cycle instruction finishes, so the next
  * instruction is waiting when the current one completes. Costs (cycles per instruction): ALU,
  * ALU64, byte swaps, stores, exit 1; LD_IMM64 2; loads 2 (3 when two words come from the packet
- * RAM); div/mod 34 (32-bit) or 66 (64-bit), 2 by zero. Plus 1 cycle of fetch after `start`
+ * RAM); div/mod 34 (32-bit) or 66 (64-bit), 2 by zero; jumps 1 not taken, 2 taken (the target
+ * is fetched), 1 to the guard exit. Plus 1 cycle of fetch after `start`
  * (none with PREFETCH, where slot 0 is read in the start cycle), and `done` one cycle after the
  * last instruction. See docs/exec.md.
  *
@@ -44,6 +46,8 @@ module jitnic_exec #(
     input  wire                   start,       // pulse: run the selected trace on the current frame
     input  wire [15:0]            pkt_len,     // frame length in bytes (<= PKT_BYTES), sampled at start
     input  wire [HDR_BYTES*8-1:0] hdr_in,      // frame bytes 0..HDR_BYTES-1 (byte k at [8k+7:8k]), sampled at start
+    input  wire [SLOT_W:0]        trace_len,   // slots of the trace, sampled at start and retry: a jump to it is the guard exit
+    input  wire                   retry,       // pulse (idle): run again on the frame of the last start (after a GUARD done)
 
     // trace read port (synchronous: slot_data is the slot addressed in the previous cycle)
     output wire [SLOT_W-1:0]      slot_addr,
@@ -60,6 +64,29 @@ module jitnic_exec #(
     output wire [3:0]             err,         // `EXEC_ERR_*; EXEC_ERR_NONE after exit
     output wire [HDR_BYTES*8-1:0] hdr_out,     // the header window as the trace left it
     output wire [31:0]            cycles,      // start-to-done cycles of the last run
+
+    // map port (jitnic_maps' ex_* port, docs/exec.md "Map port"); requests only while m_grant
+    output wire                   m_req_valid,
+    input  wire                   m_req_ready,
+    output wire [2:0]             m_req_op,
+    output wire [7:0]             m_req_map,
+    output wire [`JITNIC_MAP_MAX_KEY_BYTES*8-1:0] m_req_key,
+    output wire [31:0]            m_req_addr,
+    output wire [63:0]            m_req_data,
+    output wire [7:0]             m_req_be,
+    input  wire                   m_resp_valid,
+    input  wire                   m_resp_ok,
+    input  wire [31:0]            m_resp_addr,
+    input  wire [63:0]            m_resp_data,
+    input  wire                   m_grant,     // this lane may touch maps and prandom (oldest frame)
+    output wire                   m_txn_open,  // first map request .. end of commit or discard
+
+    // bpf_get_prandom_u32: the NIC's LFSR state in, the state after this run's draws out
+    input  wire [31:0]            prandom_state,
+    output wire                   prandom_we,  // with done: a committing run drew at least once
+    output wire [31:0]            prandom_next,
+    output wire [63:0]            redirect_meta, // with done: encoding.redirect_meta of the run
+    output wire [15:0]            map_ops,     // with done: map operations (Counter.MAP_OPS)
 
     // debug (waveforms)
     output wire [SLOT_W-1:0]      dbg_pc,      // slot of the instruction in flight
@@ -119,6 +146,7 @@ reg [PC_W-1:0]   pc_reg = {PC_W{1'b0}}, pc_next;
 reg [SLOT_W-1:0] slot_addr_reg = {SLOT_W{1'b0}}, slot_addr_next;
 reg [31:0]       cnt_reg = 32'd0, cnt_next;
 reg [15:0]       len_reg = 16'd0;
+reg [PC_W-1:0]   tlen_reg = {PC_W{1'b0}};                 // trace_len: the guard exit slot
 reg [63:0]       insn_reg = 64'd0;                        // instruction in flight (debug)
 reg [3:0]        wb_dst_reg = 4'd0, wb_dst_next;          // destination of a multi-cycle instruction
 reg [31:0]       imm_lo_reg = 32'd0, imm_lo_next;         // LD_IMM64 low word
@@ -146,6 +174,7 @@ reg [31:0]       cycles_reg = 32'd0, cycles_next;
 // storage
 reg [63:0]            rf_reg [0:15];                       // r0..r10 (r11..r15 never written)
 reg [HDR_BYTES*8-1:0] win_reg = {HDR_BYTES*8{1'b0}};       // header window copy
+reg [HDR_BYTES*8-1:0] win0_reg = {HDR_BYTES*8{1'b0}};      // the window as sampled at start (retry)
 reg [63:0]            stk_even_mem [0:31];                 // stack words 0, 2, .., 62
 reg [63:0]            stk_odd_mem [0:31];                  // stack words 1, 3, .., 63
 reg [63:0]            stk_even_q = 64'd0;
@@ -160,6 +189,21 @@ assign hdr_out = win_reg;
 assign cycles = cycles_reg;
 assign dbg_pc = pc_reg[SLOT_W-1:0];
 assign dbg_insn = state_reg == STATE_EXEC ? slot_data : insn_reg;
+assign m_req_valid = 1'b0;
+assign m_req_op = 3'd0;
+assign m_req_map = 8'd0;
+assign m_req_key = {`JITNIC_MAP_MAX_KEY_BYTES*8{1'b0}};
+assign m_req_addr = 32'd0;
+assign m_req_data = 64'd0;
+assign m_req_be = 8'd0;
+assign m_txn_open = 1'b0;
+assign prandom_we = 1'b0;
+assign prandom_next = prandom_state;
+assign redirect_meta = 64'd0;
+assign map_ops = 16'd0;
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_map_port = &{m_req_ready, m_resp_valid, m_resp_ok, m_resp_addr, m_resp_data, m_grant};
+/* verilator lint_on UNUSEDSIGNAL */
 
 // ---- decode (slot_data, valid in STATE_EXEC) --------------------------------------------------
 wire [7:0]  d_opc = slot_data[7:0];
@@ -205,10 +249,49 @@ wire is_ldx = d_cls == 3'd1 && (d_opc[7:5] == 3'b011 || (d_opc[7:5] == 3'b100 &&
 wire is_st = d_cls == 3'd2 && d_opc[7:5] == 3'b011 && src_zero && dst_rd_ok;
 wire is_stx = d_cls == 3'd3 && d_opc[7:5] == 3'b011 && imm_zero && dst_rd_ok && src_ok;
 wire is_exit = d_opc == 8'h95 && d_dst == 4'd0 && src_zero && off_zero && imm_zero;
+// forward jumps (trace format v2, jit/nic/validate.py JA / JCOND_K / JCOND_X)
+wire d_jmp_cls = d_cls == 3'd5 || d_cls == 3'd6;
+wire is_ja = d_opc == 8'h05 && d_dst == 4'd0 && src_zero && imm_zero;
+wire is_jcond = d_jmp_cls && dst_rd_ok && (d_x ? src_ok && imm_zero : src_zero)
+                && d_op != 4'h0 && d_op != 4'h8 && d_op != 4'h9 && d_op != 4'he && d_op != 4'hf;
 
 wire [63:0] dst_val = rf_reg[d_dst];
 wire [31:0] r0_lo = rf_reg[0][31:0];
 wire [63:0] src_val = rf_reg[d_src];
+
+// ---- jump condition and target ---------------------------------------------------------------
+wire [63:0] j_b = d_x ? src_val : {{32{d_imm[31]}}, d_imm};
+wire        j_32 = d_cls == 3'd6;
+wire [63:0] j_ua = j_32 ? {32'd0, dst_val[31:0]} : dst_val;                       // unsigned view
+wire [63:0] j_ub = j_32 ? {32'd0, j_b[31:0]} : j_b;
+wire [63:0] j_sa = j_32 ? {{32{dst_val[31]}}, dst_val[31:0]} : dst_val;          // signed view
+wire [63:0] j_sb = j_32 ? {{32{j_b[31]}}, j_b[31:0]} : j_b;
+wire j_eq = j_ua == j_ub;
+wire j_ult = j_ua < j_ub;
+wire j_slt = $signed(j_sa) < $signed(j_sb);
+reg  j_cond;
+always @* begin
+    case (d_op)
+        4'h1: j_cond = j_eq;                 // jeq
+        4'h2: j_cond = !j_ult && !j_eq;      // jgt
+        4'h3: j_cond = !j_ult;               // jge
+        4'h4: j_cond = |(j_ua & j_ub);       // jset
+        4'h5: j_cond = !j_eq;                // jne
+        4'h6: j_cond = !j_slt && !j_eq;      // jsgt
+        4'h7: j_cond = !j_slt;               // jsge
+        4'ha: j_cond = j_ult;                // jlt
+        4'hb: j_cond = j_ult || j_eq;        // jle
+        4'hc: j_cond = j_slt;                // jslt
+        4'hd: j_cond = j_slt || j_eq;        // jsle
+        default: j_cond = 1'b1;              // ja
+    endcase
+end
+// target = pc + 1 + off (32 bits: a backward or far target compares out of range)
+wire [31:0] j_tgt = {{(32-PC_W){1'b0}}, pc_reg} + 32'd1 + {{16{d_off[15]}}, d_off};
+wire [31:0] j_len = {{(32-PC_W){1'b0}}, tlen_reg};
+wire [31:0] j_pc = {{(32-PC_W){1'b0}}, pc_reg};
+wire        j_guard = j_tgt == j_len;                                  // the guard exit
+wire        j_bad = j_tgt <= j_pc || j_tgt > j_len || j_tgt >= PC_END;  // refused at commit (BAD_JUMP)
 
 // ---- ALU and divider ---------------------------------------------------------------------------
 wire [63:0] alu_a, alu_b, alu_result;
@@ -387,7 +470,7 @@ always @* begin
     case (state_reg)
         STATE_IDLE: begin
             cnt_next = 32'd1;
-            if (start) begin
+            if (start || retry) begin
                 if (PREFETCH != 0) begin
                     // slot 0 is read in this cycle: execute it in the next, fetch slot 1 meanwhile
                     state_next = STATE_EXEC;
@@ -395,14 +478,15 @@ always @* begin
                     slot_addr_next = {{SLOT_W-1{1'b0}}, 1'b1};
                 end else begin
                     state_next = STATE_FETCH;
+                    pc_next = {PC_W{1'b0}};
                     slot_addr_next = {SLOT_W{1'b0}};
                 end
             end
         end
         STATE_FETCH: begin
+            // slot_addr (= pc: 0 after start, the target after a taken jump) was read: execute it
             state_next = STATE_EXEC;
-            pc_next = {PC_W{1'b0}};
-            slot_addr_next = {{SLOT_W-1{1'b0}}, 1'b1};
+            slot_addr_next = slot_addr_reg + 1'b1;
         end
         STATE_EXEC: begin
             if (is_alu) begin
@@ -453,6 +537,21 @@ always @* begin
             end else if (is_exit) begin
                 fin = 1'b1;
                 fin_err = `EXEC_ERR_NONE;
+            end else if (is_ja || is_jcond) begin
+                if (!j_cond) begin
+                    adv = 1'b1;
+                end else if (j_guard) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_GUARD;
+                end else if (j_bad) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_FELL_OFF;
+                end else begin
+                    // taken: address the target now, execute it after one fetch cycle
+                    pc_next = j_tgt[PC_W-1:0];
+                    slot_addr_next = j_tgt[SLOT_W-1:0];
+                    state_next = STATE_FETCH;
+                end
             end else begin
                 fin = 1'b1;
                 fin_err = `EXEC_ERR_BAD_OPCODE;
@@ -529,6 +628,9 @@ always @(posedge clk) begin
     if (state_reg == STATE_EXEC) begin
         insn_reg <= slot_data;
     end
+    if (state_reg == STATE_IDLE && (start || retry)) begin
+        tlen_reg <= trace_len;
+    end
 
     ld_ctx_reg <= ld_ctx_next;
     ld_stack_reg <= ld_stack_next;
@@ -563,7 +665,7 @@ end
 // register file: reset to the entry state at start, one write port
 integer i;
 always @(posedge clk) begin
-    if (state_reg == STATE_IDLE && start) begin
+    if (state_reg == STATE_IDLE && (start || retry)) begin
         for (i = 0; i < 16; i = i + 1) begin
             rf_reg[i] <= 64'd0;
         end
@@ -579,7 +681,10 @@ integer j, b;
 always @(posedge clk) begin
     if (state_reg == STATE_IDLE && start) begin
         win_reg <= hdr_in;
+        win0_reg <= hdr_in;
         len_reg <= pkt_len;
+    end else if (state_reg == STATE_IDLE && retry) begin
+        win_reg <= win0_reg;             // the frame as it was at start (pkt_len kept)
     end else if (win_we) begin
         for (j = 0; j < HDR_WORDS; j = j + 1) begin
             for (b = 0; b < 8; b = b + 1) begin
@@ -596,7 +701,7 @@ end
 
 // stack: two byte-enable RAM banks read every cycle, and the written-word bits
 always @(posedge clk) begin
-    if (state_reg == STATE_IDLE && start) begin
+    if (state_reg == STATE_IDLE && (start || retry)) begin
         stk_init_reg <= 64'd0;
     end else if (stk_we) begin
         if (|stk_even_be0) begin

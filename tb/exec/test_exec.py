@@ -17,6 +17,7 @@ and the per-class cycle costs of docs/exec.md (measured and logged).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 
@@ -30,7 +31,7 @@ from jit.ebpf import interp, isa, memmap
 from jit.nic import executor
 from jit.nic.encoding import V2_EXEC_ERRORS, ExecError, trace_words
 from jit.ebpf.isa import Insn
-from jit.nic.model import supported_opcode
+from jit.nic.validate import SlotRule, rule_of, slot_ok
 from tb.common.runner import param, run_cocotb
 
 M64 = (1 << 64) - 1
@@ -114,6 +115,11 @@ class ExecTb:
         dut.hdr_in.value = 0
         dut.slot_data.value = 0
         dut.pkt_rd_data.value = 0
+        dut.trace_len.value = 0
+        dut.retry.value = 0
+        for name in ("m_req_ready", "m_resp_valid", "m_resp_ok", "m_resp_addr", "m_resp_data",
+                     "m_grant", "prandom_state"):
+            getattr(dut, name).value = 0
         cocotb.start_soon(self._ports())
 
     async def reset(self):
@@ -149,20 +155,30 @@ class ExecTb:
         padded = packet + bytes(-len(packet) % 8)
         self.pkt_words = [int.from_bytes(padded[i:i + 8], "little") for i in range(0, len(padded), 8)]
 
-    async def run(self, slots: list[int], packet: bytes, bound: int | None = None):
-        """One start..done. Returns (action, err, output frame, cycles)."""
+    async def run(self, slots: list[int], packet: bytes, bound: int | None = None,
+                  retry: bool = False, trace_len: int | None = None):
+        """One start..done (`retry`: a retry pulse instead of start, on the frame of the last
+        start; `packet` must be that frame). `trace_len` defaults to len(slots).
+        Returns (action, err, output frame, cycles)."""
         dut = self.dut
         assert len(packet) <= self.pkt_bytes
         self.load(slots, packet)
         if bound is None:
             bound = RUN_OVERHEAD + MAX_CYCLES_PER_SLOT * self.max_slots
         window = packet[:self.hdr_bytes]
-        dut.hdr_in.value = int.from_bytes(window + bytes(self.hdr_bytes - len(window)), "little")
-        dut.pkt_len.value = len(packet)
-        dut.start.value = 1
+        if retry:       # the executor must use the frame it sampled at start
+            dut.hdr_in.value = self.rng.getrandbits(8 * self.hdr_bytes)
+            dut.pkt_len.value = self.rng.getrandbits(16)
+        else:
+            dut.hdr_in.value = int.from_bytes(window + bytes(self.hdr_bytes - len(window)), "little")
+            dut.pkt_len.value = len(packet)
+        dut.trace_len.value = len(slots) if trace_len is None else trace_len
+        (dut.retry if retry else dut.start).value = 1
         await RisingEdge(dut.clk)           # the edge that samples start
         t_start = get_sim_time("ps")
         dut.start.value = 0
+        dut.retry.value = 0
+        dut.trace_len.value = self.rng.getrandbits(len(dut.trace_len))
         # the executor samples hdr_in and pkt_len at start: anything may follow
         dut.hdr_in.value = self.rng.getrandbits(8 * self.hdr_bytes)
         dut.pkt_len.value = self.rng.getrandbits(16)
@@ -560,8 +576,9 @@ async def directed_faults(dut):
         ("load at 2^63 + stack", [isa.ld_imm64(3, (1 << 63) + memmap.STACK_BASE), isa.ldx(1, 0, 3, 0)],
          small, E.BAD_ADDRESS),
         ("map memory", [isa.ld_imm64(3, memmap.MAP_BASE), isa.ldx(1, 0, 3, 0)], small, E.BAD_ADDRESS),
-        ("ja", [isa.ja(0)], small, E.BAD_OPCODE),
-        ("jeq", [isa.jmp_imm(isa.BPF_JEQ, 0, 0, 0)], small, E.BAD_OPCODE),
+        ("ja32 (gotol)", [isa.Insn(0x06, 0, 0, 0, 1)], small, E.BAD_OPCODE),
+        ("jeq with a reserved src", [isa.Insn(0x15, 0, 1, 0, 0)], small, E.BAD_OPCODE),
+        ("callx", [isa.Insn(0x8d, 1, 0, 0, 0)], small, E.BAD_OPCODE),
         ("call", [isa.call_helper(1)], small, E.BAD_OPCODE),
         ("atomic add", [isa.atomic(8, isa.BPF_ADD, 10, 1, -8)], small, E.BAD_OPCODE),
         ("lddw map fd", [isa.ld_imm64(1, 3, src=1)], small, E.BAD_OPCODE),
@@ -603,10 +620,33 @@ def decoder_expectation(slot: int, hdr_bytes: int, max_slots: int, packet: bytes
     except isa.IsaError:
         return ExecError.BAD_OPCODE, 0
     first = insns[0]
-    if isa.validate(first) is not None or not supported_opcode(first.opcode, first.src):
+    if not rtl_runs(slot):
         return ExecError.BAD_OPCODE, 0
+    assert isa.validate(first) is None
+    if rule_of(first.opcode, v2=True) in JUMP_RULES:
+        # [jump, exit] with trace_len 2: target 1 is the exit, 2 the guard exit, others are
+        # refused at commit (FELL_OFF if the executor meets one): probe with target 2
+        target = 1 + first.off
+        probe = insns if target in (1, 2) else [dataclasses.replace(first, off=1), insns[1]]
+        res = executor.compile_trace(probe, hdr_bytes, max_slots, v2=True)(packet)
+        if target not in (1, 2) and res.err == ExecError.GUARD:
+            return ExecError.FELL_OFF, 0
+        return res.err, res.action
     res = executor.compile_trace(insns, hdr_bytes, max_slots)(packet)
     return res.err, res.action
+
+
+JUMP_RULES = (SlotRule.JA, SlotRule.JCOND_K, SlotRule.JCOND_X)
+
+
+def rtl_runs(slot: int) -> bool:
+    """Whether the RTL executor runs this slot (the commit's v2 rule table, restricted to what
+    this executor implements: no calls or atomics yet)."""
+    lo, hi = slot & 0xFFFF_FFFF, slot >> 32
+    rule = rule_of(lo & 0xFF, v2=True)
+    if rule in (SlotRule.CALL, SlotRule.ATOMIC):
+        return False
+    return slot_ok(lo, hi, v2=True)
 
 
 @cocotb.test()
@@ -710,6 +750,9 @@ async def cycle_costs(dut):
         ("div64", [isa.mov64_imm(3, 7), isa.alu64_reg(isa.BPF_DIV, 0, 3)], [], 1 + 66),
         ("sdiv32", [isa.alu32_imm(isa.BPF_DIV, 0, -3, off=1)], [], 34),
         ("mod by zero", [isa.alu64_imm(isa.BPF_MOD, 0, 0)], [], 2),
+        ("jump not taken", [isa.jmp_imm(isa.BPF_JEQ, 0, 12345, 0)], [], 1),
+        ("jump taken (jne)", [isa.jmp_imm(isa.BPF_JNE, 0, 12345, 0)], [], 2),
+        ("ja", [isa.ja(0)], [], 2),
     ]
     base_insns = [isa.exit_insn()]
     _, _, _, base = await tb.run(slot_words(base_insns), packet)
@@ -726,6 +769,113 @@ async def cycle_costs(dut):
         per = (cycles - pre) / k
         dut._log.info("%-28s %5.1f cycles", name, per)
         assert per == cost, f"{name}: {per} cycles, docs/exec.md says {cost}"
+
+
+# ---- forward jumps, the guard exit, retry (trace format v2) -------------------------------------
+JCOND_OPS = [isa.BPF_JEQ, isa.BPF_JGT, isa.BPF_JGE, isa.BPF_JSET, isa.BPF_JNE, isa.BPF_JSGT,
+             isa.BPF_JSGE, isa.BPF_JLT, isa.BPF_JLE, isa.BPF_JSLT, isa.BPF_JSLE]
+BOUNDARY_VALUES = [0, 1, 2, M64, M64 - 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 1 << 32,
+                   (1 << 32) + 1, 0xFFFF_FFFF_7FFF_FFFF, 1 << 63, (1 << 63) - 1, 0x8000_0000_8000_0000]
+
+
+def jump_pairs(rng: random.Random, n: int) -> list[tuple[int, int]]:
+    """Operand pairs at the signed/unsigned, 32/64-bit boundaries: equal, one apart, random."""
+    pairs = [(0, 0), (1, 1), (1, 2), (2, 1), (M64, 1)]     # every condition both ways
+    for _ in range(n):
+        a = rng.choice(BOUNDARY_VALUES)
+        b = rng.choice([a, (a + 1) & M64, (a - 1) & M64, rng.choice(BOUNDARY_VALUES),
+                        a ^ (1 << 63), a ^ (1 << 31), rng.getrandbits(64)])
+        pairs.append((a, b))
+    return pairs
+
+
+@cocotb.test()
+async def jump_conditions(dut):
+    """Every JMP/JMP32 condition, K and X form, at operand boundaries: taken, not taken, and a
+    taken jump to the guard exit (GUARD), against the model (jit.nic.stateful_exec); cycles 1
+    not taken, 2 taken, the guard exit 1."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rng = random.Random(f"jumps-{tb.max_slots}")
+    packet = bytes(range(64))
+    seen = set()
+    for cls in (isa.BPF_JMP, isa.BPF_JMP32):
+        for op in JCOND_OPS:
+            for a, b in jump_pairs(rng, 4):
+                for form in ("k", "x"):
+                    guard = rng.random() < 0.3
+                    if form == "k":
+                        b = isa.sign_extend(b & 0xFFFF_FFFF, 32) & M64
+                        jmp = isa.Insn(cls | isa.BPF_K | op, 2, 0, 2 if guard else 1,
+                                       isa.sign_extend(b & 0xFFFF_FFFF, 32))
+                    else:
+                        jmp = isa.Insn(cls | isa.BPF_X | op, 2, 3, 2 if guard else 1, 0)
+                    # 0-3: lddw r2, a; lddw r3, b; 4: mov r0, 5; 5: jump +1 (+2: guard exit)
+                    # 6: mov r0, 6; 7: exit; trace_len 8
+                    insns = [isa.ld_imm64(2, a), isa.ld_imm64(3, b), isa.mov64_imm(0, 5), jmp,
+                             isa.mov64_imm(0, 6), isa.exit_insn()]
+                    model = executor.compile_trace(insns, tb.hdr_bytes, tb.max_slots, v2=True)(packet)
+                    taken = model.err == ExecError.GUARD or model.action == 5
+                    action, err, out, cycles = await tb.run(slot_words(insns), packet)
+                    where = f"{isa.disasm([jmp])} with r2={a:#x} r3={b:#x}"
+                    assert err == model.err, f"{where}: err {ExecError(err).name} != {model.err.name}"
+                    assert action == model.action, f"{where}: action {action} != {model.action}"
+                    assert out == packet
+                    # lddw 2 + lddw 2 + mov 1, then: guard exit 1; taken 2 + exit 1;
+                    # not taken 1 + mov 1 + exit 1
+                    tail = 1 if model.err == ExecError.GUARD else (3 if taken else 3)
+                    expected = RUN_OVERHEAD + 5 + tail
+                    assert cycles == expected, f"{where}: {cycles} cycles, expected {expected}"
+                    seen.add((cls, op, form, model.err.name, taken))
+    both = {(c, o) for c, o, _, _, t in seen if t} & {(c, o) for c, o, _, _, t in seen if not t}
+    assert len(both) == 2 * len(JCOND_OPS), "a condition was not seen both taken and not taken"
+    assert any(e == "GUARD" for _, _, _, e, _ in seen)
+    # ja: over a slot, and to the guard exit; a backward or too-far target (refused at commit)
+    cases = [([isa.mov64_imm(0, 1), isa.ja(1), isa.mov64_imm(0, 2), isa.exit_insn()], None, 1),
+             ([isa.mov64_imm(0, 1), isa.ja(2), isa.mov64_imm(0, 2), isa.exit_insn()], None, 0),
+             ([isa.mov64_imm(0, 1), isa.ja(-2), isa.exit_insn()], ExecError.FELL_OFF, 0),
+             ([isa.mov64_imm(0, 1), isa.ja(3), isa.exit_insn()], ExecError.FELL_OFF, 0),
+             ([isa.mov64_imm(0, 1), isa.ja(-1), isa.exit_insn()], ExecError.FELL_OFF, 0)]
+    for insns, code, action in cases:
+        if code is None:
+            model = executor.compile_trace(insns, tb.hdr_bytes, tb.max_slots, v2=True)(packet)
+            code = model.err
+            assert model.action == action
+        got, err, _, _ = await tb.run(slot_words(insns), packet)
+        assert err == code, f"{isa.disasm(insns)}: err {ExecError(err).name}, expected {code.name}"
+        assert got == action
+    # the guard exit is trace_len, not the end of the trace RAM: a shorter trace_len
+    insns = [isa.mov64_imm(0, 1), isa.ja(1), isa.exit_insn(), isa.exit_insn()]
+    _, err, _, _ = await tb.run(slot_words(insns), packet, trace_len=3)
+    assert err == ExecError.GUARD, f"jump to trace_len 3: {ExecError(err).name}"
+
+
+@cocotb.test()
+async def retry_runs_afresh(dut):
+    """retry after a GUARD done runs the (new) trace on the frame as it was at start: window
+    stores undone, stack unwritten, registers reset; hdr_in/pkt_len at retry are ignored."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rng = random.Random(5)
+    for n in range(6):
+        packet = bytes(rng.getrandbits(8) for _ in range(rng.randrange(24, 2 * tb.hdr_bytes)))
+        first = [isa.ldx(4, 2, 1, 0), isa.st_imm(4, 2, 0, 0x5A5A5A5A), isa.st_imm(8, 10, -8, -1),
+                 isa.mov64_imm(5, 77), isa.jmp_imm(isa.BPF_JNE, 5, 0, 1), isa.exit_insn()]
+        action, err, out, _ = await tb.run(slot_words(first), packet)
+        assert err == ExecError.GUARD and action == 0
+        assert out[:4] == bytes([0x5A] * 4) or len(packet) < 4
+        second = [isa.ldx(4, 2, 1, 0), isa.ldx(4, 0, 2, 0), isa.ldx(8, 3, 10, -8),
+                  isa.alu64_reg(isa.BPF_XOR, 0, 3), isa.alu64_reg(isa.BPF_XOR, 0, 5),
+                  isa.ldx(4, 4, 1, 4), isa.alu64_reg(isa.BPF_SUB, 4, 2),
+                  isa.alu64_reg(isa.BPF_ADD, 0, 4), isa.exit_insn()]
+        ref = interp.run_xdp(second, packet)
+        action, err, out, _ = await tb.run(slot_words(second), packet, retry=True)
+        assert err == ExecError.NONE, ExecError(err).name
+        assert action == ref.action, f"retry {n}: action {action:#x} != {ref.action:#x}"
+        assert out == packet, f"retry {n}: the window kept the first attempt's store"
+        # and a retry of a trace that fails its guard again
+        _, err, _, _ = await tb.run(slot_words(first), packet, retry=True)
+        assert err == ExecError.GUARD
 
 
 # ---- pytest ------------------------------------------------------------------------------------
