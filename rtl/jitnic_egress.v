@@ -22,7 +22,9 @@ module jitnic_egress #(
     // buffer index width (derived, do not override)
     parameter BUF_W = $clog2(N_BUFS),
     // bus-word index width inside a buffer (derived, do not override)
-    parameter WORD_W = 8
+    parameter WORD_W = 8,
+    // sideband bits that travel with each frame (the host queue: channel and host metadata)
+    parameter CHAN_W = 2
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -31,7 +33,7 @@ module jitnic_egress #(
     input  wire                   desc_push,
     input  wire [BUF_W-1:0]       desc_buf,
     input  wire [15:0]            desc_len,
-    input  wire [1:0]             desc_chan,
+    input  wire [CHAN_W-1:0]      desc_chan,
 
     // packet buffer read port: data one cycle after rd_en
     output wire                   rd_en,
@@ -50,23 +52,23 @@ module jitnic_egress #(
     output wire                   out_startofpacket,
     output wire                   out_endofpacket,
     output wire [EMPTY_WIDTH-1:0] out_empty,
-    output wire [1:0]             out_channel
+    output wire [CHAN_W-1:0]      out_channel
 );
 
 localparam BPB = DATA_WIDTH / 8;
 localparam BPB_LOG = $clog2(BPB);
 localparam OUT_DEPTH = 4;
-localparam PW = DATA_WIDTH + 2 + EMPTY_WIDTH + 2;   // data, sop, eop, empty, channel
+localparam PW = DATA_WIDTH + 2 + EMPTY_WIDTH + CHAN_W;   // data, sop, eop, empty, channel
 
 // ---- descriptor queue ------------------------------------------------------------------------------
 wire               head_valid;
 wire [BUF_W-1:0]   head_buf;
 wire [15:0]        head_len;
-wire [1:0]         head_chan;
+wire [CHAN_W-1:0]  head_chan;
 reg                head_pop_c;
 
 /* verilator lint_off PINCONNECTEMPTY */
-jitnic_fifo #(.WIDTH(BUF_W + 18), .DEPTH(N_BUFS)) u_desc (
+jitnic_fifo #(.WIDTH(BUF_W + 16 + CHAN_W), .DEPTH(N_BUFS)) u_desc (
     .clk(clk), .rst(rst),
     .in_push(desc_push), .in_data({desc_buf, desc_len, desc_chan}),
     .out_valid(head_valid), .out_data({head_buf, head_len, head_chan}), .out_pop(head_pop_c),
@@ -79,7 +81,7 @@ reg  [15:0]            word_reg, word_next;      // next word of the head frame
 reg                    inflight_reg;             // a word arrives from the buffers this cycle
 reg                    meta_sop_reg, meta_eop_reg;
 reg  [EMPTY_WIDTH-1:0] meta_empty_reg;
-reg  [1:0]             meta_chan_reg;
+reg  [CHAN_W-1:0]      meta_chan_reg;
 reg  [2:0]             occ_reg;                  // words in the output FIFO
 reg                    fetch_c;
 
@@ -127,7 +129,7 @@ initial begin
     meta_sop_reg = 1'b0;
     meta_eop_reg = 1'b0;
     meta_empty_reg = {EMPTY_WIDTH{1'b0}};
-    meta_chan_reg = 2'd0;
+    meta_chan_reg = {CHAN_W{1'b0}};
 end
 
 assign rd_en = fetch_c;

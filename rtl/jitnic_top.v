@@ -14,7 +14,11 @@
  * (802.3x) when that would happen. The engine looks the frame up in jitnic_match, touches the
  * policy on a hit and runs the entry's trace in jitnic_exec, writes the trace's output window
  * back into the buffer's window and hands (buffer, length, channel) to the tx or host queue of
- * jitnic_tx (or frees the buffer of a dropped frame). Each queue reads its frames from the
+ * jitnic_tx (or frees the buffer of a dropped frame). A trace whose guard fails (trace format v2)
+ * runs again on the frame with the next matching entry of higher index (at most MAX_GUARD_TRIES
+ * attempts); if none passes the frame goes to the host as a MISS (GUARD_MISSES). Map requests
+ * and prandom draws are granted to the lane of the oldest frame only, so traces touch the maps in
+ * arrival order (docs/memory_model.md rule 1). Each queue reads its frames from the
  * buffers on its own port, so neither output blocks the other; frames leave every stream in
  * arrival order. jitnic_axil_regs owns the control bus, the entry valid bits and commits, which
  * it performs only while the engine is idle and held (no frame ever matches a half-written entry).
@@ -78,6 +82,9 @@ module jitnic_top #(
     output wire                   host_endofpacket,
     output wire [EMPTY_WIDTH-1:0] host_empty,
     output wire [1:0]             host_channel,
+    // with every beat of a host frame: the REDIRECT metadata word (encoding.redirect_meta) of a
+    // trace that returned XDP_REDIRECT; 0 on the other channels
+    output wire [63:0]            host_meta,
 
     // frames the host sends to the wire
     input  wire [DATA_WIDTH-1:0]  host_tx_data,
@@ -116,6 +123,8 @@ localparam SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1;
 localparam BUF_W = $clog2(N_BUFS);
 localparam PKT_ADDR_W = $clog2(PKT_BYTES / 8);
 localparam LANE_W = N_LANES > 1 ? $clog2(N_LANES) : 1;
+localparam TRY_W = $clog2(`JITNIC_MAX_GUARD_TRIES + 1);
+localparam MAP_KEY_W = `JITNIC_MAP_MAX_KEY_BYTES * 8;
 
 localparam [63:0] P_LRU = "lru";
 localparam [63:0] P_FIFO = "fifo";
@@ -234,6 +243,9 @@ wire [31:0]              pol_seed;
 wire [IDX_W-1:0]         pol_victim;
 reg  [`N_COUNTERS-1:0]   cnt_inc;
 reg  [31:0]              exec_cycles;
+reg  [15:0]              retire_map_ops;
+wire [SLOT_W:0]          entry_wr_trace_len;
+wire [31:0]              prandom_seed;
 wire [2:0]               commit_state;
 
 // packet engine events
@@ -260,13 +272,15 @@ jitnic_axil_regs #(
     .s_axil_rready(s_axil_rready),
     .entry_wr_en(entry_wr_en), .entry_wr_index(entry_wr_index), .entry_wr_natoms(entry_wr_natoms),
     .entry_wr_atoms(entry_wr_atoms), .entry_wr_slots(entry_wr_slots), .slot_fields(slot_fields),
+    .entry_wr_trace_len(entry_wr_trace_len),
     .trace_wr_en(trace_wr_en), .trace_wr_addr(trace_wr_addr), .trace_wr_data(trace_wr_data),
     .entry_valid(entry_valid),
     .engine_hold(engine_hold), .engine_idle(engine_idle),
     .pol_fill_valid(pol_fill_valid), .pol_fill_index(pol_fill_index), .pol_fill_evict(pol_fill_evict),
     .pol_invalidate_all(pol_invalidate_all), .pol_seed_valid(pol_seed_valid), .pol_seed(pol_seed),
     .pol_victim(pol_victim),
-    .cnt_inc(cnt_inc), .cnt_exec_cycles(exec_cycles),
+    .cnt_inc(cnt_inc), .cnt_exec_cycles(exec_cycles), .cnt_map_ops(retire_map_ops),
+    .prandom_seed(prandom_seed),
     .hit_valid(ev_hit_c), .hit_index(ev_hit_index_c),
     .map_reg_wr(map_reg_wr), .map_reg_waddr(map_reg_waddr), .map_reg_wdata(map_reg_wdata),
     .map_reg_wstrb(map_reg_wstrb), .map_reg_rd(map_reg_rd), .map_reg_raddr(map_reg_raddr),
@@ -274,24 +288,66 @@ jitnic_axil_regs #(
     .dbg_commit_state(commit_state)
 );
 
-// ---- NIC map memory (jitnic_maps): control-bus map region; the executor port is not connected
-// yet (the executor's map operations are issue 10's executor work), so it idles
-/* verilator lint_off UNUSEDSIGNAL */
+// ---- NIC map memory (jitnic_maps): the control bus's map region, and the executor port of the
+// granted lane (below: the lane of the oldest frame); a bus command waits while any lane's
+// transaction is open (rule 2)
 wire        map_ex_ready, map_ex_resp_valid, map_ex_resp_ok;
 wire [31:0] map_ex_resp_addr;
 wire [63:0] map_ex_resp_data;
-/* verilator lint_on UNUSEDSIGNAL */
+reg         map_ex_valid_c;
+reg  [2:0]  map_ex_op_c;
+reg  [7:0]  map_ex_map_c;
+reg  [MAP_KEY_W-1:0] map_ex_key_c;
+reg  [31:0] map_ex_addr_c;
+reg  [63:0] map_ex_data_c;
+reg  [7:0]  map_ex_be_c;
+wire [N_LANES-1:0] lane_txn_open;
 
 jitnic_maps u_maps (
     .clk(clk), .rst(rst),
     .reg_wr(map_reg_wr), .reg_waddr(map_reg_waddr), .reg_wdata(map_reg_wdata),
     .reg_wstrb(map_reg_wstrb), .reg_rd(map_reg_rd), .reg_raddr(map_reg_raddr),
     .reg_rdata(map_reg_rdata), .busy(map_busy),
-    .ex_txn_open(1'b0), .ex_req_valid(1'b0), .ex_req_ready(map_ex_ready), .ex_req_op(3'd0),
-    .ex_req_map(8'd0), .ex_req_key({`JITNIC_MAP_MAX_KEY_BYTES*8{1'b0}}), .ex_req_addr(32'd0),
-    .ex_req_data(64'd0), .ex_req_be(8'd0), .ex_resp_valid(map_ex_resp_valid),
-    .ex_resp_ok(map_ex_resp_ok), .ex_resp_addr(map_ex_resp_addr), .ex_resp_data(map_ex_resp_data)
+    .ex_txn_open(|lane_txn_open), .ex_req_valid(map_ex_valid_c), .ex_req_ready(map_ex_ready),
+    .ex_req_op(map_ex_op_c), .ex_req_map(map_ex_map_c), .ex_req_key(map_ex_key_c),
+    .ex_req_addr(map_ex_addr_c), .ex_req_data(map_ex_data_c), .ex_req_be(map_ex_be_c),
+    .ex_resp_valid(map_ex_resp_valid), .ex_resp_ok(map_ex_resp_ok),
+    .ex_resp_addr(map_ex_resp_addr), .ex_resp_data(map_ex_resp_data)
 );
+
+// the NIC's bpf_get_prandom_u32 LFSR (nic_helpers.NicPrandom): loaded from REG_PRANDOM_SEED on
+// CTRL_RESEED (0 loads the default seed), stepped by the committing lane's draws
+reg [31:0] prandom_reg;
+wire [N_LANES-1:0]    lane_prandom_we;
+wire [N_LANES*32-1:0] lane_prandom_next;
+integer pl;
+always @(posedge clk) begin
+    for (pl = 0; pl < N_LANES; pl = pl + 1) begin
+        if (lane_prandom_we[pl]) begin
+            prandom_reg <= lane_prandom_next[32*pl +: 32];
+        end
+    end
+    if (pol_seed_valid) begin
+        prandom_reg <= prandom_seed == 32'd0 ? `LFSR_DEFAULT_SEED : prandom_seed;
+    end
+    if (rst) begin
+        prandom_reg <= `LFSR_DEFAULT_SEED;
+    end
+end
+
+// each entry's trace length (the executor's guard exit), written with the entry by a commit
+reg [SLOT_W:0] tlen_mem [0:N_ENTRIES-1];
+integer ti;
+initial begin
+    for (ti = 0; ti < N_ENTRIES; ti = ti + 1) begin
+        tlen_mem[ti] = {(SLOT_W+1){1'b0}};
+    end
+end
+always @(posedge clk) begin
+    if (entry_wr_en) begin
+        tlen_mem[entry_wr_index] <= entry_wr_trace_len;
+    end
+end
 
 jitnic_policy #(.POLICY(POLICY), .N_ENTRIES(N_ENTRIES)) u_policy (
     .clk(clk), .rst(rst),
@@ -351,27 +407,53 @@ wire                  dq_valid;
 wire [15:0]           dq_len;
 wire                  dq_hit;
 wire [IDX_W-1:0]      dq_entry;
+wire [N_ENTRIES-1:0]  dq_vector;          // every matching entry (guard fall-through)
 wire                  dq_pop;
 
-jitnic_fifo #(.WIDTH(BUF_W + 16 + 1 + IDX_W), .DEPTH(N_BUFS)) u_dispatch_queue (
+jitnic_fifo #(.WIDTH(BUF_W + 16 + 1 + IDX_W + N_ENTRIES), .DEPTH(N_BUFS)) u_dispatch_queue (
     .clk(clk), .rst(rst),
-    .in_push(lookup_done), .in_data({lkq_buf, lkq_len, lookup_hit, lookup_index}),
-    .out_valid(dq_valid), .out_data({dq_buf, dq_len, dq_hit, dq_entry}), .out_pop(dq_pop),
+    .in_push(lookup_done), .in_data({lkq_buf, lkq_len, lookup_hit, lookup_index, lookup_vector}),
+    .out_valid(dq_valid), .out_data({dq_buf, dq_len, dq_hit, dq_entry, dq_vector}), .out_pop(dq_pop),
     .full()
 );
 
-// lanes: busy from start to retire; a result is ready from done to retire
+// lanes: busy from start to retire; a result is ready from its final done to retire. A done with
+// EXEC_ERR_GUARD is final only when no further matching entry may be tried: otherwise the lane
+// takes the next one and pulses retry the cycle after.
 reg  [N_LANES-1:0]    lane_busy_reg;
 reg  [N_LANES-1:0]    lane_ready_reg;
 reg  [IDX_W-1:0]      lane_entry_reg [0:N_LANES-1];
 reg  [BUF_W-1:0]      lane_buf_reg [0:N_LANES-1];
+reg  [N_ENTRIES-1:0]  lane_vector_reg [0:N_LANES-1];   // the frame's matching entries
+reg  [TRY_W-1:0]      lane_tries_reg [0:N_LANES-1];    // attempts so far
+reg  [31:0]           lane_cyc_reg [0:N_LANES-1];      // cycles of the failed attempts
+reg  [15:0]           lane_ops_reg [0:N_LANES-1];      // map_ops of the final attempt
+reg  [63:0]           lane_meta_reg [0:N_LANES-1];     // redirect_meta of the final attempt
+reg  [N_LANES-1:0]    lane_retry_reg;                  // retry pulse (the cycle after the done)
+reg  [N_LANES-1:0]    lane_gmiss_reg;                  // every tried entry failed its guard
 wire [N_LANES-1:0]    lane_done;
 wire [N_LANES*32-1:0] lane_action;
 wire [N_LANES*4-1:0]  lane_err;
 wire [N_LANES*32-1:0] lane_cycles;
 wire [N_LANES*HDR_BYTES*8-1:0] lane_hdr_out;
+wire [N_LANES*16-1:0] lane_map_ops;
+wire [N_LANES*64-1:0] lane_redirect_meta;
 reg  [N_LANES-1:0]    lane_start_c;
 reg  [N_LANES-1:0]    lane_retire_c;
+reg  [N_LANES-1:0]    lane_fall_c;       // done with a failed guard and another entry to try
+reg  [N_LANES-1:0]    lane_fin_c;        // the frame's final done
+reg  [N_LANES-1:0]    lane_gmiss_c;      // guard miss, known now or earlier
+reg  [IDX_W-1:0]      lane_next_c [0:N_LANES-1];
+reg  [N_LANES-1:0]    lane_grant_c;
+// the lanes' map ports, before the grant's multiplexer
+wire [N_LANES-1:0]           lane_m_req_valid;
+wire [N_LANES*3-1:0]         lane_m_req_op;
+wire [N_LANES*8-1:0]         lane_m_req_map;
+wire [N_LANES*MAP_KEY_W-1:0] lane_m_req_key;
+wire [N_LANES*32-1:0]        lane_m_req_addr;
+wire [N_LANES*64-1:0]        lane_m_req_data;
+wire [N_LANES*8-1:0]         lane_m_req_be;
+
 
 // the reorder queue: dispatched frames, oldest first
 wire                  rob_valid;
@@ -393,20 +475,45 @@ jitnic_fifo #(.WIDTH(BUF_W + 16 + 1 + LANE_W), .DEPTH(N_BUFS)) u_reorder_queue (
 // the frame's hand-off: tx queue, host queue (with channel), or its buffer freed (drop)
 reg                   txq_push_c, hostq_push_c, eng_free_c;
 reg [1:0]             hostq_chan_c;
+reg [63:0]            hostq_meta_c;
 reg [31:0]            retire_action;
 reg [3:0]             retire_err;
 
 // between frames for the commit engine: no frame taken and not yet retired
 assign engine_idle = !lkq_valid && !dq_valid && !rob_valid && !(|lane_busy_reg);
 
-integer l;
+integer l, e;
 always @* begin
+    // guard fall-through (jit/nic/model.py _fall_through): the lowest matching entry above the
+    // one that failed, while fewer than MAX_GUARD_TRIES attempts were made
+    for (l = 0; l < N_LANES; l = l + 1) begin
+        lane_next_c[l] = {IDX_W{1'b0}};
+        lane_fall_c[l] = 1'b0;
+        for (e = N_ENTRIES - 1; e >= 0; e = e - 1) begin
+            if (lane_vector_reg[l][e] && e > lane_entry_reg[l]) begin
+                lane_next_c[l] = e[IDX_W-1:0];
+                lane_fall_c[l] = 1'b1;
+            end
+        end
+        lane_fall_c[l] = lane_fall_c[l] && lane_done[l] && lane_err[4*l +: 4] == `EXEC_ERR_GUARD &&
+                         lane_tries_reg[l] < `JITNIC_MAX_GUARD_TRIES;
+        lane_fin_c[l] = lane_done[l] && !lane_fall_c[l];
+        lane_gmiss_c[l] = lane_gmiss_reg[l] ||
+                          (lane_fin_c[l] && lane_err[4*l +: 4] == `EXEC_ERR_GUARD);
+    end
+
     // retire: the oldest dispatched frame, once it is a miss or its lane has finished
     retire_action = lane_action[32*rob_lane +: 32];
     retire_err = lane_err[4*rob_lane +: 4];
     retire_hdr = lane_hdr_out[HDR_BYTES*8*rob_lane +: HDR_BYTES*8];
-    exec_cycles = lane_cycles[32*rob_lane +: 32];
-    retire_c = rob_valid && (rob_miss || lane_ready_reg[rob_lane] || lane_done[rob_lane]);
+    exec_cycles = lane_cyc_reg[rob_lane] + lane_cycles[32*rob_lane +: 32];
+    retire_map_ops = lane_done[rob_lane] ? lane_map_ops[16*rob_lane +: 16] : lane_ops_reg[rob_lane];
+    retire_c = rob_valid && (rob_miss || lane_ready_reg[rob_lane] || lane_fin_c[rob_lane]);
+    // the lane of the oldest frame may touch maps (rule 1: map effects in arrival order)
+    lane_grant_c = {N_LANES{1'b0}};
+    if (rob_valid && !rob_miss) begin
+        lane_grant_c[rob_lane] = 1'b1;
+    end
     lane_retire_c = {N_LANES{1'b0}};
     if (retire_c && !rob_miss) begin
         lane_retire_c[rob_lane] = 1'b1;
@@ -433,14 +540,39 @@ end
 
 assign dq_pop = rob_push_c;
 
+// the granted lane's map port onto jitnic_maps' executor port
+always @* begin
+    map_ex_valid_c = 1'b0;
+    map_ex_op_c = 3'd0;
+    map_ex_map_c = 8'd0;
+    map_ex_key_c = {MAP_KEY_W{1'b0}};
+    map_ex_addr_c = 32'd0;
+    map_ex_data_c = 64'd0;
+    map_ex_be_c = 8'd0;
+    for (l = 0; l < N_LANES; l = l + 1) begin
+        if (lane_grant_c[l]) begin
+            map_ex_valid_c = lane_m_req_valid[l];
+            map_ex_op_c = lane_m_req_op[3*l +: 3];
+            map_ex_map_c = lane_m_req_map[8*l +: 8];
+            map_ex_key_c = lane_m_req_key[MAP_KEY_W*l +: MAP_KEY_W];
+            map_ex_addr_c = lane_m_req_addr[32*l +: 32];
+            map_ex_data_c = lane_m_req_data[64*l +: 64];
+            map_ex_be_c = lane_m_req_be[8*l +: 8];
+        end
+    end
+end
+
 always @* begin
     txq_push_c = 1'b0;
     hostq_push_c = 1'b0;
     hostq_chan_c = `CHAN_MISS;
+    hostq_meta_c = 64'd0;
     eng_free_c = 1'b0;
     win_wr_c = 1'b0;
-    ev_hit_c = lookup_done && lookup_hit;
-    ev_hit_index_c = lookup_index;
+    // a hit counts (HITS, the entry's hit counter, the policy's touch) at retire, on the entry
+    // whose guards passed; a frame whose guards all failed is a miss (model.py process)
+    ev_hit_c = retire_c && !rob_miss && !lane_gmiss_c[rob_lane];
+    ev_hit_index_c = lane_entry_reg[rob_lane];
     cnt_inc = {`N_COUNTERS{1'b0}};
     cnt_inc[`CNT_RX_PACKETS] = ev_frame;
     cnt_inc[`CNT_RUNTS] = ev_runt;
@@ -449,16 +581,21 @@ always @* begin
     cnt_inc[`CNT_RX_ERRORS] = ev_rx_error;
     cnt_inc[`CNT_RX_MALFORMED] = ev_malformed;
     cnt_inc[`CNT_HOST_TX] = ev_host_tx;
-    cnt_inc[`CNT_HITS] = lookup_done && lookup_hit;
-    cnt_inc[`CNT_MISSES] = lookup_done && !lookup_hit;
+    cnt_inc[`CNT_HITS] = ev_hit_c;
 
     if (retire_c) begin
         if (rob_miss) begin
+            cnt_inc[`CNT_MISSES] = 1'b1;
             hostq_push_c = 1'b1;
             hostq_chan_c = `CHAN_MISS;
         end else begin
             cnt_inc[`CNT_EXEC_CYCLES] = 1'b1;
-            if (retire_err != `EXEC_ERR_NONE) begin
+            if (lane_gmiss_c[rob_lane]) begin
+                cnt_inc[`CNT_MISSES] = 1'b1;
+                cnt_inc[`CNT_GUARD_MISSES] = 1'b1;
+                hostq_push_c = 1'b1;
+                hostq_chan_c = `CHAN_MISS;          // original window: not written back
+            end else if (retire_err != `EXEC_ERR_NONE) begin
                 cnt_inc[`CNT_EXEC_ERRORS] = 1'b1;
                 hostq_push_c = 1'b1;
                 hostq_chan_c = `CHAN_EXEC_ERROR;     // original window: not written back
@@ -477,6 +614,8 @@ always @* begin
                         cnt_inc[`CNT_REDIRECTS] = 1'b1;
                         hostq_push_c = 1'b1;
                         hostq_chan_c = `CHAN_REDIRECT;
+                        hostq_meta_c = lane_done[rob_lane] ?
+                            lane_redirect_meta[64*rob_lane +: 64] : lane_meta_reg[rob_lane];
                     end
                     `XDP_DROP: begin
                         cnt_inc[`CNT_DROPS] = 1'b1;
@@ -489,6 +628,7 @@ always @* begin
                 endcase
                 // the frame leaves with the trace's window (egress reads it from the buffer)
                 win_wr_c = txq_push_c || hostq_push_c;
+                cnt_inc[`CNT_MAP_OPS] = 1'b1;      // adds retire_map_ops
             end
         end
     end
@@ -497,16 +637,32 @@ end
 integer k;
 always @(posedge clk) begin
     lane_busy_reg <= (lane_busy_reg & ~lane_retire_c) | lane_start_c;
-    lane_ready_reg <= (lane_ready_reg | lane_done) & ~lane_retire_c;
+    lane_ready_reg <= (lane_ready_reg | lane_fin_c) & ~lane_retire_c;
+    lane_gmiss_reg <= lane_gmiss_c & ~lane_retire_c;
+    lane_retry_reg <= lane_fall_c;
     for (k = 0; k < N_LANES; k = k + 1) begin
         if (lane_start_c[k]) begin
             lane_entry_reg[k] <= dq_entry;
             lane_buf_reg[k] <= dq_buf;
+            lane_vector_reg[k] <= dq_vector;
+            lane_tries_reg[k] <= {{(TRY_W-1){1'b0}}, 1'b1};
+            lane_cyc_reg[k] <= 32'd0;
+        end
+        if (lane_fall_c[k]) begin
+            lane_entry_reg[k] <= lane_next_c[k];
+            lane_tries_reg[k] <= lane_tries_reg[k] + 1'b1;
+            lane_cyc_reg[k] <= lane_cyc_reg[k] + lane_cycles[32*k +: 32];
+        end
+        if (lane_done[k]) begin
+            lane_ops_reg[k] <= lane_map_ops[16*k +: 16];
+            lane_meta_reg[k] <= lane_redirect_meta[64*k +: 64];
         end
     end
     if (rst) begin
         lane_busy_reg <= {N_LANES{1'b0}};
         lane_ready_reg <= {N_LANES{1'b0}};
+        lane_gmiss_reg <= {N_LANES{1'b0}};
+        lane_retry_reg <= {N_LANES{1'b0}};
     end
 end
 
@@ -533,7 +689,8 @@ generate
         wire [SLOT_W-1:0] dbg_pc;
         wire [63:0]       dbg_insn;
         /* verilator lint_on UNUSEDSIGNAL */
-        // slot 0 of the entry being started is read in the start cycle (PREFETCH)
+        // slot 0 of the entry being started is read in the start cycle (PREFETCH); at a retry,
+        // lane_entry_reg already names the next entry
         wire [IDX_W-1:0]  entry = lane_start_c[g] ? dq_entry : lane_entry_reg[g];
 
         // trace memory: entry e, slot s at {e, s}; written by commits, one copy per lane
@@ -554,14 +711,18 @@ generate
             .done(lane_done[g]), .action(lane_action[g*32 +: 32]), .err(lane_err[g*4 +: 4]),
             .hdr_out(lane_hdr_out[g*HDR_BYTES*8 +: HDR_BYTES*8]),
             .cycles(lane_cycles[g*32 +: 32]), .dbg_pc(dbg_pc), .dbg_insn(dbg_insn),
-            // trace format v2 ports tied off until TOP wires them (issue 10 contract)
-            /* verilator lint_off PINCONNECTEMPTY */
-            .trace_len(MAX_TRACE_LEN[SLOT_W:0]), .retry(1'b0),
-            .m_req_valid(), .m_req_ready(1'b0), .m_req_op(), .m_req_map(), .m_req_key(),
-            .m_req_addr(), .m_req_data(), .m_req_be(), .m_resp_valid(1'b0), .m_resp_ok(1'b0),
-            .m_resp_addr(32'd0), .m_resp_data(64'd0), .m_grant(1'b0), .m_txn_open(),
-            .prandom_state(32'd0), .prandom_we(), .prandom_next(), .redirect_meta(), .map_ops()
-            /* verilator lint_on PINCONNECTEMPTY */
+            .trace_len(tlen_mem[entry]), .retry(lane_retry_reg[g]),
+            .m_req_valid(lane_m_req_valid[g]), .m_req_ready(map_ex_ready && lane_grant_c[g]),
+            .m_req_op(lane_m_req_op[3*g +: 3]), .m_req_map(lane_m_req_map[8*g +: 8]),
+            .m_req_key(lane_m_req_key[MAP_KEY_W*g +: MAP_KEY_W]),
+            .m_req_addr(lane_m_req_addr[32*g +: 32]), .m_req_data(lane_m_req_data[64*g +: 64]),
+            .m_req_be(lane_m_req_be[8*g +: 8]),
+            .m_resp_valid(map_ex_resp_valid && lane_grant_c[g]), .m_resp_ok(map_ex_resp_ok),
+            .m_resp_addr(map_ex_resp_addr), .m_resp_data(map_ex_resp_data),
+            .m_grant(lane_grant_c[g]), .m_txn_open(lane_txn_open[g]),
+            .prandom_state(prandom_reg), .prandom_we(lane_prandom_we[g]),
+            .prandom_next(lane_prandom_next[32*g +: 32]),
+            .redirect_meta(lane_redirect_meta[64*g +: 64]), .map_ops(lane_map_ops[16*g +: 16])
         );
 
         assign lane_buf_flat[g*BUF_W +: BUF_W] = lane_buf_reg[g];
@@ -578,7 +739,7 @@ jitnic_tx #(
     .clk(clk), .rst(rst),
     .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(rob_len),
     .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(rob_len),
-    .hostq_chan(hostq_chan_c),
+    .hostq_chan(hostq_chan_c), .hostq_meta(hostq_meta_c),
     .txq_rd_en(txq_rd_en), .txq_rd_buf(txq_rd_buf), .txq_rd_word(txq_rd_word), .txq_rd_data(txq_rd_data),
     .hostq_rd_en(hostq_rd_en), .hostq_rd_buf(hostq_rd_buf), .hostq_rd_word(hostq_rd_word),
     .hostq_rd_data(hostq_rd_data),
@@ -588,7 +749,7 @@ jitnic_tx #(
     .tx_startofpacket(tx_startofpacket), .tx_endofpacket(tx_endofpacket), .tx_empty(tx_empty),
     .host_data(host_data), .host_valid(host_valid), .host_ready(host_ready),
     .host_startofpacket(host_startofpacket), .host_endofpacket(host_endofpacket),
-    .host_empty(host_empty), .host_channel(host_channel),
+    .host_empty(host_empty), .host_channel(host_channel), .host_meta(host_meta),
     .host_tx_data(host_tx_data), .host_tx_valid(host_tx_valid), .host_tx_ready(host_tx_ready),
     .host_tx_startofpacket(host_tx_startofpacket), .host_tx_endofpacket(host_tx_endofpacket),
     .host_tx_empty(host_tx_empty),

@@ -34,6 +34,7 @@ module jitnic_tx #(
     input  wire [BUF_W-1:0]       hostq_buf,
     input  wire [15:0]            hostq_len,
     input  wire [1:0]             hostq_chan,
+    input  wire [63:0]            hostq_meta,     // REDIRECT: encoding.redirect_meta, else 0
 
     // packet buffer read ports (tx queue, host queue)
     output wire                   txq_rd_en,
@@ -67,6 +68,7 @@ module jitnic_tx #(
     output wire                   host_endofpacket,
     output wire [EMPTY_WIDTH-1:0] host_empty,
     output wire [1:0]             host_channel,
+    output wire [63:0]            host_meta,      // with every beat of a frame, like host_channel
 
     // frames the host sends to the wire
     input  wire [DATA_WIDTH-1:0]  host_tx_data,
@@ -87,7 +89,7 @@ wire [DATA_WIDTH-1:0]  nt_data, nh_data;
 wire                   nt_valid, nh_valid, nt_ready, nh_ready;
 wire                   nt_sop, nt_eop, nh_sop, nh_eop;
 wire [EMPTY_WIDTH-1:0] nt_empty, nh_empty;
-wire [1:0]             nh_chan;
+wire [65:0]            nh_chan;        // {metadata, channel}
 
 /* verilator lint_off PINCONNECTEMPTY */
 jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)) u_txq (
@@ -100,9 +102,10 @@ jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)) u_txq
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
-jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)) u_hostq (
+jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W), .CHAN_W(66)) u_hostq (
     .clk(clk), .rst(rst),
-    .desc_push(hostq_push), .desc_buf(hostq_buf), .desc_len(hostq_len), .desc_chan(hostq_chan),
+    .desc_push(hostq_push), .desc_buf(hostq_buf), .desc_len(hostq_len),
+    .desc_chan({hostq_meta, hostq_chan}),
     .rd_en(hostq_rd_en), .rd_buf(hostq_rd_buf), .rd_word(hostq_rd_word), .rd_data(hostq_rd_data),
     .free(hostq_free), .free_buf(hostq_free_buf),
     .out_data(nh_data), .out_valid(nh_valid), .out_ready(nh_ready),
@@ -171,11 +174,11 @@ jitnic_st_reg #(.WIDTH(PW)) u_tx_reg (
 );
 assign {tx_data, tx_startofpacket, tx_endofpacket, tx_empty} = txs_out_data;
 
-jitnic_st_reg #(.WIDTH(PW + 2)) u_host_reg (
+jitnic_st_reg #(.WIDTH(PW + 66)) u_host_reg (
     .clk(clk), .rst(rst),
     .in_data({nh_data, nh_sop, nh_eop, nh_empty, nh_chan}),
     .in_valid(nh_valid), .in_ready(nh_ready),
-    .out_data({hs_out_data, host_channel}), .out_valid(host_valid), .out_ready(host_ready)
+    .out_data({hs_out_data, host_meta, host_channel}), .out_valid(host_valid), .out_ready(host_ready)
 );
 assign {host_data, host_startofpacket, host_endofpacket, host_empty} = hs_out_data;
 

@@ -140,7 +140,8 @@ class StreamSource:
 class StreamMonitor(Monitor):
     """Receives frames from a source port of the DUT (tx, host) and drives its `ready` with random
     back-pressure; a cocotb-bus Monitor, so a Scoreboard can check it. Transactions are bytes,
-    or {"data": bytes, "channel": int} when the stream has a channel."""
+    or {"data": bytes, "channel": int, "meta": int} when the stream has a channel (meta: the
+    `<name>_meta` sideband at the last beat, 0 where the DUT has none)."""
 
     def __init__(self, dut, name: str, clock, backpressure: float, channel: bool, rng: random.Random):
         self.name = name
@@ -154,6 +155,7 @@ class StreamMonitor(Monitor):
         self.eop = getattr(dut, f"{name}_endofpacket")
         self.empty = getattr(dut, f"{name}_empty") if _has(dut, f"{name}_empty") else None
         self.channel = getattr(dut, f"{name}_channel") if channel else None
+        self.meta = getattr(dut, f"{name}_meta") if channel and _has(dut, f"{name}_meta") else None
         self.beat_bytes = len(self.data) // 8
         self.ready.value = 0
         super().__init__()
@@ -191,7 +193,8 @@ class StreamMonitor(Monitor):
                 frame = b"".join(beats)
                 beats = []
                 self._recv(frame if self.channel is None else
-                           {"data": frame, "channel": int(self.channel.value)})
+                           {"data": frame, "channel": int(self.channel.value),
+                            "meta": int(self.meta.value) if self.meta is not None else 0})
             else:
                 beats.append(beat)
 
@@ -208,6 +211,7 @@ class StreamSink:
         self.monitor = StreamMonitor(dut, name, clock, backpressure, channel,
                                      random.Random(f"{name}-{seed}"))
         self.frames: list[tuple[int | None, bytes]] = []
+        self.metas: list[int] = []      # the `meta` of each frame (with a channel)
         self.callback = callback
         self._arrived = Event()
         self.monitor.add_callback(self._receive)
@@ -222,6 +226,7 @@ class StreamSink:
     def _receive(self, transaction) -> None:
         if self.channel:
             item = (transaction["channel"], transaction["data"])
+            self.metas.append(transaction["meta"])
         else:
             item = (None, transaction)
         self.frames.append(item)

@@ -99,7 +99,7 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
                     res.commit_mismatches.append((index, (got.entry, got.evicted, got.error), want))
                 host.committed(compiled, got.entry if got.ok else None, got.error)
         out = model.process(frame)
-        tb.expect_outcome(out)
+        tb.expect_outcome(out, model.state)
         tb.send(frame)
         sent += 1
         loop.after_nic(index, frame, out)

@@ -147,7 +147,7 @@ class RingSource:
 
 class RingMonitor(Monitor):
     """Frames collected by `jitnic_tb_sink` `block`, one wake-up per frame end; transactions as
-    tb.common.avalon.StreamMonitor's (bytes, or {"data", "channel"} with a channel)."""
+    tb.common.avalon.StreamMonitor's (bytes, or {"data", "channel", "meta"} with a channel)."""
 
     def __init__(self, block, name: str, slot_bytes: int, ring_log2: int, channel: bool):
         self.block = block
@@ -157,6 +157,7 @@ class RingMonitor(Monitor):
         self.channel = channel
         self._slots = [block.slot_data[i] for i in range(self.depth)]
         self._descs = [block.slot_desc[i] for i in range(self.depth)]
+        self._metas = [block.slot_meta[i] for i in range(self.depth)]
         super().__init__()
 
     async def _monitor_recv(self) -> None:
@@ -183,7 +184,8 @@ class RingMonitor(Monitor):
                     frame = b"".join(parts)
                     parts = []
                     self._recv(frame if not self.channel else
-                               {"data": frame, "channel": desc >> 24})
+                               {"data": frame, "channel": desc >> 24,
+                                "meta": int(self._metas[i].value)})
             block.rd_ptr.value = rd
 
 
@@ -197,6 +199,7 @@ class RingSink:
         self.channel = channel
         self.monitor = RingMonitor(block, name, slot_bytes, ring_log2, channel)
         self.frames: list[tuple[int | None, bytes]] = []
+        self.metas: list[int] = []      # host_meta of each frame (with a channel)
         self.monitor.add_callback(self._receive)
         block.rd_ptr.value = 0          # bench-owned: restart with the Verilog's reset
         block.seed.value = 0x2000_0001 + seed * 104729
@@ -211,6 +214,7 @@ class RingSink:
     def _receive(self, transaction) -> None:
         if self.channel:
             self.frames.append((transaction["channel"], transaction["data"]))
+            self.metas.append(transaction["meta"])
         else:
             self.frames.append((None, transaction))
 

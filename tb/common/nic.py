@@ -22,6 +22,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Event, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb_bus.scoreboard import Scoreboard
 
+from jit.nic import encoding as enc
 from jit.nic.encoding import Channel, Counter
 from jit.nic.model import NicConfig
 from tb.common.avalon import StreamSink, StreamSource
@@ -59,6 +60,18 @@ class NicParams:
                          max_trace_len=self.max_trace_len, hdr_bytes=self.hdr_bytes,
                          pkt_bytes=self.pkt_bytes, policy=self.policy, seed=seed,
                          n_slots=self.n_slots)
+
+
+def host_meta(outcome, state=None) -> int:
+    """The host_meta word the RTL sends with a frame: encoding.redirect_meta of a v2 REDIRECT hit's
+    target (jit/nic/nic_state.py redirect_word), 0 for every other frame."""
+    if outcome.redirect is None:
+        return 0
+    if state is not None:
+        return state.redirect_word(outcome.redirect)
+    if "map" in outcome.redirect:
+        raise AssertionError("a redirect_map outcome needs the model's state for its metadata word")
+    return enc.redirect_meta(enc.RedirectKind.IFINDEX, outcome.redirect["ifindex"])
 
 
 class NicTb:
@@ -160,15 +173,17 @@ class NicTb:
             return self.expected_tx.pop(0)
         return self.expected_host_tx.pop(0) if self.expected_host_tx else b""
 
-    def expect_host(self, channel: Channel, frame: bytes) -> None:
-        self.expected_host.append({"data": bytes(frame), "channel": int(channel)})
+    def expect_host(self, channel: Channel, frame: bytes, meta: int = 0) -> None:
+        """A host frame with its channel and host_meta word (0 but for a v2 REDIRECT)."""
+        self.expected_host.append({"data": bytes(frame), "channel": int(channel), "meta": meta})
 
-    def expect_outcome(self, outcome) -> None:
-        """Expect what a jit.nic.model Outcome says leaves the NIC (nothing for drops)."""
+    def expect_outcome(self, outcome, state=None) -> None:
+        """Expect what a jit.nic.model Outcome says leaves the NIC (nothing for drops). `state`:
+        the model's NicState, which names a redirect_map's map for the REDIRECT metadata word."""
         if outcome.stream == "tx":
             self.expect_tx(outcome.packet)
         elif outcome.stream == "host":
-            self.expect_host(outcome.channel, outcome.packet)
+            self.expect_host(outcome.channel, outcome.packet, host_meta(outcome, state))
 
     async def wait_outputs(self, timeout_cycles: int = 200_000, settle_cycles: int = 50) -> None:
         """Wait until every expected frame has arrived, then a little longer (extra frames would

@@ -8,7 +8,8 @@
  * Beats are written into a ring of slots (`slot_data`, first byte in the top bits); a slot is
  * closed as a chunk at the end of a frame or when full, with a descriptor (`slot_desc`: length in
  * bytes [15:0], start of packet on its first beat [16], end of packet [17], channel [31:24]), and
- * `wr_ptr` advances. `events` counts closed end-of-packet chunks and chunks that fill the ring,
+ * `wr_ptr` advances; `slot_meta` keeps the 64-bit sideband (`s_meta`: the host stream's REDIRECT
+ * metadata word) of the chunk's last beat. `events` counts closed end-of-packet chunks and chunks that fill the ring,
  * one cycle after the chunk was written: the bench sleeps on its change, so Python wakes once per
  * frame, reads every closed chunk and advances `rd_ptr`. A full ring drops ready (back-pressure,
  * never a loss).
@@ -37,7 +38,8 @@ module jitnic_tb_sink #(
     input  wire                     s_startofpacket,
     input  wire                     s_endofpacket,
     input  wire [EMPTY_WIDTH-1:0]   s_empty,
-    input  wire [CHANNEL_WIDTH-1:0] s_channel
+    input  wire [CHANNEL_WIDTH-1:0] s_channel,
+    input  wire [63:0]              s_meta
 );
 
 localparam BPB = DATA_WIDTH / 8;
@@ -75,6 +77,7 @@ end
 // ---- read by the bench ---------------------------------------------------------------------------
 reg [SLOT_BITS-1:0] slot_data [0:DEPTH-1];
 reg [31:0]          slot_desc [0:DEPTH-1];
+reg [63:0]          slot_meta [0:DEPTH-1];
 reg [31:0]          wr_ptr;
 reg [31:0]          events;
 reg [31:0]          frames;
@@ -86,6 +89,7 @@ initial begin
     for (i = 0; i < DEPTH; i = i + 1) begin
         slot_data[i] = {SLOT_BITS{1'b0}};
         slot_desc[i] = 32'd0;
+        slot_meta[i] = 64'd0;
     end
 end
 
@@ -142,6 +146,7 @@ always @(posedge clk) begin
         if (close) begin
             slot_desc[tail] <= {{(8 - CHANNEL_WIDTH){1'b0}}, s_channel, 6'd0, s_endofpacket,
                                 first ? s_startofpacket : chunk_sop_reg, close_len};
+            slot_meta[tail] <= s_meta;
             wr_ptr <= wr_next;
             beat_reg <= {BEAT_W{1'b0}};
             if (s_endofpacket)

@@ -43,6 +43,7 @@ wire rx_valid, rx_ready, rx_startofpacket, rx_endofpacket, rx_error, rx_pause;
 wire tx_valid, tx_ready, tx_startofpacket, tx_endofpacket;
 wire host_valid, host_ready, host_startofpacket, host_endofpacket;
 wire [1:0] host_channel;
+wire [63:0] host_meta;
 wire host_tx_valid, host_tx_ready, host_tx_startofpacket, host_tx_endofpacket;
 wire host_tx_error_unused;
 
@@ -66,7 +67,7 @@ jitnic_top #(
     .tx_startofpacket(tx_startofpacket), .tx_endofpacket(tx_endofpacket), .tx_empty(tx_empty),
     .host_data(host_data), .host_valid(host_valid), .host_ready(host_ready),
     .host_startofpacket(host_startofpacket), .host_endofpacket(host_endofpacket),
-    .host_empty(host_empty), .host_channel(host_channel),
+    .host_empty(host_empty), .host_channel(host_channel), .host_meta(host_meta),
     .host_tx_data(host_tx_data), .host_tx_valid(host_tx_valid), .host_tx_ready(host_tx_ready),
     .host_tx_startofpacket(host_tx_startofpacket), .host_tx_endofpacket(host_tx_endofpacket),
     .host_tx_empty(host_tx_empty),
@@ -100,7 +101,7 @@ jitnic_tb_sink #(
 ) u_tx (
     .clk(clk), .rst(rst),
     .s_data(tx_data), .s_valid(tx_valid), .s_ready(tx_ready), .s_startofpacket(tx_startofpacket),
-    .s_endofpacket(tx_endofpacket), .s_empty(tx_empty), .s_channel(1'b0)
+    .s_endofpacket(tx_endofpacket), .s_empty(tx_empty), .s_channel(1'b0), .s_meta(64'd0)
 );
 
 jitnic_tb_sink #(
@@ -109,7 +110,7 @@ jitnic_tb_sink #(
     .clk(clk), .rst(rst),
     .s_data(host_data), .s_valid(host_valid), .s_ready(host_ready),
     .s_startofpacket(host_startofpacket), .s_endofpacket(host_endofpacket),
-    .s_empty(host_empty), .s_channel(host_channel)
+    .s_empty(host_empty), .s_channel(host_channel), .s_meta(host_meta)
 );
 
 jitnic_tb_axil u_axil (
