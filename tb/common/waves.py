@@ -81,6 +81,14 @@ GROUPS = [
         (DEC, "hostq_chan_c", 2), (BIN, "eng_free_c", 1), (BIN, "win_wr_c", 1),
         (BIN, "engine_idle", 1)]),
     LANES_GROUP,
+    ("guards and maps (trace format v2): fall-through, grant to the oldest frame, map port", [
+        (HEX, "lane_fall_c", "LANES"), (HEX, "lane_retry_reg", "LANES"),
+        (HEX, "lane_gmiss_c", "LANES"), (HEX, "lane_grant_c", "LANES"),
+        (HEX, "lane_txn_open", "LANES"), (BIN, "map_ex_valid_c", 1), (BIN, "map_ex_ready", 1),
+        (DEC, "map_ex_op_c", 3), (DEC, "map_ex_map_c", 8), (HEX, "map_ex_addr_c", 32),
+        (HEX, "map_ex_data_c", 64), (HEX, "map_ex_be_c", 8), (BIN, "map_ex_resp_valid", 1),
+        (BIN, "map_ex_resp_ok", 1), (HEX, "map_ex_resp_data", 64), (BIN, "map_busy", 1),
+        (HEX, "prandom_reg", 32), (HEX, "hostq_meta_c", 64)]),
     ("tx (wire out)", [
         (BIN, "tx_valid", 1), (BIN, "tx_ready", 1), (BIN, "tx_startofpacket", 1),
         (BIN, "tx_endofpacket", 1), (HEX, "tx_empty", "EMPTY_W"), (HEX, "tx_data", "DW"),
@@ -90,7 +98,7 @@ GROUPS = [
     ("host (to host)", [
         (BIN, "host_valid", 1), (BIN, "host_ready", 1), (BIN, "host_startofpacket", 1),
         (BIN, "host_endofpacket", 1), (HEX, "host_empty", "EMPTY_W"), (DEC, "host_channel", 2),
-        (HEX, "host_data", "DW"), (BIN, "u_tx.u_hostq.head_valid", 1),
+        (HEX, "host_meta", 64), (HEX, "host_data", "DW"), (BIN, "u_tx.u_hostq.head_valid", 1),
         (DEC, "u_tx.u_hostq.head_buf", "BUF_W"), (DEC, "u_tx.u_hostq.word_reg", 16),
         (DEC, "u_tx.u_hostq.occ_reg", 3), (BIN, "hostq_free", 1)]),
     ("host_tx (host to wire)", [
@@ -107,7 +115,7 @@ GROUPS = [
     ("counters", [(DEC, f"u_regs.dbg_{name}", 32) for name in (
         "rx_packets", "hits", "misses", "installs", "evictions", "tx", "drops", "passes",
         "redirects", "aborts", "exec_errors", "runts", "oversize", "host_tx", "install_errors",
-        "exec_cycles")]),
+        "exec_cycles", "guard_misses", "map_ops")]),
 ]
 
 
