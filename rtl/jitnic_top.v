@@ -294,13 +294,13 @@ jitnic_axil_regs #(
 wire        map_ex_ready, map_ex_resp_valid, map_ex_resp_ok;
 wire [31:0] map_ex_resp_addr;
 wire [63:0] map_ex_resp_data;
-reg         map_ex_valid_c;
-reg  [2:0]  map_ex_op_c;
-reg  [7:0]  map_ex_map_c;
-reg  [MAP_KEY_W-1:0] map_ex_key_c;
-reg  [31:0] map_ex_addr_c;
-reg  [63:0] map_ex_data_c;
-reg  [7:0]  map_ex_be_c;
+wire        map_ex_valid_c;
+wire [2:0]  map_ex_op_c;
+wire [7:0]  map_ex_map_c;
+wire [MAP_KEY_W-1:0] map_ex_key_c;
+wire [31:0] map_ex_addr_c;
+wire [63:0] map_ex_data_c;
+wire [7:0]  map_ex_be_c;
 wire [N_LANES-1:0] lane_txn_open;
 
 jitnic_maps u_maps (
@@ -444,7 +444,7 @@ reg  [N_LANES-1:0]    lane_fall_c;       // done with a failed guard and another
 reg  [N_LANES-1:0]    lane_fin_c;        // the frame's final done
 reg  [N_LANES-1:0]    lane_gmiss_c;      // guard miss, known now or earlier
 reg  [IDX_W-1:0]      lane_next_c [0:N_LANES-1];
-reg  [N_LANES-1:0]    lane_grant_c;
+wire [N_LANES-1:0]    lane_grant_c;
 // the lanes' map ports, before the grant's multiplexer
 wire [N_LANES-1:0]           lane_m_req_valid;
 wire [N_LANES*3-1:0]         lane_m_req_op;
@@ -509,11 +509,6 @@ always @* begin
     exec_cycles = lane_cyc_reg[rob_lane] + lane_cycles[32*rob_lane +: 32];
     retire_map_ops = lane_done[rob_lane] ? lane_map_ops[16*rob_lane +: 16] : lane_ops_reg[rob_lane];
     retire_c = rob_valid && (rob_miss || lane_ready_reg[rob_lane] || lane_fin_c[rob_lane]);
-    // the lane of the oldest frame may touch maps (rule 1: map effects in arrival order)
-    lane_grant_c = {N_LANES{1'b0}};
-    if (rob_valid && !rob_miss) begin
-        lane_grant_c[rob_lane] = 1'b1;
-    end
     lane_retire_c = {N_LANES{1'b0}};
     if (retire_c && !rob_miss) begin
         lane_retire_c[rob_lane] = 1'b1;
@@ -540,27 +535,20 @@ end
 
 assign dq_pop = rob_push_c;
 
-// the granted lane's map port onto jitnic_maps' executor port
-always @* begin
-    map_ex_valid_c = 1'b0;
-    map_ex_op_c = 3'd0;
-    map_ex_map_c = 8'd0;
-    map_ex_key_c = {MAP_KEY_W{1'b0}};
-    map_ex_addr_c = 32'd0;
-    map_ex_data_c = 64'd0;
-    map_ex_be_c = 8'd0;
-    for (l = 0; l < N_LANES; l = l + 1) begin
-        if (lane_grant_c[l]) begin
-            map_ex_valid_c = lane_m_req_valid[l];
-            map_ex_op_c = lane_m_req_op[3*l +: 3];
-            map_ex_map_c = lane_m_req_map[8*l +: 8];
-            map_ex_key_c = lane_m_req_key[MAP_KEY_W*l +: MAP_KEY_W];
-            map_ex_addr_c = lane_m_req_addr[32*l +: 32];
-            map_ex_data_c = lane_m_req_data[64*l +: 64];
-            map_ex_be_c = lane_m_req_be[8*l +: 8];
-        end
-    end
-end
+// the lane of the oldest frame may touch maps (rule 1: map effects in arrival order); its map
+// port is the one on jitnic_maps' executor port. Continuous assignments, not a loop in an
+// always block: these feed the executors' and the map block's combinational inputs, where
+// Icarus would propagate a loop's intermediate values (docs/rtl.md, Notes)
+localparam [N_LANES-1:0] LANE_0 = 1;
+wire grant_any = rob_valid && !rob_miss;
+assign lane_grant_c = grant_any ? LANE_0 << rob_lane : {N_LANES{1'b0}};
+assign map_ex_valid_c = grant_any && lane_m_req_valid[rob_lane];
+assign map_ex_op_c = lane_m_req_op[3*rob_lane +: 3];
+assign map_ex_map_c = lane_m_req_map[8*rob_lane +: 8];
+assign map_ex_key_c = lane_m_req_key[MAP_KEY_W*rob_lane +: MAP_KEY_W];
+assign map_ex_addr_c = lane_m_req_addr[32*rob_lane +: 32];
+assign map_ex_data_c = lane_m_req_data[64*rob_lane +: 64];
+assign map_ex_be_c = lane_m_req_be[8*rob_lane +: 8];
 
 always @* begin
     txq_push_c = 1'b0;
