@@ -129,19 +129,36 @@ initial begin
     end
 end
 
-localparam [2:0]
-    STATE_IDLE  = 3'd0,   // waiting for start
-    STATE_FETCH = 3'd1,   // slot 0 addressed, data next cycle
-    STATE_EXEC  = 3'd2,   // slot_data holds the instruction at pc: decode and execute (or issue)
-    STATE_LDHI  = 3'd3,   // slot_data holds the second slot of an LD_IMM64
-    STATE_LOAD  = 3'd4,   // load data back (stack, window, first packet RAM word)
-    STATE_LOAD2 = 3'd5,   // second packet RAM word back
-    STATE_DIV   = 3'd6;   // waiting for jitnic_div
+localparam [3:0]
+    STATE_IDLE  = 4'd0,   // waiting for start
+    STATE_FETCH = 4'd1,   // slot pc addressed (0 after start, a jump target, a replay), data next cycle
+    STATE_EXEC  = 4'd2,   // slot_data holds the instruction at pc: decode and execute (or issue)
+    STATE_LDHI  = 4'd3,   // slot_data holds the second slot of an LD_IMM64
+    STATE_LOAD  = 4'd4,   // load data back (stack, window, first packet RAM word; map words)
+    STATE_LOAD2 = 4'd5,   // second packet RAM word back
+    STATE_DIV   = 4'd6,   // waiting for jitnic_div
+    STATE_MREQ  = 4'd7,   // a map port request: issued while m_grant, then its response
+    STATE_MST2  = 4'd8,   // second word of a map store that crosses a word boundary
+    STATE_KEY   = 4'd9,   // map_lookup_elem: the next key bytes (loaded like LDX), or the LOOKUP
+    STATE_DRAIN = 4'd10,  // exit: the write buffer's entries go out as WRITEs, then done
+    STATE_WAITG = 4'd11;  // waiting for m_grant (prandom), then the instruction runs again
+
+// what a map port response continues with
+localparam [3:0]
+    CONT_DESC   = 4'd0,   // descriptor into the cache, then run the instruction again
+    CONT_LDLO   = 4'd1,   // map load, first word
+    CONT_LDHI   = 4'd2,   // map load, second word
+    CONT_ATOM   = 4'd3,   // atomic: old word -> new word into the write buffer
+    CONT_LOOKUP = 4'd4,   // map_lookup_elem: r0
+    CONT_RMAP   = 4'd5,   // redirect_map: devmap slot present?
+    CONT_TCHDR  = 4'd6,   // tail_call: prog_array slot present?
+    CONT_TCVAL  = 4'd7,   // tail_call: the slot's program id
+    CONT_DRAIN  = 4'd8;   // a committed WRITE
 
 localparam [3:0] OP_DIV = 4'h3, OP_MOD = 4'h9, OP_NEG = 4'h8, OP_MOV = 4'hb, OP_END = 4'hd;
 
 // ---- state -------------------------------------------------------------------------------------
-reg [2:0]        state_reg = STATE_IDLE, state_next;
+reg [3:0]        state_reg = STATE_IDLE, state_next;
 reg [PC_W-1:0]   pc_reg = {PC_W{1'b0}}, pc_next;
 reg [SLOT_W-1:0] slot_addr_reg = {SLOT_W{1'b0}}, slot_addr_next;
 reg [31:0]       cnt_reg = 32'd0, cnt_next;
@@ -181,6 +198,62 @@ reg [63:0]            stk_even_q = 64'd0;
 reg [63:0]            stk_odd_q = 64'd0;
 reg [63:0]            stk_init_reg = 64'd0;                // stack word written since start
 
+// ---- trace format v2: map port, helpers, write buffer ------------------------------------------
+localparam KEY_BYTES = `JITNIC_MAP_MAX_KEY_BYTES;
+localparam [31:0] MAP_HANDLE = `JITNIC_MAP_BASE + `JITNIC_MAP_HANDLE_OFF;   // low word of a handle
+localparam [63:0] ENOENT_R0 = 64'hFFFF_FFFF_FFFF_FFFE;                    // -ENOENT
+
+// the request being issued (STATE_MREQ) and what its response continues with
+reg              mreq_sent_reg = 1'b0, mreq_sent_next;
+reg [2:0]        mreq_op_reg = 3'd0, mreq_op_next;
+reg [7:0]        mreq_map_reg = 8'd0, mreq_map_next;
+reg [31:0]       mreq_addr_reg = 32'd0, mreq_addr_next;
+reg [63:0]       mreq_data_reg = 64'd0, mreq_data_next;
+reg [7:0]        mreq_be_reg = 8'd0, mreq_be_next;
+reg [3:0]        cont_reg = CONT_DESC, cont_next;
+reg              txn_reg = 1'b0, txn_next;             // m_txn_open
+reg [KEY_BYTES*8-1:0] key_reg = {KEY_BYTES*8{1'b0}};  // the lookup key (also m_req_key)
+
+// map load / atomic in flight
+reg              ld_map_reg = 1'b0, ld_map_next;       // load data from mlo/mhi
+reg              ma_span_reg = 1'b0, ma_span_next;     // the access crosses into the next word
+reg [63:0]       mlo_reg = 64'd0, mlo_next;
+reg [63:0]       mhi_reg = 64'd0, mhi_next;
+reg [7:0]        at_op_reg = 8'd0, at_op_next;         // atomic: imm
+reg              at_64_reg = 1'b0, at_64_next;
+reg              at_hi_reg = 1'b0, at_hi_next;         // 32-bit atomic in the word's upper half
+reg [3:0]        at_src_reg = 4'd0, at_src_next;
+reg [63:0]       at_val_reg = 64'd0, at_val_next;      // the src register's value
+reg [63:0]       mst_data_reg = 64'd0, mst_data_next;  // second word of a crossing store
+reg [7:0]        mst_be_reg = 8'd0, mst_be_next;
+
+// helper calls in flight
+reg [7:0]        h_mid_reg = 8'd0, h_mid_next;         // map id of the call
+reg [31:0]       h_base_reg = 32'd0, h_base_next;      // its base byte address
+reg [63:0]       key_addr_reg = 64'd0, key_addr_next;  // next key byte to load
+reg [7:0]        key_left_reg = 8'd0, key_left_next;   // key bytes still to load
+reg [6:0]        key_pos_reg = 7'd0, key_pos_next;     // where they go in key_reg
+reg              ld_key_reg = 1'b0, ld_key_next;       // the load in flight fills the key
+reg [15:0]       rm_flags_reg = 16'd0, rm_flags_next;  // redirect_map: flags for the metadata
+reg [31:0]       rm_key_reg = 32'd0, rm_key_next;
+reg [2:0]        rm_miss_reg = 3'd0, rm_miss_next;     // redirect_map: r0 if the slot is empty
+
+// per-attempt results
+reg [15:0]       map_ops_reg = 16'd0, map_ops_next;
+reg [63:0]       rmeta_reg = 64'd0, rmeta_next;        // encoding.redirect_meta
+reg [31:0]       prng_reg = 32'd0, prng_next;          // LFSR state after this attempt's draws
+reg              drew_reg = 1'b0, drew_next;
+reg              prandom_we_reg = 1'b0, prandom_we_next;
+
+// descriptor cache (4 entries, direct-mapped by map id; emptied at start and retry): the DESC
+// response (mapmem.desc_word) of the maps this attempt touches
+reg [3:0]  dc_valid_reg = 4'd0;
+reg [7:0]  dc_id_mem   [0:3];
+reg [31:0] dc_base_mem [0:3];
+reg [63:0] dc_word_mem [0:3];
+reg        dc_fill;
+reg [1:0]  dc_fill_idx;
+
 assign slot_addr = PREFETCH != 0 && state_reg == STATE_IDLE ? {SLOT_W{1'b0}} : slot_addr_reg;
 assign done = done_reg;
 assign action = action_reg;
@@ -189,21 +262,18 @@ assign hdr_out = win_reg;
 assign cycles = cycles_reg;
 assign dbg_pc = pc_reg[SLOT_W-1:0];
 assign dbg_insn = state_reg == STATE_EXEC ? slot_data : insn_reg;
-assign m_req_valid = 1'b0;
-assign m_req_op = 3'd0;
-assign m_req_map = 8'd0;
-assign m_req_key = {`JITNIC_MAP_MAX_KEY_BYTES*8{1'b0}};
-assign m_req_addr = 32'd0;
-assign m_req_data = 64'd0;
-assign m_req_be = 8'd0;
-assign m_txn_open = 1'b0;
-assign prandom_we = 1'b0;
-assign prandom_next = prandom_state;
-assign redirect_meta = 64'd0;
-assign map_ops = 16'd0;
-/* verilator lint_off UNUSEDSIGNAL */
-wire unused_map_port = &{m_req_ready, m_resp_valid, m_resp_ok, m_resp_addr, m_resp_data, m_grant};
-/* verilator lint_on UNUSEDSIGNAL */
+assign m_req_valid = state_reg == STATE_MREQ && !mreq_sent_reg && m_grant;
+assign m_req_op = mreq_op_reg;
+assign m_req_map = mreq_map_reg;
+assign m_req_key = key_reg;
+assign m_req_addr = mreq_addr_reg;
+assign m_req_data = mreq_data_reg;
+assign m_req_be = mreq_be_reg;
+assign m_txn_open = txn_reg;
+assign prandom_we = prandom_we_reg;
+assign prandom_next = prng_reg;
+assign redirect_meta = rmeta_reg;
+assign map_ops = map_ops_reg;
 
 // ---- decode (slot_data, valid in STATE_EXEC) --------------------------------------------------
 wire [7:0]  d_opc = slot_data[7:0];
@@ -293,6 +363,131 @@ wire [31:0] j_pc = {{(32-PC_W){1'b0}}, pc_reg};
 wire        j_guard = j_tgt == j_len;                                  // the guard exit
 wire        j_bad = j_tgt <= j_pc || j_tgt > j_len || j_tgt >= PC_END;  // refused at commit (BAD_JUMP)
 
+// ---- helper calls, atomics, map addresses (trace format v2) -------------------------------------
+// the RTL's helper set (issue 10 contract): map_lookup_elem, get_prandom_u32,
+// get_smp_processor_id, tail_call, redirect, redirect_map
+wire h_lookup = d_imm == `HELPER_MAP_LOOKUP_ELEM;
+wire h_prandom = d_imm == `HELPER_GET_PRANDOM_U32;
+wire h_cpu = d_imm == `HELPER_GET_SMP_PROCESSOR_ID;
+wire h_tail = d_imm == `HELPER_TAIL_CALL;
+wire h_redirect = d_imm == `HELPER_REDIRECT;
+wire h_rmap = d_imm == `HELPER_REDIRECT_MAP;
+wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
+               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap);
+// lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
+wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
+                 || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
+                 || d_imm == 32'he1 || d_imm == 32'hf1;
+wire is_atomic = d_cls == 3'd3 && d_opc[7:5] == 3'b110 && (d_opc[4:3] == 2'b00 || d_opc[4:3] == 2'b11)
+                 && dst_rd_ok && d_src < 4'd10 && at_imm_ok;
+
+// a map value address: bits [63:32] the map id (< 256), [31:0] MAP_BASE + offset (< 256 MiB)
+wire [63:0] ma = (is_ldx ? src_val : dst_val) + {{48{d_off[15]}}, d_off};
+localparam [31:0] MAP_BASE = `JITNIC_MAP_BASE;
+wire        ma_is_map = ma[31:28] == MAP_BASE[31:28] && ma[63:40] == 24'd0;
+wire [31:0] ma_off = {4'd0, ma[27:0]};
+reg  [3:0]  ma_n;                                    // access bytes
+always @* begin
+    case (d_opc[4:3])
+        2'd0: ma_n = 4'd4;
+        2'd1: ma_n = 4'd2;
+        2'd2: ma_n = 4'd1;
+        default: ma_n = 4'd8;
+    endcase
+end
+wire        ma_cross = {1'b0, ma_off[2:0]} + ma_n > 4'd8;
+
+// the map handle a call names: r1, or r2 for tail_call
+wire [63:0] h_val = h_tail ? rf_reg[2] : rf_reg[1];
+wire        h_is_handle = h_val[31:0] == MAP_HANDLE && h_val[63:40] == 24'd0;
+
+// descriptor cache lookup: the call's map, or the accessed map
+wire [7:0]  c_id = is_call ? h_val[39:32] : ma[39:32];
+wire [1:0]  c_idx = c_id[1:0];
+wire        c_hit = dc_valid_reg[c_idx] && dc_id_mem[c_idx] == c_id;
+wire [31:0] c_base = dc_base_mem[c_idx];
+/* verilator lint_off UNUSEDSIGNAL */
+wire [63:0] c_word = dc_word_mem[c_idx];             // (bits 63..61 unused)
+wire [31:0] ma_abs;                                  // (bits 2..0: the lane, from ma_off)
+/* verilator lint_on UNUSEDSIGNAL */
+wire [31:0] c_size = c_word[`MAP_EXDESC_SIZE_LSB +: 32];
+wire [15:0] c_vsize = c_word[`MAP_EXDESC_VALUE_SIZE_LSB +: 16];
+wire [7:0]  c_ksize = c_word[`MAP_EXDESC_KEY_SIZE_LSB +: 8];
+wire [3:0]  c_type = c_word[`MAP_EXDESC_TYPE_LSB +: 4];
+wire        c_rdonly = c_word[`MAP_EXDESC_RDONLY_LSB];
+wire        ma_in = {1'b0, ma_off} + {29'd0, ma_n} <= {1'b0, c_size};
+assign ma_abs = c_base + ma_off;                     // byte address in map memory
+
+// tail_call: prog_array slot r3 at base + i * (1 + value words) * 8 (header word, then the id)
+wire [31:0] tc_stride = 32'd1 + (({16'd0, c_vsize} + 32'd7) >> 3);
+wire [63:0] tc_elem = {32'd0, rf_reg[3][31:0]} * {32'd0, tc_stride};           // words
+wire        tc_in = tc_elem + {32'd0, tc_stride} <= {35'd0, c_size[31:3]};
+wire [31:0] tc_addr = c_base + {tc_elem[28:0], 3'd0};
+
+// redirect_map: flags beyond the action bits (and broadcast/exclude-ingress for a devmap) abort
+wire        rm_devmap = c_type == `MAP_TYPE_DEVMAP;
+wire [63:0] rm_allowed = rm_devmap ? 64'h1b : 64'h3;
+wire        rm_bad_flags = |(rf_reg[3] & ~rm_allowed);
+
+// bpf_get_prandom_u32: one Galois step of the NIC's LFSR (encoding.lfsr_step)
+wire [31:0] prng_cur = drew_reg ? prng_reg : prandom_state;
+wire [31:0] prng_step = (prng_cur >> 1) ^ (prng_cur[0] ? `LFSR_TAPS : 32'd0);
+
+// write buffer: keys are map memory word addresses
+localparam WB_KEY_W = 29;
+reg                 wb_clear, wb_wr, wb_drain, wb_dr_ready;
+reg  [WB_KEY_W-1:0] wb_wr_key;
+reg  [63:0]         wb_wr_data;
+reg  [7:0]          wb_wr_be;
+wire                wb_full;
+wire [7:0]          wb_rd_be;
+wire [63:0]         wb_rd_data;
+wire                wb_dr_valid;
+/* verilator lint_off UNUSEDSIGNAL */
+wire                wb_drain_done;                  // (the DRAIN state watches count instead)
+/* verilator lint_on UNUSEDSIGNAL */
+wire [WB_KEY_W-1:0] wb_dr_key;
+wire [63:0]         wb_dr_data;
+wire [7:0]          wb_dr_be;
+wire [$clog2(`JITNIC_WB_ENTRIES+1)-1:0] wb_count;
+
+jitnic_wbuf #(.ENTRIES(`JITNIC_WB_ENTRIES), .KEY_W(WB_KEY_W)) wbuf_inst (
+    .clk(clk), .rst(rst), .clear(wb_clear),
+    .wr_valid(wb_wr), .wr_key(wb_wr_key), .wr_data(wb_wr_data), .wr_be(wb_wr_be), .wr_full(wb_full),
+    .rd_key(mreq_addr_reg[31:3]), .rd_be(wb_rd_be), .rd_data(wb_rd_data),
+    .drain(wb_drain), .dr_valid(wb_dr_valid), .dr_ready(wb_dr_ready), .dr_key(wb_dr_key),
+    .dr_data(wb_dr_data), .dr_be(wb_dr_be), .drain_done(wb_drain_done), .count(wb_count)
+);
+
+// a map word as this attempt sees it: map memory, with the bytes it buffered on top
+wire [63:0] wb_mask = {{8{wb_rd_be[7]}}, {8{wb_rd_be[6]}}, {8{wb_rd_be[5]}}, {8{wb_rd_be[4]}},
+                       {8{wb_rd_be[3]}}, {8{wb_rd_be[2]}}, {8{wb_rd_be[1]}}, {8{wb_rd_be[0]}}};
+wire [63:0] m_word = (m_resp_data & ~wb_mask) | (wb_rd_data & wb_mask);
+
+// atomic: old value (32-bit: the lane of address bit 2), new value, register result
+wire [63:0] at_old = at_64_reg ? m_word : {32'd0, at_hi_reg ? m_word[63:32] : m_word[31:0]};
+wire [63:0] at_src = at_64_reg ? at_val_reg : {32'd0, at_val_reg[31:0]};
+wire [63:0] at_r0 = at_64_reg ? rf_reg[0] : {32'd0, rf_reg[0][31:0]};
+reg  [63:0] at_new;
+reg         at_store;
+always @* begin
+    at_store = 1'b1;
+    case (at_op_reg[7:4])
+        4'h4: at_new = at_old | at_src;
+        4'h5: at_new = at_old & at_src;
+        4'ha: at_new = at_old ^ at_src;
+        4'he: at_new = at_src;                               // xchg
+        4'hf: begin                                          // cmpxchg
+            at_new = at_src;
+            at_store = at_old == at_r0;
+        end
+        default: at_new = at_old + at_src;                   // add
+    endcase
+    if (!at_64_reg) begin
+        at_new = {32'd0, at_new[31:0]};
+    end
+end
+
 // ---- ALU and divider ---------------------------------------------------------------------------
 wire [63:0] alu_a, alu_b, alu_result;
 
@@ -344,10 +539,11 @@ jitnic_memunit #(
     .PKT_BYTES(PKT_BYTES),
     .WORD_W(WORD_W)
 ) memunit_inst (
-    .req_base(is_ldx ? src_val : dst_val),
-    .req_off(d_off),
-    .req_size(d_opc[4:3]),
-    .req_store(!is_ldx),
+    // STATE_KEY: map_lookup_elem's key, 8 bytes at a time, then byte by byte (exact bounds)
+    .req_base(state_reg == STATE_KEY ? key_addr_reg : (is_ldx ? src_val : dst_val)),
+    .req_off(state_reg == STATE_KEY ? 16'd0 : d_off),
+    .req_size(state_reg == STATE_KEY ? (key_left_reg >= 8'd8 ? 2'd3 : 2'd2) : d_opc[4:3]),
+    .req_store(state_reg == STATE_KEY ? 1'b0 : !is_ldx),
     .req_wdata(is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
     .pkt_len(len_reg),
     .req_err(mu_err),
@@ -398,7 +594,9 @@ wire [63:0] stk_lo = stk_init_reg[lw] ? (lw[0] ? stk_odd_q : stk_even_q) : 64'd0
 wire [63:0] stk_hi = stk_init_reg[lw1] ? (lw[0] ? stk_even_q : stk_odd_q) : 64'd0;
 
 always @* begin
-    if (ld_ctx_reg) begin
+    if (ld_map_reg) begin
+        ld_line = {mhi_reg, mlo_reg};
+    end else if (ld_ctx_reg) begin
         ld_line = {96'd0, ld_ctx_data_reg};
     end else if (ld_stack_reg) begin
         ld_line = {stk_hi, stk_lo};
@@ -419,9 +617,14 @@ reg              pkt_rd_en_int;
 reg [WORD_W-1:0] pkt_rd_word;  // packet words need only the low PKT_ADDR_W bits
 /* verilator lint_on UNUSEDSIGNAL */
 reg              adv;          // the instruction at pc is complete: go to pc + 1
-reg [2:0]        adv_state;    // state for pc + 1
+reg [3:0]        adv_state;    // state for pc + 1
 reg              fin;          // the run ends this cycle
 reg [3:0]        fin_err;
+reg              replay;       // run the instruction at pc again (after a descriptor or the grant)
+reg              tc_fin;       // tail_call: the slot held tc_seen
+reg [31:0]       tc_seen;
+reg              key_clear, key_wr, key_set;
+reg              desc_err_reg = 1'b0, desc_err_next;   // a refused descriptor: 1 MAP_ACCESS, 0 BAD_ADDRESS
 
 assign pkt_rd_en = pkt_rd_en_int;
 assign pkt_rd_addr = pkt_rd_word[PKT_ADDR_W-1:0];
@@ -449,6 +652,56 @@ always @* begin
     ld_ctx_data_next = ld_ctx_data_reg;
     ld_ram_lo_next = ld_ram_lo_reg;
 
+    mreq_sent_next = mreq_sent_reg;
+    mreq_op_next = mreq_op_reg;
+    mreq_map_next = mreq_map_reg;
+    mreq_addr_next = mreq_addr_reg;
+    mreq_data_next = mreq_data_reg;
+    mreq_be_next = mreq_be_reg;
+    cont_next = cont_reg;
+    txn_next = txn_reg;
+    ld_map_next = ld_map_reg;
+    ma_span_next = ma_span_reg;
+    mlo_next = mlo_reg;
+    mhi_next = mhi_reg;
+    at_op_next = at_op_reg;
+    at_64_next = at_64_reg;
+    at_hi_next = at_hi_reg;
+    at_src_next = at_src_reg;
+    at_val_next = at_val_reg;
+    mst_data_next = mst_data_reg;
+    mst_be_next = mst_be_reg;
+    h_mid_next = h_mid_reg;
+    h_base_next = h_base_reg;
+    key_addr_next = key_addr_reg;
+    key_left_next = key_left_reg;
+    key_pos_next = key_pos_reg;
+    ld_key_next = ld_key_reg;
+    rm_flags_next = rm_flags_reg;
+    rm_key_next = rm_key_reg;
+    rm_miss_next = rm_miss_reg;
+    map_ops_next = map_ops_reg;
+    rmeta_next = rmeta_reg;
+    prng_next = prng_reg;
+    drew_next = drew_reg;
+    prandom_we_next = 1'b0;
+    desc_err_next = desc_err_reg;
+    wb_clear = 1'b0;
+    wb_wr = 1'b0;
+    wb_wr_key = ma_abs[31:3];
+    wb_wr_data = mu_line_data[63:0];
+    wb_wr_be = mu_line_be[7:0];
+    wb_drain = 1'b0;
+    wb_dr_ready = 1'b0;
+    dc_fill = 1'b0;
+    dc_fill_idx = mreq_map_reg[1:0];
+    replay = 1'b0;
+    tc_fin = 1'b0;
+    tc_seen = `JITNIC_TAIL_CALL_EMPTY;
+    key_clear = 1'b0;
+    key_wr = 1'b0;
+    key_set = 1'b0;
+
     done_next = 1'b0;
     action_next = action_reg;
     err_next = err_reg;
@@ -471,6 +724,10 @@ always @* begin
         STATE_IDLE: begin
             cnt_next = 32'd1;
             if (start || retry) begin
+                map_ops_next = 16'd0;
+                rmeta_next = 64'd0;
+                drew_next = 1'b0;
+                wb_clear = 1'b1;
                 if (PREFETCH != 0) begin
                     // slot 0 is read in this cycle: execute it in the next, fetch slot 1 meanwhile
                     state_next = STATE_EXEC;
@@ -505,12 +762,155 @@ always @* begin
                 imm_lo_next = d_imm;
                 adv = 1'b1;
                 adv_state = STATE_LDHI;
+            end else if ((is_ldx || is_st || is_stx || is_atomic) && ma_is_map) begin
+                // map value memory: descriptor (cached), bounds, then the map port / write buffer
+                if (!c_hit) begin
+                    mreq_op_next = `MAP_EX_DESC;
+                    mreq_map_next = c_id;
+                    desc_err_next = 1'b0;
+                    cont_next = CONT_DESC;
+                    state_next = STATE_MREQ;
+                end else if (!ma_in || (!is_ldx && c_rdonly) || (is_atomic && ma_cross)) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_MAP_ACCESS;
+                end else if (is_ldx) begin
+                    map_ops_next = map_ops_reg + 16'd1;
+                    wb_dst_next = d_dst;
+                    ld_map_next = 1'b1;
+                    ld_key_next = 1'b0;
+                    ld_ctx_next = 1'b0;
+                    ld_stack_next = 1'b0;
+                    ld_lo_win_next = 1'b0;
+                    ld_hi_win_next = 1'b0;
+                    ld_lo_ram_next = 1'b0;
+                    ld_hi_ram_next = 1'b0;
+                    ld_lane_next = ma_off[2:0];
+                    ld_size_next = d_opc[4:3];
+                    ld_sx_next = d_opc[7:5] == 3'b100;
+                    ma_span_next = ma_cross;
+                    mreq_op_next = `MAP_EX_READ;
+                    mreq_addr_next = {ma_abs[31:3], 3'd0};
+                    cont_next = CONT_LDLO;
+                    state_next = STATE_MREQ;
+                end else if (is_atomic) begin
+                    map_ops_next = map_ops_reg + 16'd1;
+                    at_op_next = d_imm[7:0];
+                    at_64_next = d_opc[4:3] == 2'b11;
+                    at_hi_next = ma_off[2];
+                    at_src_next = d_src;
+                    at_val_next = src_val;
+                    mreq_op_next = `MAP_EX_READ;
+                    mreq_addr_next = {ma_abs[31:3], 3'd0};
+                    cont_next = CONT_ATOM;
+                    state_next = STATE_MREQ;
+                end else begin
+                    // store: into the write buffer (a full buffer is the backstop fault)
+                    map_ops_next = map_ops_reg + 16'd1;
+                    wb_wr = 1'b1;
+                    if (wb_full) begin
+                        fin = 1'b1;
+                        fin_err = `EXEC_ERR_MAP_ACCESS;
+                    end else if (ma_cross) begin
+                        mst_data_next = mu_line_data[127:64];
+                        mst_be_next = mu_line_be[15:8];
+                        mreq_addr_next = {ma_abs[31:3] + 29'd1, 3'd0};
+                        state_next = STATE_MST2;
+                    end else begin
+                        adv = 1'b1;
+                    end
+                end
+            end else if (is_atomic) begin
+                // atomics only on map values (docs/exec.md)
+                fin = 1'b1;
+                fin_err = mu_err != `EXEC_ERR_NONE ? mu_err : `EXEC_ERR_BAD_ADDRESS;
+            end else if (is_call && (h_cpu || h_redirect)) begin
+                rf_we = 1'b1;
+                rf_waddr = 4'd0;
+                if (h_cpu) begin
+                    rf_wdata = `JITNIC_NIC_CPU;
+                end else if (rf_reg[2] != 64'd0) begin
+                    rf_wdata = {32'd0, `XDP_ABORTED};          // flags: none are defined
+                end else begin
+                    rf_wdata = {32'd0, `XDP_REDIRECT};
+                    rmeta_next = {30'd0, 2'd1, rf_reg[1][31:0]};  // RedirectKind.IFINDEX
+                end
+                adv = 1'b1;
+            end else if (is_call && h_prandom) begin
+                if (!m_grant) begin
+                    state_next = STATE_WAITG;
+                end else begin
+                    prng_next = prng_step;
+                    drew_next = 1'b1;
+                    rf_we = 1'b1;
+                    rf_waddr = 4'd0;
+                    rf_wdata = {32'd0, prng_step};
+                    adv = 1'b1;
+                end
+            end else if (is_call) begin
+                // map helpers: lookup, redirect_map, tail_call
+                if (!h_is_handle) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_MAP_ACCESS;
+                end else if (!c_hit) begin
+                    mreq_op_next = `MAP_EX_DESC;
+                    mreq_map_next = c_id;
+                    desc_err_next = 1'b1;
+                    cont_next = CONT_DESC;
+                    state_next = STATE_MREQ;
+                end else if (h_lookup) begin
+                    map_ops_next = map_ops_reg + 16'd1;
+                    h_mid_next = c_id;
+                    h_base_next = c_base;
+                    key_addr_next = rf_reg[2];
+                    key_left_next = c_ksize;
+                    key_pos_next = 7'd0;
+                    key_clear = 1'b1;
+                    state_next = STATE_KEY;
+                end else if (h_rmap) begin
+                    map_ops_next = map_ops_reg + 16'd1;
+                    rf_we = 1'b1;
+                    rf_waddr = 4'd0;
+                    if (rm_bad_flags) begin
+                        rf_wdata = {32'd0, `XDP_ABORTED};      // the target stays as it was
+                        adv = 1'b1;
+                    end else if (rm_devmap) begin
+                        rf_we = 1'b0;
+                        h_mid_next = c_id;
+                        rm_key_next = rf_reg[2][31:0];
+                        rm_flags_next = rf_reg[3][3] ? rf_reg[3][15:0] : 16'd0;   // BPF_F_BROADCAST
+                        rm_miss_next = {1'b0, rf_reg[3][1:0]};
+                        key_set = 1'b1;
+                        mreq_op_next = `MAP_EX_LOOKUP;
+                        mreq_map_next = c_id;
+                        cont_next = CONT_RMAP;
+                        state_next = STATE_MREQ;
+                    end else begin
+                        rf_wdata = {62'd0, rf_reg[3][1:0]};    // no target: the flags' action
+                        rmeta_next = 64'd0;
+                        adv = 1'b1;
+                    end
+                end else begin
+                    // tail_call: a guard on the prog_array slot r3 (r4 = the program id expected)
+                    if (c_type != `MAP_TYPE_PROG_ARRAY || rf_reg[1] != {32'd0, `JITNIC_CTX_BASE}) begin
+                        fin = 1'b1;
+                        fin_err = `EXEC_ERR_MAP_ACCESS;
+                    end else if (!tc_in) begin
+                        tc_fin = 1'b1;
+                    end else begin
+                        mreq_op_next = `MAP_EX_READ;
+                        mreq_addr_next = tc_addr;
+                        cont_next = CONT_TCHDR;
+                        state_next = STATE_MREQ;
+                    end
+                end
             end else if (is_ldx) begin
                 if (mu_err != `EXEC_ERR_NONE) begin
                     fin = 1'b1;
                     fin_err = mu_err;
                 end else begin
                     wb_dst_next = d_dst;
+                    ld_map_next = 1'b0;
+                    ld_key_next = 1'b0;
                     ld_ctx_next = mu_ctx;
                     ld_stack_next = mu_stack;
                     ld_lo_win_next = mu_pkt && !mu_lo_ram;
@@ -535,8 +935,13 @@ always @* begin
                     adv = 1'b1;
                 end
             end else if (is_exit) begin
-                fin = 1'b1;
-                fin_err = `EXEC_ERR_NONE;
+                if (wb_count != 0) begin
+                    wb_drain = 1'b1;               // commit: the buffered writes, then done
+                    state_next = STATE_DRAIN;
+                end else begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_NONE;
+                end
             end else if (is_ja || is_jcond) begin
                 if (!j_cond) begin
                     adv = 1'b1;
@@ -574,6 +979,9 @@ always @* begin
                 pkt_rd_en_int = 1'b1;
                 pkt_rd_word = ld_word1;
                 state_next = STATE_LOAD2;
+            end else if (ld_key_reg) begin
+                key_wr = 1'b1;
+                state_next = STATE_KEY;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -581,9 +989,158 @@ always @* begin
             end
         end
         STATE_LOAD2: begin
-            rf_we = 1'b1;
-            rf_wdata = mu_rsp_data;
-            adv = 1'b1;
+            if (ld_key_reg) begin
+                key_wr = 1'b1;
+                state_next = STATE_KEY;
+            end else begin
+                rf_we = 1'b1;
+                rf_wdata = mu_rsp_data;
+                adv = 1'b1;
+            end
+        end
+        STATE_KEY: begin
+            if (key_left_reg == 8'd0) begin
+                mreq_op_next = `MAP_EX_LOOKUP;
+                mreq_map_next = h_mid_reg;
+                cont_next = CONT_LOOKUP;
+                state_next = STATE_MREQ;
+            end else if (mu_err != `EXEC_ERR_NONE) begin
+                fin = 1'b1;                        // (a key in map memory: BAD_ADDRESS, docs/exec.md)
+                fin_err = mu_err;
+            end else begin
+                ld_map_next = 1'b0;
+                ld_key_next = 1'b1;
+                ld_ctx_next = mu_ctx;
+                ld_stack_next = mu_stack;
+                ld_lo_win_next = mu_pkt && !mu_lo_ram;
+                ld_hi_win_next = mu_pkt && mu_span && !mu_hi_ram;
+                ld_lo_ram_next = mu_lo_ram;
+                ld_hi_ram_next = mu_hi_ram;
+                ld_word_next = mu_word;
+                ld_lane_next = mu_ctx ? 3'd0 : mu_lane;
+                ld_size_next = key_left_reg >= 8'd8 ? 2'd3 : 2'd2;
+                ld_sx_next = 1'b0;
+                ld_ctx_data_next = mu_ctx_data;
+                pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                state_next = STATE_LOAD;
+            end
+        end
+        STATE_MST2: begin
+            wb_wr = 1'b1;
+            wb_wr_key = mreq_addr_reg[31:3];
+            wb_wr_data = mst_data_reg;
+            wb_wr_be = mst_be_reg;
+            if (wb_full) begin
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_MAP_ACCESS;
+            end else begin
+                adv = 1'b1;
+            end
+        end
+        STATE_WAITG: begin
+            replay = m_grant;
+        end
+        STATE_DRAIN: begin
+            // (the buffer's drain_done pulse may fall while a WRITE is out: it is empty after it)
+            if (wb_count == 0 && !wb_dr_valid) begin
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_NONE;
+            end else if (wb_dr_valid) begin
+                wb_dr_ready = 1'b1;
+                mreq_op_next = `MAP_EX_WRITE;
+                mreq_addr_next = {wb_dr_key, 3'd0};
+                mreq_data_next = wb_dr_data;
+                mreq_be_next = wb_dr_be;
+                cont_next = CONT_DRAIN;
+                state_next = STATE_MREQ;
+            end
+        end
+        STATE_MREQ: begin
+            if (m_req_valid && m_req_ready) begin
+                mreq_sent_next = 1'b1;
+                txn_next = 1'b1;
+            end
+            if (mreq_sent_reg && m_resp_valid) begin
+                mreq_sent_next = 1'b0;
+                case (cont_reg)
+                    CONT_DESC: begin
+                        if (m_resp_ok) begin
+                            dc_fill = 1'b1;
+                            replay = 1'b1;
+                        end else begin
+                            fin = 1'b1;            // the model: a helper's map MAP_ACCESS, an address BAD_ADDRESS
+                            fin_err = desc_err_reg ? `EXEC_ERR_MAP_ACCESS : `EXEC_ERR_BAD_ADDRESS;
+                        end
+                    end
+                    CONT_LDLO: begin
+                        mlo_next = m_word;
+                        if (ma_span_reg) begin
+                            mreq_addr_next = mreq_addr_reg + 32'd8;
+                            cont_next = CONT_LDHI;
+                        end else begin
+                            state_next = STATE_LOAD;
+                        end
+                    end
+                    CONT_LDHI: begin
+                        mhi_next = m_word;
+                        state_next = STATE_LOAD;
+                    end
+                    CONT_ATOM: begin
+                        wb_wr = at_store;
+                        wb_wr_key = mreq_addr_reg[31:3];
+                        wb_wr_data = at_64_reg ? at_new : (at_hi_reg ? {at_new[31:0], 32'd0} : at_new);
+                        wb_wr_be = at_64_reg ? 8'hff : (at_hi_reg ? 8'hf0 : 8'h0f);
+                        if (at_store && wb_full) begin
+                            fin = 1'b1;
+                            fin_err = `EXEC_ERR_MAP_ACCESS;
+                        end else begin
+                            if (at_op_reg == 8'hf1) begin           // cmpxchg: r0 = old
+                                rf_we = 1'b1;
+                                rf_waddr = 4'd0;
+                                rf_wdata = at_old;
+                            end else if (at_op_reg[0]) begin        // fetch, xchg: src = old
+                                rf_we = 1'b1;
+                                rf_waddr = at_src_reg;
+                                rf_wdata = at_old;
+                            end
+                            adv = 1'b1;
+                        end
+                    end
+                    CONT_LOOKUP: begin
+                        rf_we = 1'b1;
+                        rf_waddr = 4'd0;
+                        rf_wdata = m_resp_ok ? {24'd0, h_mid_reg, MAP_BASE + (m_resp_addr - h_base_reg)} : 64'd0;
+                        adv = 1'b1;
+                    end
+                    CONT_RMAP: begin
+                        rf_we = 1'b1;
+                        rf_waddr = 4'd0;
+                        if (m_resp_ok || rm_flags_reg[3]) begin
+                            rf_wdata = {32'd0, `XDP_REDIRECT};
+                            rmeta_next = {rm_flags_reg, h_mid_reg, 6'd0, 2'd2, rm_key_reg};  // RedirectKind.MAP
+                        end else begin
+                            rf_wdata = {61'd0, rm_miss_reg};
+                            rmeta_next = 64'd0;
+                        end
+                        adv = 1'b1;
+                    end
+                    CONT_TCHDR: begin
+                        if (m_resp_data[0]) begin
+                            mreq_addr_next = mreq_addr_reg + 32'd8;
+                            cont_next = CONT_TCVAL;
+                        end else begin
+                            tc_fin = 1'b1;             // empty slot
+                        end
+                    end
+                    CONT_TCVAL: begin
+                        tc_fin = 1'b1;
+                        tc_seen = m_resp_data[31:0];
+                    end
+                    default: begin                     // CONT_DRAIN
+                        state_next = STATE_DRAIN;
+                    end
+                endcase
+            end
         end
         STATE_DIV: begin
             if (div_done) begin
@@ -596,6 +1153,29 @@ always @* begin
             state_next = STATE_IDLE;
         end
     endcase
+
+    if (key_wr) begin
+        key_pos_next = key_pos_reg + (ld_size_reg == 2'd3 ? 7'd8 : 7'd1);
+        key_left_next = key_left_reg - (ld_size_reg == 2'd3 ? 8'd8 : 8'd1);
+        key_addr_next = key_addr_reg + (ld_size_reg == 2'd3 ? 64'd8 : 64'd1);
+    end
+
+    if (tc_fin) begin
+        if (tc_seen != rf_reg[4][31:0]) begin
+            fin = 1'b1;
+            fin_err = `EXEC_ERR_GUARD;
+        end else begin
+            rf_we = 1'b1;
+            rf_waddr = 4'd0;
+            rf_wdata = tc_seen == `JITNIC_TAIL_CALL_EMPTY ? ENOENT_R0 : 64'd0;
+            adv = 1'b1;
+        end
+    end
+
+    if (replay) begin
+        slot_addr_next = pc_reg[SLOT_W-1:0];
+        state_next = STATE_FETCH;
+    end
 
     if (adv) begin
         if ({{(32-PC_W){1'b0}}, pc_inc} >= PC_END) begin
@@ -611,6 +1191,9 @@ always @* begin
     if (fin) begin
         state_next = STATE_IDLE;
         done_next = 1'b1;
+        txn_next = 1'b0;
+        wb_clear = fin_err != `EXEC_ERR_NONE;        // a guard failure or fault discards the writes
+        prandom_we_next = fin_err == `EXEC_ERR_NONE && drew_reg;
         err_next = fin_err;
         action_next = fin_err == `EXEC_ERR_NONE ? r0_lo : 32'd0;
         cycles_next = cnt_reg + 32'd1;
@@ -645,6 +1228,41 @@ always @(posedge clk) begin
     ld_ctx_data_reg <= ld_ctx_data_next;
     ld_ram_lo_reg <= ld_ram_lo_next;
 
+    mreq_sent_reg <= mreq_sent_next;
+    mreq_op_reg <= mreq_op_next;
+    mreq_map_reg <= mreq_map_next;
+    mreq_addr_reg <= mreq_addr_next;
+    mreq_data_reg <= mreq_data_next;
+    mreq_be_reg <= mreq_be_next;
+    cont_reg <= cont_next;
+    txn_reg <= txn_next;
+    ld_map_reg <= ld_map_next;
+    ma_span_reg <= ma_span_next;
+    mlo_reg <= mlo_next;
+    mhi_reg <= mhi_next;
+    at_op_reg <= at_op_next;
+    at_64_reg <= at_64_next;
+    at_hi_reg <= at_hi_next;
+    at_src_reg <= at_src_next;
+    at_val_reg <= at_val_next;
+    mst_data_reg <= mst_data_next;
+    mst_be_reg <= mst_be_next;
+    h_mid_reg <= h_mid_next;
+    h_base_reg <= h_base_next;
+    key_addr_reg <= key_addr_next;
+    key_left_reg <= key_left_next;
+    key_pos_reg <= key_pos_next;
+    ld_key_reg <= ld_key_next;
+    rm_flags_reg <= rm_flags_next;
+    rm_key_reg <= rm_key_next;
+    rm_miss_reg <= rm_miss_next;
+    map_ops_reg <= map_ops_next;
+    rmeta_reg <= rmeta_next;
+    prng_reg <= prng_next;
+    drew_reg <= drew_next;
+    prandom_we_reg <= prandom_we_next;
+    desc_err_reg <= desc_err_next;
+
     done_reg <= done_next;
     action_reg <= action_next;
     err_reg <= err_next;
@@ -659,6 +1277,42 @@ always @(posedge clk) begin
         action_reg <= 32'd0;
         err_reg <= `EXEC_ERR_NONE;
         cycles_reg <= 32'd0;
+        mreq_sent_reg <= 1'b0;
+        txn_reg <= 1'b0;
+        prandom_we_reg <= 1'b0;
+    end
+end
+
+// map_lookup_elem's key: cleared at the call, then filled 8 bytes (or 1) per load; redirect_map
+// looks its devmap up with the 4-byte key r2
+integer kb;
+wire [31:0] key_pos32 = {25'd0, key_pos_reg};
+always @(posedge clk) begin
+    if (key_clear) begin
+        key_reg <= {KEY_BYTES*8{1'b0}};
+    end else if (key_set) begin
+        key_reg <= {{(KEY_BYTES*8-32){1'b0}}, rf_reg[2][31:0]};
+    end else if (key_wr) begin
+        for (kb = 0; kb < KEY_BYTES; kb = kb + 1) begin
+            if (kb >= key_pos32 && kb < key_pos32 + (ld_size_reg == 2'd3 ? 32'd8 : 32'd1)) begin
+                key_reg[kb*8 +: 8] <= mu_rsp_data[(kb - key_pos32)*8 +: 8];
+            end
+        end
+    end
+end
+
+// descriptor cache: emptied per attempt, filled by DESC responses
+always @(posedge clk) begin
+    if (state_reg == STATE_IDLE && (start || retry)) begin
+        dc_valid_reg <= 4'd0;
+    end else if (dc_fill) begin
+        dc_valid_reg[dc_fill_idx] <= 1'b1;
+        dc_id_mem[dc_fill_idx] <= mreq_map_reg;
+        dc_base_mem[dc_fill_idx] <= m_resp_addr;
+        dc_word_mem[dc_fill_idx] <= m_resp_data;
+    end
+    if (rst) begin
+        dc_valid_reg <= 4'd0;
     end
 end
 
@@ -677,7 +1331,7 @@ always @(posedge clk) begin
 end
 
 // header window: copied at start, written by packet stores (bytes of words w and w+1)
-integer j, b;
+integer j, wb;
 always @(posedge clk) begin
     if (state_reg == STATE_IDLE && start) begin
         win_reg <= hdr_in;
@@ -687,12 +1341,12 @@ always @(posedge clk) begin
         win_reg <= win0_reg;             // the frame as it was at start (pkt_len kept)
     end else if (win_we) begin
         for (j = 0; j < HDR_WORDS; j = j + 1) begin
-            for (b = 0; b < 8; b = b + 1) begin
-                if (mu_word == j[WORD_W-1:0] && mu_line_be[b]) begin
-                    win_reg[(8*j+b)*8 +: 8] <= mu_line_data[8*b +: 8];
+            for (wb = 0; wb < 8; wb = wb + 1) begin
+                if (mu_word == j[WORD_W-1:0] && mu_line_be[wb]) begin
+                    win_reg[(8*j+wb)*8 +: 8] <= mu_line_data[8*wb +: 8];
                 end
-                if (mu_word1 == j[WORD_W-1:0] && mu_line_be[8+b]) begin
-                    win_reg[(8*j+b)*8 +: 8] <= mu_line_data[64+8*b +: 8];
+                if (mu_word1 == j[WORD_W-1:0] && mu_line_be[8+wb]) begin
+                    win_reg[(8*j+wb)*8 +: 8] <= mu_line_data[64+8*wb +: 8];
                 end
             end
         end

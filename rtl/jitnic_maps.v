@@ -303,6 +303,21 @@ wire [31:0] w2 = w_reg - 32'd2;           // copies: the word whose read data is
 wire [31:0] cmd_map32 = {24'd0, cmd_reg[`MAP_CMD_MAP_LSB +: `MAP_CMD_MAP_W]};
 wire [31:0] ex_map32 = {24'd0, ex_req_map};
 
+// MAP_EX_DESC: the requested map's region in bytes (mapmem.MapDesc.size_words * 8) and fields
+wire [MAP_W-1:0] xd = ex_req_map[MAP_W-1:0];
+wire        xd_ok = ex_map32 < MAXM32 && d_valid[xd];
+wire [3:0]  xd_type = d_type[xd];
+wire        xd_hash = xd_type == `MAP_TYPE_HASH || xd_type == `MAP_TYPE_PERCPU_HASH;
+wire [31:0] xd_slots = xd_type == `MAP_TYPE_PERCPU_ARRAY || xd_type == `MAP_TYPE_PERCPU_HASH
+                       ? 32'd2 : 32'd1;
+wire [31:0] xd_hdr = xd_type == `MAP_TYPE_DEVMAP || xd_type == `MAP_TYPE_PROG_ARRAY ? 32'd1 : 32'd0;
+wire [31:0] xd_ew = words_of({16'd0, d_vsize[xd]});
+wire [31:0] xd_kw = words_of({24'd0, d_ksize[xd]});
+wire [31:0] xd_words = xd_hash ? ((32'd1 << d_log2[xd]) * (32'd1 + xd_kw) + d_max[xd] * xd_slots * xd_ew)
+                               : d_max[xd] * (xd_hdr + xd_slots * xd_ew);
+wire [31:0] xd_bytes = xd_words << 3;
+wire [63:0] ex_desc_word = {3'd0, d_rdonly[xd], xd_type, d_ksize[xd], d_vsize[xd], xd_bytes};
+
 // ---- engine -------------------------------------------------------------------------------------
 integer m;
 
@@ -354,7 +369,13 @@ always @(posedge clk) begin
             exdata_reg <= ex_req_data;
             op_reg <= `MAP_CMD_LOOKUP;
             map_reg <= ex_req_map[MAP_W-1:0];
-            if (ex_req_op == `MAP_EX_LOOKUP) begin
+            if (ex_req_op == `MAP_EX_DESC) begin
+                // the executor's view of a descriptor (mapmem.desc_word): region, sizes, type
+                found_reg <= xd_ok;
+                resp_addr_reg <= xd_ok ? d_base[xd] << 3 : 32'd0;
+                resp_data_reg <= xd_ok ? ex_desc_word : 64'd0;
+                state_reg <= S_DONE;
+            end else if (ex_req_op == `MAP_EX_LOOKUP) begin
                 if (ex_map32 >= MAXM32 || !d_valid[ex_req_map[MAP_W-1:0]]
                         || d_type[ex_req_map[MAP_W-1:0]] == `MAP_TYPE_PROG_ARRAY) begin
                     found_reg <= 1'b0;

@@ -429,6 +429,7 @@ def verilog_header() -> str:
         f"`define JITNIC_STACK_SIZE {memmap.STACK_SIZE}",
         f"`define JITNIC_STACK_TOP 32'h{memmap.STACK_TOP:08x}",
         f"`define JITNIC_MAP_BASE 32'h{memmap.MAP_BASE:08x}",
+        f"`define JITNIC_MAP_HANDLE_OFF 32'h{memmap.MAP_HANDLE_OFF:08x}",
         "",
         "// XDP actions",
     ]

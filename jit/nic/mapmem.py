@@ -482,6 +482,11 @@ class MapMem:
             return None
         return (elem + (NIC_SLOT if d.slots > 1 else 0) * d.ew) * WORD_BYTES
 
+    def exec_desc(self, map_id: int) -> tuple[int, int] | None:
+        """(base byte address, desc_word) of an installed map, or None."""
+        d = self._desc(map_id)
+        return None if d is None else (d.base * WORD_BYTES, desc_word(d))
+
     def exec_read(self, byte_addr: int) -> int | None:
         a = byte_addr // WORD_BYTES
         return self.rd(a) if a < len(self.words) else None
@@ -628,6 +633,10 @@ def verilog_defines() -> list[str]:
               (("EPERM", EPERM), ("ENOENT", ENOENT), ("E2BIG", E2BIG), ("EBADF", EBADF),
                ("EEXIST", EEXIST), ("EINVAL", EINVAL), ("EOPNOTSUPP", EOPNOTSUPP))]
     lines += [f"`define MAP_EX_{m.name} 3'd{int(m)}" for m in ExOp]
+    for name, (lsb, width) in (("SIZE", EXDESC_SIZE), ("VALUE_SIZE", EXDESC_VALUE_SIZE),
+                               ("KEY_SIZE", EXDESC_KEY_SIZE), ("TYPE", EXDESC_TYPE),
+                               ("RDONLY", EXDESC_RDONLY)):
+        lines += [f"`define MAP_EXDESC_{name}_LSB {lsb}", f"`define MAP_EXDESC_{name}_W {width}"]
     return lines
 
 
@@ -638,3 +647,20 @@ class ExOp(IntEnum):
     WRITE = 2    # byte address, data, byte enables: a buffered write at commit
     ADD32 = 3    # atomic add into the 32-bit lane chosen by address bit 2, at commit
     ADD64 = 4    # atomic 64-bit add, at commit
+    DESC = 5     # map -> installed?, byte address of the map's base, desc_word (the executor's
+                 # bounds, key size, type and read-only flag; docs/exec.md "Map port")
+
+
+# the DESC response word (ex_resp_data): bit fields (lsb, width)
+EXDESC_SIZE = (0, 32)       # bytes of the map's region of map memory (size_words * 8)
+EXDESC_VALUE_SIZE = (32, 16)
+EXDESC_KEY_SIZE = (48, 8)
+EXDESC_TYPE = (56, 4)
+EXDESC_RDONLY = (60, 1)
+
+
+def desc_word(d: MapDesc) -> int:
+    """The DESC response word of a descriptor (what the executor needs of it)."""
+    return (_put(d.size_words() * WORD_BYTES, EXDESC_SIZE) | _put(d.value_size, EXDESC_VALUE_SIZE)
+            | _put(d.key_size, EXDESC_KEY_SIZE) | _put(int(d.type), EXDESC_TYPE)
+            | _put(int(d.rdonly), EXDESC_RDONLY))

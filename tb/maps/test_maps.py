@@ -153,6 +153,10 @@ async def maps_random(dut):
             if not got.errno:
                 assert got.key[:len(want.key)] == want.key, (step, kind, i, got, want)
         elif kind == "ex_lookup":
+            # the executor's descriptor read (DESC) of the same map, against mapmem.exec_desc
+            ok, base, word, _ = await tb.ex(ExOp.DESC, i)
+            want = m.exec_desc(i)
+            assert (ok, (base, word) if ok else None) == (want is not None, want), (step, i, want)
             ok, addr, _, cyc = await tb.ex(ExOp.LOOKUP, i, key)
             want = m.exec_lookup(i, key)
             assert (ok, addr if ok else None) == (want is not None, want), (step, i, key, ok, addr, want)
