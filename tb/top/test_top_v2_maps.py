@@ -8,9 +8,6 @@ traces on a host runtime's maps, and the NIC's map read back over the control bu
       over AXI4-Lite at the end holds the frame count (the model's value)
   redirect_host_meta  bpf_redirect(ifindex) in a trace: the REDIRECT frame's host_meta word is
       encoding.redirect_meta of the model's outcome
-
-These need the executor's map port and helpers (s17-exec); until that lands the pytest item is
-marked xfail (see test_top_v2_maps below).
 """
 from __future__ import annotations
 
@@ -119,7 +116,5 @@ async def redirect_host_meta(dut):
 
 
 @pytest.mark.rtl
-@pytest.mark.xfail(reason="needs the executor's map port and helpers (branch s17-exec, issue 10); "
-                          "the top's grant, multiplexer and host_meta path are wired", strict=False)
 def test_top_v2_maps():
     run_cocotb("jitnic_top", "tb.top.test_top_v2_maps")
