@@ -80,9 +80,11 @@ def sample_frames(rng: random.Random, n: int) -> list[bytes]:
     return out
 
 
-def traced(name: str, frames: list[bytes], p) -> list:
-    """The distinct v2 NIC traces (CompiledTrace) of `name` on `frames`."""
-    lk, rt = linked_runtime(name)
+def traced(name: str, frames: list[bytes], p, rt=None) -> list:
+    """The distinct v2 NIC traces (CompiledTrace) of `name` on `frames` (each frame run once
+    through the runtime `rt`, a fresh one with the shipped maps if None)."""
+    lk, fresh = linked_runtime(name)
+    rt = rt or fresh
     out, seen = [], set()
     for f in frames:
         _tr, compiled, _reason = compile_path(lk.insns, f, max_atoms=p.max_atoms,

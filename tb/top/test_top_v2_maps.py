@@ -8,10 +8,15 @@ traces on a host runtime's maps, and the NIC's map read back over the control bu
       over AXI4-Lite at the end holds the frame count (the model's value)
   redirect_host_meta  bpf_redirect(ifindex) in a trace: the REDIRECT frame's host_meta word is
       encoding.redirect_meta of the model's outcome
+  program_maps  the tracer's v2 traces of proto_stats, deny_list, tail_dispatch and config_filter
+      installed with the programs' maps (placed and filled over the bus as the host left them),
+      the same frames sent again as hits on every lane, every output checked against the model,
+      then every NIC-resident map read back over AXI4-Lite and compared with the model's
 """
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import cocotb
 import pytest
@@ -23,9 +28,12 @@ from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter
 from jit.nic.mapmem import place
 from jit.nic.model import NicModel
 from jit.nic.nic_state import NicState
+from jit.nic.mapmem import MapMem
 from tb.common.mapbus import MapBus
 from tb.common.nic import NicTb
 from tb.common.runner import run_cocotb
+from tb.exec import mapsync
+from tb.top.test_top_v2 import linked_runtime, sample_frames, traced
 
 XDP_TX, XDP_REDIRECT = 3, 4
 ARRAY = 2
@@ -113,6 +121,75 @@ async def redirect_host_meta(dut):
     want = enc.redirect_meta(enc.RedirectKind.IFINDEX, 7)
     assert tb.host.metas == [want] * 5, [hex(m) for m in tb.host.metas]
     await tb.check_counters()
+
+
+class BusMaps:
+    """mapsync.differences' view of a MapMem (lookup, count), read from the NIC over the bus."""
+
+    def __init__(self):
+        self.values: dict[tuple[int, bytes], object] = {}
+        self.counts: dict[int, int] = {}
+
+    async def read(self, bus: MapBus, rt, descs) -> None:
+        maps = mapsync.nic_maps(rt)
+        for fd, d in descs.items():
+            for e in maps[fd].dump():
+                self.values[fd, e.key] = await bus.lookup(fd, d, e.key)
+            if d.is_hash:
+                n, r = 0, await bus.next_key(fd, d, None)
+                while r.errno == 0 and n <= d.max_entries:
+                    n += 1
+                    r = await bus.next_key(fd, d, r.key[:d.key_size])
+                self.counts[fd] = n
+
+    def lookup(self, fd: int, key: bytes):
+        return self.values[fd, key]
+
+    def count(self, fd: int) -> int:
+        return self.counts[fd]
+
+
+@cocotb.test()
+async def program_maps(dut):
+    tb = NicTb(dut)
+    await tb.reset()
+    bus = MapBus(tb.axil.write, tb.axil.read)
+    rng = random.Random(13)
+    frames = sample_frames(rng, 10)
+    ops = {}
+    for name in ("proto_stats", "deny_list", "tail_dispatch", "config_filter"):
+        _lk, rt = linked_runtime(name)
+        compiled = traced(name, frames, tb.params, rt)      # the host's runs: maps as it left them
+        state = NicState.for_runtime(rt)
+        # the NIC's maps: descriptors and contents as the host has them, written over the bus
+        descs = mapsync.install(MapMem(), rt, state.program_id)
+        for fd, d in descs.items():
+            assert await bus.install(fd, d) == 0
+            for e in mapsync.nic_maps(rt)[fd].dump():
+                assert await bus.update(fd, e.key, mapsync._value_of(d, e, state.program_id)) == 0
+        model = NicModel(dataclasses.replace(tb.params.model_config(), v2=True), state=state)
+        await tb.nic.invalidate_all()
+        await tb.nic.clear_counters()
+        for c in compiled:
+            want = model.install(list(c.atoms), c.code)
+            got = await tb.install(list(c.atoms), c.code)
+            assert got.ok and (got.entry, got.evicted) == want[:2], f"{name}: {got} != {want}"
+        for frame in frames + frames:
+            tb.expect_outcome(model.process(frame), model.state)
+            tb.send(frame)
+        await tb.wait_outputs()
+        tb.check()
+        got = await tb.counters()
+        for k in Counter:
+            if k != Counter.EXEC_CYCLES:
+                assert got[k] == model.counters[k], f"{name} {k.name}: RTL {got[k]} != model {model.counters[k]}"
+        nic = BusMaps()
+        await nic.read(bus, rt, descs)
+        diff = mapsync.differences(nic, rt, descs, state.program_id)
+        assert not diff, f"{name}: NIC maps differ from the model's: {diff[:5]}"
+        ops[name] = (model.counters[Counter.HITS], model.counters[Counter.MAP_OPS])
+    dut._log.info("hits, map ops per program: %s", ops)
+    assert all(h and m for h, m in ops.values()), ops
 
 
 @pytest.mark.rtl
