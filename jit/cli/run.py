@@ -103,17 +103,19 @@ def run(args) -> int:
         raise JitnicError("--waves needs --engine rtl (the model has no waveforms)")
     with FrameOutput(args.pcap_out, args.jsonl) as output:
         if args.engine == "rtl":
-            if runtime.stateful or program.subprograms:
-                raise JitnicError(f"{args.program}: {program.section}/{program.name} uses maps, "
-                                  "helpers or subprograms; the RTL engine runs stateless programs "
-                                  "only for now (use --engine model)")
             if args.policy == "opt":
                 raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
+            if getattr(args, "fib", None):
+                raise JitnicError("--fib: the RTL engine's host has no forwarding table yet "
+                                  "(use --engine model)")
             from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
             summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                        latency=args.latency, check=not args.no_check,
                                        want_frames=output.wanted, convert_link=capture.convert,
-                                       simulator=args.sim, waves=args.waves)
+                                       simulator=args.sim, waves=args.waves,
+                                       maps_in=getattr(args, "maps_in", None),
+                                       maps_out=getattr(args, "maps_out", None),
+                                       prandom_seed=args.prandom_seed)
             output.write_rtl_records(records, capture)
             if args.waves:
                 print(f"waves: gtkwave {summary['waves']['fst']} {summary['waves']['gtkw']}",
