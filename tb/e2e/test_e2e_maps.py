@@ -89,10 +89,43 @@ async def e2e_maps(dut):
     dut._log.info("summary %s", summary)
 
 
+@cocotb.test()
+async def map_sync_round_trip(dut):
+    """jit/nic/map_sync.py's procedures over AXI4-Lite on jitnic_top's map memory (no traffic):
+    every shipped map program's NIC-resident maps with random contents installed, loaded and read
+    back, equal to the host's maps and to the same procedures run on mapmem's register model;
+    one program access by access (the driver's non-batched path), the others one batch per
+    command."""
+    import random
+    from jit.nic import map_sync as ms
+    from jit.paths import MAP_PROGRAM_NAMES
+    from tb.common.mapbus import MapBus
+    from tests.test_map_sync import randomize
+    tb = FastNicTb(dut)
+    await tb.reset()
+    for k, name in enumerate(n for n in MAP_PROGRAM_NAMES if n != "icmp_frag_needed"):
+        linked = elf.load_linked(program_object(name), SECTION.get(name, name))
+        path = program_maps_file(name)
+        rt = XdpRuntime(linked, maps_in=contents.read_file(path, linked.maps)
+                        if path.exists() else None)
+        plan = ms.plan(rt.maps)
+        randomize(rt.maps, plan, random.Random(k))
+        ids, names = ms.program_ids(linked.object)
+        bus = MapBus(tb.axil.write, tb.axil.read, None if k == 0 else tb.axil.run)
+        port = ms.RegisterPort()
+        for proc in (lambda: ms.install(plan), lambda: ms.load(plan, rt.maps, ids)):
+            await bus.sync(proc())
+            ms.run_on(port, proc())
+        got = await bus.sync(ms.read_back(plan, names))
+        assert got == ms.run_on(port, ms.read_back(plan, names)), name
+        assert got == {plan.names[i]: v for i, v in ms.snapshot(plan, rt.maps).items()}, name
+        dut._log.info("%s: %d commands, %d register accesses", name, bus.commands, bus.accesses)
+
+
 def _run(program: str, fmt: int, policy: str, frames: int = 20) -> None:
     entries = int(os.environ.get("JITNIC_N_ENTRIES", "4"))
     run_cocotb(BENCH_TOP, "tb.e2e.test_e2e_maps", {"N_ENTRIES": entries, "POLICY": policy},
-               extra_env={"E2E_PROGRAM": program, "E2E_FORMAT": str(fmt),
+               testcase="e2e_maps", extra_env={"E2E_PROGRAM": program, "E2E_FORMAT": str(fmt),
                           "E2E_SEED": str(V2_PROGRAMS.index(program) + 1),
                           "E2E_FRAMES": str(frames)})
 
@@ -113,3 +146,9 @@ def test_e2e_maps_v2(program, policy):
     if os.environ.get("JITNIC_POLICY", policy) != policy:
         pytest.skip(f"JITNIC_POLICY={os.environ['JITNIC_POLICY']}")
     _run(program, 2, policy)
+
+
+@pytest.mark.rtl
+def test_map_sync_over_axil():
+    run_cocotb(BENCH_TOP, "tb.e2e.test_e2e_maps", {"N_ENTRIES": 4, "POLICY": "lru"},
+               testcase="map_sync_round_trip")
