@@ -138,7 +138,8 @@ def test_placement_keeps_fds_past_the_descriptors_and_oversize_maps_on_the_host(
 
 
 def test_a_refused_command_is_a_clear_error():
-    p = ms.Plan({0: mapmem.make_desc("array", 4, 8, 4)}, {0: "a"}, {})
-    port = ms.RegisterPort()                      # nothing installed: lookups give EBADF
-    with pytest.raises(ms.MapSyncError, match="iterating map 0: errno 9"):
-        ms.run_on(port, ms.read_back(p, {}))
+    port = ms.RegisterPort()                      # nothing installed: commands give EBADF
+    for kind, what in (("hash", "iterating map 0"), ("array", "looking up map 0 index 0")):
+        p = ms.Plan({0: mapmem.make_desc(kind, 4, 8, 4)}, {0: "a"}, {})
+        with pytest.raises(ms.MapSyncError, match=f"{what}: errno 9"):
+            ms.run_on(port, ms.read_back(p, {}))

@@ -209,19 +209,27 @@ def load(p: Plan, maps, program_ids: dict[str, int]) -> Procedure:
 
 
 def read_map(map_id: int, d: MapDesc, programs: dict[int, str]) -> Procedure:
-    """Every element of one NIC map (iteration in the NIC's order, a lookup per key), as the
-    host's entries by key."""
+    """Every element of one NIC map as the host's entries by key: hash maps by iteration in the
+    NIC's order (FIRST_KEY, NEXT_KEY until ENOENT) and a lookup per key; array kinds by a lookup
+    per index (their iteration is every index in order: the NEXT_KEY commands would add nothing)."""
     out: list[Entry] = []
+    if not d.is_hash:
+        for i in range(d.max_entries):
+            key = i.to_bytes(4, "little")
+            got = yield lookup_cmd(map_id, d, key)
+            if got.errno == 0:
+                out.append(slots_entry(d, key, got.value, programs))
+            elif got.errno != mapmem.ENOENT:         # devmap/prog_array: absent elements
+                _must(got, f"looking up map {map_id} index {i}")
+        return canonical(d, out)
     r = yield next_key_cmd(map_id, d, None)
     for _ in range(d.max_entries + 1):           # a broken iteration cannot loop forever
         if r.errno == mapmem.ENOENT:
             return canonical(d, out)
-        key = _must(r, f"iterating map {map_id}").key[:d.key_size if d.is_hash else 4]
+        key = _must(r, f"iterating map {map_id}").key[:d.key_size]
         got = yield lookup_cmd(map_id, d, key)
-        if got.errno == 0:
-            out.append(slots_entry(d, key, got.value, programs))
-        elif got.errno != mapmem.ENOENT:         # devmap/prog_array: absent elements iterate too
-            _must(got, f"looking up map {map_id} key {key.hex()}")
+        out.append(slots_entry(d, key, _must(got, f"looking up map {map_id} key {key.hex()}").value,
+                               programs))
         r = yield next_key_cmd(map_id, d, key)
     raise MapSyncError(f"map {map_id}: iteration did not end after {d.max_entries} keys")
 
