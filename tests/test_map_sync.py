@@ -143,3 +143,72 @@ def test_a_refused_command_is_a_clear_error():
         p = ms.Plan({0: mapmem.make_desc(kind, 4, 8, 4)}, {0: "a"}, {})
         with pytest.raises(ms.MapSyncError, match=f"{what}: errno 9"):
             ms.run_on(port, ms.read_back(p, {}))
+
+
+# ---- the e2e loop's map side (tb/common/e2e_maps.py) on the register model, without a simulator
+class _FakeAxil:
+    """The bench top's batch AXI4-Lite master, as tb/common/fast.py's AxilBatch, on a RegisterPort."""
+
+    def __init__(self, port):
+        self.port = port
+
+    async def run(self, ops):
+        return self.port.run(ops)
+
+    async def write(self, addr, value):
+        self.port.write(addr, value)
+
+    async def read(self, addr):
+        return self.port.read(addr)
+
+
+class _FakeModel:
+    def __init__(self):
+        from jit.nic.encoding import Counter
+        self.counters = [0] * len(Counter)
+
+
+def test_the_e2e_map_side_writes_through_checks_and_reads_back():
+    """NicMapSync: load, a host run's changes written through, the read-back check after NIC map
+    operations (a NIC that disagrees with the host's view is named, frame and map), the final
+    read-back and its comparison."""
+    import asyncio
+    from types import SimpleNamespace
+    from jit.nic.encoding import Counter
+    from tb.common.e2e_maps import NicMapSync
+    rt = program_runtime("proto_stats")
+    port, model = ms.RegisterPort(), _FakeModel()
+    sync = NicMapSync(SimpleNamespace(axil=_FakeAxil(port)), rt, model)
+    quiesced = []
+
+    async def quiesce():
+        quiesced.append(1)
+
+    async def scenario():
+        await sync.start()
+        m = rt.maps.by_fd[0]
+        before = await sync.before_host(0, quiesce)            # no NIC map ops: no read-back
+        assert sync.stats.checks == 0 and not quiesced
+        vs = m.value_size
+        m.update((6).to_bytes(4, "little"), b"\x05" * vs, 0, 0)   # a host run on CPU 0
+        await sync.after_host(before, quiesce)
+        assert sync.stats.write_throughs == 1 and sync.stats.write_commands == 1
+        # the NIC's trace adds to its slot, the twin does the same on the host's view: they agree
+        model.counters[Counter.MAP_OPS] += 2
+        key = (6).to_bytes(4, "little")
+        port.mem.update(0, key, b"\x01" * vs, slot=1)          # helper mode: the NIC's slot
+        m.write_slot(6, b"\x01" * vs, cpu=1)
+        await sync.before_host(1, quiesce)
+        assert sync.stats.checks == 1 and sync.stats.sync_mismatches == []
+        # a NIC write the twin does not know is caught before the host reads
+        model.counters[Counter.MAP_OPS] += 1
+        port.mem.update(0, key, bytes(32))
+        await sync.before_host(2, quiesce)
+        assert sync.stats.sync_mismatches == [(2, "proto_stats_map")]
+        final = await sync.finish()
+        assert sync.stats.nic_map_mismatches == ["proto_stats_map"]
+        return final
+
+    final = asyncio.run(scenario())
+    assert final["proto_stats_map"].entries == []            # the NIC's contents, as read back
+    assert sync.stats.as_dict()["commands_per_miss"] > 0

@@ -92,3 +92,21 @@ def test_jitnic_trace_prints_the_rtl_reason():
     assert (runs["full"].returncode, runs["rtl"].returncode) == (0, 1)   # 1: not cacheable
     assert json.loads(runs["rtl"].stdout)["reason"] == ADJUST_HEAD
     assert json.loads(runs["full"].stdout)["reason"] is None
+
+
+@pytest.mark.parametrize("name", ["proto_stats", "deny_list", "config_filter", "tail_dispatch",
+                                  "port_filter_subprog", "lpm_router", "land_filter"])
+def test_the_rtl_engines_twin_runs_the_contracts_programs(name):
+    """The model as the RTL engine configures it (v2, the RTL helper set, 4 entries) on the
+    traffic of tb/e2e/test_e2e_maps.py: 0 mismatches in frames and final maps, NIC hits (with map
+    operations where the bench expects them), and nothing kept on the host for want of a helper
+    (the RTL set covers these programs; lpm_router's trie stays on the host by residency)."""
+    from tb.e2e.test_e2e_maps import V2_MAP_OPS, V2_PROGRAMS, program_runtime as rt_of, traffic
+    seed = V2_PROGRAMS.index(name) + 1
+    cfg = NicConfig(n_entries=4, v2=True, helper_set="rtl", seed=0x99 + seed)
+    rt = rt_of(name)
+    rep = run_frames(rt.insns, traffic(name, 20, seed), NicModel(cfg), cfg, runtime=rt,
+                     prandom_seed=7)
+    assert (rep.mismatches, rep.map_mismatches) == (0, 0)
+    assert rep.hits > 0 and (rep.map_ops > 0) == (name in V2_MAP_OPS), rep.as_dict()
+    assert not any("helper set" in r for r in rep.reasons), rep.reasons
