@@ -134,14 +134,6 @@ def test_trace_replays_earlier_frames_and_agrees_with_interp(fw, tmp_path):
     assert int.from_bytes(bytes.fromhex(seen), "little") == expect
 
 
-def test_rtl_engine_refuses_stateful_programs(fw):
-    obj, cap, _ = fw
-    p = jitnic("run", obj, "--pcap", cap, "--engine", "rtl")
-    assert p.returncode == 2
-    assert "RTL engine runs stateless programs only" in p.stderr
-    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
-
-
 @pytest.mark.parametrize("doc, message", [
     ('{"maps": {"nosuch": {}}}', "no map 'nosuch'"),
     ('{"maps": {"deny": {"entries": [{"key": "01", "value": "01"}]}}}', "key has 1 bytes"),

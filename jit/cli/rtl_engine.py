@@ -2,7 +2,9 @@
 simulated by Icarus or Verilator (`--sim`) through cocotb (tb/e2e/rtl_run.py), with the Python host in the loop.
 
 The simulation runs in a child process (cocotb owns the simulator); the report comes back as JSON.
-Per-frame records (`--jsonl`) are streamed through a temporary file.
+Per-frame records (`--jsonl`) are streamed through a temporary file. A program with maps takes
+`--maps-in` into the NIC's maps over the bus before traffic and writes `--maps-out` from what the
+NIC's maps hold at the end (read back over the bus; host-resident maps from the host).
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ RTL_LOG = PROJECT_ROOT / "sim_build" / "rtl_run.log"   # compiler + simulator ou
 def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str | None = None,
             latency: int = 0, check: bool = True, want_frames: bool = False,
             waves: bool = False, convert_link: bool = False,
-            simulator: str = "icarus", data_width: int | None = None) -> tuple[dict, list[dict]]:
+            simulator: str = "icarus", data_width: int | None = None, maps_in: str | None = None,
+            maps_out: str | None = None, prandom_seed: int = 0) -> tuple[dict, list[dict]]:
     """Run the capture through the RTL; returns (summary dict, per-frame dicts). Everything that
     can be checked before the (slow) build is checked first, so bad input fails at once with its
     own message; a failure inside the simulation names its cause from the log."""
@@ -46,6 +49,9 @@ def run_rtl(program_path: str, pcap_path: str, cfg: NicConfig, *, section: str |
                "RTL_RUN_SEED": str(cfg.seed), "RTL_RUN_CHECK": "1" if check else "0",
                "RTL_RUN_CONVERT_LINK": "1" if convert_link else "0",
                "RTL_RUN_REPORT": str(report), "RTL_RUN_FRAMES": str(frames) if want_frames else "",
+               "RTL_RUN_MAPS_IN": str(Path(maps_in).resolve()) if maps_in else "",
+               "RTL_RUN_MAPS_OUT": str(Path(maps_out).resolve()) if maps_out else "",
+               "RTL_RUN_PRANDOM_SEED": str(prandom_seed),
                "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
         params = {"N_ENTRIES": cfg.n_entries, "MAX_ATOMS": cfg.max_atoms,
                   "MAX_TRACE_LEN": cfg.max_trace_len, "HDR_BYTES": cfg.hdr_bytes,

@@ -12,6 +12,7 @@ from jit.cli.output import emit_json
 from jit.cli.progress import Bar
 from jit.traffic import pcap
 from jit import JitnicError
+from jit.nic.nic_helpers import HELPER_SETS
 from jit.nic.model import NicConfig, NicModel
 from jit.nic.policies import POLICIES
 from jit.host.runner import FrameRecord, run_frames
@@ -76,6 +77,10 @@ def register(sub) -> None:
                         "gtkwave command that opens them (on stderr)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the independent reference-interpreter run per frame")
+    p.add_argument("--helpers", choices=sorted(HELPER_SETS), default=None,
+                   help="model engine: the NIC's helper set, full (default) or rtl (what the RTL "
+                        "engine's NIC runs: paths calling other helpers stay on the host); the RTL "
+                        "engine always uses rtl")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON summary object")
     out.add_argument("--jsonl", action="store_true", help="one JSON object per frame, then the summary")
@@ -90,7 +95,8 @@ def register(sub) -> None:
 def nic_config(args, entries: int, policy: str) -> NicConfig:
     return NicConfig(n_entries=entries, max_atoms=args.max_atoms, max_trace_len=args.max_trace_len,
                      hdr_bytes=args.hdr_bytes, policy="lru" if policy == "opt" else policy,
-                     seed=args.seed, v2=getattr(args, "engine", "model") == "model")
+                     seed=args.seed, v2=getattr(args, "engine", "model") == "model",
+                     helper_set=getattr(args, "helpers", None) or "full")
 
 
 def run(args) -> int:
@@ -103,17 +109,21 @@ def run(args) -> int:
         raise JitnicError("--waves needs --engine rtl (the model has no waveforms)")
     with FrameOutput(args.pcap_out, args.jsonl) as output:
         if args.engine == "rtl":
-            if runtime.stateful or program.subprograms:
-                raise JitnicError(f"{args.program}: {program.section}/{program.name} uses maps, "
-                                  "helpers or subprograms; the RTL engine runs stateless programs "
-                                  "only for now (use --engine model)")
             if args.policy == "opt":
                 raise JitnicError("--policy opt (Belady) exists only in the model: it needs the future")
+            if args.helpers == "full":
+                raise JitnicError("--helpers full: the RTL engine's NIC runs the rtl helper set")
+            if getattr(args, "fib", None):
+                raise JitnicError("--fib: the RTL engine's host has no forwarding table yet "
+                                  "(use --engine model)")
             from jit.cli.rtl_engine import run_rtl    # needs cocotb and Icarus: imported only when asked
             summary, records = run_rtl(args.program, args.pcap, cfg, section=args.section,
                                        latency=args.latency, check=not args.no_check,
                                        want_frames=output.wanted, convert_link=capture.convert,
-                                       simulator=args.sim, waves=args.waves)
+                                       simulator=args.sim, waves=args.waves,
+                                       maps_in=getattr(args, "maps_in", None),
+                                       maps_out=getattr(args, "maps_out", None),
+                                       prandom_seed=args.prandom_seed)
             output.write_rtl_records(records, capture)
             if args.waves:
                 print(f"waves: gtkwave {summary['waves']['fst']} {summary['waves']['gtkw']}",

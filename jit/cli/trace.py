@@ -21,6 +21,8 @@ from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
 from jit.host.miss_handler import compile_path
+from jit.nic import map_sync
+from jit.nic.nic_helpers import HELPER_SETS
 from jit.nic.residency import map_residency
 
 
@@ -45,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--no-guards", action="store_true",
                    help="trace as for a NIC without guards (trace format v1: relations between "
                         "fields pinned, paths through maps and helpers on the host)")
+    p.add_argument("--helpers", choices=sorted(HELPER_SETS), default="full",
+                   help="the NIC's helper set: full (the model's executor, default) or rtl "
+                        "(rtl/jitnic_exec.v's: paths calling other helpers stay on the host)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object instead of text")
     out.add_argument("--nic", action="store_true",
@@ -88,7 +93,9 @@ def run(args) -> int:
     r, nic, reason = compile_path(program.insns, frame, max_atoms=args.max_atoms,
                                   max_trace_len=args.max_trace_len, hdr_bytes=args.hdr_bytes,
                                   do_optimize=not args.no_opt, runtime=runtime,
-                                  guards=not args.no_guards)
+                                  guards=not args.no_guards, helper_set=args.helpers,
+                                  host_maps=(map_sync.plan(runtime.maps).host
+                                             if args.helpers == "rtl" else None))
     state.finish(args, runtime)
     nic_trace = isa.decode(nic.code) if nic is not None else []
     maps = [(m.name, m.d.type_name, map_residency(m)) for m in runtime.maps.by_fd]

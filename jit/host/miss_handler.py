@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from jit.ebpf import isa
 from jit.nic import encoding as enc
 from jit.nic.encoding import EXEC_BUDGET, Atom, AtomKind, AtomOp, ErrorCode
+from jit.nic.nic_helpers import set_reason
 from jit.nic.validate import distinct_fields, validate_words
 from jit import JitnicError
 from jit.compiler.guards import is_guard_trace
@@ -77,12 +78,16 @@ def _optimized(trace: tuple, atoms: tuple, hdr_bytes: int) -> tuple[tuple, tuple
 
 def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_trace_len: int,
                  hdr_bytes: int, do_optimize: bool = True, exec_budget: int = EXEC_BUDGET,
-                 n_slots: int = enc.N_SLOTS, runtime=None, guards: bool = True):
+                 n_slots: int = enc.N_SLOTS, runtime=None, guards: bool = True,
+                 helper_set: str = "full", host_maps: dict[str, str] | None = None):
     """Trace + optimize + encode one frame's path. Returns (trace result, CompiledTrace | None, reason).
     `runtime` (jit.ebpf.runtime.XdpRuntime) carries a stateful program's maps: the frame's full
     run goes through it exactly once. `guards`: trace format v2 (guards, helpers, maps), for a NIC
     that runs it; False: v1, straight-line traces of stateless paths only (the RTL of today, and
-    comparisons)."""
+    comparisons). `helper_set`: the helpers and atomics the NIC's executor runs
+    (jit/nic/nic_helpers.HELPER_SETS: "rtl" keeps paths calling anything else on the host);
+    `host_maps`: maps that stay on the host for this NIC beyond residency.py's rules (name ->
+    reason; the RTL's map placement, jit/nic/map_sync.py)."""
     # The NIC's limits apply to what is installed, i.e. after optimization: constant propagation
     # through pinned fields often shrinks a long trace (a hash over a pinned 5-tuple) to a few
     # instructions. The tracer gets generous limits so that only the final check decides.
@@ -93,6 +98,11 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
     trace, atoms = list(tr.trace), list(tr.atoms)
     if do_optimize:
         trace, atoms = map(list, _optimized(tuple(trace), tuple(atoms), hdr_bytes))
+    why = set_reason(trace, helper_set)
+    if why is None and host_maps:
+        why = next((host_maps[m] for m in tr.maps_used if m in host_maps), None)
+    if why is not None:
+        return tr, None, why
     code = isa.encode(trace)
     if len(code) // 8 > max_trace_len:
         return tr, None, f"trace too long: {len(code) // 8} slots > MAX_TRACE_LEN {max_trace_len}"
@@ -183,7 +193,8 @@ class TraceLibrary:
                                                   hdr_bytes=cfg.hdr_bytes,
                                                   exec_budget=cfg.exec_budget,
                                                   n_slots=cfg.n_slots, runtime=runtime,
-                                                  guards=getattr(cfg, "v2", True))
+                                                  guards=getattr(cfg, "v2", True),
+                                                  helper_set=getattr(cfg, "helper_set", "full"))
         except JitnicError:
             return None
         if compiled is not None and not _stateful(runtime):
@@ -243,13 +254,15 @@ class Host:
     def __init__(self, insns: list[isa.Insn], nic, *, latency: int = 0, max_atoms: int,
                  max_trace_len: int, hdr_bytes: int, do_optimize: bool = True,
                  library: TraceLibrary | None = None, exec_budget: int = EXEC_BUDGET,
-                 n_slots: int = enc.N_SLOTS, runtime=None, guards: bool = True):
+                 n_slots: int = enc.N_SLOTS, runtime=None, guards: bool = True,
+                 helper_set: str = "full", host_maps: dict[str, str] | None = None):
         self.insns = list(insns)
         self.runtime = runtime      # a stateful program's maps (jit.ebpf.runtime), or None
         self.nic = nic
         self.latency = latency
         self.limits = dict(max_atoms=max_atoms, max_trace_len=max_trace_len, hdr_bytes=hdr_bytes,
                            exec_budget=exec_budget)
+        self.nic_limits = dict(helper_set=helper_set, host_maps=host_maps)   # what the NIC runs
         self.guards = guards        # trace format v2 (False: the v1 NIC's straight-line traces)
         self.do_optimize = do_optimize
         self.mirror: dict[int, tuple] = {}          # entry index -> key installed there
@@ -269,7 +282,7 @@ class Host:
         else:
             tr, compiled, reason = compile_path(self.insns, frame, do_optimize=self.do_optimize,
                                                 runtime=self.runtime, guards=self.guards,
-                                                **self.limits)
+                                                **self.limits, **self.nic_limits)
             action, packet, full_insns = tr.action, tr.packet, tr.insns
             if tr.error is not None:
                 self.stats.host_errors += 1

@@ -78,7 +78,8 @@ def _classify(insns, frame: bytes, cfg: NicConfig, library: TraceLibrary, do_opt
                                             max_trace_len=cfg.max_trace_len,
                                             hdr_bytes=cfg.hdr_bytes, do_optimize=do_optimize,
                                             exec_budget=cfg.exec_budget, n_slots=cfg.n_slots,
-                                            runtime=runtime, guards=getattr(cfg, "v2", True))
+                                            runtime=runtime, guards=getattr(cfg, "v2", True),
+                                            helper_set=getattr(cfg, "helper_set", "full"))
     except JitnicError as exc:                      # the program faults on this frame
         why = f"program error: {' '.join(str(exc).split())}"
         return ("error", why), "none", lambda i: PathRow(0, i, reason=why)

@@ -25,6 +25,7 @@ from jit import JitnicError
 from jit.host.miss_handler import Host
 from jit.ebpf.memmap import XDP_PASS, XDP_REDIRECT, XDP_TX, action_name
 from jit.nic.model import NicConfig, NicModel, Outcome
+from jit.nic import map_sync
 from jit.nic.nic_helpers import NicPrandom
 from jit.nic.nic_state import NicState
 
@@ -129,10 +130,14 @@ class RunLoop:
             if check:
                 self.shadow = shadow if shadow is not None else _fresh_copy(runtime)
                 self.shadow_rngs = {"host": self.shadow.rng, "nic": NicPrandom(prandom_seed)}
+        # the RTL's map memory holds fds below MAP_MAX_MAPS that fit (jit/nic/map_sync.plan)
+        host_maps = (map_sync.plan(runtime.maps).host
+                     if self.stateful and cfg.helper_set == "rtl" else None)
         self.host = Host(insns, nic, latency=latency, max_atoms=cfg.max_atoms,
                          max_trace_len=cfg.max_trace_len, hdr_bytes=cfg.hdr_bytes,
                          do_optimize=do_optimize, library=library, exec_budget=cfg.exec_budget,
-                         n_slots=cfg.n_slots, runtime=runtime, guards=cfg.v2)
+                         n_slots=cfg.n_slots, runtime=runtime, guards=cfg.v2,
+                         helper_set=cfg.helper_set, host_maps=host_maps)
         self.rep = RunReport()
         self.mismatch_indexes: list[int] = []   # the first few frames that disagreed
 

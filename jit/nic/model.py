@@ -17,7 +17,7 @@ from jit.ebpf import isa, memmap
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
 from jit.nic.executor import compile_trace
 from jit.nic.nic_state import NicState
-from jit.nic.params import check_config
+from jit.nic.params import check_config, check_helper_set
 from jit.nic.validate import SlotRule, allocate_slots, rule_of, validate_words
 from jit.nic.policies import choose_victim, make_policy
 
@@ -35,12 +35,15 @@ class NicConfig:
     n_slots: int = enc.N_SLOTS
     v2: bool = False       # trace format v2 (guards, helpers, maps: the model's NIC with state);
                            # False: format v1, what the RTL executor runs today
+    helper_set: str = "full"   # the helpers (and atomics) v2 traces may use: "full" (the model's
+                               # executor) or "rtl" (rtl/jitnic_exec.v's; nic_helpers.HELPER_SETS)
 
     def __post_init__(self):
         # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
         # is refused here, not after a run
         check_config(self.n_entries, self.max_atoms, self.max_trace_len, self.hdr_bytes,
                      self.pkt_bytes, self.policy, self.seed, self.exec_budget, self.n_slots)
+        check_helper_set(self.helper_set)
 
 
 @dataclass(frozen=True)

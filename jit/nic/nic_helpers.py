@@ -6,6 +6,11 @@ The table drives the commit check (jit/nic/validate.py refuses any other `call`,
 allowed ids and costs into rtl/jitnic_abi.vh), the tracer (a path calling any other helper stays
 on the host with `nic_helper_reason`'s reason) and the executor (jit/nic/executor.py runs each one
 with the host helper of the same id from jit/ebpf/helpers.py, plus the NIC's limits).
+
+Two helper sets: "full" (every helper of the table: the model's v2 executor) and "rtl" (the `rtl`
+column: what rtl/jitnic_exec.v implements, `RTL_HELPER_OK(id)` in the header). A NIC configured
+with the RTL set (`NicConfig.helper_set`) keeps every path that calls another helper, or uses an
+atomic other than add, on the host with `set_reason`'s named reason.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from jit.nic import encoding as enc
 class NicHelper:
     id: int
     cost: int        # executor cycles budgeted at commit (an upper bound of what the call takes)
+    rtl: bool = False  # rtl/jitnic_exec.v implements it (issue 10's RTL helper set)
 
     @property
     def name(self) -> str:
@@ -34,17 +40,17 @@ COST_CSUM = 2 + 512 // 8          # csum_diff: at most 512 bytes (the kernel's l
 COST_BYTES = 2 + enc.PKT_BYTES // 8
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
-    NicHelper(1, COST_MAP_OP),  # map_lookup_elem
+    NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
     NicHelper(2, COST_MAP_OP),  # map_update_elem
     NicHelper(3, COST_MAP_OP),  # map_delete_elem
-    NicHelper(5, COST_SIMPLE),  # ktime_get_ns
-    NicHelper(7, COST_SIMPLE),  # get_prandom_u32
-    NicHelper(8, COST_SIMPLE),  # get_smp_processor_id
-    NicHelper(12, COST_SIMPLE),  # tail_call: a guard on the prog_array slot
-    NicHelper(23, COST_SIMPLE),  # redirect
+    NicHelper(5, COST_SIMPLE),  # ktime_get_ns (the RTL would need a per-frame timestamp input)
+    NicHelper(7, COST_SIMPLE, rtl=True),  # get_prandom_u32
+    NicHelper(8, COST_SIMPLE, rtl=True),  # get_smp_processor_id
+    NicHelper(12, COST_SIMPLE, rtl=True),  # tail_call: a guard on the prog_array slot
+    NicHelper(23, COST_SIMPLE, rtl=True),  # redirect
     NicHelper(28, COST_CSUM),  # csum_diff
     NicHelper(44, COST_SIMPLE),  # xdp_adjust_head
-    NicHelper(51, COST_MAP_OP),  # redirect_map
+    NicHelper(51, COST_MAP_OP, rtl=True),  # redirect_map (devmap)
     NicHelper(65, COST_SIMPLE),  # xdp_adjust_tail
     NicHelper(189, COST_BYTES),  # xdp_load_bytes
     NicHelper(190, COST_BYTES),  # xdp_store_bytes
@@ -52,6 +58,16 @@ NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
 MAP_HELPERS = frozenset({1, 2, 3, 51}) # counted in MAP_OPS (redirect_map reads the devmap)
 MAP_WRITE_HELPERS = frozenset({2, 3})  # each takes a write-buffer entry
 TAIL_CALL = 12
+
+# The helper sets a NIC can be configured with (NicConfig.helper_set), and who implements each.
+HELPER_SETS: dict[str, frozenset[int]] = {
+    "full": frozenset(NIC_HELPERS),
+    "rtl": frozenset(h.id for h in NIC_HELPERS.values() if h.rtl),
+}
+_SET_OWNER = {"full": "the NIC helper set", "rtl": "the RTL executor's helper set"}
+# Atomic operations (the instruction's imm) each set runs: the RTL adds only (32/64-bit, with or
+# without FETCH); the model runs every atomic the ISA has.
+RTL_ATOMIC_IMMS = frozenset({0x00, 0x01})          # BPF_ADD, BPF_ADD | BPF_FETCH
 
 for _h in NIC_HELPERS.values():        # the names come from the kernel's list: one spelling
     assert helper_name(_h.id).startswith(_h.name), (_h, helper_name(_h.id))
@@ -62,6 +78,30 @@ def nic_helper_reason(helper_id: int) -> str | None:
     if helper_id in NIC_HELPERS:
         return None
     return f"helper {helper_name(helper_id)} is not in the NIC helper set"
+
+
+def check_helper_set(name: str) -> str:
+    if name not in HELPER_SETS:
+        raise ValueError(f"helper set must be one of {', '.join(HELPER_SETS)}, got {name!r}")
+    return name
+
+
+def set_reason(trace, helper_set: str) -> str | None:
+    """None if a NIC with `helper_set` runs every call and atomic of `trace` (decoded eBPF
+    instructions, as traced), else why the path stays on the host (the first offender), e.g.
+    "bpf_xdp_adjust_head: not in the RTL executor's helper set"."""
+    allowed = HELPER_SETS[check_helper_set(helper_set)]
+    if helper_set == "full":
+        return None
+    for insn in trace:
+        if insn.opcode == 0x85 and insn.src == 0 and insn.imm not in allowed:
+            name = HELPER_NAMES.get(insn.imm)
+            who = f"bpf_{name}" if name else f"helper {insn.imm}"
+            return f"{who}: not in {_SET_OWNER[helper_set]}"
+        if insn.opcode in (0xC3, 0xDB) and insn.imm not in RTL_ATOMIC_IMMS:
+            return (f"atomic operation {insn.imm:#x}: not in {_SET_OWNER[helper_set]} "
+                    "(add and fetch-add only)")
+    return None
 
 
 class NicPrandom:
@@ -93,4 +133,7 @@ def verilog_defines() -> list[str]:
         lines.append(f"`define HELPER_COST_{name} {h.cost}")
     ids = " || ".join(f"(id) == 32'd{h.id}" for h in NIC_HELPERS.values())
     lines.append(f"`define NIC_HELPER_OK(id) ({ids})")
+    rtl = " || ".join(f"(id) == 32'd{i}" for i in sorted(HELPER_SETS["rtl"]))
+    lines.append("// the helpers rtl/jitnic_exec.v implements (nic_helpers.NicHelper.rtl)")
+    lines.append(f"`define RTL_HELPER_OK(id) ({rtl})")
     return lines

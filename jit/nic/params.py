@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jit import JitnicError
+from jit.nic.nic_helpers import HELPER_SETS
 from jit.nic.policies import POLICIES
 
 POLICY_NAMES = tuple(sorted(POLICIES))
@@ -69,6 +70,14 @@ def check_policy(value: str, flag: str | None = None, extra: tuple[str, ...] = (
     choices = POLICY_NAMES + extra
     if value not in choices:
         raise ParamError(f"{flag or 'POLICY'} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def check_helper_set(value: str, flag: str | None = None) -> str:
+    """A NIC helper set's name (jit/nic/nic_helpers.HELPER_SETS: "full", "rtl")."""
+    if value not in HELPER_SETS:
+        raise ParamError(f"{flag or 'helper set'} must be one of {', '.join(HELPER_SETS)}, "
+                         f"got {value!r}")
     return value
 
 

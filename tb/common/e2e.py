@@ -7,8 +7,13 @@ Install timing follows the host's latency semantics exactly (docs/abi.md, jit/ho
 due before frame k is committed after every earlier frame has been decided and before frame k is
 sent. Between installs frames stream back to back (rx is not gated per frame).
 
-Used by `tb/e2e/test_e2e.py` (every program x policy) and by `jitnic run --engine rtl`
-(`tb/e2e/rtl_run.py`).
+Programs with maps (`runtime`): the NIC's maps are installed and loaded over the bus before
+traffic, kept in step with the host's at every missed frame and read back at the end
+(tb/common/e2e_maps.py); the final maps must agree three ways: the NIC's, the host's view (the
+model twin's) and the shadow interpreter run's.
+
+Used by `tb/e2e/test_e2e.py` (every program x policy), `tb/e2e/test_e2e_maps.py` (the map
+programs) and by `jitnic run --engine rtl` (`tb/e2e/rtl_run.py`).
 """
 from __future__ import annotations
 
@@ -16,9 +21,11 @@ from dataclasses import dataclass, field
 
 from cocotb.utils import get_sim_time
 
+from jit.nic import encoding as enc
 from jit.nic.encoding import Counter
 from jit.nic.model import NicModel
 from jit.host.runner import RunLoop, RunReport
+from tb.common.e2e_maps import NicMapSync
 
 
 @dataclass
@@ -32,6 +39,8 @@ class E2eResult:
     reference_mismatches: list = field(default_factory=list)
     commit_mismatches: list = field(default_factory=list)
     rx_drops_seen: int = 0          # frames the rx source started while rx_pause was high
+    maps: object = None             # NicMapSync of a program with maps (its stats), else None
+    final_maps: dict | None = None  # every map's final contents, NIC-resident ones as read back
 
     def summary(self, name: str) -> dict:
         rep = self.report
@@ -69,6 +78,9 @@ class _NicSide:
     def install(self, atoms, code):
         raise AssertionError("installs on the RTL are asynchronous: run_e2e commits them")
 
+    def attach_state(self, state) -> None:
+        self.model.attach_state(state)      # the model twin runs traces on the host's maps
+
     def host_tx(self, packet: bytes) -> None:
         self.model.host_tx(packet)
         self.tb.expect_host_tx(packet)
@@ -76,17 +88,30 @@ class _NicSide:
 
 
 async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: bool = True,
-                  on_frame=None) -> E2eResult:
-    """Drive `frames` through the RTL behind `tb` (a reset tb.common.nic.NicTb)."""
+                  on_frame=None, runtime=None, shadow=None, prandom_seed: int = 0) -> E2eResult:
+    """Drive `frames` through the RTL behind `tb` (a reset tb.common.nic.NicTb). `runtime`: a
+    program with maps (jit.ebpf.runtime.XdpRuntime), `shadow` its twin in the same initial state
+    for the check; `prandom_seed`: REG_PRANDOM_SEED (a v2 NIC)."""
     model = NicModel(cfg)
     loop = RunLoop(insns, _NicSide(tb, model), cfg, latency=latency, check=check_reference,
-                   on_frame=on_frame)
+                   on_frame=on_frame, runtime=runtime, shadow=shadow, prandom_seed=prandom_seed)
     host = loop.host
     res = E2eResult(loop.rep)
-    if cfg.seed:
+    if cfg.v2:
+        await tb.axil.write(enc.REG_PRANDOM_SEED, prandom_seed)
+    if cfg.seed or cfg.v2:
         await tb.nic.reseed(cfg.seed)
+    sync = NicMapSync(tb, runtime, model) if loop.stateful else None
+    if sync is not None:
+        res.maps = sync
+        await sync.start()
     start = get_sim_time("ns")
     sent = 0
+
+    async def quiesce() -> None:           # every frame sent so far decided and delivered
+        await tb.wait_outputs()
+        await _decided(tb, sent)
+
     for index, frame in loop.numbered(frames):
         due = host.due_installs(index)
         if due:
@@ -102,9 +127,13 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
         tb.expect_outcome(out, model.state)
         tb.send(frame)
         sent += 1
-        loop.after_nic(index, frame, out)
-    await tb.wait_outputs()
-    await _decided(tb, sent)
+        if sync is not None and out.where == "host":
+            before = await sync.before_host(index, quiesce)
+            loop.after_nic(index, frame, out)
+            await sync.after_host(before, quiesce)
+        else:
+            loop.after_nic(index, frame, out)
+    await quiesce()
     res.cycles = int((get_sim_time("ns") - start) // tb.period_ns)
     # frames lost to a full NIC depend on RTL timing, not on the program: the source honours
     # rx_pause, so there must be none (the model was told none), and RX_DROPS must say so
@@ -114,6 +143,8 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
     res.entry_hits_rtl = await tb.nic.entry_hits(cfg.n_entries)
     res.entry_hits_model = list(model.entry_hits)
     loop.finish()
+    if sync is not None:
+        res.final_maps = await sync.finish()
     res.reference_mismatches = loop.mismatch_indexes
     c, rep = res.counters_rtl, res.report      # report the RTL's own counters
     rep.hits, rep.misses = c[Counter.HITS], c[Counter.MISSES]
@@ -133,3 +164,11 @@ def assert_agreement(res: E2eResult) -> None:
         f"per-entry hits differ: rtl {res.entry_hits_rtl} model {res.entry_hits_model}"
     assert not res.reference_mismatches, \
         f"final results differ from the reference interpreter at frames {res.reference_mismatches[:10]}"
+    assert not res.report.mismatched_maps, \
+        f"final maps differ from the reference interpreter's: {res.report.mismatched_maps}"
+    if res.maps is not None:
+        st = res.maps.stats
+        assert not st.sync_mismatches, \
+            f"NIC maps differ from the host's view before host runs (frame, map): {st.sync_mismatches[:5]}"
+        assert not st.nic_map_mismatches, \
+            f"the NIC's final maps (read back over the bus) differ from the host's: {st.nic_map_mismatches}"

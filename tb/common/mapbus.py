@@ -1,10 +1,15 @@
 """cocotb driver of the map protocol (jit/nic/mapbus.py) over any register bus: give it the bus's
 `write(addr, value)` and `read(addr) -> int` coroutines (the map block's register port in
 tb/maps, AXI4-Lite at the top level). Each operation returns what jit.nic.mapmem.MapMem returns
-for it, so a bench compares the two directly."""
+for it, so a bench compares the two directly.
+
+`sync` carries out jit/nic/map_sync.py's procedures (install, load, read back, write through): each
+command's register accesses as one batch when the bus runs batches (`batch`: tb/common/fast.py's
+AxilBatch.run, one simulator wake-up per command), else access by access."""
 from __future__ import annotations
 
 from jit.nic import encoding as enc
+from jit.nic import map_sync
 from jit.nic import mapbus
 from jit.nic import mapmem
 from jit.nic.mapmem import MapCmd, MapDesc, Result
@@ -17,9 +22,44 @@ class MapBusError(AssertionError):
 
 
 class MapBus:
-    def __init__(self, write, read):
+    def __init__(self, write, read, batch=None):
         self.write, self.read = write, read
+        self.batch = batch            # async run([(kind, addr, data)]) -> reads, or None
         self.last_cycles = 0
+        self.commands = 0             # map_sync commands carried out, and their register accesses
+        self.accesses = 0
+
+    async def run(self, ops) -> list[int]:
+        """Register accesses of jit.nic.map_sync (BUS_WRITE / BUS_READ / BUS_POLL) in order."""
+        self.accesses += len(ops)
+        if self.batch is not None:
+            return await self.batch(list(ops))
+        out = []
+        for kind, addr, data in ops:
+            if kind == map_sync.BUS_WRITE:
+                await self.write(addr, data)
+                out.append(0)
+                continue
+            value = await self.read(addr)
+            for _ in range(POLL_LIMIT if kind == map_sync.BUS_POLL else 0):
+                if not value & data:
+                    break
+                value = await self.read(addr)
+            else:
+                if kind == map_sync.BUS_POLL:
+                    raise MapBusError(f"register {addr:#06x} still {value:#x} after {POLL_LIMIT} reads")
+            out.append(value)
+        return out
+
+    async def sync(self, procedure):
+        """Carry out a jit.nic.map_sync procedure; its return value."""
+        try:
+            cmd = next(procedure)
+            while True:
+                self.commands += 1
+                cmd = procedure.send(cmd.result(await self.run(cmd.ops)))
+        except StopIteration as stop:
+            return stop.value
 
     async def _writes(self, accesses) -> None:
         for addr, value in accesses:

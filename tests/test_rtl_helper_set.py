@@ -1,0 +1,112 @@
+"""The RTL executor's helper set (jit/nic/nic_helpers.py `rtl` column, `RTL_HELPER_OK` in the
+header): a NIC configured with it (NicConfig.helper_set "rtl") keeps paths calling other helpers
+on the host with a named reason, in the miss handler, `jitnic trace` and the model engine; the full
+set is unchanged."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from jit.ebpf import isa
+from jit.host.miss_handler import compile_path
+from jit.host.runner import run_frames
+from jit.nic import encoding as enc
+from jit.nic import nic_helpers as nh
+from jit.nic.model import NicConfig, NicModel
+from jit.nic.params import ParamError
+from jit.paths import PROJECT_ROOT, program_maps_file
+from tests.conftest import built_program
+from tests.packets import varied_packets
+from tests.test_map_sync import program_runtime
+
+ADJUST_HEAD = "bpf_xdp_adjust_head: not in the RTL executor's helper set"
+
+
+def test_the_rtl_set_is_the_contracts_and_in_the_header():
+    assert nh.HELPER_SETS["rtl"] == {1, 7, 8, 12, 23, 51}
+    assert nh.HELPER_SETS["full"] == set(nh.NIC_HELPERS)
+    header = (PROJECT_ROOT / "rtl" / "jitnic_abi.vh").read_text()
+    line = next(x for x in header.splitlines() if x.startswith("`define RTL_HELPER_OK"))
+    assert sorted(int(i) for i in re.findall(r"32'd(\d+)", line)) == [1, 7, 8, 12, 23, 51]
+    assert line in enc.verilog_header()          # the header is generated, not edited
+
+
+def test_set_reason_names_the_first_helper_or_atomic_the_rtl_lacks():
+    call = lambda k: isa.Insn(0x85, imm=k)      # noqa: E731
+    trace = [call(1), call(44), call(28), isa.exit_insn()]
+    assert nh.set_reason(trace, "full") is None
+    assert nh.set_reason(trace, "rtl") == ADJUST_HEAD
+    assert nh.set_reason([call(1), call(51), call(12), isa.exit_insn()], "rtl") is None
+    add, xchg = isa.Insn(0xDB, dst=1, src=2, imm=0x01), isa.Insn(0xDB, dst=1, src=2, imm=0xE1)
+    assert nh.set_reason([add, isa.exit_insn()], "rtl") is None
+    assert "atomic operation 0xe1" in nh.set_reason([xchg], "rtl")
+    with pytest.raises(ParamError, match="helper set must be one of full, rtl"):
+        NicConfig(helper_set="fpga")
+
+
+def _paths(name: str, helper_set: str, n: int = 60):
+    """(reason or None) per frame of `name` traced for a NIC with `helper_set`."""
+    rt = program_runtime(name)
+    out = []
+    for frame in varied_packets(name, n, seed=4):
+        _tr, compiled, reason = compile_path(rt.insns, frame, max_atoms=enc.MAX_ATOMS,
+                                             max_trace_len=enc.MAX_TRACE_LEN,
+                                             hdr_bytes=enc.HDR_BYTES, runtime=rt,
+                                             helper_set=helper_set)
+        out.append(reason if compiled is None else None)
+    return out
+
+
+def test_ipip_encap_paths_stay_on_the_host_under_the_rtl_set_only():
+    full, rtl = _paths("ipip_encap", "full"), _paths("ipip_encap", "rtl")
+    moved = [i for i, (f, r) in enumerate(zip(full, rtl)) if f is None and r is not None]
+    assert moved, "no ipip_encap path calls bpf_xdp_adjust_head"
+    assert {rtl[i] for i in moved} == {ADJUST_HEAD}
+    assert all(r is not None or f is None for f, r in zip(full, rtl))   # the set only removes
+
+
+def test_the_model_engine_with_the_full_set_is_unchanged_and_the_rtl_set_names_its_reason():
+    frames = varied_packets("ipip_encap", 80, seed=9)
+    reps = {}
+    for hs in ("full", "rtl"):
+        cfg = NicConfig(n_entries=16, v2=True, helper_set=hs)
+        rt = program_runtime("ipip_encap")
+        reps[hs] = run_frames(rt.insns, frames, NicModel(cfg), cfg, runtime=rt)
+    full, rtl = reps["full"], reps["rtl"]
+    assert (full.mismatches, full.map_mismatches, rtl.mismatches, rtl.map_mismatches) == (0,) * 4
+    assert "bpf_xdp_adjust_head" in rtl.reasons and "bpf_xdp_adjust_head" not in full.reasons
+    assert rtl.hits < full.hits
+
+
+def test_jitnic_trace_prints_the_rtl_reason():
+    frames = varied_packets("ipip_encap", 60, seed=4)
+    i = _paths("ipip_encap", "rtl").index(ADJUST_HEAD)
+    cmd = [sys.executable, "-m", "jit", "trace", str(built_program("ipip_encap")), "--packet",
+           frames[i].hex(), "--maps-in", str(program_maps_file("ipip_encap")), "--json"]
+    runs = {hs: subprocess.run(cmd + ["--helpers", hs], capture_output=True, text=True,
+                               cwd=PROJECT_ROOT) for hs in ("full", "rtl")}
+    assert (runs["full"].returncode, runs["rtl"].returncode) == (0, 1)   # 1: not cacheable
+    assert json.loads(runs["rtl"].stdout)["reason"] == ADJUST_HEAD
+    assert json.loads(runs["full"].stdout)["reason"] is None
+
+
+@pytest.mark.parametrize("name", ["proto_stats", "deny_list", "config_filter", "tail_dispatch",
+                                  "port_filter_subprog", "lpm_router", "land_filter"])
+def test_the_rtl_engines_twin_runs_the_contracts_programs(name):
+    """The model as the RTL engine configures it (v2, the RTL helper set, 4 entries) on the
+    traffic of tb/e2e/test_e2e_maps.py: 0 mismatches in frames and final maps, NIC hits (with map
+    operations where the bench expects them), and nothing kept on the host for want of a helper
+    (the RTL set covers these programs; lpm_router's trie stays on the host by residency)."""
+    from tb.e2e.test_e2e_maps import V2_MAP_OPS, V2_PROGRAMS, program_runtime as rt_of, traffic
+    seed = V2_PROGRAMS.index(name) + 1
+    cfg = NicConfig(n_entries=4, v2=True, helper_set="rtl", seed=0x99 + seed)
+    rt = rt_of(name)
+    rep = run_frames(rt.insns, traffic(name, 20, seed), NicModel(cfg), cfg, runtime=rt,
+                     prandom_seed=7)
+    assert (rep.mismatches, rep.map_mismatches) == (0, 0)
+    assert rep.hits > 0 and (rep.map_ops > 0) == (name in V2_MAP_OPS), rep.as_dict()
+    assert not any("helper set" in r for r in rep.reasons), rep.reasons
