@@ -114,7 +114,7 @@ GROUPS = [
 def lane_rows(lane: int) -> list:
     """One executor lane: its state, entry, pc and instruction (hex and as an eBPF mnemonic)."""
     at = f"g_lane[{lane}]."
-    return [(DEC, at + "u_exec.state_reg", 3), (DEC, at + "entry", "IDX_W"),
+    return [(DEC, at + "u_exec.state_reg", 4), (DEC, at + "entry", "IDX_W"),
             (DEC, at + "dbg_pc", "SLOT_W"), (HEX, at + "dbg_insn", 64), (INSN, at + "dbg_insn", 64)]
 
 
