@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 import pytest
@@ -71,8 +72,10 @@ async def e2e_maps(dut):
         from dataclasses import replace
         cfg = replace(cfg, v2=False)
     frames = traffic(name, int(env.get("E2E_FRAMES", "20")), seed)
+    wall = time.perf_counter()
     res = await run_e2e(tb, runtime.insns, frames, cfg, runtime=runtime, shadow=shadow,
                         prandom_seed=7)
+    wall = time.perf_counter() - wall
     tb.check()
     assert_agreement(res)                    # frames, counters, final maps three ways
     rep = res.report
@@ -88,6 +91,7 @@ async def e2e_maps(dut):
         assert rep.hits > 0 and (rep.map_ops > 0) == (name in V2_MAP_OPS), rep.as_dict()
     REPORTS.mkdir(parents=True, exist_ok=True)
     summary = res.summary(f"e2e maps v{fmt} {name} {cfg.policy} x{cfg.n_entries}")
+    summary["frames_per_wall_s"] = round(len(frames) / wall, 1)   # simulator + host + map sync
     if st is not None:
         summary["map_sync"] = st.as_dict()
     (REPORTS / f"e2e_maps_v{fmt}_{name}_{cfg.policy}.json").write_text(json.dumps(summary))
