@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from jit import JitnicError
-from tb.common.runner import BENCH_HDL_DIR, RTL_DIR, build_dir_for, public_modules, sources_for
+from tb.common.runner import (BENCH_HDL_DIR, RTL_DIR, build_dir_for, public_modules, sources_for,
+                              up_to_date)
 from tb.common.simulators import SIMULATORS, SimulatorError, simulator, write_public_control
 from tools.results import replace_section
 
@@ -91,6 +92,17 @@ def test_verilator_model_exposes_the_shells_and_hides_the_nic(tmp_path):
     assert not [n for n in names if "u_nic" in n[0]], "NIC signals are public"
     assert "--no-public-flat-rw" in sim.build_args(False, control)
     assert "CFG_CXXFLAGS_PCH_I=-include" in sim.make_overrides(optimize=False)
+
+
+def test_a_build_is_reused_until_an_input_changes(tmp_path):
+    source, stamp = tmp_path / "a.v", tmp_path / ".complete"
+    source.write_text("module a; endmodule\n")
+    assert not up_to_date(stamp, [source])              # never completed
+    stamp.touch()
+    os.utime(source, (stamp.stat().st_mtime - 10,) * 2)
+    assert up_to_date(stamp, [source])
+    os.utime(source, (stamp.stat().st_mtime + 10,) * 2)  # edited after the build
+    assert not up_to_date(stamp, [source])
 
 
 def test_cli_rejects_an_unknown_simulator(tmp_path):
