@@ -21,9 +21,11 @@ from cocotb_tools.runner import get_runner
 
 from jit.paths import PROJECT_ROOT
 from tb.common import waves as waves_layout
+from tb.common import simulators as _simulators
 from tb.common.simulators import simulator as choose_simulator, write_public_control
 
 RTL_DIR = PROJECT_ROOT / "rtl"
+SIMULATORS_PY = Path(_simulators.__file__)
 SIM_BUILD = PROJECT_ROOT / "sim_build"
 
 
@@ -109,7 +111,8 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
                    write_public_control(build_dir.with_name(build_dir.name + ".vlt"), public))
         if overrides:
             os.environ["MAKEFLAGS"] = f"{makeflags or ''} {overrides}".strip()
-        inputs = sources_for(toplevel) + sorted(RTL_DIR.glob("*.vh")) + ([control] if control else [])
+        inputs = (sources_for(toplevel) + sorted(RTL_DIR.glob("*.vh")) + ([control] if control else [])
+                  + [SIMULATORS_PY])          # where the compiler flags come from
         try:
             # cocotb's Verilator build() verilates again and make then recompiles every C++ file
             # (from ccache at best: 10-30 s per run on a loaded machine): skip a complete build
