@@ -234,7 +234,10 @@ localparam WSEL_W = WIN_WORDS > 1 ? $clog2(WIN_WORDS) : 1;     // word bits of t
 localparam WIN_P2 = 1 << WSEL_W;                               // words per buffer in the tree
 localparam SEL_W = BUF_W + WSEL_W;
 
+// (only w's low WSEL_W bits select: the caller uses the result only for w < WIN_WORDS)
+/* verilator lint_off UNUSEDSIGNAL */
 function [DATA_WIDTH-1:0] win_word(input [BUF_W-1:0] b, input [WORD_W-1:0] w);
+/* verilator lint_on UNUSEDSIGNAL */
     reg [N_BUFS*WIN_P2*DATA_WIDTH-1:0] t;
     reg [SEL_W-1:0] sel;
     integer i, j, lv;
