@@ -87,8 +87,9 @@ waves: venv
 bench: setup programs
 	$(VENV)/bin/jitnic bench
 
+# writes docs/synth.json (commit that); CONFIGS=small4,small,default,blocks picks configurations
 synth: setup
-	$(PY) -m tools.synth
+	$(PY) -m tools.synth --record $(if $(CONFIGS),--configs $(CONFIGS))
 
 results: setup programs
 	$(PY) -m tools.results

@@ -80,28 +80,35 @@ module jitnic_match #(
 );
 
 localparam OFF_W = $clog2(HDR_BYTES);
-localparam N_WORDS = (HDR_BYTES + 3) / 4 + 1;            // 32-bit window words, one of zeros above
+localparam N_WORDS = HDR_BYTES / 4;                      // 32-bit window words
 localparam WIDX_W = $clog2(N_WORDS);
+localparam WORDS_P2 = 1 << WIDX_W;
+localparam SLOTS_P2 = 1 << SIDX_W;
 
 // ---- stage 1: field extractors ------------------------------------------------------------------
-wire [N_WORDS*32-1:0] win_words = {{N_WORDS*32-HDR_BYTES*8{1'b0}}, lookup_hdr};
-
 reg  [N_SLOTS*32-1:0] ext_reg;
 reg  [15:0]           len1_reg;
 reg  [TAG_W-1:0]      tag1_reg;
 reg                   v1_reg;
 
-// 32-bit word i of window words w (a word-indexed select: a multiplexer per bit over N_WORDS
-// inputs; the words are an argument so that simulators see every input of the caller)
-function [31:0] win_word(input [N_WORDS*32-1:0] w, input [WIDX_W-1:0] i);
-    integer p;
+// Word selects are binary trees of 2:1 multiplexers, one level per select bit: yosys maps an
+// `if (i == p)` loop over the inputs as a chain of as many multiplexers per bit, which cost the
+// extractors ~1.8k LUTs each and every atom ~480 (docs/rtl.md "Area and timing").
+
+// 32-bit word i of the window w (words past the window read 0); w is an argument so that
+// simulators see every input of the caller
+function [31:0] win_word(input [HDR_BYTES*8-1:0] w, input [WIDX_W-1:0] i);
+    reg [WORDS_P2*32-1:0] t;
+    integer lv, p;
     begin
-        win_word = 32'd0;
-        for (p = 0; p < N_WORDS; p = p + 1) begin
-            if ({{32-WIDX_W{1'b0}}, i} == p) begin
-                win_word = w[32*p +: 32];
+        t = {WORDS_P2*32{1'b0}};
+        t[HDR_BYTES*8-1:0] = w;
+        for (lv = 0; lv < WIDX_W; lv = lv + 1) begin
+            for (p = 0; p < (WORDS_P2 >> (lv + 1)); p = p + 1) begin
+                t[32*p +: 32] = i[lv] ? t[32*(2*p+1) +: 32] : t[32*(2*p) +: 32];
             end
         end
+        win_word = t[31:0];
     end
 endfunction
 
@@ -114,14 +121,15 @@ generate
         wire [OFF_W-1:0] off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
         wire [1:0]       wcode = cfg[`ATOM_WIDTH_LSB +: 2];
         wire             be = cfg[`ATOM_BE_LSB];
-        // the aligned words holding bytes off .. off+3; the word index never passes N_WORDS-1
+        // the aligned words holding bytes off .. off+3
         /* verilator lint_off UNUSEDSIGNAL */
         wire [OFF_W:0]   wi_wide = {1'b0, off} >> 2;
         /* verilator lint_on UNUSEDSIGNAL */
         wire [WIDX_W-1:0] wi = wi_wide[WIDX_W-1:0];
-        wire [31:0]      w_lo = win_word(win_words, wi);
+        wire [31:0]      w_lo = win_word(lookup_hdr, wi);
+        // word wi + 1: the same select over the window one word down (0 above the window)
         /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0]      w_hi = win_word(win_words, wi + {{WIDX_W-1{1'b0}}, 1'b1});
+        wire [31:0]      w_hi = win_word({32'd0, lookup_hdr[HDR_BYTES*8-1:32]}, wi);
         /* verilator lint_on UNUSEDSIGNAL */
         wire [55:0]      pair = {w_hi[23:0], w_lo};
         reg  [31:0]      raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
@@ -186,16 +194,19 @@ function [2:0] cmp_of(input [3:0] op);
     end
 endfunction
 
-// extractor output s of the registered outputs x
+// extractor output s of the registered outputs x (a tree, as win_word)
 function [31:0] slot_value(input [N_SLOTS*32-1:0] x, input [SIDX_W-1:0] s);
-    integer p;
+    reg [SLOTS_P2*32-1:0] t;
+    integer lv, p;
     begin
-        slot_value = 32'd0;
-        for (p = 0; p < N_SLOTS; p = p + 1) begin
-            if ({{32-SIDX_W{1'b0}}, s} == p) begin
-                slot_value = x[32*p +: 32];
+        t = {SLOTS_P2*32{1'b0}};
+        t[N_SLOTS*32-1:0] = x;
+        for (lv = 0; lv < SIDX_W; lv = lv + 1) begin
+            for (p = 0; p < (SLOTS_P2 >> (lv + 1)); p = p + 1) begin
+                t[32*p +: 32] = s[lv] ? t[32*(2*p+1) +: 32] : t[32*(2*p) +: 32];
             end
         end
+        slot_value = t[31:0];
     end
 endfunction
 

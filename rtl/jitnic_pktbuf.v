@@ -148,18 +148,24 @@ generate
     end
 endgenerate
 
-// buffer b's window, selected by buffer (a multiplexer per bit over N_BUFS inputs; a computed bit
-// offset would be synthesized as a general shifter over all windows). The windows are an argument
-// so that simulators see every input of the continuous assignments.
+// buffer b's window, selected by buffer: a binary tree of 2:1 multiplexers, one level per bit of b
+// (a computed bit offset would be synthesized as a general shifter over all windows, and an
+// `if (b == i)` loop as a chain of N_BUFS multiplexers per bit). The windows are an argument so
+// that simulators see every input of the continuous assignments.
 function [HDR_BYTES*8-1:0] win_of(input [N_BUFS*WIN_BITS-1:0] flat, input [BUF_W-1:0] b);
-    integer i;
+    reg [N_BUFS*HDR_BYTES*8-1:0] t;
+    integer i, lv;
     begin
-        win_of = {HDR_BYTES*8{1'b0}};
         for (i = 0; i < N_BUFS; i = i + 1) begin
-            if ({{32-BUF_W{1'b0}}, b} == i) begin
-                win_of = flat[WIN_BITS*i +: HDR_BYTES*8];
+            t[HDR_BYTES*8*i +: HDR_BYTES*8] = flat[WIN_BITS*i +: HDR_BYTES*8];
+        end
+        for (lv = 0; lv < BUF_W; lv = lv + 1) begin
+            for (i = 0; i < (N_BUFS >> (lv + 1)); i = i + 1) begin
+                t[HDR_BYTES*8*i +: HDR_BYTES*8] = b[lv] ? t[HDR_BYTES*8*(2*i+1) +: HDR_BYTES*8]
+                                                        : t[HDR_BYTES*8*(2*i) +: HDR_BYTES*8];
             end
         end
+        win_of = t[HDR_BYTES*8-1:0];
     end
 endfunction
 
@@ -220,21 +226,36 @@ jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_q1 (
     .rd_en(q1_rd_en), .rd_addr({q1_rd_buf, q1_rd_word}), .rd_data(q1_ram_data)
 );
 
-// window word w of buffer b, as an AND-OR over every (buffer, word) pair: a word-indexed select.
-// (A computed bit offset into the flat windows, `win_flat[WIN_BITS*b + DATA_WIDTH*w +: DATA_WIDTH]`,
-// is synthesized by yosys as a general shifter over all N_BUFS*WIN_BITS bits.) Words past the
-// window read 0; their data comes from the RAM.
+// window word w of buffer b (w < WIN_WORDS; egress takes words past the window from the RAM): a
+// binary tree over the (buffer, word) pairs selected by {b, w}, as win_of. (A computed bit offset
+// into the flat windows, `win_flat[WIN_BITS*b + DATA_WIDTH*w +: DATA_WIDTH]`, is synthesized by
+// yosys as a general shifter over all N_BUFS*WIN_BITS bits.)
+localparam WSEL_W = WIN_WORDS > 1 ? $clog2(WIN_WORDS) : 1;     // word bits of the select
+localparam WIN_P2 = 1 << WSEL_W;                               // words per buffer in the tree
+localparam SEL_W = BUF_W + WSEL_W;
+
+// (only w's low WSEL_W bits select: the caller uses the result only for w < WIN_WORDS)
+/* verilator lint_off UNUSEDSIGNAL */
 function [DATA_WIDTH-1:0] win_word(input [BUF_W-1:0] b, input [WORD_W-1:0] w);
-    integer i, j;
+/* verilator lint_on UNUSEDSIGNAL */
+    reg [N_BUFS*WIN_P2*DATA_WIDTH-1:0] t;
+    reg [SEL_W-1:0] sel;
+    integer i, j, lv;
     begin
-        win_word = {DATA_WIDTH{1'b0}};
+        t = {N_BUFS*WIN_P2*DATA_WIDTH{1'b0}};
         for (i = 0; i < N_BUFS; i = i + 1) begin
             for (j = 0; j < WIN_WORDS; j = j + 1) begin
-                if ({{32-BUF_W{1'b0}}, b} == i && {{32-WORD_W{1'b0}}, w} == j) begin
-                    win_word = win_flat[WIN_BITS*i + DATA_WIDTH*j +: DATA_WIDTH];
-                end
+                t[DATA_WIDTH*(WIN_P2*i+j) +: DATA_WIDTH] = win_flat[WIN_BITS*i + DATA_WIDTH*j +: DATA_WIDTH];
             end
         end
+        sel = {b, w[WSEL_W-1:0]};
+        for (lv = 0; lv < SEL_W; lv = lv + 1) begin
+            for (i = 0; i < ((N_BUFS * WIN_P2) >> (lv + 1)); i = i + 1) begin
+                t[DATA_WIDTH*i +: DATA_WIDTH] = sel[lv] ? t[DATA_WIDTH*(2*i+1) +: DATA_WIDTH]
+                                                        : t[DATA_WIDTH*(2*i) +: DATA_WIDTH];
+            end
+        end
+        win_word = t[DATA_WIDTH-1:0];
     end
 endfunction
 

@@ -143,6 +143,10 @@ def test_extractor_measurement_is_consistent():
     (row,) = measure(300, slots=(), programs=("icmp_echo",), workload_names=("zipf",))
     peak, per_path = row["peak_in_use"], row["max_per_path"]
     assert 1 <= per_path <= peak <= row["distinct_fields"]
+    # repeated fields: a path with two atoms on one field counts, and only then
+    assert row["max_atoms_on_one_field"] >= 1
+    assert (row["paths_with_repeated_field"] > 0) == (row["max_atoms_on_one_field"] > 1)
+    assert row["paths_with_repeated_field"] <= row["installs"]
     (again,) = measure(300, slots=(peak, per_path - 1), programs=("icmp_echo",),
                        workload_names=("zipf",))
     assert again["slots_full"][peak] == 0

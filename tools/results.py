@@ -3,7 +3,8 @@
 Every table says the command that reproduces it. Sections: workloads; paths per program; hit rate
 vs cache size per policy (with Belady's optimum) on the benign Zipf mix; the smallest cache with no
 capacity misses; thrashing on adversarial mixes; RTL cycles per frame and bus streaming limit;
-RTL vs model agreement on a sample of each workload; synthesis area; sweep speed on 1M frames;
+RTL vs model agreement on a sample of each workload; synthesis area (from the committed record
+docs/synth.json that `make synth` writes); sweep speed on 1M frames;
 Icarus vs Verilator speed on the end-to-end bench (`--only sim` regenerates just that section); NIC
 map memory cycles per map operation (`--only maps`).
 """
@@ -283,43 +284,14 @@ def section_rtl(programs) -> str:
     return section_rtl_cycles() + "\n\n" + section_rtl_agreement()
 
 
-def section_synth() -> str:
-    # Synthesis takes ~15 minutes and depends only on the RTL: reuse the last result while the
-    # RTL sources are byte-identical.
-    import hashlib
-    digest = hashlib.sha1(b"".join(p.read_bytes() for p in sorted((PROJECT_ROOT / "rtl").glob("*.v*"))))
-    cache = DATA / f"synth_{digest.hexdigest()[:12]}.json"
-    if cache.exists():
-        rows = json.loads(cache.read_text())
-    else:
-        proc = subprocess.run([sys.executable, "-m", "tools.synth", "--json"], capture_output=True,
-                              text=True, cwd=PROJECT_ROOT)
-        if proc.returncode != 0:
-            return f"## Area\n\n`make synth` failed: {proc.stderr.strip()[-300:]}"
-        rows = json.loads(proc.stdout.strip().splitlines()[-1])
-        DATA.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(rows))
-    return ("## Area and timing estimate (yosys `synth_xilinx -family xcup`, `make synth`)\n\n"
-            "yosys 0.23 mapping onto UltraScale+ cells (LUTs, flip-flops, block RAM, LUT RAM, DSP). "
-            "The path is the longest register-to-register path of the same netlist under yosys "
-            "`sta` with the 7-series cell delays of yosys' Xilinx models: cell delays only, no "
-            "routing (yosys has no UltraScale+ timing); fmax = 1 / path is an upper bound for "
-            "7-series, a ranking otherwise. Wall time: one yosys run on the shared 2-core VM "
-            "(other work running).\n\n"
-            "Before the field extractor slots (a byte multiplexer over the whole window per atom) "
-            "and the word-indexed egress window read, `small` (4 x 4 atoms, 64-byte window, "
-            "N_BUFS 8) mapped to 64,944 LUTs and the defaults did not finish (extrapolated "
-            "~770k LUTs); docs/rtl.md has the comparison.\n\n"
-            + table(["config", "N_ENTRIES", "MAX_ATOMS", "MAX_TRACE_LEN", "HDR_BYTES", "DATA_WIDTH",
-                     "N_BUFS", "N_LANES", "N_SLOTS", "LUTs", "FFs", "BRAM36", "BRAM18", "LUTRAM",
-                     "DSP", "path ns", "fmax MHz", "wall s", "note"],
-                    [[r["name"], r["n_entries"], r["max_atoms"], r["max_trace_len"], r["hdr_bytes"],
-                      r["data_width"], r.get("n_bufs", ""), r.get("n_lanes", ""), r.get("n_slots", ""),
-                      r.get("luts", ""), r.get("flip_flops", ""), r.get("bram36", ""),
-                      r.get("bram18", ""), r.get("lutram_cells", ""), r.get("dsp", ""),
-                      r.get("path_ns", ""), r.get("fmax_mhz_cells_only", ""), r.get("seconds", ""),
-                      r.get("error", "")]
-                     for r in rows]))
+def section_synth(markdown: str | None = None) -> str:
+    """The area table from the committed record docs/synth.json (`make synth`; yosys is not run
+    here); the Mpps table takes its cycles from the RTL section of `markdown` (default: the
+    current docs/results.md)."""
+    from tools.results_synth import section
+    if markdown is None:
+        markdown = OUT.read_text() if OUT.exists() else ""
+    return section(markdown, HXDP, LINE_RATE_MPPS, table)
 
 
 def section_speed(program) -> str:
@@ -457,7 +429,7 @@ def write_all(skip: set[str]) -> int:
     if "rtl" not in skip:
         parts.append(section_rtl(programs))
     if "synth" not in skip:
-        parts.append(section_synth())
+        parts.append(section_synth("\n\n".join(parts)))
     if "speed" not in skip:
         parts.append(section_speed("parser_classifier"))
     if "sim" not in skip:

@@ -10,11 +10,17 @@ longer; UltraScale+ cells are faster than 7-series ones. Treat it as a ranking o
 pointer to the critical path, not a sign-off fmax. (`synth_xilinx -abc9`, which yosys 0.23 offers
 for timing-driven mapping, aborts on this design with an internal range-check error.)
 
-    python -m tools.synth [--configs small,small512,default] [--no-timing] [--timeout S] [--json]
+    python -m tools.synth [--configs small,small512,default,blocks] [--no-timing] [--timeout S]
+                          [--json] [--record [FILE]]
+
+`--record` (what `make synth` does) merges the rows into docs/synth.json, the committed record
+that docs/results.md's area table is rendered from: each row carries the git commit, the digest of
+rtl/ and the UTC date it was measured on, so a row measured on older RTL says so.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import shutil
@@ -22,6 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from jit.nic import encoding as enc
 from jit.paths import PROJECT_ROOT
@@ -38,11 +45,13 @@ class Config:
     n_bufs: int = enc.N_BUFS
     n_lanes: int = enc.N_LANES
     n_slots: int = enc.N_SLOTS
-    top: str = "jitnic_top"     # another block synthesizes alone, at its header defaults
+    top: str = "jitnic_top"     # another block synthesizes alone, with `params`
+    params: tuple = ()          # (name, value) pairs set on a block other than jitnic_top
 
     def chparam(self) -> str:
         if self.top != "jitnic_top":
-            return ""
+            sets = " ".join(f"-set {k} {v}" for k, v in self.params)
+            return f"chparam {sets} {self.top}" if sets else ""
         return (f"chparam -set N_ENTRIES {self.n_entries} -set MAX_ATOMS {self.max_atoms} "
                 f"-set MAX_TRACE_LEN {self.max_trace_len} -set HDR_BYTES {self.hdr_bytes} "
                 f"-set DATA_WIDTH {self.data_width} -set N_BUFS {self.n_bufs} "
@@ -61,6 +70,34 @@ CONFIGS = {c.name: c for c in (
     # jitnic_maps alone at the default map parameters (MAP_MEM_BYTES etc. in jit/nic/encoding.py)
     Config("maps", 0, 0, 0, 0, 0, 0, top="jitnic_maps"),
 )}
+
+
+def _block(name: str, top: str, **params) -> Config:
+    """A block of `jitnic_top` alone, with the parameters jitnic_top passes it at the defaults."""
+    return Config(name, enc.N_ENTRIES, enc.MAX_ATOMS, enc.MAX_TRACE_LEN, enc.HDR_BYTES,
+                  enc.DATA_WIDTH, top=top, params=tuple(params.items()))
+
+
+_BUF_W = (enc.N_BUFS - 1).bit_length()
+# Each block alone at the default configuration (`--configs blocks`): where the LUTs of
+# "default" go. jitnic_top holds N_LANES executors; the rest once each.
+BLOCKS = (
+    _block("match", "jitnic_match", N_ENTRIES=enc.N_ENTRIES, MAX_ATOMS=enc.MAX_ATOMS,
+           HDR_BYTES=enc.HDR_BYTES, N_SLOTS=enc.N_SLOTS, TAG_W=_BUF_W),
+    _block("pktbuf", "jitnic_pktbuf", DATA_WIDTH=enc.DATA_WIDTH, HDR_BYTES=enc.HDR_BYTES,
+           PKT_BYTES=enc.PKT_BYTES, N_BUFS=enc.N_BUFS, N_EXEC=enc.N_LANES),
+    _block("exec", "jitnic_exec", MAX_TRACE_LEN=enc.MAX_TRACE_LEN, HDR_BYTES=enc.HDR_BYTES,
+           PKT_BYTES=enc.PKT_BYTES, PREFETCH=1),
+    _block("axil_regs", "jitnic_axil_regs", N_ENTRIES=enc.N_ENTRIES, MAX_ATOMS=enc.MAX_ATOMS,
+           MAX_TRACE_LEN=enc.MAX_TRACE_LEN, HDR_BYTES=enc.HDR_BYTES, PKT_BYTES=enc.PKT_BYTES,
+           N_SLOTS=enc.N_SLOTS),
+    _block("rx", "jitnic_rx", DATA_WIDTH=enc.DATA_WIDTH, PKT_BYTES=enc.PKT_BYTES, N_BUFS=enc.N_BUFS),
+    _block("tx", "jitnic_tx", DATA_WIDTH=enc.DATA_WIDTH, N_BUFS=enc.N_BUFS,
+           WORD_W=(enc.PKT_BYTES // (enc.DATA_WIDTH // 8) - 1).bit_length()),
+    _block("policy", "jitnic_policy", N_ENTRIES=enc.N_ENTRIES),
+)
+CONFIGS.update({c.name: c for c in BLOCKS})
+GROUPS = {"blocks": ",".join(["match", "pktbuf", "exec", "maps", "axil_regs", "rx", "tx", "policy"])}
 # Measured on the shared 2-core VM: "small" took 5 CPU-minutes and 2.2 GB (17-25 minutes of wall
 # time there) with the per-atom byte multiplexers. Those are gone (N_SLOTS field extractors shared
 # by all entries); "default" had not finished after 91 minutes on the VM under a load average of
@@ -132,8 +169,52 @@ def critical_path(text: str) -> dict:
             "path_start": cell(starts[0]) if starts else ""}
 
 
+RECORD = PROJECT_ROOT / "docs" / "synth.json"
+
+
+def rtl_digest() -> str:
+    """sha1 (12 hex digits) over rtl/*.v and rtl/*.vh: which RTL a row was measured on."""
+    h = hashlib.sha1()
+    for path in sorted((PROJECT_ROOT / "rtl").glob("*.v*")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def git_commit() -> str:
+    """HEAD's short hash, with "+dirty" when rtl/ differs from it (uncommitted RTL edits)."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    head = git("rev-parse", "--short=10", "HEAD")
+    if head.returncode != 0:
+        return "unknown"
+    dirty = git("status", "--porcelain", "--", "rtl").stdout.strip()
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def provenance() -> dict:
+    """What a run measures: the RTL as read when it starts."""
+    version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.split()
+    return {"commit": git_commit(), "rtl_digest": rtl_digest(),
+            "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()) + " UTC",
+            "yosys": version[1] if len(version) > 1 else "unknown"}
+
+
+def record(rows: list[dict], path: Path = RECORD) -> None:
+    """Merge rows into the record by configuration name (a new run of a name replaces its row);
+    a failed run (no LUT count) does not replace a measured row."""
+    old = json.loads(path.read_text())["rows"] if path.exists() else []
+    by_name = {r["name"]: r for r in old}
+    for row in rows:
+        if "luts" in row or row["name"] not in by_name:
+            by_name[row["name"]] = row
+    order = [c for c in CONFIGS if c in by_name] + sorted(set(by_name) - set(CONFIGS))
+    path.write_text(json.dumps({"rows": [by_name[n] for n in order]}, indent=1) + "\n")
+
+
 def synth_one(cfg: Config, timeout: int, timing: bool) -> dict:
     row = asdict(cfg)
+    row["params"] = dict(cfg.params)
+    row.update(provenance())
     t0 = time.time()
     try:
         row.update(synth_run(cfg, timeout, timing))
@@ -148,12 +229,17 @@ def synth_one(cfg: Config, timeout: int, timing: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default=DEFAULT_CONFIGS,
-                    help=f"comma-separated, from: {', '.join(CONFIGS)} (default {DEFAULT_CONFIGS})")
+                    help=f"comma-separated, from: {', '.join([*CONFIGS, *GROUPS])} "
+                         f"(default {DEFAULT_CONFIGS}; 'blocks': each block alone at the defaults)")
     ap.add_argument("--no-timing", action="store_true", help="area only (skip yosys sta)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per yosys run")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--record", nargs="?", const=str(RECORD), metavar="FILE",
+                    help=f"merge the rows into FILE (default {RECORD.relative_to(PROJECT_ROOT)}: the "
+                         "record docs/results.md is rendered from)")
     args = ap.parse_args(argv)
-    unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
+    names = ",".join(GROUPS.get(c, c) for c in args.configs.split(",")).split(",")
+    unknown = [c for c in names if c not in CONFIGS]
     if unknown:
         print(f"synth: unknown configuration(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}",
               file=sys.stderr)
@@ -162,8 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         print("synth: yosys not found; install it with: apt-get install -y yosys", file=sys.stderr)
         return 2
     rows = []
-    for name in args.configs.split(","):
+    for name in names:
         rows.append(synth_one(CONFIGS[name], args.timeout, not args.no_timing))
+        if args.record:
+            record(rows[-1:], Path(args.record))
         if not args.json:
             print(json.dumps(rows[-1]), flush=True)
     if args.json:
