@@ -5,8 +5,7 @@ one JSON object per frame) to the files named in the environment.
 A program with maps runs with its runtime (RTL_RUN_MAPS_IN, RTL_RUN_PRANDOM_SEED): the NIC's maps
 are loaded, kept in step and read back over the bus (tb/common/e2e.py), and the final maps, the
 NIC-resident ones as the NIC holds them, go to RTL_RUN_MAPS_OUT. The NIC configuration is the RTL
-engine's (tb/e2e/capability.py: format v2 with the RTL helper set when the RTL has the v2
-executor, else v1)."""
+engine's: trace format v2 with the RTL helper set (`rtl_config`)."""
 from __future__ import annotations
 
 import json
@@ -22,7 +21,6 @@ from jit.traffic.capture import CaptureReader
 from jit.nic.model import NicConfig
 from tb.common.e2e import assert_agreement, run_e2e
 from tb.common.fast import FastNicTb
-from tb.e2e.capability import has_v2_executor
 
 
 @cocotb.test()
@@ -81,7 +79,7 @@ async def rtl_run(dut):
 
 def rtl_config(p, seed: int) -> NicConfig:
     """The NIC configuration of the RTL built with parameters `p` (tb.common.nic.NicParams):
-    trace format v2 with the RTL helper set if the RTL has the v2 executor, else v1."""
+    trace format v2 with the RTL helper set."""
     return NicConfig(n_entries=p.n_entries, max_atoms=p.max_atoms, max_trace_len=p.max_trace_len,
                      hdr_bytes=p.hdr_bytes, pkt_bytes=p.pkt_bytes, policy=p.policy, seed=seed,
-                     n_slots=p.n_slots, v2=has_v2_executor(), helper_set="rtl")
+                     n_slots=p.n_slots, v2=True, helper_set="rtl")

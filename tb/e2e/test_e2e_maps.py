@@ -6,11 +6,10 @@ the shadow interpreter run's; every frame checked against the interpreter at its
 (tb/common/e2e.py, tb/common/e2e_maps.py).
 
 Two trace formats:
-* v1 (`test_e2e_maps_v1`, runs on today's RTL): every path through a map or helper stays on the
-  host, so each miss's map writes are written through and the NIC's maps must follow the host's
+* v1 (`test_e2e_maps_v1`): every path through a map or helper stays on the host, so each miss's map writes are written through and the NIC's maps must follow the host's
   exactly; paths without state still hit.
-* v2 with the RTL helper set (`test_e2e_maps_v2`): the NIC runs map traces itself. Skipped with
-  "needs the v2 executor (issue 10)" until rtl/ has it (tb/e2e/capability.py names the check).
+* v2 with the RTL helper set (`test_e2e_maps_v2`, the RTL engine's configuration): the NIC runs
+  map traces itself.
 """
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ from jit.traffic import workloads
 from tb.common.e2e import assert_agreement, run_e2e
 from tb.common.fast import BENCH_TOP, FastNicTb
 from tb.common.runner import run_cocotb
-from tb.e2e.capability import v2_missing
 from tb.e2e.rtl_run import rtl_config
 
 REPORTS = PROJECT_ROOT / "sim_build" / "reports"
@@ -38,7 +36,7 @@ SECTION = {"tail_dispatch": "tail_dispatch"}
 # no maps but its relations are guards, which only the v2 executor runs
 V2_PROGRAMS = ("proto_stats", "deny_list", "config_filter", "tail_dispatch",
                "port_filter_subprog", "lpm_router", "land_filter")
-# v1 on today's RTL: programs whose host paths write maps (counters, a hash), read-only lookups
+# v1 (every map path on the host): programs whose host paths write maps (counters, a hash), read-only lookups
 # (a deny list), a tail call and an LPM map that stays on the host
 V1_PROGRAMS = ("proto_stats", "deny_list", "tail_dispatch", "lpm_router")
 # programs whose NIC hits perform map operations on this traffic (the model with the RTL config:
@@ -147,9 +145,6 @@ def test_e2e_maps_v1(program):
 @pytest.mark.parametrize("policy", ["lru", "random"])
 @pytest.mark.parametrize("program", V2_PROGRAMS)
 def test_e2e_maps_v2(program, policy):
-    why = v2_missing()
-    if why is not None:
-        pytest.skip(why)
     if os.environ.get("JITNIC_POLICY", policy) != policy:
         pytest.skip(f"JITNIC_POLICY={os.environ['JITNIC_POLICY']}")
     _run(program, 2, policy)
