@@ -382,6 +382,23 @@ def replace_section(markdown: str, section: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def section_v2_cycles() -> str:
+    """Guards and map operations at the top (`python -m tools.v2_cycles`)."""
+    from tools.v2_cycles import measure
+    rows = measure([64, 512])
+    return ("## NIC state on the RTL: cycles per frame with guards and map operations\n\n"
+            "Command: `python -m tools.v2_cycles` (Icarus; `jitnic_top` at its defaults but "
+            "DATA_WIDTH, 64-byte frames back to back; docs/rtl.md \"Trace format v2 at the top\"). "
+            "Latency of one frame, steady cycles per frame back to back, and executor cycles per "
+            "frame over every attempt (fall-throughs included; for the map programs also the "
+            "cycles a lane waits for the map grant, which only the oldest frame holds: memory "
+            "model rule 1).\n\n"
+            + table(["case", "DATA_WIDTH", "lanes", "latency", "b2b cycles/frame",
+                     "exec cycles/frame"],
+                    [[r["case"], r["data_width"], r["n_lanes"], r["latency"],
+                      r["b2b_cycles_per_frame"], r["exec_cycles_per_frame"]] for r in rows]))
+
+
 # sections that can be regenerated alone (`--only NAME`), in place in docs/results.md
 def section_state() -> str:
     from tools.results_state import section_state as state
@@ -389,12 +406,12 @@ def section_state() -> str:
 
 
 SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles, "synth": section_synth,
-                   "maps": section_maps, "state": section_state}
+                   "maps": section_maps, "state": section_state, "v2": section_v2_cycles}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: state,rtl,synth,speed,sim,maps")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: state,rtl,synth,speed,sim,maps,v2")
     ap.add_argument("--only", choices=sorted(SINGLE_SECTIONS),
                     help="regenerate only this section, in place in docs/results.md")
     args = ap.parse_args(argv)
@@ -436,6 +453,8 @@ def write_all(skip: set[str]) -> int:
         parts.append(section_sim_speed())
     if "maps" not in skip:
         parts.append(section_maps())
+    if "v2" not in skip:
+        parts.append(section_v2_cycles())
     parts.append(f"_Generated in {time.time() - t0:.0f} s._")
     OUT.write_text("\n\n".join(parts) + "\n")
     log(f"wrote {OUT.relative_to(PROJECT_ROOT)}")

@@ -14,17 +14,24 @@ from pathlib import Path
 from tb.common.runner import run_cocotb
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-widths", default="64,512")
-    args = ap.parse_args(argv)
+def measure(widths: list[int]) -> list[dict]:
+    """One row per case and width (case, data_width, n_lanes, latency, b2b_cycles_per_frame,
+    exec_cycles_per_frame), from tb/top/v2_cycles.py."""
     rows = []
-    for width in (int(w) for w in args.data_widths.split(",")):
+    for width in widths:
         with tempfile.TemporaryDirectory() as tmp:
             report = Path(tmp) / "v2_cycles.json"
             run_cocotb("jitnic_top", "tb.top.v2_cycles", {"DATA_WIDTH": width},
                        extra_env={"V2_CYCLES_REPORT": str(report), "COCOTB_LOG_LEVEL": "WARNING"})
             rows += json.loads(report.read_text())
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-widths", default="64,512")
+    args = ap.parse_args(argv)
+    rows = measure([int(w) for w in args.data_widths.split(",")])
     print("| case | DATA_WIDTH | lanes | latency | b2b cycles/frame | exec cycles/frame |")
     print("|---|---|---|---|---|---|")
     for r in rows:
