@@ -982,7 +982,7 @@ class V2Check:
     def __init__(self, tb: "ExecTb", rt, state: NicState):
         self.tb, self.rt, self.state = tb, rt, state
         tb.mapmem = MapMem()
-        self.plan = mapsync.install(tb.mapmem, rt, state.program_id)
+        self.descs = mapsync.install(tb.mapmem, rt, state.program_id)
         self.results: dict[str, int] = {}
         self.cycles: list[tuple[str, int]] = []
 
@@ -1018,7 +1018,7 @@ class V2Check:
         assert last["prandom_we"] == int(drew), f"{where}\nprandom_we {last['prandom_we']}"
         if drew:
             assert last["prandom_next"] == state.prandom.state, f"{where}\nprandom_next"
-        diff = mapsync.differences(tb.mapmem, self.rt, self.plan, state.program_id)
+        diff = mapsync.differences(tb.mapmem, self.rt, self.descs, state.program_id)
         assert not diff, f"{where}\nmaps differ: {diff[:4]}"
         self.results[err.name] = self.results.get(err.name, 0) + 1
         self.cycles.append((what, cycles))
