@@ -141,7 +141,8 @@ localparam [3:0]
     STATE_MST2  = 4'd8,   // second word of a map store that crosses a word boundary
     STATE_KEY   = 4'd9,   // map_lookup_elem: the next key bytes (loaded like LDX), or the LOOKUP
     STATE_DRAIN = 4'd10,  // exit: the write buffer's entries go out as WRITEs, then done
-    STATE_WAITG = 4'd11;  // waiting for m_grant (prandom), then the instruction runs again
+    STATE_WAITG = 4'd11,  // waiting for m_grant (prandom), then the instruction runs again
+    STATE_CSUM  = 4'd15;  // csum_diff: the next 8 or 4 bytes (loaded like LDX), or the result
 
 // what a map port response continues with
 localparam [3:0]
@@ -244,6 +245,24 @@ reg [63:0]       rmeta_reg = 64'd0, rmeta_next;        // encoding.redirect_meta
 reg [31:0]       prng_reg = 32'd0, prng_next;          // LFSR state after this attempt's draws
 reg              drew_reg = 1'b0, drew_next;
 reg              prandom_we_reg = 1'b0, prandom_we_next;
+
+// csum_diff in flight (issue 10, engineer "exh"): the `from` bytes (inverted), then the `to`
+// bytes, each read 8 bytes at a time while 8 remain, then 4, through the memory unit like LDX
+// (stack, window, packet RAM; exact bounds) into jitnic_csum
+localparam [63:0] EINVAL_R0 = 64'hFFFF_FFFF_FFFF_FFEA;                    // -EINVAL
+localparam [9:0]  CSUM_MAX = 10'd512;                                     // bytes (the kernel's limit)
+reg [63:0]       cs_addr_reg = 64'd0, cs_addr_next;    // next bytes to add
+reg [9:0]        cs_left_reg = 10'd0, cs_left_next;    // bytes of this part still to add
+reg [63:0]       cs_to_addr_reg = 64'd0, cs_to_addr_next;  // the `to` part, while `from` runs
+reg [9:0]        cs_to_left_reg = 10'd0, cs_to_left_next;
+reg              cs_inv_reg = 1'b0, cs_inv_next;       // adding `from` (inverted)
+reg              ld_cs_reg = 1'b0, ld_cs_next;         // the load in flight feeds the sum
+reg              cs_clear, cs_add;
+wire [31:0]      cs_sum;
+wire [32:0]      cs_sizes = {1'b0, rf_reg[2][31:0]} + {1'b0, rf_reg[4][31:0]};
+wire             cs_bad = rf_reg[2][1:0] != 2'd0 || rf_reg[4][1:0] != 2'd0
+                          || cs_sizes > {23'd0, CSUM_MAX};
+wire             cs_wide = cs_left_reg >= 10'd8;
 
 // descriptor cache (4 entries, direct-mapped by map id; emptied at start and retry): the DESC
 // response (mapmem.desc_word) of the maps this attempt touches
@@ -372,8 +391,9 @@ wire h_cpu = d_imm == `HELPER_GET_SMP_PROCESSOR_ID;
 wire h_tail = d_imm == `HELPER_TAIL_CALL;
 wire h_redirect = d_imm == `HELPER_REDIRECT;
 wire h_rmap = d_imm == `HELPER_REDIRECT_MAP;
+wire h_csum = d_imm == `HELPER_CSUM_DIFF;
 wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
-               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap);
+               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum);
 // lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
 wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
                  || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
@@ -540,10 +560,13 @@ jitnic_memunit #(
     .WORD_W(WORD_W)
 ) memunit_inst (
     // STATE_KEY: map_lookup_elem's key, 8 bytes at a time, then byte by byte (exact bounds)
-    .req_base(state_reg == STATE_KEY ? key_addr_reg : (is_ldx ? src_val : dst_val)),
-    .req_off(state_reg == STATE_KEY ? 16'd0 : d_off),
-    .req_size(state_reg == STATE_KEY ? (key_left_reg >= 8'd8 ? 2'd3 : 2'd2) : d_opc[4:3]),
-    .req_store(state_reg == STATE_KEY ? 1'b0 : !is_ldx),
+    // STATE_CSUM: csum_diff's bytes, 8 at a time, then 4
+    .req_base(state_reg == STATE_KEY ? key_addr_reg : state_reg == STATE_CSUM ? cs_addr_reg
+              : (is_ldx ? src_val : dst_val)),
+    .req_off(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 16'd0 : d_off),
+    .req_size(state_reg == STATE_KEY ? (key_left_reg >= 8'd8 ? 2'd3 : 2'd2)
+              : state_reg == STATE_CSUM ? (cs_wide ? 2'd3 : 2'd0) : d_opc[4:3]),
+    .req_store(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 1'b0 : !is_ldx),
     .req_wdata(is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
     .pkt_len(len_reg),
     .req_err(mu_err),
@@ -566,6 +589,14 @@ jitnic_memunit #(
 wire [WORD_W-1:0] mu_word1 = mu_word + 1'b1;
 wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_word} >= HDR_WORDS;
 wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_word1} >= HDR_WORDS;
+
+// csum_diff's sum: the loaded bytes (LOAD/LOAD2 with ld_cs) go in as they come back
+jitnic_csum #(.MAX_BYTES(512)) csum_inst (
+    .clk(clk), .rst(rst),
+    .clear(cs_clear), .seed(rf_reg[5][31:0]),
+    .add(cs_add), .add_wide(ld_size_reg == 2'd3), .add_invert(cs_inv_reg), .data(mu_rsp_data),
+    .sum(cs_sum)
+);
 
 // stack banks: word w lives in bank w[0] at index w[5:1]
 wire [5:0] sw = mu_word[5:0];
@@ -686,6 +717,14 @@ always @* begin
     drew_next = drew_reg;
     prandom_we_next = 1'b0;
     desc_err_next = desc_err_reg;
+    cs_addr_next = cs_addr_reg;
+    cs_left_next = cs_left_reg;
+    cs_to_addr_next = cs_to_addr_reg;
+    cs_to_left_next = cs_to_left_reg;
+    cs_inv_next = cs_inv_reg;
+    ld_cs_next = ld_cs_reg;
+    cs_clear = 1'b0;
+    cs_add = 1'b0;
     wb_clear = 1'b0;
     wb_wr = 1'b0;
     wb_wr_key = ma_abs[31:3];
@@ -846,6 +885,22 @@ always @* begin
                     rf_wdata = {32'd0, prng_step};
                     adv = 1'b1;
                 end
+            end else if (is_call && h_csum) begin
+                // csum_diff(from r1, from_size r2, to r3, to_size r4, seed r5)
+                if (cs_bad) begin
+                    rf_we = 1'b1;
+                    rf_waddr = 4'd0;
+                    rf_wdata = EINVAL_R0;
+                    adv = 1'b1;
+                end else begin
+                    cs_clear = 1'b1;
+                    cs_addr_next = rf_reg[1];
+                    cs_left_next = rf_reg[2][9:0];
+                    cs_to_addr_next = rf_reg[3];
+                    cs_to_left_next = rf_reg[4][9:0];
+                    cs_inv_next = 1'b1;
+                    state_next = STATE_CSUM;
+                end
             end else if (is_call) begin
                 // map helpers: lookup, redirect_map, tail_call
                 if (!h_is_handle) begin
@@ -982,6 +1037,10 @@ always @* begin
             end else if (ld_key_reg) begin
                 key_wr = 1'b1;
                 state_next = STATE_KEY;
+            end else if (ld_cs_reg) begin
+                cs_add = 1'b1;
+                ld_cs_next = 1'b0;
+                state_next = STATE_CSUM;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -992,6 +1051,10 @@ always @* begin
             if (ld_key_reg) begin
                 key_wr = 1'b1;
                 state_next = STATE_KEY;
+            end else if (ld_cs_reg) begin
+                cs_add = 1'b1;
+                ld_cs_next = 1'b0;
+                state_next = STATE_CSUM;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -1022,6 +1085,40 @@ always @* begin
                 ld_sx_next = 1'b0;
                 ld_ctx_data_next = mu_ctx_data;
                 pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                state_next = STATE_LOAD;
+            end
+        end
+        STATE_CSUM: begin
+            if (cs_left_reg == 10'd0 && cs_inv_reg) begin
+                cs_addr_next = cs_to_addr_reg;     // `from` done: the `to` part
+                cs_left_next = cs_to_left_reg;
+                cs_inv_next = 1'b0;
+            end else if (cs_left_reg == 10'd0) begin
+                rf_we = 1'b1;
+                rf_waddr = 4'd0;
+                rf_wdata = {32'd0, cs_sum};
+                adv = 1'b1;
+            end else if (mu_err != `EXEC_ERR_NONE || mu_ctx) begin
+                fin = 1'b1;                        // (bytes in map memory: BAD_ADDRESS, docs/exec.md)
+                fin_err = mu_ctx ? `EXEC_ERR_CTX_ACCESS : mu_err;   // the model: helpers never read the context
+            end else begin
+                ld_map_next = 1'b0;
+                ld_key_next = 1'b0;
+                ld_cs_next = 1'b1;
+                ld_ctx_next = mu_ctx;
+                ld_stack_next = mu_stack;
+                ld_lo_win_next = mu_pkt && !mu_lo_ram;
+                ld_hi_win_next = mu_pkt && mu_span && !mu_hi_ram;
+                ld_lo_ram_next = mu_lo_ram;
+                ld_hi_ram_next = mu_hi_ram;
+                ld_word_next = mu_word;
+                ld_lane_next = mu_ctx ? 3'd0 : mu_lane;
+                ld_size_next = cs_wide ? 2'd3 : 2'd0;
+                ld_sx_next = 1'b0;
+                ld_ctx_data_next = mu_ctx_data;
+                pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                cs_addr_next = cs_addr_reg + (cs_wide ? 64'd8 : 64'd4);
+                cs_left_next = cs_left_reg - (cs_wide ? 10'd8 : 10'd4);
                 state_next = STATE_LOAD;
             end
         end
@@ -1262,6 +1359,12 @@ always @(posedge clk) begin
     drew_reg <= drew_next;
     prandom_we_reg <= prandom_we_next;
     desc_err_reg <= desc_err_next;
+    cs_addr_reg <= cs_addr_next;
+    cs_left_reg <= cs_left_next;
+    cs_to_addr_reg <= cs_to_addr_next;
+    cs_to_left_reg <= cs_to_left_next;
+    cs_inv_reg <= cs_inv_next;
+    ld_cs_reg <= ld_cs_next;
 
     done_reg <= done_next;
     action_reg <= action_next;

@@ -36,7 +36,10 @@ class NicHelper:
 # bucket slot); copies move 8 bytes a cycle over the largest length the call can take.
 COST_MAP_OP = 24
 COST_SIMPLE = 2
-COST_CSUM = 2 + 512 // 8          # csum_diff: at most 512 bytes (the kernel's limit)
+# csum_diff: at most 512 bytes (the kernel's limit); the RTL reads 8 bytes per load (4 for a
+# remainder: 65 loads at most over the two parts), each load 3 cycles at worst (two packet RAM
+# words), plus the call, the switch to `to` and the result (docs/exec.md, measured by tb/exec)
+COST_CSUM = 3 + 3 * (512 // 8 + 1)
 COST_BYTES = 2 + enc.PKT_BYTES // 8
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
@@ -48,7 +51,7 @@ NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(8, COST_SIMPLE, rtl=True),  # get_smp_processor_id
     NicHelper(12, COST_SIMPLE, rtl=True),  # tail_call: a guard on the prog_array slot
     NicHelper(23, COST_SIMPLE, rtl=True),  # redirect
-    NicHelper(28, COST_CSUM),  # csum_diff
+    NicHelper(28, COST_CSUM, rtl=True),  # csum_diff (rtl/jitnic_csum.v)
     NicHelper(44, COST_SIMPLE),  # xdp_adjust_head
     NicHelper(51, COST_MAP_OP, rtl=True),  # redirect_map (devmap)
     NicHelper(65, COST_SIMPLE),  # xdp_adjust_tail

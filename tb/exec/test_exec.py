@@ -36,6 +36,7 @@ from jit.nic.encoding import V2_EXEC_ERRORS, ExecError, trace_words
 from jit.ebpf.isa import Insn
 from jit.nic.mapmem import ExOp, MapMem
 from jit.nic import stateful_exec
+from jit.nic.nic_helpers import COST_CSUM, HELPER_SETS
 from jit.nic.nic_state import NicState
 from tb.exec import mapsync
 from jit.nic.validate import SlotRule, rule_of, slot_ok
@@ -741,7 +742,7 @@ def rtl_runs(slot: int) -> bool:
 
 
 # the helpers this executor implements (the issue 10 contract's RTL set)
-RTL_HELPERS = (1, 7, 8, 12, 23, 51)
+RTL_HELPERS = tuple(sorted(HELPER_SETS["rtl"]))   # jit/nic/nic_helpers.py's rtl column
 
 
 @cocotb.test()
@@ -1345,6 +1346,148 @@ async def v2_programs(dut):
             assert traces, f"{name}: no trace fits this executor"
     dut._log.info("v2 programs: %s", total)
     assert total.get("NONE", 0) > 0 and (tb.max_slots < 64 or total.get("GUARD", 0) > 0), total
+
+
+# ---- helpers of engineer "exh" (issue 10): csum_diff ----------------------------------------------
+CSUM = 28
+
+
+def csum_call(frm, from_size: int, to, to_size: int, seed: int = 0) -> list[Insn]:
+    """r0 = bpf_csum_diff(from, from_size, to, to_size, seed). `frm`/`to`: ("pkt", off) = data +
+    off (r6 holds data), ("stk", off) = r10 + off, ("reg", n) = the value n (a bad pointer)."""
+    out = []
+    for reg, where in ((1, frm), (3, to)):
+        kind, off = where
+        if kind == "pkt":
+            out += [isa.mov64_reg(reg, 6), isa.alu64_imm(isa.BPF_ADD, reg, off)]
+        elif kind == "stk":
+            out += [isa.mov64_reg(reg, 10), isa.alu64_imm(isa.BPF_ADD, reg, off)]
+        else:
+            out += [isa.ld_imm64(reg, off)]
+    return out + [isa.ld_imm64(2, from_size), isa.ld_imm64(4, to_size), isa.ld_imm64(5, seed),
+                  isa.call_helper(CSUM)]
+
+
+def csum_trace(*body: Insn, after: tuple[Insn, ...] = ()) -> list[Insn]:
+    """r6 = data, stack words filled, `body`, then r0 (and r1..r5, kept across the call) folded
+    into the action and stored into the window (offset 2)."""
+    fill = [isa.ld_imm64(7, 0x0123_4567_89AB_CDEF)]
+    fill += [isa.stx(8, 10, 7, -8 * w) for w in (1, 2, 3, 5, 64)]     # word 4 stays unwritten
+    tail = [isa.mov64_reg(8, 0), isa.stx(4, 6, 0, 2), isa.alu64_reg(isa.BPF_XOR, 8, 1),
+            isa.alu64_reg(isa.BPF_XOR, 8, 2), isa.alu64_reg(isa.BPF_XOR, 8, 3),
+            isa.alu64_reg(isa.BPF_XOR, 8, 4), isa.alu64_reg(isa.BPF_XOR, 8, 5),
+            isa.stx(8, 6, 8, 6)]
+    return guarded(isa.ldx(4, 6, 1, 0), *fill, *body, *after, *tail)
+
+
+def csum_cases(hdr: int) -> list[tuple[str, list[Insn]]]:
+    """(name, trace) at csum_diff's boundaries, for a window of `hdr` bytes and a frame of
+    hdr + 100 bytes (see csum_directed)."""
+    c = csum_call
+    pk, st, rg = (lambda o: ("pkt", o)), (lambda o: ("stk", o)), (lambda v: ("reg", v))
+    return [
+        ("IPv4 header in the window, seed 0", csum_trace(*c(rg(0), 0, pk(14), 20))),
+        ("seed alone (no bytes, bad pointers unread)", csum_trace(*c(rg(7), 0, rg(9), 0, 0x1234))),
+        ("seed 0, nothing: 0", csum_trace(*c(rg(7), 0, rg(9), 0, 0))),
+        ("from stack 16, to stack 8, unwritten word", csum_trace(*c(st(-40), 16, st(-24), 8, 77))),
+        ("4-byte parts (from inverted)", csum_trace(*c(st(-8), 4, st(-16), 4, 0xFFFF_FFFF))),
+        ("x + ~x", csum_trace(*c(st(-8), 8, st(-8), 8))),
+        ("the whole stack: 512 bytes", csum_trace(*c(st(-512), 256, st(-256), 256, 5))),
+        ("from 4, to 508 (65 loads)", csum_trace(*c(st(-512), 4, st(-508), 508, 9))),
+        ("window then packet RAM, unaligned", csum_trace(*c(pk(hdr - 4), 16, pk(hdr + 3), 28))),
+        ("packet RAM words crossed", csum_trace(*c(pk(hdr + 5), 40, pk(hdr + 1), 12, 3))),
+        ("to ends at data_end", csum_trace(*c(rg(0), 0, pk(hdr + 100 - 12), 12))),
+        ("the window after a store", csum_trace(isa.st_imm(4, 6, 16, -1),
+                                                 *c(pk(12), 8, pk(16), 4, 1))),
+        ("seed's high bits ignored", csum_trace(*c(st(-8), 8, st(-16), 4, 0xFFFF_0000_0000_0001))),
+        ("sizes: high bits ignored", csum_trace(*c(st(-8), 0x1_0000_0004, st(-16), 0x7_0000_0000))),
+        ("a context field: CTX_ACCESS", csum_trace(*c(rg(memmap.CTX_BASE), 4, st(-8), 4))),
+        ("context as `to`: CTX_ACCESS", csum_trace(*c(st(-8), 8, rg(memmap.CTX_BASE + 8), 8))),
+        ("size 3: -EINVAL", csum_trace(*c(st(-8), 3, st(-16), 4))),
+        ("to_size 6: -EINVAL", csum_trace(*c(st(-8), 4, st(-16), 6))),
+        ("516 bytes: -EINVAL", csum_trace(*c(st(-512), 260, st(-256), 256))),
+        ("sizes wrap 32 bits: -EINVAL", csum_trace(*c(st(-8), 0xFFFF_FFFC, st(-16), 4))),
+        ("bad sizes win over bad pointers: -EINVAL", csum_trace(*c(rg(0), 2, rg(0), 0))),
+        ("to past data_end: PKT_BOUNDS", csum_trace(*c(rg(0), 0, pk(hdr + 100 - 8), 12))),
+        ("from in the headroom: PKT_BOUNDS", csum_trace(*c(pk(-4), 8, pk(0), 4))),
+        ("from past the stack top: STACK_BOUNDS", csum_trace(*c(st(-8), 12, st(-16), 4))),
+        ("from faults before to is read", csum_trace(*c(st(-4), 8, pk(hdr + 200), 4))),
+        ("null pointer: BAD_ADDRESS", csum_trace(*c(rg(0), 4, st(-8), 4))),
+    ]
+
+
+def csum_cycles(trace: list[Insn], frame: bytes, hdr: int) -> int | None:
+    """The cycles docs/exec.md gives a csum_diff call of `trace` (its only one) on `frame`: 1 for
+    -EINVAL; else 3 + per load (8 bytes while 8 remain, then 4) 2 cycles, 3 when it reads two
+    packet RAM words. None for a call that faults."""
+    regs = {}
+    call = next(i for i, x in enumerate(trace) if x.opcode == 0x85 and x.imm == CSUM)
+    for x in trace[:call]:      # the setup is straight-line moves from r6/r10 and constants
+        if x.opcode == isa.LD_IMM64:
+            regs[x.dst] = x.imm & M64
+        elif x.opcode == 0xBF:
+            regs[x.dst] = {6: memmap.PKT_BASE + memmap.HEADROOM, 10: memmap.STACK_TOP}[x.src]
+        elif x.opcode == 0x07:
+            regs[x.dst] = (regs[x.dst] + x.imm) & M64
+    fs, ts = regs[2] & 0xFFFF_FFFF, regs[4] & 0xFFFF_FFFF
+    if (fs | ts) & 3 or fs + ts > 512:
+        return 1
+    cycles = 3
+    for addr, n in ((regs[1], fs), (regs[3], ts)):
+        while n:
+            k = 8 if n >= 8 else 4
+            in_pkt = memmap.PKT_BASE <= addr < memmap.STACK_BASE
+            off = addr - memmap.PKT_BASE - memmap.HEADROOM
+            ok = (in_pkt and 0 <= off and off + k <= len(frame)) or \
+                (memmap.STACK_BASE <= addr and addr + k <= memmap.STACK_TOP)
+            if not ok:
+                return None
+            two_ram = in_pkt and off // 8 >= hdr // 8 and off % 8 + k > 8
+            cycles += 3 if two_ram else 2
+            addr, n = addr + k, n - k
+    return cycles
+
+
+@cocotb.test()
+async def csum_directed(dut):
+    """bpf_csum_diff against the model at its boundaries (sizes, the 512-byte limit, -EINVAL,
+    seed, bytes from the stack, the window and the packet RAM, faults in order, the context refused),
+    each call's cycles against docs/exec.md's formula; a source in map memory is the RTL's
+    documented difference (BAD_ADDRESS)."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    hdr = tb.hdr_bytes
+    rng = random.Random(28)
+    frame = bytes.fromhex("00112233445566778899aabb0800" "4500003c1c4640004006b1e6ac100a63ac100a0c") \
+        + rng.randbytes(hdr + 100 - 34)
+    measured = {}
+    for name, insns in csum_cases(hdr):
+        if sum(i.slots for i in insns) > tb.max_slots:
+            continue
+        err, cycles = await chk.run(insns, frame, name)
+        want = csum_cycles(insns, frame, hdr)
+        if err == ExecError.NONE:
+            call = next(i for i, x in enumerate(insns) if x.opcode == 0x85 and x.imm == CSUM)
+            plain = insns[:call] + [isa.mov64_imm(0, 0)] + insns[call + 1:]
+            _, base = await chk.run(plain, frame, name + " (without the call)")
+            got = cycles - base + 1
+            assert got == want, f"{name}: the call took {got} cycles, docs/exec.md says {want}"
+            measured[name] = got
+        else:
+            assert want is None, f"{name}: faulted ({err.name}) where the formula expects none"
+        dut._log.info("%-48s -> %-12s %4d cycles", name, err.name, cycles)
+    assert set(chk.results) >= {"NONE", "PKT_BOUNDS", "STACK_BOUNDS", "BAD_ADDRESS", "CTX_ACCESS"}, \
+        chk.results
+    # a source in map memory: the model reads it, the RTL faults (docs/exec.md known differences)
+    lookup = [isa.st_imm(4, 10, -8, 1), *lookup_insns(V2_FD["counts"]),
+              isa.jmp_imm(isa.BPF_JEQ, 0, 0, GUARD_OFF), isa.mov64_reg(1, 0), isa.mov64_imm(2, 8),
+              isa.mov64_imm(3, 0), isa.mov64_imm(4, 0), isa.mov64_imm(5, 0), isa.call_helper(CSUM)]
+    await chk.run(guarded(*lookup), frame, "from a map value", expect=ExecError.BAD_ADDRESS)
+    worst = max(measured.values())
+    dut._log.info("csum_diff cycles: %s (budgeted %d)", measured, COST_CSUM)
+    assert worst <= COST_CSUM
 
 
 # ---- pytest ------------------------------------------------------------------------------------
