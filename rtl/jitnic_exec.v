@@ -142,7 +142,8 @@ localparam [3:0]
     STATE_KEY   = 4'd9,   // map_lookup_elem: the next key bytes (loaded like LDX), or the LOOKUP
     STATE_DRAIN = 4'd10,  // exit: the write buffer's entries go out as WRITEs, then done
     STATE_WAITG = 4'd11,  // waiting for m_grant (prandom), then the instruction runs again
-    STATE_CSUM  = 4'd15;  // csum_diff: the next 8 or 4 bytes (loaded like LDX), or the result
+    STATE_CSUM  = 4'd15,  // csum_diff: the next 8 or 4 bytes (loaded like LDX), or the result
+    STATE_COPY  = 4'd14;  // xdp_load/store_bytes: destination checks, then per chunk a load and a store
 
 // what a map port response continues with
 localparam [3:0]
@@ -263,6 +264,44 @@ wire [32:0]      cs_sizes = {1'b0, rf_reg[2][31:0]} + {1'b0, rf_reg[4][31:0]};
 wire             cs_bad = rf_reg[2][1:0] != 2'd0 || rf_reg[4][1:0] != 2'd0
                           || cs_sizes > {23'd0, CSUM_MAX};
 wire             cs_wide = cs_left_reg >= 10'd8;
+
+// xdp_load_bytes / xdp_store_bytes in flight (issue 10, engineer "exh"): a copy between the
+// packet (data + off) and r3, in chunks of 8 bytes while 8 remain, then 1 (exact bounds), each a
+// load then a store through the memory unit; backwards when the destination lies above the
+// source (the model copies the whole source first: memmove). load_bytes first checks its
+// destination's first and last byte as one access (the model's write: STORE_WINDOW, else the
+// region's bound), so a copy never faults halfway.
+localparam [63:0] EFAULT_R0 = 64'hFFFF_FFFF_FFFF_FFF2;                    // -EFAULT
+localparam [1:0]  CP_CHK1 = 2'd0, CP_CHK2 = 2'd1, CP_LOAD = 2'd2, CP_STORE = 2'd3;
+localparam [63:0] PKT_DATA64 = {32'd0, `JITNIC_PKT_DATA};
+reg [63:0]       cp_src_reg = 64'd0, cp_src_next;      // source start address
+reg [63:0]       cp_dst_reg = 64'd0, cp_dst_next;      // destination start address
+reg [16:0]       cp_total_reg = 17'd0, cp_total_next;  // bytes of the copy
+reg [16:0]       cp_left_reg = 17'd0, cp_left_next;    // bytes still to copy
+reg              cp_back_reg = 1'b0, cp_back_next;     // highest chunk first
+reg [1:0]        cp_phase_reg = CP_CHK1, cp_phase_next;
+reg [3:0]        cp_e1_reg = 4'd0, cp_e1_next;         // the first byte's check
+reg [63:0]       cp_data_reg = 64'd0, cp_data_next;    // the chunk loaded
+reg              ld_cp_reg = 1'b0, ld_cp_next;         // the load in flight is a chunk
+wire [16:0]      cp_off_in = {1'b0, rf_reg[2][15:0]};
+wire [16:0]      cp_n_in = {1'b0, rf_reg[4][15:0]};
+wire             cp_efault = rf_reg[2][31:16] != 16'd0 || rf_reg[4][31:16] != 16'd0;
+wire             cp_einval = cp_off_in + cp_n_in > {1'b0, len_reg};
+localparam [16:0] HDR_END = HDR_BYTES;
+wire             cp_nowin = cp_off_in + cp_n_in > HDR_END;     // store_bytes past the window
+wire             cp_wide = cp_left_reg >= 17'd8;
+wire [16:0]      cp_k = cp_wide ? 17'd8 : 17'd1;
+wire [16:0]      cp_off = cp_back_reg ? cp_left_reg - cp_k : cp_total_reg - cp_left_reg;
+reg  [63:0]      cp_addr;                              // the memory unit's address this cycle
+always @* begin
+    case (cp_phase_reg)
+        CP_CHK1: cp_addr = cp_dst_reg;
+        CP_CHK2: cp_addr = cp_dst_reg + {47'd0, cp_total_reg} - 64'd1;
+        CP_LOAD: cp_addr = cp_src_reg + {47'd0, cp_off};
+        default: cp_addr = cp_dst_reg + {47'd0, cp_off};
+    endcase
+end
+wire             cp_chk = cp_phase_reg == CP_CHK1 || cp_phase_reg == CP_CHK2;
 
 // descriptor cache (4 entries, direct-mapped by map id; emptied at start and retry): the DESC
 // response (mapmem.desc_word) of the maps this attempt touches
@@ -392,8 +431,11 @@ wire h_tail = d_imm == `HELPER_TAIL_CALL;
 wire h_redirect = d_imm == `HELPER_REDIRECT;
 wire h_rmap = d_imm == `HELPER_REDIRECT_MAP;
 wire h_csum = d_imm == `HELPER_CSUM_DIFF;
+wire h_lbytes = d_imm == `HELPER_XDP_LOAD_BYTES;
+wire h_sbytes = d_imm == `HELPER_XDP_STORE_BYTES;
 wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
-               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum);
+               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum
+                   || h_lbytes || h_sbytes);
 // lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
 wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
                  || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
@@ -561,13 +603,16 @@ jitnic_memunit #(
 ) memunit_inst (
     // STATE_KEY: map_lookup_elem's key, 8 bytes at a time, then byte by byte (exact bounds)
     // STATE_CSUM: csum_diff's bytes, 8 at a time, then 4
+    // STATE_COPY: load/store_bytes' checks (1 byte), chunks (8 or 1 bytes)
     .req_base(state_reg == STATE_KEY ? key_addr_reg : state_reg == STATE_CSUM ? cs_addr_reg
-              : (is_ldx ? src_val : dst_val)),
-    .req_off(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 16'd0 : d_off),
+              : state_reg == STATE_COPY ? cp_addr : (is_ldx ? src_val : dst_val)),
+    .req_off(state_reg == STATE_KEY || state_reg == STATE_CSUM || state_reg == STATE_COPY ? 16'd0 : d_off),
     .req_size(state_reg == STATE_KEY ? (key_left_reg >= 8'd8 ? 2'd3 : 2'd2)
-              : state_reg == STATE_CSUM ? (cs_wide ? 2'd3 : 2'd0) : d_opc[4:3]),
-    .req_store(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 1'b0 : !is_ldx),
-    .req_wdata(is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
+              : state_reg == STATE_CSUM ? (cs_wide ? 2'd3 : 2'd0)
+              : state_reg == STATE_COPY ? (!cp_chk && cp_wide ? 2'd3 : 2'd2) : d_opc[4:3]),
+    .req_store(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 1'b0
+               : state_reg == STATE_COPY ? cp_phase_reg != CP_LOAD : !is_ldx),
+    .req_wdata(state_reg == STATE_COPY ? cp_data_reg : is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
     .pkt_len(len_reg),
     .req_err(mu_err),
     .req_ctx(mu_ctx),
@@ -723,6 +768,15 @@ always @* begin
     cs_to_left_next = cs_to_left_reg;
     cs_inv_next = cs_inv_reg;
     ld_cs_next = ld_cs_reg;
+    cp_src_next = cp_src_reg;
+    cp_dst_next = cp_dst_reg;
+    cp_total_next = cp_total_reg;
+    cp_left_next = cp_left_reg;
+    cp_back_next = cp_back_reg;
+    cp_phase_next = cp_phase_reg;
+    cp_e1_next = cp_e1_reg;
+    cp_data_next = cp_data_reg;
+    ld_cp_next = ld_cp_reg;
     cs_clear = 1'b0;
     cs_add = 1'b0;
     wb_clear = 1'b0;
@@ -901,6 +955,34 @@ always @* begin
                     cs_inv_next = 1'b1;
                     state_next = STATE_CSUM;
                 end
+            end else if (is_call && (h_lbytes || h_sbytes)) begin
+                // xdp_load_bytes / xdp_store_bytes(ctx r1 (unused), off r2, buf r3, len r4)
+                rf_waddr = 4'd0;
+                if (cp_efault) begin
+                    rf_we = 1'b1;
+                    rf_wdata = EFAULT_R0;
+                    adv = 1'b1;
+                end else if (cp_einval) begin
+                    rf_we = 1'b1;
+                    rf_wdata = EINVAL_R0;
+                    adv = 1'b1;
+                end else if (cp_n_in == 17'd0) begin
+                    rf_we = 1'b1;                  // (nothing copied; docs/exec.md known differences)
+                    rf_wdata = 64'd0;
+                    adv = 1'b1;
+                end else if (h_sbytes && cp_nowin) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_STORE_WINDOW;
+                end else begin
+                    cp_src_next = h_lbytes ? PKT_DATA64 + {47'd0, cp_off_in} : rf_reg[3];
+                    cp_dst_next = h_lbytes ? rf_reg[3] : PKT_DATA64 + {47'd0, cp_off_in};
+                    cp_back_next = h_lbytes ? rf_reg[3] > PKT_DATA64 + {47'd0, cp_off_in}
+                                            : PKT_DATA64 + {47'd0, cp_off_in} > rf_reg[3];
+                    cp_total_next = cp_n_in;
+                    cp_left_next = cp_n_in;
+                    cp_phase_next = h_lbytes ? CP_CHK1 : CP_LOAD;
+                    state_next = STATE_COPY;
+                end
             end else if (is_call) begin
                 // map helpers: lookup, redirect_map, tail_call
                 if (!h_is_handle) begin
@@ -1041,6 +1123,11 @@ always @* begin
                 cs_add = 1'b1;
                 ld_cs_next = 1'b0;
                 state_next = STATE_CSUM;
+            end else if (ld_cp_reg) begin
+                cp_data_next = mu_rsp_data;
+                ld_cp_next = 1'b0;
+                cp_phase_next = CP_STORE;
+                state_next = STATE_COPY;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -1055,6 +1142,11 @@ always @* begin
                 cs_add = 1'b1;
                 ld_cs_next = 1'b0;
                 state_next = STATE_CSUM;
+            end else if (ld_cp_reg) begin
+                cp_data_next = mu_rsp_data;
+                ld_cp_next = 1'b0;
+                cp_phase_next = CP_STORE;
+                state_next = STATE_COPY;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -1121,6 +1213,67 @@ always @* begin
                 cs_left_next = cs_left_reg - (cs_wide ? 10'd8 : 10'd4);
                 state_next = STATE_LOAD;
             end
+        end
+        STATE_COPY: begin
+            case (cp_phase_reg)
+                CP_CHK1: begin
+                    // the destination's first byte: a STORE_WINDOW may still become the bound's fault
+                    if (mu_err != `EXEC_ERR_NONE && mu_err != `EXEC_ERR_STORE_WINDOW) begin
+                        fin = 1'b1;
+                        fin_err = mu_err;
+                    end else begin
+                        cp_e1_next = mu_err;
+                        cp_phase_next = CP_CHK2;
+                    end
+                end
+                CP_CHK2: begin
+                    // its last byte: outside the region wins over outside the window
+                    if (mu_err != `EXEC_ERR_NONE || cp_e1_reg != `EXEC_ERR_NONE) begin
+                        fin = 1'b1;
+                        fin_err = mu_err != `EXEC_ERR_NONE ? mu_err : cp_e1_reg;
+                    end else begin
+                        cp_phase_next = CP_LOAD;
+                    end
+                end
+                CP_LOAD: begin
+                    if (cp_left_reg == 17'd0) begin
+                        rf_we = 1'b1;
+                        rf_waddr = 4'd0;
+                        rf_wdata = 64'd0;
+                        adv = 1'b1;
+                    end else if (mu_err != `EXEC_ERR_NONE || mu_ctx) begin
+                        fin = 1'b1;                // (a source in map memory: BAD_ADDRESS, docs/exec.md)
+                        fin_err = mu_ctx ? `EXEC_ERR_CTX_ACCESS : mu_err;
+                    end else begin
+                        ld_map_next = 1'b0;
+                        ld_key_next = 1'b0;
+                        ld_cp_next = 1'b1;
+                        ld_ctx_next = 1'b0;
+                        ld_stack_next = mu_stack;
+                        ld_lo_win_next = mu_pkt && !mu_lo_ram;
+                        ld_hi_win_next = mu_pkt && mu_span && !mu_hi_ram;
+                        ld_lo_ram_next = mu_lo_ram;
+                        ld_hi_ram_next = mu_hi_ram;
+                        ld_word_next = mu_word;
+                        ld_lane_next = mu_lane;
+                        ld_size_next = cp_wide ? 2'd3 : 2'd2;
+                        ld_sx_next = 1'b0;
+                        pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                        state_next = STATE_LOAD;
+                    end
+                end
+                default: begin                     // CP_STORE (its range was checked: cannot fault)
+                    if (mu_err != `EXEC_ERR_NONE) begin
+                        fin = 1'b1;
+                        fin_err = mu_err;
+                    end else begin
+                        win_we = mu_pkt;
+                        stk_we = mu_stack;
+                        cp_left_next = cp_left_reg - cp_k;
+                        cp_phase_next = CP_LOAD;
+                    end
+                end
+            endcase
         end
         STATE_MST2: begin
             wb_wr = 1'b1;
@@ -1365,6 +1518,15 @@ always @(posedge clk) begin
     cs_to_left_reg <= cs_to_left_next;
     cs_inv_reg <= cs_inv_next;
     ld_cs_reg <= ld_cs_next;
+    cp_src_reg <= cp_src_next;
+    cp_dst_reg <= cp_dst_next;
+    cp_total_reg <= cp_total_next;
+    cp_left_reg <= cp_left_next;
+    cp_back_reg <= cp_back_next;
+    cp_phase_reg <= cp_phase_next;
+    cp_e1_reg <= cp_e1_next;
+    cp_data_reg <= cp_data_next;
+    ld_cp_reg <= ld_cp_next;
 
     done_reg <= done_next;
     action_reg <= action_next;

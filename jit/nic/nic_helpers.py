@@ -40,7 +40,10 @@ COST_SIMPLE = 2
 # remainder: 65 loads at most over the two parts), each load 3 cycles at worst (two packet RAM
 # words), plus the call, the switch to `to` and the result (docs/exec.md, measured by tb/exec)
 COST_CSUM = 3 + 3 * (512 // 8 + 1)
-COST_BYTES = 2 + enc.PKT_BYTES // 8
+# load/store_bytes: the copy fits its destination (the stack, or the header window; checked before
+# it starts), 8 bytes per chunk (load, store; 4 cycles when the load reads two packet RAM words),
+# then up to 7 single bytes (3 cycles each), plus the call, load_bytes' two checks and the result
+COST_BYTES = 4 + 4 * (max(512, enc.HDR_BYTES) // 8) + 3 * 7
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
@@ -55,8 +58,8 @@ NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(44, COST_SIMPLE),  # xdp_adjust_head
     NicHelper(51, COST_MAP_OP, rtl=True),  # redirect_map (devmap)
     NicHelper(65, COST_SIMPLE),  # xdp_adjust_tail
-    NicHelper(189, COST_BYTES),  # xdp_load_bytes
-    NicHelper(190, COST_BYTES),  # xdp_store_bytes
+    NicHelper(189, COST_BYTES, rtl=True),  # xdp_load_bytes
+    NicHelper(190, COST_BYTES, rtl=True),  # xdp_store_bytes
 )}
 MAP_HELPERS = frozenset({1, 2, 3, 51}) # counted in MAP_OPS (redirect_map reads the devmap)
 MAP_WRITE_HELPERS = frozenset({2, 3})  # each takes a write-buffer entry
