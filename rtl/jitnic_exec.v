@@ -90,7 +90,10 @@ module jitnic_exec #(
 
     // debug (waveforms)
     output wire [SLOT_W-1:0]      dbg_pc,      // slot of the instruction in flight
-    output wire [63:0]            dbg_insn     // the instruction in flight
+    output wire [63:0]            dbg_insn,    // the instruction in flight
+
+    // bpf_ktime_get_ns: the frame's timestamp (ns, the capture time), sampled at start
+    input  wire [63:0]            pkt_ts
 );
 
 function integer clog2;
@@ -303,6 +306,14 @@ always @* begin
 end
 wire             cp_chk = cp_phase_reg == CP_CHK1 || cp_phase_reg == CP_CHK2;
 
+// ktime_get_ns (issue 10, engineer "exh"): the frame's timestamp, sampled at start (kept by retry)
+reg [63:0]       ts_reg = 64'd0;
+always @(posedge clk) begin
+    if (state_reg == STATE_IDLE && start) begin
+        ts_reg <= pkt_ts;
+    end
+end
+
 // descriptor cache (4 entries, direct-mapped by map id; emptied at start and retry): the DESC
 // response (mapmem.desc_word) of the maps this attempt touches
 reg [3:0]  dc_valid_reg = 4'd0;
@@ -433,9 +444,10 @@ wire h_rmap = d_imm == `HELPER_REDIRECT_MAP;
 wire h_csum = d_imm == `HELPER_CSUM_DIFF;
 wire h_lbytes = d_imm == `HELPER_XDP_LOAD_BYTES;
 wire h_sbytes = d_imm == `HELPER_XDP_STORE_BYTES;
+wire h_ktime = d_imm == `HELPER_KTIME_GET_NS;
 wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
                && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum
-                   || h_lbytes || h_sbytes);
+                   || h_lbytes || h_sbytes || h_ktime);
 // lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
 wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
                  || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
@@ -939,6 +951,11 @@ always @* begin
                     rf_wdata = {32'd0, prng_step};
                     adv = 1'b1;
                 end
+            end else if (is_call && h_ktime) begin
+                rf_we = 1'b1;
+                rf_waddr = 4'd0;
+                rf_wdata = ts_reg;
+                adv = 1'b1;
             end else if (is_call && h_csum) begin
                 // csum_diff(from r1, from_size r2, to r3, to_size r4, seed r5)
                 if (cs_bad) begin

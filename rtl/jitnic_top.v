@@ -113,7 +113,11 @@ module jitnic_top #(
     output wire [31:0]            s_axil_rdata,
     output wire [1:0]             s_axil_rresp,
     output wire                   s_axil_rvalid,
-    input  wire                   s_axil_rready
+    input  wire                   s_axil_rready,
+
+    // the receive time of the frame on rx (ns; bpf_ktime_get_ns of its trace), sampled with the
+    // frame's first beat
+    input  wire [63:0]            rx_timestamp
 );
 
 localparam IDX_W = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 1;
@@ -170,6 +174,26 @@ jitnic_rx #(
 );
 
 assign rx_pause = !buf_avail;
+
+// each buffer's frame timestamp: rx_timestamp at the frame's first beat, stored with the frame's
+// descriptor (at its last beat) and read by the lane that starts on the buffer
+reg [63:0] rx_ts_sop_reg = 64'd0;
+reg [63:0] buf_ts_mem [0:N_BUFS-1];
+wire [63:0] rx_ts_frame = rx_valid && rx_startofpacket ? rx_timestamp : rx_ts_sop_reg;
+integer bi;
+initial begin
+    for (bi = 0; bi < N_BUFS; bi = bi + 1) begin
+        buf_ts_mem[bi] = 64'd0;
+    end
+end
+always @(posedge clk) begin
+    if (rx_valid && rx_startofpacket) begin
+        rx_ts_sop_reg <= rx_timestamp;
+    end
+    if (rxd_push) begin
+        buf_ts_mem[rxd_push_buf] <= rx_ts_frame;
+    end
+end
 
 // received frames waiting for the engine, oldest first (one per buffer at most)
 wire                   rxd_valid;
@@ -710,7 +734,8 @@ generate
             .m_grant(lane_grant_c[g]), .m_txn_open(lane_txn_open[g]),
             .prandom_state(prandom_reg), .prandom_we(lane_prandom_we[g]),
             .prandom_next(lane_prandom_next[32*g +: 32]),
-            .redirect_meta(lane_redirect_meta[64*g +: 64]), .map_ops(lane_map_ops[16*g +: 16])
+            .redirect_meta(lane_redirect_meta[64*g +: 64]), .map_ops(lane_map_ops[16*g +: 16]),
+            .pkt_ts(buf_ts_mem[dq_buf])
         );
 
         assign lane_buf_flat[g*BUF_W +: BUF_W] = lane_buf_reg[g];

@@ -49,7 +49,7 @@ NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
     NicHelper(2, COST_MAP_OP),  # map_update_elem
     NicHelper(3, COST_MAP_OP),  # map_delete_elem
-    NicHelper(5, COST_SIMPLE),  # ktime_get_ns (the RTL would need a per-frame timestamp input)
+    NicHelper(5, COST_SIMPLE, rtl=True),  # ktime_get_ns (jitnic_top's rx_timestamp, per frame)
     NicHelper(7, COST_SIMPLE, rtl=True),  # get_prandom_u32
     NicHelper(8, COST_SIMPLE, rtl=True),  # get_smp_processor_id
     NicHelper(12, COST_SIMPLE, rtl=True),  # tail_call: a guard on the prog_array slot

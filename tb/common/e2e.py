@@ -125,7 +125,9 @@ async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: 
                 host.committed(compiled, got.entry if got.ok else None, got.error)
         out = model.process(frame)
         tb.expect_outcome(out, model.state)
-        tb.send(frame)
+        # rx_timestamp: the clock the model's traces read for this frame (bpf_ktime_get_ns; the
+        # capture time with a runtime, NicState.for_runtime)
+        tb.send(frame, ts_ns=model.state.clock())
         sent += 1
         if sync is not None and out.where == "host":
             before = await sync.before_host(index, quiesce)

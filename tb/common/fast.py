@@ -85,9 +85,13 @@ class RingSource:
         self.depth = 1 << ring_log2
         self._slots = [block.slot_data[i] for i in range(self.depth)]
         self._descs = [block.slot_desc[i] for i in range(self.depth)]
+        self._stamps = [block.slot_ts[i] for i in range(self.depth)]
+        self._stamped = [0] * self.depth     # what each slot_ts holds (written only on change)
+        for h in self._stamps:               # (a previous cocotb test may have left stamps there)
+            h.value = 0
         self._wr = 0                   # chunks written (mod 2**32 on the wire)
         self._rd = 0                   # the Verilog's rd_ptr as last read
-        self._pending: deque[tuple[int, int]] = deque()
+        self._pending: deque[tuple[int, int, int]] = deque()
         self._waiting = False
         self.sent = 0
         # the registers the bench owns keep their values across cocotb tests of one simulation,
@@ -101,10 +105,13 @@ class RingSource:
         """Chance per beat that an idle gap of 1..3 cycles starts is p/4, as in WireSource."""
         self.block.idle_thr.value = threshold(p / 4)
 
-    def send(self, frame: bytes, bad: bool = False, tag: object = None) -> None:
-        """Queue a frame (`tag` is accepted for WireSource's interface and not used)."""
+    def send(self, frame: bytes, bad: bool = False, tag: object = None, ts_ns: int = 0) -> None:
+        """Queue a frame (`tag` is accepted for WireSource's interface and not used); `ts_ns` is
+        its timestamp (m_timestamp with its beats: rx_timestamp)."""
         assert frame, "a 0-byte frame cannot cross an Avalon-ST link"
-        self._pending.extend(chunks(bytes(frame), self.slot_bytes, bad))
+        ts = ts_ns & (1 << 64) - 1
+        self._pending.extend((data, desc, ts) for data, desc in
+                             chunks(bytes(frame), self.slot_bytes, bad))
         self.sent += 1
         self._pump()
 
@@ -116,10 +123,12 @@ class RingSource:
                 self._rd = self._read_rd()          # our copy is stale: is it really full?
                 if self._wr - self._rd >= self.depth:
                     break
-            data, desc = self._pending.popleft()
+            data, desc, ts = self._pending.popleft()
             i = self._wr % self.depth
             self._slots[i].value = data
             self._descs[i].value = desc
+            if self._stamped[i] != ts:
+                self._stamps[i].value = self._stamped[i] = ts
             self._wr += 1
             wrote = True
         if wrote:

@@ -146,8 +146,9 @@ class NicTb:
         self.host.set_backpressure(p)
 
     # -- traffic and expectations ---------------------------------------------------------------
-    def send(self, frame: bytes, bad: bool = False, tag: object = None) -> None:
-        self.rx.send(frame, bad=bad, tag=tag)
+    def send(self, frame: bytes, bad: bool = False, tag: object = None, ts_ns: int = 0) -> None:
+        """Queue a frame on rx; `ts_ns`: its rx_timestamp (bpf_ktime_get_ns on the NIC)."""
+        self.rx.send(frame, bad=bad, tag=tag, ts_ns=ts_ns)
 
     def send_host_tx(self, frame: bytes) -> None:
         self.host_tx.send(frame)

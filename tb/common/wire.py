@@ -57,8 +57,12 @@ class WireSource:
         self.error = getattr(dut, f"{name}_error")
         self.ready = getattr(dut, f"{name}_ready")
         self.pause = getattr(dut, f"{name}_pause")
+        # the frame's timestamp (bpf_ktime_get_ns), driven with its beats, where the NIC has one
+        self.timestamp = getattr(dut, f"{name}_timestamp", None)
+        if self.timestamp is not None:
+            self.timestamp.value = 0
         self.width_bytes = len(self.data) // 8
-        self.queue: deque[tuple[list[Beat], object]] = deque()
+        self.queue: deque[tuple[list[Beat], object, int]] = deque()
         self.starts: list[bool] = []
         self.sent = 0
         self.done = 0
@@ -71,13 +75,14 @@ class WireSource:
     def set_idle(self, p: float) -> None:
         self.idle = p
 
-    def send(self, frame: bytes, bad: bool = False, tag: object = None) -> None:
-        self.send_beats(frame_beats(bytes(frame), self.width_bytes, bad), tag)
+    def send(self, frame: bytes, bad: bool = False, tag: object = None, ts_ns: int = 0) -> None:
+        self.send_beats(frame_beats(bytes(frame), self.width_bytes, bad), tag, ts_ns)
 
-    def send_beats(self, beats: list[Beat], tag: object = None) -> None:
-        """Queue a raw beat sequence (checked for width only: malformed sequences are the point)."""
+    def send_beats(self, beats: list[Beat], tag: object = None, ts_ns: int = 0) -> None:
+        """Queue a raw beat sequence (checked for width only: malformed sequences are the point);
+        `ts_ns` goes out on `<name>_timestamp` with its beats."""
         assert beats and all(0 < len(b.data) <= self.width_bytes for b in beats)
-        self.queue.append((beats, tag))
+        self.queue.append((beats, tag, ts_ns))
         self.sent += 1
         self._wake.set()
 
@@ -128,8 +133,10 @@ class WireSource:
                 if paused and self.honor_pause:
                     self._drive_idle()
                     continue
-                beats, tag = self.queue.popleft()
+                beats, tag, ts_ns = self.queue.popleft()
                 current = deque(beats)
+                if self.timestamp is not None:
+                    self.timestamp.value = ts_ns & (1 << 64) - 1
                 self.starts.append(paused)
                 if self.on_start is not None:
                     self.on_start(tag, paused)

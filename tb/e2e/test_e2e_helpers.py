@@ -3,7 +3,8 @@
 (and no helper outside the RTL set), checked by the command against the interpreter frame by frame.
 
 csum_diff: tb/e2e/csum_ttl.c (TTL decrement, header checksum by bpf_csum_diff from a stack copy
-and the packet). The shipped programs that call csum_diff (ipip_encap, icmp_frag_needed) also call
+and the packet). ktime_get_ns: tb/e2e/ktime_stamp.c (the capture time stamped into the source
+MAC), which also shows each frame's timestamp travelling from the bench top's rx_timestamp. The shipped programs that call csum_diff (ipip_encap, icmp_frag_needed) also call
 xdp_adjust_head, which is not in the RTL set yet, so their paths still stay on the host; this
 program shows the helper's paths hitting on the NIC.
 """
@@ -23,41 +24,68 @@ HERE = PROJECT_ROOT / "tb" / "e2e"
 FRAMES = 48
 
 
-@pytest.fixture(scope="module")
-def csum_ttl(tmp_path_factory):
-    if shutil.which("clang") is None:
-        pytest.skip("clang not installed")
-    d = tmp_path_factory.mktemp("csum_ttl")
-    obj, pcap = d / "csum_ttl.o", d / "traffic.pcap"
+def _build(d, name: str):
+    obj = d / f"{name}.o"
     arch = subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip()
     subprocess.run(["clang", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
                     f"-I/usr/include/{arch}-linux-gnu", f"-I{PROJECT_ROOT / 'programs'}", "-c",
-                    str(HERE / "csum_ttl.c"), "-o", str(obj)], check=True, capture_output=True)
+                    str(HERE / f"{name}.c"), "-o", str(obj)], check=True, capture_output=True)
+    return obj
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(csum_ttl.o, ktime_stamp.o, traffic.pcap): IPv4 zipf traffic, 8 flows."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang not installed")
+    d = tmp_path_factory.mktemp("helpers")
+    pcap = d / "traffic.pcap"
     subprocess.run([sys.executable, "-m", "jit", "gen", "zipf", "-o", str(pcap), "--count",
-                    str(FRAMES), "--seed", "5", "-p", "flows=8", "-p", "mix=v4_only"], check=True, capture_output=True,
-                   cwd=PROJECT_ROOT)
-    return obj, pcap
+                    str(FRAMES), "--seed", "5", "-p", "flows=8", "-p", "mix=v4_only"], check=True,
+                   capture_output=True, cwd=PROJECT_ROOT)
+    return _build(d, "csum_ttl"), _build(d, "ktime_stamp"), pcap
 
 
-def _run(obj, pcap, *extra: str) -> tuple[dict, Counter]:
+def _run(obj, pcap, *extra: str) -> tuple[dict, Counter, list[dict]]:
     proc = subprocess.run([sys.executable, "-m", "jit", "run", str(obj), "--pcap", str(pcap),
                            "--entries", "4", "--jsonl", *extra], capture_output=True, text=True,
                           cwd=PROJECT_ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
-    where = Counter((d["where"], d["action_name"]) for d in lines if "index" in d)
-    return lines[-1], where
+    frames = [d for d in lines if "index" in d]
+    return lines[-1], Counter((d["where"], d["action_name"]) for d in frames), frames
 
 
 @pytest.mark.rtl
-def test_csum_diff_paths_hit_on_the_rtl(csum_ttl):
+def test_csum_diff_paths_hit_on_the_rtl(built):
     """Routed frames (XDP_TX: the path with bpf_csum_diff) hit on the NIC under the RTL engine,
     0 mismatches and no exec errors, frame for frame as the model configured like the RTL (v2,
     the RTL helper set) places them."""
-    obj, pcap = csum_ttl
-    rtl, rtl_where = _run(obj, pcap, "--engine", "rtl")
-    model, model_where = _run(obj, pcap, "--helpers", "rtl")
+    obj, _, pcap = built
+    rtl, rtl_where, _ = _run(obj, pcap, "--engine", "rtl")
+    model, model_where, _ = _run(obj, pcap, "--helpers", "rtl")
     assert rtl["mismatches"] == 0 and rtl["exec_errors"] == 0 and rtl["host_errors"] == 0, rtl
     assert not any("helper set" in r for r in rtl["uncacheable_reasons"]), rtl
     assert rtl_where[("nic", "XDP_TX")] >= FRAMES // 4, rtl_where
     assert rtl_where == model_where and rtl["hits"] == model["hits"]
+
+
+@pytest.mark.rtl
+def test_ktime_paths_hit_on_the_rtl_with_each_frames_capture_time(built):
+    """ktime_stamp's stamping path hits on the NIC under the RTL engine with 0 mismatches: each
+    frame's capture timestamp reaches its trace through rx_timestamp (the stamp in the source
+    MAC is the capture time's low 48 bits, and the stamps differ from frame to frame)."""
+    from jit.traffic.capture import CaptureReader
+    _, obj, pcap = built
+    rtl, where, frames = _run(obj, pcap, "--engine", "rtl")
+    assert rtl["mismatches"] == 0 and rtl["exec_errors"] == 0 and rtl["host_errors"] == 0, rtl
+    assert not any("helper set" in r for r in rtl["uncacheable_reasons"]), rtl
+    assert where[("nic", "XDP_TX")] >= FRAMES // 4, where
+    stamps = {i: ts for i, (ts, _f) in enumerate(CaptureReader(str(pcap)).stamped_frames())}
+    seen = set()
+    for f in frames:
+        if f["where"] == "nic" and f["action_name"] == "XDP_TX":
+            mac = bytes.fromhex(f["out_hex"])[6:12]
+            assert mac == (stamps[f["index"]] & (1 << 48) - 1).to_bytes(6, "little"), f["index"]
+            seen.add(mac)
+    assert len(seen) > 1, "every stamped frame carries the same time"

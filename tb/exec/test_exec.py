@@ -129,6 +129,10 @@ class ExecTb:
         for name in ("m_req_ready", "m_resp_valid", "m_resp_ok", "m_resp_addr", "m_resp_data",
                      "m_grant", "prandom_state"):
             getattr(dut, name).value = 0
+        # pkt_ts: the frame's timestamp (bpf_ktime_get_ns), sampled at start, scrambled after
+        self.pkt_ts = 0
+        self.ts_rng = random.Random(5)
+        dut.pkt_ts.value = 0
         # the map port's responder: jit.nic.mapmem.MapMem, the golden model of jitnic_maps
         self.mapmem = MapMem()
         dut.prandom_state.value = enc.lfsr_seed(0)     # the model's NicState() generator
@@ -244,6 +248,7 @@ class ExecTb:
             dut.hdr_in.value = int.from_bytes(window + bytes(self.hdr_bytes - len(window)), "little")
             dut.pkt_len.value = len(packet)
         dut.trace_len.value = len(slots) if trace_len is None else trace_len
+        dut.pkt_ts.value = self.ts_rng.getrandbits(64) if retry else self.pkt_ts
         (dut.retry if retry else dut.start).value = 1
         await RisingEdge(dut.clk)           # the edge that samples start
         t_start = get_sim_time("ps")
@@ -253,6 +258,7 @@ class ExecTb:
         # the executor samples hdr_in and pkt_len at start: anything may follow
         dut.hdr_in.value = self.rng.getrandbits(8 * self.hdr_bytes)
         dut.pkt_len.value = self.rng.getrandbits(16)
+        dut.pkt_ts.value = self.ts_rng.getrandbits(64)
         done_rise = RisingEdge(dut.done)
         fired = await First(done_rise, Timer(CLOCK_PS * bound, "ps"))
         assert fired is done_rise, (f"no done within {bound} cycles (state "
@@ -1636,6 +1642,47 @@ async def bytes_directed(dut):
                       f"helper {helper}, 0 bytes, null buffer", expect=ExecError.NONE)
     dut._log.info("load/store_bytes cycles: %s (budgeted %d)", measured, COST_BYTES)
     assert max(measured.values()) <= COST_BYTES
+
+
+# ---- helpers of engineer "exh" (issue 10): ktime_get_ns -------------------------------------------
+KTIME = 5
+
+
+@cocotb.test()
+async def ktime_directed(dut):
+    """bpf_ktime_get_ns against the model (NicState's clock: the frame's capture time) for
+    timestamps at the edges of 64 bits: r0 whole (action and the window's 8 bytes), twice in one
+    trace, r1..r5 kept; pkt_ts is sampled at start (the bench scrambles it afterwards) and a retry
+    keeps the frame's timestamp; the call costs 1 cycle."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    frame = bytes(range(64))
+    trace = guarded(isa.ldx(4, 6, 1, 0), isa.mov64_imm(2, 7), isa.call_helper(KTIME),
+                    isa.stx(8, 6, 0, 8), isa.mov64_reg(7, 0), isa.call_helper(KTIME),
+                    isa.alu64_reg(isa.BPF_SUB, 0, 7), isa.alu64_reg(isa.BPF_ADD, 0, 2),
+                    isa.alu64_reg(isa.BPF_ADD, 0, 1), isa.stx(8, 6, 0, 16))
+    for ts in (0, 1, 0xFFFF_FFFF, 1 << 32, 1_700_000_000_123_456_789, M64):
+        tb.pkt_ts = rt.now_ns = ts
+        err, _ = await chk.run(trace, frame, f"ktime at {ts:#x}")
+        assert err == ExecError.NONE
+    # a retry (the lane's next entry after a guard failure) keeps the timestamp of the start
+    tb.pkt_ts = ts = 0x0123_4567_89AB_CDEF
+    fail = guarded(isa.mov64_imm(1, 1), isa.jmp_imm(isa.BPF_JEQ, 1, 1, GUARD_OFF))
+    _, err, _, _ = await tb.run(slot_words(fail), frame)
+    assert ExecError(err) == ExecError.GUARD
+    read = guarded(isa.ldx(4, 6, 1, 0), isa.call_helper(KTIME), isa.stx(8, 6, 0, 0))
+    _, err, out, _ = await tb.run(slot_words(read), frame, retry=True)
+    assert ExecError(err) == ExecError.NONE and out[:8] == ts.to_bytes(8, "little"), out[:8].hex()
+    # cost: one call more, one cycle more
+    rt.now_ns = tb.pkt_ts
+    one = guarded(isa.call_helper(KTIME))
+    two = guarded(isa.call_helper(KTIME), isa.call_helper(KTIME))
+    _, c1 = await chk.run(one, frame, "one ktime")
+    _, c2 = await chk.run(two, frame, "two ktimes")
+    dut._log.info("ktime_get_ns: %d cycle(s)", c2 - c1)
+    assert c2 - c1 == 1
 
 
 # ---- pytest ------------------------------------------------------------------------------------

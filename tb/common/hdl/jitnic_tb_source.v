@@ -41,7 +41,8 @@ module jitnic_tb_source #(
     output wire                   m_endofpacket,
     output wire [EMPTY_WIDTH-1:0] m_empty,
     output wire                   m_error,
-    input  wire                   m_pause
+    input  wire                   m_pause,
+    output wire [63:0]            m_timestamp   // the frame's timestamp (`slot_ts`), with every beat
 );
 
 localparam BPB = DATA_WIDTH / 8;
@@ -65,6 +66,7 @@ end
 // ---- written by the bench only (through VPI) ---------------------------------------------------
 reg [SLOT_BITS-1:0] slot_data [0:DEPTH-1];
 reg [31:0]          slot_desc [0:DEPTH-1];
+reg [63:0]          slot_ts [0:DEPTH-1];       // the frame's timestamp (ns), read with its beats
 reg [31:0]          wr_ptr;
 reg [15:0]          idle_thr;
 reg [31:0]          seed;
@@ -75,6 +77,7 @@ initial begin
     for (i = 0; i < DEPTH; i = i + 1) begin
         slot_data[i] = {SLOT_BITS{1'b0}};
         slot_desc[i] = 32'd0;
+        slot_ts[i] = 64'd0;
     end
     wr_ptr = 32'd0;
     idle_thr = 16'd0;
@@ -97,6 +100,7 @@ reg                   pres_reg;
 reg [DATA_WIDTH-1:0]  data_reg;
 reg                   sop_reg, eop_reg, err_reg;
 reg [EMPTY_WIDTH-1:0] empty_reg;
+reg [63:0]            ts_reg;
 reg [BEAT_W-1:0]      beat_reg;       // next beat of the head chunk
 reg [1:0]             gap_reg;
 reg [31:0]            rng_reg;
@@ -108,6 +112,7 @@ assign m_startofpacket = sop_reg;
 assign m_endofpacket = eop_reg;
 assign m_empty = empty_reg;
 assign m_error = err_reg;
+assign m_timestamp = ts_reg;
 
 wire moved = m_valid && (WIRE != 0 || m_ready);
 
@@ -160,6 +165,7 @@ always @(posedge clk) begin
             sop_reg <= beat_reg == {BEAT_W{1'b0}} && head_desc[16];
             eop_reg <= head_last && head_desc[17];
             err_reg <= head_last && head_desc[17] && head_desc[18];
+            ts_reg <= slot_ts[head];
             empty_reg <= head_last && head_desc[17] ? head_pad[EMPTY_WIDTH-1:0] : {EMPTY_WIDTH{1'b0}};
             if (head_last) begin
                 beat_reg <= {BEAT_W{1'b0}};
@@ -175,6 +181,7 @@ always @(posedge clk) begin
         sop_reg <= 1'b0;
         eop_reg <= 1'b0;
         err_reg <= 1'b0;
+        ts_reg <= 64'd0;
         beat_reg <= {BEAT_W{1'b0}};
         gap_reg <= 2'd0;
         rd_ptr <= 32'd0;

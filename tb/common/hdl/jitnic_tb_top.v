@@ -46,6 +46,10 @@ wire [1:0] host_channel;
 wire [63:0] host_meta;
 wire host_tx_valid, host_tx_ready, host_tx_startofpacket, host_tx_endofpacket;
 wire host_tx_error_unused;
+wire [63:0] rx_timestamp;
+/* verilator lint_off UNUSEDSIGNAL */
+wire [63:0] host_tx_timestamp_unused;
+/* verilator lint_on UNUSEDSIGNAL */
 
 wire [15:0] awaddr, araddr;
 wire [2:0]  awprot, arprot;
@@ -76,7 +80,8 @@ jitnic_top #(
     .s_axil_wvalid(wvalid), .s_axil_wready(wready), .s_axil_bresp(bresp),
     .s_axil_bvalid(bvalid), .s_axil_bready(bready), .s_axil_araddr(araddr),
     .s_axil_arprot(arprot), .s_axil_arvalid(arvalid), .s_axil_arready(arready),
-    .s_axil_rdata(rdata), .s_axil_rresp(rresp), .s_axil_rvalid(rvalid), .s_axil_rready(rready)
+    .s_axil_rdata(rdata), .s_axil_rresp(rresp), .s_axil_rvalid(rvalid), .s_axil_rready(rready),
+    .rx_timestamp(rx_timestamp)
 );
 
 jitnic_tb_source #(
@@ -84,7 +89,8 @@ jitnic_tb_source #(
 ) u_rx (
     .clk(clk), .rst(rst),
     .m_data(rx_data), .m_valid(rx_valid), .m_ready(rx_ready), .m_startofpacket(rx_startofpacket),
-    .m_endofpacket(rx_endofpacket), .m_empty(rx_empty), .m_error(rx_error), .m_pause(rx_pause)
+    .m_endofpacket(rx_endofpacket), .m_empty(rx_empty), .m_error(rx_error), .m_pause(rx_pause),
+    .m_timestamp(rx_timestamp)
 );
 
 jitnic_tb_source #(
@@ -93,7 +99,8 @@ jitnic_tb_source #(
     .clk(clk), .rst(rst),
     .m_data(host_tx_data), .m_valid(host_tx_valid), .m_ready(host_tx_ready),
     .m_startofpacket(host_tx_startofpacket), .m_endofpacket(host_tx_endofpacket),
-    .m_empty(host_tx_empty), .m_error(host_tx_error_unused), .m_pause(1'b0)
+    .m_empty(host_tx_empty), .m_error(host_tx_error_unused), .m_pause(1'b0),
+    .m_timestamp(host_tx_timestamp_unused)
 );
 
 jitnic_tb_sink #(
