@@ -89,3 +89,30 @@ def test_ktime_paths_hit_on_the_rtl_with_each_frames_capture_time(built):
             assert mac == (stamps[f["index"]] & (1 << 48) - 1).to_bytes(6, "little"), f["index"]
             seen.add(mac)
     assert len(seen) > 1, "every stamped frame carries the same time"
+
+
+@pytest.mark.rtl
+def test_ktime_at_512_bits_single_beat_frames_back_to_back(built, tmp_path):
+    """At DATA_WIDTH 512 a 60-byte frame is one beat (start and end together: jitnic_top takes
+    its rx_timestamp in that very beat) and frames follow each other with no idle cycle: every
+    stamped frame still carries its own capture time."""
+    from jit.cli.rtl_engine import run_rtl
+    from jit.nic.model import NicConfig
+    from jit.traffic.pcap import PcapWriter
+    _, obj, _ = built
+    pcap = tmp_path / "short.pcap"
+    stamps = []
+    with open(pcap, "wb") as f:
+        w = PcapWriter(f, nanosecond=True)
+        for i in range(24):
+            size = 60 if i % 3 else 100              # one beat, or two
+            frame = bytes(12) + b"\x08\x00" + bytes([i]) * (size - 14)
+            stamps.append(1_700_000_000_000_000_000 + 977 * i * i + i)
+            w.write(frame, ts_ns=stamps[-1])
+    cfg = NicConfig(n_entries=4, v2=True, helper_set="rtl")
+    summary, frames = run_rtl(str(obj), str(pcap), cfg, want_frames=True, data_width=512)
+    assert summary["mismatches"] == 0 and summary["hits"] >= 20, summary
+    for f in frames:
+        assert f["action_name"] == "XDP_TX", f
+        mac = bytes.fromhex(f["out_hex"])[6:12]
+        assert mac == (stamps[f["index"]] & (1 << 48) - 1).to_bytes(6, "little"), f
