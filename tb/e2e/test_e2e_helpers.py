@@ -96,9 +96,9 @@ def test_ktime_at_512_bits_single_beat_frames_back_to_back(built, tmp_path):
     """At DATA_WIDTH 512 a 60-byte frame is one beat (start and end together: jitnic_top takes
     its rx_timestamp in that very beat) and frames follow each other with no idle cycle: every
     stamped frame still carries its own capture time."""
-    from jit.cli.rtl_engine import run_rtl
-    from jit.nic.model import NicConfig
     from jit.traffic.pcap import PcapWriter
+    from tb.common.fast import BENCH_TOP
+    from tb.common.runner import run_cocotb
     _, obj, _ = built
     pcap = tmp_path / "short.pcap"
     stamps = []
@@ -109,8 +109,13 @@ def test_ktime_at_512_bits_single_beat_frames_back_to_back(built, tmp_path):
             frame = bytes(12) + b"\x08\x00" + bytes([i]) * (size - 14)
             stamps.append(1_700_000_000_000_000_000 + 977 * i * i + i)
             w.write(frame, ts_ns=stamps[-1])
-    cfg = NicConfig(n_entries=4, v2=True, helper_set="rtl")
-    summary, frames = run_rtl(str(obj), str(pcap), cfg, want_frames=True, data_width=512)
+    report, rows = tmp_path / "report.json", tmp_path / "frames.jsonl"
+    # the bench of `jitnic run --engine rtl` (tb/e2e/rtl_run.py), built at 512 bits
+    run_cocotb(BENCH_TOP, "tb.e2e.rtl_run", {"N_ENTRIES": 4, "POLICY": "lru", "DATA_WIDTH": 512},
+               extra_env={"RTL_RUN_PROGRAM": str(obj), "RTL_RUN_PCAP": str(pcap),
+                          "RTL_RUN_REPORT": str(report), "RTL_RUN_FRAMES": str(rows)})
+    summary = json.loads(report.read_text())
+    frames = [json.loads(x) for x in rows.read_text().splitlines()]
     assert summary["mismatches"] == 0 and summary["hits"] >= 20, summary
     for f in frames:
         assert f["action_name"] == "XDP_TX", f
