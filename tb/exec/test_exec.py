@@ -665,7 +665,7 @@ async def directed_faults(dut):
         ("ja32 (gotol)", [isa.Insn(0x06, 0, 0, 0, 1)], small, E.BAD_OPCODE),
         ("jeq with a reserved src", [isa.Insn(0x15, 0, 1, 0, 0)], small, E.BAD_OPCODE),
         ("callx", [isa.Insn(0x8d, 1, 0, 0, 0)], small, E.BAD_OPCODE),
-        ("call outside the RTL's helper set", [isa.call_helper(5)], small, E.BAD_OPCODE),
+        ("call outside the RTL's helper set", [isa.call_helper(6)], small, E.BAD_OPCODE),
         ("atomic add on the stack (map values only)", [isa.atomic(8, isa.BPF_ADD, 10, 1, -8)],
          small, E.BAD_ADDRESS),
         ("lddw map fd", [isa.ld_imm64(1, 3, src=1)], small, E.BAD_OPCODE),
