@@ -290,8 +290,8 @@ wire [16:0]      cp_off_in = {1'b0, rf_reg[2][15:0]};
 wire [16:0]      cp_n_in = {1'b0, rf_reg[4][15:0]};
 wire             cp_efault = rf_reg[2][31:16] != 16'd0 || rf_reg[4][31:16] != 16'd0;
 wire             cp_einval = cp_off_in + cp_n_in > {1'b0, len_reg};
-localparam [16:0] HDR_END = HDR_BYTES;
-wire             cp_nowin = cp_off_in + cp_n_in > HDR_END;     // store_bytes past the window
+wire [31:0]      cp_end = {15'd0, cp_off_in + cp_n_in};
+wire             cp_nowin = cp_end > HDR_BYTES;                // store_bytes past the window
 wire             cp_wide = cp_left_reg >= 17'd8;
 wire [16:0]      cp_k = cp_wide ? 17'd8 : 17'd1;
 wire [16:0]      cp_off = cp_back_reg ? cp_left_reg - cp_k : cp_total_reg - cp_left_reg;
