@@ -135,6 +135,8 @@ localparam POLICY_CODE = POLICY == P_LRU ? 0 : POLICY == P_FIFO ? 1 : POLICY == 
 localparam BPB = DATA_WIDTH / 8;
 localparam PKT_WORDS = PKT_BYTES / BPB;
 localparam WORD_W = PKT_WORDS > 1 ? $clog2(PKT_WORDS) : 1;
+localparam HEAD_BYTES = `JITNIC_NIC_HEADROOM;               // head margin in front of each frame
+localparam QWORD_W = $clog2((HEAD_BYTES + PKT_BYTES) / BPB); // egress word: head margin + frame
 
 wire                   buf_avail;
 wire [BUF_W-1:0]       buf_free_idx;
@@ -197,14 +199,18 @@ wire [HDR_BYTES*8-1:0] dispatch_hdr;
 reg                    win_wr_c;
 wire [BUF_W-1:0]       rob_buf;
 reg  [HDR_BYTES*8-1:0] retire_hdr;
+// the head margin and where the frame starts in the buffer (head margin first): fixed until the
+// executor runs bpf_xdp_adjust_head
+wire [HEAD_BYTES*8-1:0] retire_head = {HEAD_BYTES*8{1'b0}};
+localparam [15:0]      FRAME_OFF = HEAD_BYTES;
 wire                   txq_rd_en, hostq_rd_en;
 wire [BUF_W-1:0]       txq_rd_buf, hostq_rd_buf;
-wire [WORD_W-1:0]      txq_rd_word, hostq_rd_word;
+wire [QWORD_W-1:0]     txq_rd_word, hostq_rd_word;
 wire [DATA_WIDTH-1:0]  txq_rd_data, hostq_rd_data;
 
 jitnic_pktbuf #(
     .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS),
-    .N_EXEC(N_LANES)
+    .HEAD_BYTES(HEAD_BYTES), .N_EXEC(N_LANES)
 ) u_bufs (
     .clk(clk), .rst(rst),
     .free_any(buf_avail), .free_buf(buf_free_idx), .alloc(buf_alloc),
@@ -214,6 +220,7 @@ jitnic_pktbuf #(
     .win_a_buf(lookup_buf), .win_a(lookup_hdr),
     .win_b_buf(dq_buf), .win_b(dispatch_hdr),
     .win_wr_en(win_wr_c), .win_wr_buf(rob_buf), .win_wr_data(retire_hdr),
+    .win_wr_head(retire_head),
     .exec_rd_en(lane_pkt_rd_en), .exec_rd_buf(lane_buf_flat), .exec_rd_addr(lane_pkt_rd_addr),
     .exec_rd_data(lane_pkt_rd_data),
     .q0_rd_en(txq_rd_en), .q0_rd_buf(txq_rd_buf), .q0_rd_word(txq_rd_word), .q0_rd_data(txq_rd_data),
@@ -722,11 +729,11 @@ wire             txq_free, hostq_free;
 wire [BUF_W-1:0] txq_free_buf, hostq_free_buf;
 
 jitnic_tx #(
-    .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)
+    .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(QWORD_W)
 ) u_tx (
     .clk(clk), .rst(rst),
-    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(rob_len),
-    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(rob_len),
+    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(rob_len), .txq_off(FRAME_OFF),
+    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(rob_len), .hostq_off(FRAME_OFF),
     .hostq_chan(hostq_chan_c), .hostq_meta(hostq_meta_c),
     .txq_rd_en(txq_rd_en), .txq_rd_buf(txq_rd_buf), .txq_rd_word(txq_rd_word), .txq_rd_data(txq_rd_data),
     .hostq_rd_en(hostq_rd_en), .hostq_rd_buf(hostq_rd_buf), .hostq_rd_word(hostq_rd_word),
