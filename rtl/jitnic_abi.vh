@@ -19,6 +19,8 @@
 `define JITNIC_NIC_CPU 1
 `define JITNIC_NIC_HEADROOM 64
 `define JITNIC_TAIL_CALL_EMPTY 32'hffffffff
+`define JITNIC_ADJ_EINVAL_BELOW 152
+`define JITNIC_ADJ_END_MAX 3584
 
 // address map (jit/ebpf/memmap.py)
 `define JITNIC_CTX_BASE 32'h10000000

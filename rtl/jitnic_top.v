@@ -199,10 +199,12 @@ wire [HDR_BYTES*8-1:0] dispatch_hdr;
 reg                    win_wr_c;
 wire [BUF_W-1:0]       rob_buf;
 reg  [HDR_BYTES*8-1:0] retire_hdr;
-// the head margin and where the frame starts in the buffer (head margin first): fixed until the
-// executor runs bpf_xdp_adjust_head
-wire [HEAD_BYTES*8-1:0] retire_head = {HEAD_BYTES*8{1'b0}};
+// the head margin as the trace left it, and where the frame starts in the buffer (head margin
+// first) and its length: the trace's (bpf_xdp_adjust_head/tail) for a frame leaving after exit,
+// the frame as received for everything else
+reg  [HEAD_BYTES*8-1:0] retire_head;
 localparam [15:0]      FRAME_OFF = HEAD_BYTES;
+wire [15:0]            retire_off, retire_len;
 wire                   txq_rd_en, hostq_rd_en;
 wire [BUF_W-1:0]       txq_rd_buf, hostq_rd_buf;
 wire [QWORD_W-1:0]     txq_rd_word, hostq_rd_word;
@@ -443,6 +445,9 @@ wire [N_LANES*32-1:0] lane_action;
 wire [N_LANES*4-1:0]  lane_err;
 wire [N_LANES*32-1:0] lane_cycles;
 wire [N_LANES*HDR_BYTES*8-1:0] lane_hdr_out;
+wire [N_LANES*HEAD_BYTES*8-1:0] lane_head_out;  // adjust_head/tail: head margin, frame offset/length
+wire [N_LANES*16-1:0] lane_frame_off;
+wire [N_LANES*16-1:0] lane_frame_len;
 wire [N_LANES*16-1:0] lane_map_ops;
 wire [N_LANES*64-1:0] lane_redirect_meta;
 reg  [N_LANES-1:0]    lane_start_c;
@@ -513,6 +518,7 @@ always @* begin
     retire_action = lane_action[32*rob_lane +: 32];
     retire_err = lane_err[4*rob_lane +: 4];
     retire_hdr = lane_hdr_out[HDR_BYTES*8*rob_lane +: HDR_BYTES*8];
+    retire_head = lane_head_out[HEAD_BYTES*8*rob_lane +: HEAD_BYTES*8];
     exec_cycles = lane_cyc_reg[rob_lane] + lane_cycles[32*rob_lane +: 32];
     retire_map_ops = lane_done[rob_lane] ? lane_map_ops[16*rob_lane +: 16] : lane_ops_reg[rob_lane];
     retire_c = rob_valid && (rob_miss || lane_ready_reg[rob_lane] || lane_fin_c[rob_lane]);
@@ -717,7 +723,9 @@ generate
             .m_grant(lane_grant_c[g]), .m_txn_open(lane_txn_open[g]),
             .prandom_state(prandom_reg), .prandom_we(lane_prandom_we[g]),
             .prandom_next(lane_prandom_next[32*g +: 32]),
-            .redirect_meta(lane_redirect_meta[64*g +: 64]), .map_ops(lane_map_ops[16*g +: 16])
+            .redirect_meta(lane_redirect_meta[64*g +: 64]), .map_ops(lane_map_ops[16*g +: 16]),
+            .head_out(lane_head_out[HEAD_BYTES*8*g +: HEAD_BYTES*8]),
+            .frame_off(lane_frame_off[16*g +: 16]), .frame_len(lane_frame_len[16*g +: 16])
         );
 
         assign lane_buf_flat[g*BUF_W +: BUF_W] = lane_buf_reg[g];
@@ -725,6 +733,12 @@ generate
 endgenerate
 
 // ---- egress ------------------------------------------------------------------------------------
+// a frame that leaves after exit leaves as the trace moved it; misses, guard misses and faults
+// leave as received (only such a hit writes its window back, win_wr_c)
+wire retire_moved = !rob_miss && !lane_gmiss_c[rob_lane] && retire_err == `EXEC_ERR_NONE;
+assign retire_off = retire_moved ? lane_frame_off[16*rob_lane +: 16] : FRAME_OFF;
+assign retire_len = retire_moved ? lane_frame_len[16*rob_lane +: 16] : rob_len;
+
 wire             txq_free, hostq_free;
 wire [BUF_W-1:0] txq_free_buf, hostq_free_buf;
 
@@ -732,8 +746,8 @@ jitnic_tx #(
     .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(QWORD_W)
 ) u_tx (
     .clk(clk), .rst(rst),
-    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(rob_len), .txq_off(FRAME_OFF),
-    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(rob_len), .hostq_off(FRAME_OFF),
+    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(retire_len), .txq_off(retire_off),
+    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(retire_len), .hostq_off(retire_off),
     .hostq_chan(hostq_chan_c), .hostq_meta(hostq_meta_c),
     .txq_rd_en(txq_rd_en), .txq_rd_buf(txq_rd_buf), .txq_rd_word(txq_rd_word), .txq_rd_data(txq_rd_data),
     .hostq_rd_en(hostq_rd_en), .hostq_rd_buf(hostq_rd_buf), .hostq_rd_word(hostq_rd_word),

@@ -275,6 +275,14 @@ class ExecTb:
         assert int(dut.m_txn_open.value) == 0, "m_txn_open still high after done"
         assert int(dut.prandom_we.value) == 0, "prandom_we is not a pulse with done"
         out = hdr[:min(len(packet), self.hdr_bytes)] + packet[self.hdr_bytes:]
+        if err == 0:
+            # the frame as it leaves: head margin, window, the rest of the RAM frame, from
+            # frame_off for frame_len bytes (bpf_xdp_adjust_head/tail move them)
+            head = dut.head_out.value.to_unsigned().to_bytes(enc.NIC_HEADROOM, "little")
+            off, n = dut.frame_off.value.to_unsigned(), dut.frame_len.value.to_unsigned()
+            self.last.update(frame_off=off, frame_len=n)
+            out = (head + hdr + packet[self.hdr_bytes:])[off:off + n]
+            assert len(out) == n, f"frame_off {off} + frame_len {n} beyond the buffer"
         self.runs += 1
         self.cycles_run += cycles
         return action, err, out, cycles
@@ -741,7 +749,7 @@ def rtl_runs(slot: int) -> bool:
 
 
 # the helpers this executor implements (the issue 10 contract's RTL set)
-RTL_HELPERS = (1, 7, 8, 12, 23, 51)
+RTL_HELPERS = (1, 7, 8, 12, 23, 44, 51, 65)
 
 
 @cocotb.test()
@@ -1193,6 +1201,69 @@ V2_COSTS = {"desc (first use of a map)": 5, "map load": 5, "map load crossing a 
             "map store": 1, "drain per buffered word": 4, "atomic": 4,
             "lookup, 4-byte key": 1 + 2 * 4 + 1 + 3, "prandom": 1, "smp_processor_id": 1,
             "redirect": 1, "redirect_map (devmap)": 4, "tail_call": 7}
+
+
+def adjust_case(calls: list[tuple[int, int]], probe: int = 0) -> list[Insn]:
+    """bpf_xdp_adjust_head (44) / _tail (65) by each (helper, delta) in turn, then: action =
+    sum of (r0 << 8*i) of the calls + (data_end - data), xor the 8 bytes at data + probe (a load
+    relative to the new data); a byte stored at data (the window check after the move)."""
+    body = [isa.mov64_reg(6, 1), isa.mov64_imm(7, 0)]
+    for i, (hid, delta) in enumerate(calls):
+        body += [isa.mov64_reg(1, 6), isa.mov64_imm(2, delta), isa.call_helper(hid),
+                 isa.alu64_imm(isa.BPF_LSH, 0, 8 * i), isa.alu64_reg(isa.BPF_ADD, 7, 0)]
+    body += [isa.ldx(4, 2, 6, 0), isa.ldx(4, 3, 6, 4), isa.mov64_reg(0, 3),
+             isa.alu64_reg(isa.BPF_SUB, 0, 2), isa.alu64_reg(isa.BPF_ADD, 0, 7),
+             isa.ldx(8, 4, 2, probe), isa.alu64_reg(isa.BPF_XOR, 0, 4),
+             isa.st_imm(1, 2, 0, 0xA5), isa.exit_insn()]
+    return body
+
+
+def adjust_cases(hdr: int, rng: random.Random) -> list[tuple[str, list[Insn], bytes]]:
+    """(name, trace, frame) at the boundaries of both helpers (docs/exec.md "adjust")."""
+    margin = enc.NIC_HEADROOM
+    below = -enc.ADJ_DATA_MIN                  # data this far below the margin: -EINVAL
+    frames = {n: rng.randbytes(n) for n in (14, 60, hdr - 4, hdr + 40)}
+    out = []
+    for n, f in frames.items():
+        for d in (-margin, -margin - 1, -20, -(margin + below), -(margin + below) - 1, 0,
+                  n - 14, n - 13, 0x7FFF_FFFF, -0x8000_0000):
+            out.append((f"adjust_head {d} on {n}", adjust_case([(44, d)]), f))
+        grow = hdr - n                         # to the window's end: the most a tail may grow
+        for d in (-(n - 14), -(n - 13), -1, 1, grow, grow + 1, enc.ADJ_END_MAX, 0x7FFF_FFFF):
+            out.append((f"adjust_tail {d} on {n}", adjust_case([(65, d)]), f))
+        out.append((f"tail shrunk and regrown on {n}", adjust_case([(65, -6), (65, 6)]), f))
+        out.append((f"head grown, probe past data_end on {n}",
+                    adjust_case([(44, -8)], probe=n + 8 - 8), f))
+        out.append((f"head pulled in, probe before data on {n}",
+                    adjust_case([(44, 4)], probe=-4), f))
+        out.append((f"icmp_frag_needed's moves on {n}",
+                    adjust_case([(65, 14 + 28 - n), (44, -28)]), f))
+        out.append((f"head grown twice, tail shrunk on {n}",
+                    adjust_case([(44, -30), (44, -30), (65, -1)]), f))
+    return out
+
+
+@cocotb.test()
+async def adjust_directed(dut):
+    """bpf_xdp_adjust_head/tail at every boundary (the kernel's -EINVAL limits, the NIC's margin
+    and window: ADJUST_RANGE) against the model: action (r0 of each call, the new length, a load
+    at the new data), err, and the frame as it leaves (head margin, offset, length)."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    rng = random.Random(f"adjust-{tb.hdr_bytes}")
+    moved = 0
+    for name, insns, frame in adjust_cases(tb.hdr_bytes, rng):
+        if len(frame) > tb.pkt_bytes or sum(i.slots for i in insns) > tb.max_slots:
+            continue
+        err, _ = await chk.run(insns, frame, name)
+        if err == ExecError.NONE and (tb.last["frame_off"], tb.last["frame_len"]) != (
+                enc.NIC_HEADROOM, len(frame)):
+            moved += 1
+    dut._log.info("adjust: %s, %d frames moved", chk.results, moved)
+    # the cases must reach each outcome, or the test proves less than it claims
+    assert moved and {"NONE", "ADJUST_RANGE", "PKT_BOUNDS"} <= set(chk.results), chk.results
 
 
 @cocotb.test()
