@@ -217,7 +217,7 @@
 `define KIND_STACK 3'd3
 `define KIND_MAP 3'd4
 `define KIND_UNKNOWN 3'd5
-`define SLOT_CALL_COST(id) ((id) == 32'd1 ? 32'd24 : (id) == 32'd2 ? 32'd24 : (id) == 32'd3 ? 32'd24 : (id) == 32'd5 ? 32'd2 : (id) == 32'd7 ? 32'd2 : (id) == 32'd8 ? 32'd2 : (id) == 32'd12 ? 32'd2 : (id) == 32'd23 ? 32'd2 : (id) == 32'd28 ? 32'd66 : (id) == 32'd44 ? 32'd2 : (id) == 32'd51 ? 32'd24 : (id) == 32'd65 ? 32'd2 : (id) == 32'd189 ? 32'd258 : (id) == 32'd190 ? 32'd258 : 32'd1)
+`define SLOT_CALL_COST(id) ((id) == 32'd1 ? 32'd24 : (id) == 32'd2 ? 32'd24 : (id) == 32'd3 ? 32'd24 : (id) == 32'd5 ? 32'd2 : (id) == 32'd7 ? 32'd2 : (id) == 32'd8 ? 32'd2 : (id) == 32'd12 ? 32'd2 : (id) == 32'd23 ? 32'd2 : (id) == 32'd28 ? 32'd198 : (id) == 32'd44 ? 32'd2 : (id) == 32'd51 ? 32'd24 : (id) == 32'd65 ? 32'd2 : (id) == 32'd189 ? 32'd281 : (id) == 32'd190 ? 32'd281 : 32'd1)
 `define HELPER_MAP_LOOKUP_ELEM 32'd1
 `define HELPER_COST_MAP_LOOKUP_ELEM 24
 `define HELPER_MAP_UPDATE_ELEM 32'd2
@@ -235,7 +235,7 @@
 `define HELPER_REDIRECT 32'd23
 `define HELPER_COST_REDIRECT 2
 `define HELPER_CSUM_DIFF 32'd28
-`define HELPER_COST_CSUM_DIFF 66
+`define HELPER_COST_CSUM_DIFF 198
 `define HELPER_XDP_ADJUST_HEAD 32'd44
 `define HELPER_COST_XDP_ADJUST_HEAD 2
 `define HELPER_REDIRECT_MAP 32'd51
@@ -243,12 +243,12 @@
 `define HELPER_XDP_ADJUST_TAIL 32'd65
 `define HELPER_COST_XDP_ADJUST_TAIL 2
 `define HELPER_XDP_LOAD_BYTES 32'd189
-`define HELPER_COST_XDP_LOAD_BYTES 258
+`define HELPER_COST_XDP_LOAD_BYTES 281
 `define HELPER_XDP_STORE_BYTES 32'd190
-`define HELPER_COST_XDP_STORE_BYTES 258
+`define HELPER_COST_XDP_STORE_BYTES 281
 `define NIC_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd2 || (id) == 32'd3 || (id) == 32'd5 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
 // the helpers rtl/jitnic_exec.v implements (nic_helpers.NicHelper.rtl)
-`define RTL_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd51)
+`define RTL_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
 
 // map memory (jit/nic/mapmem.py): sizes, types, commands, layout, hash
 `define JITNIC_MAP_MEM_BYTES 262144

@@ -158,7 +158,9 @@ localparam [3:0]
     STATE_MST2  = 4'd8,   // second word of a map store that crosses a word boundary
     STATE_KEY   = 4'd9,   // map_lookup_elem: the next key bytes (loaded like LDX), or the LOOKUP
     STATE_DRAIN = 4'd10,  // exit: the write buffer's entries go out as WRITEs, then done
-    STATE_WAITG = 4'd11;  // waiting for m_grant (prandom), then the instruction runs again
+    STATE_WAITG = 4'd11,  // waiting for m_grant (prandom), then the instruction runs again
+    STATE_CSUM  = 4'd15,  // csum_diff: the next 8 or 4 bytes (loaded like LDX), or the result
+    STATE_COPY  = 4'd14;  // xdp_load/store_bytes: destination checks, then per chunk a load and a store
 
 // what a map port response continues with
 localparam [3:0]
@@ -180,6 +182,8 @@ reg [PC_W-1:0]   pc_reg = {PC_W{1'b0}}, pc_next;
 reg [SLOT_W-1:0] slot_addr_reg = {SLOT_W{1'b0}}, slot_addr_next;
 reg [31:0]       cnt_reg = 32'd0, cnt_next;
 reg [15:0]       len_reg = 16'd0;
+reg [15:0]       data_pos_reg = 16'd0;                    // data, data_end: positions from the
+reg [15:0]       end_pos_reg = 16'd0;                     // head margin's start (adjust_head/tail)
 reg [PC_W-1:0]   tlen_reg = {PC_W{1'b0}};                 // trace_len: the guard exit slot
 reg [63:0]       insn_reg = 64'd0;                        // instruction in flight (debug)
 reg [3:0]        wb_dst_reg = 4'd0, wb_dst_next;          // destination of a multi-cycle instruction
@@ -261,6 +265,67 @@ reg [63:0]       rmeta_reg = 64'd0, rmeta_next;        // encoding.redirect_meta
 reg [31:0]       prng_reg = 32'd0, prng_next;          // LFSR state after this attempt's draws
 reg              drew_reg = 1'b0, drew_next;
 reg              prandom_we_reg = 1'b0, prandom_we_next;
+
+// csum_diff in flight (issue 10, engineer "exh"): the `from` bytes (inverted), then the `to`
+// bytes, each read 8 bytes at a time while 8 remain, then 4, through the memory unit like LDX
+// (stack, window, packet RAM; exact bounds) into jitnic_csum
+localparam [63:0] EINVAL_R0 = 64'hFFFF_FFFF_FFFF_FFEA;                    // -EINVAL
+localparam [9:0]  CSUM_MAX = 10'd512;                                     // bytes (the kernel's limit)
+reg [63:0]       cs_addr_reg = 64'd0, cs_addr_next;    // next bytes to add
+reg [9:0]        cs_left_reg = 10'd0, cs_left_next;    // bytes of this part still to add
+reg [63:0]       cs_to_addr_reg = 64'd0, cs_to_addr_next;  // the `to` part, while `from` runs
+reg [9:0]        cs_to_left_reg = 10'd0, cs_to_left_next;
+reg              cs_inv_reg = 1'b0, cs_inv_next;       // adding `from` (inverted)
+reg              ld_cs_reg = 1'b0, ld_cs_next;         // the load in flight feeds the sum
+reg              cs_clear, cs_add;
+wire [31:0]      cs_sum;
+wire [32:0]      cs_sizes = {1'b0, rf_reg[2][31:0]} + {1'b0, rf_reg[4][31:0]};
+wire             cs_bad = rf_reg[2][1:0] != 2'd0 || rf_reg[4][1:0] != 2'd0
+                          || cs_sizes > {23'd0, CSUM_MAX};
+wire             cs_wide = cs_left_reg >= 10'd8;
+
+// xdp_load_bytes / xdp_store_bytes in flight (issue 10, engineer "exh"): a copy between the
+// packet (data + off) and r3, in chunks of 8 bytes while 8 remain, then 1 (exact bounds), each a
+// load then a store through the memory unit; backwards when the destination lies above the
+// source (the model copies the whole source first: memmove). load_bytes first checks its
+// destination's first and last byte as one access (the model's write: STORE_WINDOW, else the
+// region's bound), so a copy never faults halfway.
+localparam [63:0] EFAULT_R0 = 64'hFFFF_FFFF_FFFF_FFF2;                    // -EFAULT
+localparam [1:0]  CP_CHK1 = 2'd0, CP_CHK2 = 2'd1, CP_LOAD = 2'd2, CP_STORE = 2'd3;
+// (the packet as bpf_xdp_adjust_head/tail left it: data and data_end are the run's positions)
+localparam [31:0] PKT_POS0_32 = `JITNIC_PKT_DATA - `JITNIC_NIC_HEADROOM;
+localparam [63:0] PKT_POS0_64 = {32'd0, PKT_POS0_32};
+reg [63:0]       cp_src_reg = 64'd0, cp_src_next;      // source start address
+reg [63:0]       cp_dst_reg = 64'd0, cp_dst_next;      // destination start address
+reg [16:0]       cp_total_reg = 17'd0, cp_total_next;  // bytes of the copy
+reg [16:0]       cp_left_reg = 17'd0, cp_left_next;    // bytes still to copy
+reg              cp_back_reg = 1'b0, cp_back_next;     // highest chunk first
+reg [1:0]        cp_phase_reg = CP_CHK1, cp_phase_next;
+reg [3:0]        cp_e1_reg = 4'd0, cp_e1_next;         // the first byte's check
+reg [63:0]       cp_data_reg = 64'd0, cp_data_next;    // the chunk loaded
+reg              ld_cp_reg = 1'b0, ld_cp_next;         // the load in flight is a chunk
+wire [16:0]      cp_off_in = {1'b0, rf_reg[2][15:0]};
+wire [16:0]      cp_n_in = {1'b0, rf_reg[4][15:0]};
+wire             cp_efault = rf_reg[2][31:16] != 16'd0 || rf_reg[4][31:16] != 16'd0;
+wire [16:0]      cp_flen = {1'b0, end_pos_reg - data_pos_reg};
+wire [16:0]      cp_at = {1'b0, data_pos_reg} + cp_off_in;    // position of packet byte off
+wire [63:0]      cp_pkt = PKT_POS0_64 + {47'd0, cp_at};       // its address
+wire             cp_einval = cp_off_in + cp_n_in > cp_flen;
+localparam [16:0] HDR_END = `JITNIC_NIC_HEADROOM + HDR_BYTES;
+wire             cp_nowin = cp_at + cp_n_in > HDR_END;     // store_bytes past the window
+wire             cp_wide = cp_left_reg >= 17'd8;
+wire [16:0]      cp_k = cp_wide ? 17'd8 : 17'd1;
+wire [16:0]      cp_off = cp_back_reg ? cp_left_reg - cp_k : cp_total_reg - cp_left_reg;
+reg  [63:0]      cp_addr;                              // the memory unit's address this cycle
+always @* begin
+    case (cp_phase_reg)
+        CP_CHK1: cp_addr = cp_dst_reg;
+        CP_CHK2: cp_addr = cp_dst_reg + {47'd0, cp_total_reg} - 64'd1;
+        CP_LOAD: cp_addr = cp_src_reg + {47'd0, cp_off};
+        default: cp_addr = cp_dst_reg + {47'd0, cp_off};
+    endcase
+end
+wire             cp_chk = cp_phase_reg == CP_CHK1 || cp_phase_reg == CP_CHK2;
 
 // descriptor cache (4 entries, direct-mapped by map id; emptied at start and retry): the DESC
 // response (mapmem.desc_word) of the maps this attempt touches
@@ -390,11 +455,14 @@ wire h_cpu = d_imm == `HELPER_GET_SMP_PROCESSOR_ID;
 wire h_tail = d_imm == `HELPER_TAIL_CALL;
 wire h_redirect = d_imm == `HELPER_REDIRECT;
 wire h_rmap = d_imm == `HELPER_REDIRECT_MAP;
+wire h_csum = d_imm == `HELPER_CSUM_DIFF;
+wire h_lbytes = d_imm == `HELPER_XDP_LOAD_BYTES;
+wire h_sbytes = d_imm == `HELPER_XDP_STORE_BYTES;
 wire h_adjh = d_imm == `HELPER_XDP_ADJUST_HEAD;
 wire h_adjt = d_imm == `HELPER_XDP_ADJUST_TAIL;
 wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
-               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap
-                   || h_adjh || h_adjt);
+               && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum
+                   || h_lbytes || h_sbytes || h_adjh || h_adjt);
 // lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
 wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
                  || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
@@ -561,11 +629,17 @@ jitnic_memunit #(
     .WORD_W(WORD_W)
 ) memunit_inst (
     // STATE_KEY: map_lookup_elem's key, 8 bytes at a time, then byte by byte (exact bounds)
-    .req_base(state_reg == STATE_KEY ? key_addr_reg : (is_ldx ? src_val : dst_val)),
-    .req_off(state_reg == STATE_KEY ? 16'd0 : d_off),
-    .req_size(state_reg == STATE_KEY ? (key_left_reg >= 8'd8 ? 2'd3 : 2'd2) : d_opc[4:3]),
-    .req_store(state_reg == STATE_KEY ? 1'b0 : !is_ldx),
-    .req_wdata(is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
+    // STATE_CSUM: csum_diff's bytes, 8 at a time, then 4
+    // STATE_COPY: load/store_bytes' checks (1 byte), chunks (8 or 1 bytes)
+    .req_base(state_reg == STATE_KEY ? key_addr_reg : state_reg == STATE_CSUM ? cs_addr_reg
+              : state_reg == STATE_COPY ? cp_addr : (is_ldx ? src_val : dst_val)),
+    .req_off(state_reg == STATE_KEY || state_reg == STATE_CSUM || state_reg == STATE_COPY ? 16'd0 : d_off),
+    .req_size(state_reg == STATE_KEY ? (key_left_reg >= 8'd8 ? 2'd3 : 2'd2)
+              : state_reg == STATE_CSUM ? (cs_wide ? 2'd3 : 2'd0)
+              : state_reg == STATE_COPY ? (!cp_chk && cp_wide ? 2'd3 : 2'd2) : d_opc[4:3]),
+    .req_store(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 1'b0
+               : state_reg == STATE_COPY ? cp_phase_reg != CP_LOAD : !is_ldx),
+    .req_wdata(state_reg == STATE_COPY ? cp_data_reg : is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
     .data_pos(data_pos_reg),
     .end_pos(end_pos_reg),
     .req_err(mu_err),
@@ -588,6 +662,14 @@ jitnic_memunit #(
 wire [WORD_W-1:0] mu_word1 = mu_word + 1'b1;
 wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_word} >= WIN_WORDS;
 wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_word1} >= WIN_WORDS;
+
+// csum_diff's sum: the loaded bytes (LOAD/LOAD2 with ld_cs) go in as they come back
+jitnic_csum #(.MAX_BYTES(512)) csum_inst (
+    .clk(clk), .rst(rst),
+    .clear(cs_clear), .seed(rf_reg[5][31:0]),
+    .add(cs_add), .add_wide(ld_size_reg == 2'd3), .add_invert(cs_inv_reg), .data(mu_rsp_data),
+    .sum(cs_sum)
+);
 
 // stack banks: word w lives in bank w[0] at index w[5:1]
 wire [5:0] sw = mu_word[5:0];
@@ -632,9 +714,6 @@ end
 // data and data_end as positions from the start of the head margin (an unmoved frame: HEAD and
 // HEAD + pkt_len); the kernel's checks (jit/ebpf/helpers.py) in 34-bit signed arithmetic, then
 // the NIC's (jit/nic/stateful_exec.py): data inside the margin, a grown tail inside the window
-reg  [15:0] data_pos_reg = 16'd0;
-reg  [15:0] end_pos_reg = 16'd0;
-localparam [63:0] EINVAL_R0 = 64'hFFFF_FFFF_FFFF_FFEA;                  // -EINVAL
 localparam signed [33:0] ADJ_DATA_MIN = -34'sd`JITNIC_ADJ_EINVAL_BELOW;
 localparam signed [33:0] ADJ_END_MAX = `JITNIC_ADJ_END_MAX;
 localparam signed [33:0] ADJ_HLEN = `JITNIC_ETH_HLEN;
@@ -739,6 +818,23 @@ always @* begin
     drew_next = drew_reg;
     prandom_we_next = 1'b0;
     desc_err_next = desc_err_reg;
+    cs_addr_next = cs_addr_reg;
+    cs_left_next = cs_left_reg;
+    cs_to_addr_next = cs_to_addr_reg;
+    cs_to_left_next = cs_to_left_reg;
+    cs_inv_next = cs_inv_reg;
+    ld_cs_next = ld_cs_reg;
+    cp_src_next = cp_src_reg;
+    cp_dst_next = cp_dst_reg;
+    cp_total_next = cp_total_reg;
+    cp_left_next = cp_left_reg;
+    cp_back_next = cp_back_reg;
+    cp_phase_next = cp_phase_reg;
+    cp_e1_next = cp_e1_reg;
+    cp_data_next = cp_data_reg;
+    ld_cp_next = ld_cp_reg;
+    cs_clear = 1'b0;
+    cs_add = 1'b0;
     wb_clear = 1'b0;
     wb_wr = 1'b0;
     wb_wr_key = ma_abs[31:3];
@@ -912,6 +1008,49 @@ always @* begin
                     rf_wdata = {32'd0, prng_step};
                     adv = 1'b1;
                 end
+            end else if (is_call && h_csum) begin
+                // csum_diff(from r1, from_size r2, to r3, to_size r4, seed r5)
+                if (cs_bad) begin
+                    rf_we = 1'b1;
+                    rf_waddr = 4'd0;
+                    rf_wdata = EINVAL_R0;
+                    adv = 1'b1;
+                end else begin
+                    cs_clear = 1'b1;
+                    cs_addr_next = rf_reg[1];
+                    cs_left_next = rf_reg[2][9:0];
+                    cs_to_addr_next = rf_reg[3];
+                    cs_to_left_next = rf_reg[4][9:0];
+                    cs_inv_next = 1'b1;
+                    state_next = STATE_CSUM;
+                end
+            end else if (is_call && (h_lbytes || h_sbytes)) begin
+                // xdp_load_bytes / xdp_store_bytes(ctx r1 (unused), off r2, buf r3, len r4)
+                rf_waddr = 4'd0;
+                if (cp_efault) begin
+                    rf_we = 1'b1;
+                    rf_wdata = EFAULT_R0;
+                    adv = 1'b1;
+                end else if (cp_einval) begin
+                    rf_we = 1'b1;
+                    rf_wdata = EINVAL_R0;
+                    adv = 1'b1;
+                end else if (cp_n_in == 17'd0) begin
+                    rf_we = 1'b1;                  // (nothing copied; docs/exec.md known differences)
+                    rf_wdata = 64'd0;
+                    adv = 1'b1;
+                end else if (h_sbytes && cp_nowin) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_STORE_WINDOW;
+                end else begin
+                    cp_src_next = h_lbytes ? cp_pkt : rf_reg[3];
+                    cp_dst_next = h_lbytes ? rf_reg[3] : cp_pkt;
+                    cp_back_next = h_lbytes ? rf_reg[3] > cp_pkt : cp_pkt > rf_reg[3];
+                    cp_total_next = cp_n_in;
+                    cp_left_next = cp_n_in;
+                    cp_phase_next = h_lbytes ? CP_CHK1 : CP_LOAD;
+                    state_next = STATE_COPY;
+                end
             end else if (is_call) begin
                 // map helpers: lookup, redirect_map, tail_call
                 if (!h_is_handle) begin
@@ -1048,6 +1187,15 @@ always @* begin
             end else if (ld_key_reg) begin
                 key_wr = 1'b1;
                 state_next = STATE_KEY;
+            end else if (ld_cs_reg) begin
+                cs_add = 1'b1;
+                ld_cs_next = 1'b0;
+                state_next = STATE_CSUM;
+            end else if (ld_cp_reg) begin
+                cp_data_next = mu_rsp_data;
+                ld_cp_next = 1'b0;
+                cp_phase_next = CP_STORE;
+                state_next = STATE_COPY;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -1058,6 +1206,15 @@ always @* begin
             if (ld_key_reg) begin
                 key_wr = 1'b1;
                 state_next = STATE_KEY;
+            end else if (ld_cs_reg) begin
+                cs_add = 1'b1;
+                ld_cs_next = 1'b0;
+                state_next = STATE_CSUM;
+            end else if (ld_cp_reg) begin
+                cp_data_next = mu_rsp_data;
+                ld_cp_next = 1'b0;
+                cp_phase_next = CP_STORE;
+                state_next = STATE_COPY;
             end else begin
                 rf_we = 1'b1;
                 rf_wdata = mu_rsp_data;
@@ -1090,6 +1247,101 @@ always @* begin
                 pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
                 state_next = STATE_LOAD;
             end
+        end
+        STATE_CSUM: begin
+            if (cs_left_reg == 10'd0 && cs_inv_reg) begin
+                cs_addr_next = cs_to_addr_reg;     // `from` done: the `to` part
+                cs_left_next = cs_to_left_reg;
+                cs_inv_next = 1'b0;
+            end else if (cs_left_reg == 10'd0) begin
+                rf_we = 1'b1;
+                rf_waddr = 4'd0;
+                rf_wdata = {32'd0, cs_sum};
+                adv = 1'b1;
+            end else if (mu_err != `EXEC_ERR_NONE || mu_ctx) begin
+                fin = 1'b1;                        // (bytes in map memory: BAD_ADDRESS, docs/exec.md)
+                fin_err = mu_ctx ? `EXEC_ERR_CTX_ACCESS : mu_err;   // the model: helpers never read the context
+            end else begin
+                ld_map_next = 1'b0;
+                ld_key_next = 1'b0;
+                ld_cs_next = 1'b1;
+                ld_ctx_next = mu_ctx;
+                ld_stack_next = mu_stack;
+                ld_lo_win_next = mu_pkt && !mu_lo_ram;
+                ld_hi_win_next = mu_pkt && mu_span && !mu_hi_ram;
+                ld_lo_ram_next = mu_lo_ram;
+                ld_hi_ram_next = mu_hi_ram;
+                ld_word_next = mu_word;
+                ld_lane_next = mu_ctx ? 3'd0 : mu_lane;
+                ld_size_next = cs_wide ? 2'd3 : 2'd0;
+                ld_sx_next = 1'b0;
+                ld_ctx_data_next = mu_ctx_data;
+                pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                cs_addr_next = cs_addr_reg + (cs_wide ? 64'd8 : 64'd4);
+                cs_left_next = cs_left_reg - (cs_wide ? 10'd8 : 10'd4);
+                state_next = STATE_LOAD;
+            end
+        end
+        STATE_COPY: begin
+            case (cp_phase_reg)
+                CP_CHK1: begin
+                    // the destination's first byte: a STORE_WINDOW may still become the bound's fault
+                    if (mu_err != `EXEC_ERR_NONE && mu_err != `EXEC_ERR_STORE_WINDOW) begin
+                        fin = 1'b1;
+                        fin_err = mu_err;
+                    end else begin
+                        cp_e1_next = mu_err;
+                        cp_phase_next = CP_CHK2;
+                    end
+                end
+                CP_CHK2: begin
+                    // its last byte: outside the region wins over outside the window
+                    if (mu_err != `EXEC_ERR_NONE || cp_e1_reg != `EXEC_ERR_NONE) begin
+                        fin = 1'b1;
+                        fin_err = mu_err != `EXEC_ERR_NONE ? mu_err : cp_e1_reg;
+                    end else begin
+                        cp_phase_next = CP_LOAD;
+                    end
+                end
+                CP_LOAD: begin
+                    if (cp_left_reg == 17'd0) begin
+                        rf_we = 1'b1;
+                        rf_waddr = 4'd0;
+                        rf_wdata = 64'd0;
+                        adv = 1'b1;
+                    end else if (mu_err != `EXEC_ERR_NONE || mu_ctx) begin
+                        fin = 1'b1;                // (a source in map memory: BAD_ADDRESS, docs/exec.md)
+                        fin_err = mu_ctx ? `EXEC_ERR_CTX_ACCESS : mu_err;
+                    end else begin
+                        ld_map_next = 1'b0;
+                        ld_key_next = 1'b0;
+                        ld_cp_next = 1'b1;
+                        ld_ctx_next = 1'b0;
+                        ld_stack_next = mu_stack;
+                        ld_lo_win_next = mu_pkt && !mu_lo_ram;
+                        ld_hi_win_next = mu_pkt && mu_span && !mu_hi_ram;
+                        ld_lo_ram_next = mu_lo_ram;
+                        ld_hi_ram_next = mu_hi_ram;
+                        ld_word_next = mu_word;
+                        ld_lane_next = mu_lane;
+                        ld_size_next = cp_wide ? 2'd3 : 2'd2;
+                        ld_sx_next = 1'b0;
+                        pkt_rd_en_int = mu_lo_ram || mu_hi_ram;
+                        state_next = STATE_LOAD;
+                    end
+                end
+                default: begin                     // CP_STORE (its range was checked: cannot fault)
+                    if (mu_err != `EXEC_ERR_NONE) begin
+                        fin = 1'b1;
+                        fin_err = mu_err;
+                    end else begin
+                        win_we = mu_pkt;
+                        stk_we = mu_stack;
+                        cp_left_next = cp_left_reg - cp_k;
+                        cp_phase_next = CP_LOAD;
+                    end
+                end
+            endcase
         end
         STATE_MST2: begin
             wb_wr = 1'b1;
@@ -1328,6 +1580,21 @@ always @(posedge clk) begin
     drew_reg <= drew_next;
     prandom_we_reg <= prandom_we_next;
     desc_err_reg <= desc_err_next;
+    cs_addr_reg <= cs_addr_next;
+    cs_left_reg <= cs_left_next;
+    cs_to_addr_reg <= cs_to_addr_next;
+    cs_to_left_reg <= cs_to_left_next;
+    cs_inv_reg <= cs_inv_next;
+    ld_cs_reg <= ld_cs_next;
+    cp_src_reg <= cp_src_next;
+    cp_dst_reg <= cp_dst_next;
+    cp_total_reg <= cp_total_next;
+    cp_left_reg <= cp_left_next;
+    cp_back_reg <= cp_back_next;
+    cp_phase_reg <= cp_phase_next;
+    cp_e1_reg <= cp_e1_next;
+    cp_data_reg <= cp_data_next;
+    ld_cp_reg <= ld_cp_next;
 
     done_reg <= done_next;
     action_reg <= action_next;

@@ -34,6 +34,8 @@ CASES = [
     ("jitnic_wbuf", {"ENTRIES": 1, "KEY_W": 8}),
     ("jitnic_realign", {}),
     ("jitnic_realign", {"DATA_WIDTH": 512, "CHAN_W": 66}),
+    ("jitnic_csum", {}),
+    ("jitnic_csum", {"MAX_BYTES": 8}),
 ]
 BENCH_HDL = PROJECT_ROOT / "tb" / "common" / "hdl"
 

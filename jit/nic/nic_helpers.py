@@ -36,8 +36,14 @@ class NicHelper:
 # bucket slot); copies move 8 bytes a cycle over the largest length the call can take.
 COST_MAP_OP = 24
 COST_SIMPLE = 2
-COST_CSUM = 2 + 512 // 8          # csum_diff: at most 512 bytes (the kernel's limit)
-COST_BYTES = 2 + enc.PKT_BYTES // 8
+# csum_diff: at most 512 bytes (the kernel's limit); the RTL reads 8 bytes per load (4 for a
+# remainder: 65 loads at most over the two parts), each load 3 cycles at worst (two packet RAM
+# words), plus the call, the switch to `to` and the result (docs/exec.md, measured by tb/exec)
+COST_CSUM = 3 + 3 * (512 // 8 + 1)
+# load/store_bytes: the copy fits its destination (the stack, or the header window; checked before
+# it starts), 8 bytes per chunk (load, store; 4 cycles when the load reads two packet RAM words),
+# then up to 7 single bytes (3 cycles each), plus the call, load_bytes' two checks and the result
+COST_BYTES = 4 + 4 * (max(512, enc.HDR_BYTES) // 8) + 3 * 7
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
@@ -48,12 +54,12 @@ NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(8, COST_SIMPLE, rtl=True),  # get_smp_processor_id
     NicHelper(12, COST_SIMPLE, rtl=True),  # tail_call: a guard on the prog_array slot
     NicHelper(23, COST_SIMPLE, rtl=True),  # redirect
-    NicHelper(28, COST_CSUM),  # csum_diff
-    NicHelper(44, COST_SIMPLE),  # xdp_adjust_head
+    NicHelper(28, COST_CSUM, rtl=True),  # csum_diff (rtl/jitnic_csum.v)
+    NicHelper(44, COST_SIMPLE, rtl=True),  # xdp_adjust_head (head margin NIC_HEADROOM)
     NicHelper(51, COST_MAP_OP, rtl=True),  # redirect_map (devmap)
-    NicHelper(65, COST_SIMPLE),  # xdp_adjust_tail
-    NicHelper(189, COST_BYTES),  # xdp_load_bytes
-    NicHelper(190, COST_BYTES),  # xdp_store_bytes
+    NicHelper(65, COST_SIMPLE, rtl=True),  # xdp_adjust_tail (grows only inside the window)
+    NicHelper(189, COST_BYTES, rtl=True),  # xdp_load_bytes
+    NicHelper(190, COST_BYTES, rtl=True),  # xdp_store_bytes
 )}
 MAP_HELPERS = frozenset({1, 2, 3, 51}) # counted in MAP_OPS (redirect_map reads the devmap)
 MAP_WRITE_HELPERS = frozenset({2, 3})  # each takes a write-buffer entry
