@@ -1201,7 +1201,8 @@ async def map_directed(dut):
 V2_COSTS = {"desc (first use of a map)": 5, "map load": 5, "map load crossing a word": 8,
             "map store": 1, "drain per buffered word": 4, "atomic": 4,
             "lookup, 4-byte key": 1 + 2 * 4 + 1 + 3, "prandom": 1, "smp_processor_id": 1,
-            "redirect": 1, "redirect_map (devmap)": 4, "tail_call": 7}
+            "redirect": 1, "redirect_map (devmap)": 4, "tail_call": 7,
+            "xdp_adjust_head": 1, "xdp_adjust_tail": 1}
 
 
 def adjust_case(calls: list[tuple[int, int]], probe: int = 0) -> list[Insn]:
@@ -1331,7 +1332,9 @@ async def v2_costs(dut):
                                                   isa.call_helper(51)]),
                        ("tail_call", [isa.mov64_reg(1, 7),
                                       isa.ld_imm64(2, memmap.map_handle(V2_FD["progs"])),
-                                      isa.mov64_imm(3, 0), isa.mov64_imm(4, 0), isa.call_helper(12)])):
+                                      isa.mov64_imm(3, 0), isa.mov64_imm(4, 0), isa.call_helper(12)]),
+                       ("xdp_adjust_head", [isa.mov64_reg(1, 7), isa.mov64_imm(2, -4), isa.call_helper(44)]),
+                       ("xdp_adjust_tail", [isa.mov64_reg(1, 7), isa.mov64_imm(2, -1), isa.call_helper(65)])):
         setup = call[:-1]
         base = await cycles(*setup)
         c1 = await cycles(*setup, call[-1])
@@ -1348,6 +1351,9 @@ async def v2_costs(dut):
 # ---- real v2 traces: the shipped map programs ------------------------------------------------------
 V2_PROGRAMS = ("land_filter", "port_filter_subprog", "proto_stats", "deny_list", "config_filter",
                "tail_dispatch")
+# the programs that move the frame (adjust_head/tail; csum_diff): their traces are 101 and 152
+# slots, run by test_exec_adjust_traces on an executor with room for them
+ADJUST_PROGRAMS = ("ipip_encap", "icmp_frag_needed")
 V2_SECTION = {"tail_dispatch": "tail_dispatch"}
 V2_FRAMES = int(os.environ.get("EXEC_V2_FRAMES", "40"))     # frames traced per program
 
@@ -1418,7 +1424,8 @@ async def v2_programs(dut):
     await tb.reset()
     rng = random.Random(f"v2-{tb.max_slots}-{tb.hdr_bytes}-{tb.pkt_bytes}")
     total = {}
-    for name in V2_PROGRAMS:
+    names = os.environ.get("EXEC_V2_PROGRAMS")
+    for name in names.split(",") if names else V2_PROGRAMS:
         linked, maps_in, frames, traces = program_traces(name, tb, rng)
         rt = XdpRuntime(linked, maps_in=maps_in)
         randomize_maps(rt, rng)
@@ -1434,6 +1441,9 @@ async def v2_programs(dut):
             total[k] = total.get(k, 0) + v
         if tb.max_slots >= 64 and name != "land_filter":
             assert traces, f"{name}: no trace fits this executor"
+        if name in ADJUST_PROGRAMS:
+            assert any(i.opcode == 0x85 and i.imm in (44, 65) for c in traces
+                       for i in isa.decode(c)), f"{name}: no trace moves the frame"
     dut._log.info("v2 programs: %s", total)
     assert total.get("NONE", 0) > 0 and (tb.max_slots < 64 or total.get("GUARD", 0) > 0), total
 
@@ -1742,3 +1752,12 @@ CONFIGS = [
                          + ("-prefetch" if c.get("PREFETCH") else ""))
 def test_exec(cfg):
     run_cocotb("jitnic_exec", "tb.exec.test_exec", parameters=cfg)
+
+
+@pytest.mark.rtl
+def test_exec_adjust_traces():
+    """The real traces of the programs that move the frame (ipip_encap, icmp_frag_needed) on the
+    RTL and the model, on an executor long enough for them."""
+    run_cocotb("jitnic_exec", "tb.exec.test_exec",
+               parameters=dict(MAX_TRACE_LEN=160, HDR_BYTES=128, PKT_BYTES=2048, PREFETCH=1),
+               testcase="v2_programs", extra_env={"EXEC_V2_PROGRAMS": ",".join(ADJUST_PROGRAMS)})
