@@ -311,7 +311,8 @@ wire [16:0]      cp_flen = {1'b0, end_pos_reg - data_pos_reg};
 wire [16:0]      cp_at = {1'b0, data_pos_reg} + cp_off_in;    // position of packet byte off
 wire [63:0]      cp_pkt = PKT_POS0_64 + {47'd0, cp_at};       // its address
 wire             cp_einval = cp_off_in + cp_n_in > cp_flen;
-localparam [16:0] HDR_END = `JITNIC_NIC_HEADROOM + HDR_BYTES;
+localparam integer HDR_END_I = `JITNIC_NIC_HEADROOM + HDR_BYTES;
+localparam [16:0] HDR_END = HDR_END_I[16:0];
 wire             cp_nowin = cp_at + cp_n_in > HDR_END;     // store_bytes past the window
 wire             cp_wide = cp_left_reg >= 17'd8;
 wire [16:0]      cp_k = cp_wide ? 17'd8 : 17'd1;
@@ -717,8 +718,10 @@ end
 localparam signed [33:0] ADJ_DATA_MIN = -34'sd`JITNIC_ADJ_EINVAL_BELOW;
 localparam signed [33:0] ADJ_END_MAX = `JITNIC_ADJ_END_MAX;
 localparam signed [33:0] ADJ_HLEN = `JITNIC_ETH_HLEN;
-localparam signed [33:0] ADJ_WIN_END = HEAD + HDR_BYTES;
-localparam signed [33:0] ADJ_PKT_MAX = PKT_BYTES;
+localparam integer ADJ_WIN_END_I = HEAD + HDR_BYTES;
+localparam integer ADJ_PKT_MAX_I = PKT_BYTES;
+localparam signed [33:0] ADJ_WIN_END = {2'b00, ADJ_WIN_END_I};
+localparam signed [33:0] ADJ_PKT_MAX = {2'b00, ADJ_PKT_MAX_I};
 wire signed [33:0] adj_delta = $signed({{2{rf_reg[2][31]}}, rf_reg[2][31:0]});
 wire signed [33:0] adj_data = $signed({18'd0, data_pos_reg});
 wire signed [33:0] adj_end = $signed({18'd0, end_pos_reg});

@@ -25,6 +25,7 @@ CASES = [
     ("jitnic_match", {"N_ENTRIES": 1, "MAX_ATOMS": 1, "HDR_BYTES": 64, "N_SLOTS": 1, "TAG_W": 1}),
     ("jitnic_exec", {}),
     ("jitnic_exec", {"PREFETCH": 1}),
+    ("jitnic_exec", {"MAX_TRACE_LEN": 64, "HDR_BYTES": 128, "PKT_BYTES": 2048}),   # as tb/exec: -G
     # the bench top of the fast benches (tb/common/hdl), at the e2e corners
     ("jitnic_tb_top", {}),
     ("jitnic_tb_top", {"N_ENTRIES": 4, "DATA_WIDTH": 512}),
