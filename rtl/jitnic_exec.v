@@ -22,7 +22,10 @@
  * last instruction. See docs/exec.md.
  *
  * Memory: the header window is a register copy of `hdr_in` taken at `start` (stores write it,
- * `hdr_out` shows it); packet bytes at/after HDR_BYTES come through the packet RAM read port; the
+ * `hdr_out` shows it) behind a head margin of NIC_HEADROOM zero bytes (bpf_xdp_adjust_head grows
+ * the frame into it; `head_out` shows it); packet bytes at/after HDR_BYTES come through the packet
+ * RAM read port. Packet addresses are checked against the run's data/data_end, which
+ * bpf_xdp_adjust_head/tail move (`frame_off`/`frame_len` give the frame that leaves); the
  * 512-byte stack is two 32 x 64-bit RAM banks (even/odd words, so an unaligned access reads both
  * of its words at once) plus one "written" bit per word that makes never-written words read as 0,
  * as if the stack were cleared at every start. Address checks live in jitnic_memunit, ALU
@@ -93,7 +96,13 @@ module jitnic_exec #(
     output wire [63:0]            dbg_insn,    // the instruction in flight
 
     // bpf_ktime_get_ns: the frame's timestamp (ns, the capture time), sampled at start
-    input  wire [63:0]            pkt_ts
+    input  wire [63:0]            pkt_ts,
+    // bpf_xdp_adjust_head/tail (valid from done until the next start, like hdr_out): the head
+    // margin as the trace left it, and the frame that leaves: its first byte's position (the
+    // margin starts at 0, an unmoved frame at NIC_HEADROOM) and its length
+    output wire [`JITNIC_NIC_HEADROOM*8-1:0] head_out,
+    output wire [15:0]            frame_off,
+    output wire [15:0]            frame_len
 );
 
 function integer clog2;
@@ -108,8 +117,15 @@ function integer clog2;
 endfunction
 
 localparam PC_W = SLOT_W + 1;                           // pc counts up to MAX_TRACE_LEN
+// packet words are counted from the start of the head margin: window words (margin, then the
+// header window) below WIN_WORDS, packet RAM word w - HEAD_WORDS after
+localparam HEAD = `JITNIC_NIC_HEADROOM;
+localparam HEAD_WORDS = HEAD / 8;
+localparam [15:0] HEAD16 = HEAD;
 localparam HDR_WORDS = HDR_BYTES / 8;
-localparam WORD_W = PKT_ADDR_W > 6 ? PKT_ADDR_W : 6;    // packet and stack word indices
+localparam WIN_WORDS = HEAD_WORDS + HDR_WORDS;
+localparam POS_W = clog2((HEAD + PKT_BYTES) / 8);
+localparam WORD_W = POS_W > 6 ? POS_W : 6;              // packet and stack word indices
 localparam [31:0] PC_END = MAX_TRACE_LEN;
 
 initial begin
@@ -168,6 +184,8 @@ reg [PC_W-1:0]   pc_reg = {PC_W{1'b0}}, pc_next;
 reg [SLOT_W-1:0] slot_addr_reg = {SLOT_W{1'b0}}, slot_addr_next;
 reg [31:0]       cnt_reg = 32'd0, cnt_next;
 reg [15:0]       len_reg = 16'd0;
+reg [15:0]       data_pos_reg = 16'd0;                    // data, data_end: positions from the
+reg [15:0]       end_pos_reg = 16'd0;                     // head margin's start (adjust_head/tail)
 reg [PC_W-1:0]   tlen_reg = {PC_W{1'b0}};                 // trace_len: the guard exit slot
 reg [63:0]       insn_reg = 64'd0;                        // instruction in flight (debug)
 reg [3:0]        wb_dst_reg = 4'd0, wb_dst_next;          // destination of a multi-cycle instruction
@@ -195,7 +213,7 @@ reg [31:0]       cycles_reg = 32'd0, cycles_next;
 
 // storage
 reg [63:0]            rf_reg [0:15];                       // r0..r10 (r11..r15 never written)
-reg [HDR_BYTES*8-1:0] win_reg = {HDR_BYTES*8{1'b0}};       // header window copy
+reg [WIN_WORDS*64-1:0] win_reg = {WIN_WORDS*64{1'b0}};     // head margin + header window copy
 reg [HDR_BYTES*8-1:0] win0_reg = {HDR_BYTES*8{1'b0}};      // the window as sampled at start (retry)
 reg [63:0]            stk_even_mem [0:31];                 // stack words 0, 2, .., 62
 reg [63:0]            stk_odd_mem [0:31];                  // stack words 1, 3, .., 63
@@ -276,7 +294,9 @@ wire             cs_wide = cs_left_reg >= 10'd8;
 // region's bound), so a copy never faults halfway.
 localparam [63:0] EFAULT_R0 = 64'hFFFF_FFFF_FFFF_FFF2;                    // -EFAULT
 localparam [1:0]  CP_CHK1 = 2'd0, CP_CHK2 = 2'd1, CP_LOAD = 2'd2, CP_STORE = 2'd3;
-localparam [63:0] PKT_DATA64 = {32'd0, `JITNIC_PKT_DATA};
+// (the packet as bpf_xdp_adjust_head/tail left it: data and data_end are the run's positions)
+localparam [31:0] PKT_POS0_32 = `JITNIC_PKT_DATA - `JITNIC_NIC_HEADROOM;
+localparam [63:0] PKT_POS0_64 = {32'd0, PKT_POS0_32};
 reg [63:0]       cp_src_reg = 64'd0, cp_src_next;      // source start address
 reg [63:0]       cp_dst_reg = 64'd0, cp_dst_next;      // destination start address
 reg [16:0]       cp_total_reg = 17'd0, cp_total_next;  // bytes of the copy
@@ -289,9 +309,13 @@ reg              ld_cp_reg = 1'b0, ld_cp_next;         // the load in flight is 
 wire [16:0]      cp_off_in = {1'b0, rf_reg[2][15:0]};
 wire [16:0]      cp_n_in = {1'b0, rf_reg[4][15:0]};
 wire             cp_efault = rf_reg[2][31:16] != 16'd0 || rf_reg[4][31:16] != 16'd0;
-wire             cp_einval = cp_off_in + cp_n_in > {1'b0, len_reg};
-wire [31:0]      cp_end = {15'd0, cp_off_in + cp_n_in};
-wire             cp_nowin = cp_end > HDR_BYTES;                // store_bytes past the window
+wire [16:0]      cp_flen = {1'b0, end_pos_reg - data_pos_reg};
+wire [16:0]      cp_at = {1'b0, data_pos_reg} + cp_off_in;    // position of packet byte off
+wire [63:0]      cp_pkt = PKT_POS0_64 + {47'd0, cp_at};       // its address
+wire             cp_einval = cp_off_in + cp_n_in > cp_flen;
+localparam integer HDR_END_I = `JITNIC_NIC_HEADROOM + HDR_BYTES;
+localparam [16:0] HDR_END = HDR_END_I[16:0];
+wire             cp_nowin = cp_at + cp_n_in > HDR_END;     // store_bytes past the window
 wire             cp_wide = cp_left_reg >= 17'd8;
 wire [16:0]      cp_k = cp_wide ? 17'd8 : 17'd1;
 wire [16:0]      cp_off = cp_back_reg ? cp_left_reg - cp_k : cp_total_reg - cp_left_reg;
@@ -327,7 +351,8 @@ assign slot_addr = PREFETCH != 0 && state_reg == STATE_IDLE ? {SLOT_W{1'b0}} : s
 assign done = done_reg;
 assign action = action_reg;
 assign err = err_reg;
-assign hdr_out = win_reg;
+assign hdr_out = win_reg[HEAD*8 +: HDR_BYTES*8];
+assign head_out = win_reg[HEAD*8-1:0];
 assign cycles = cycles_reg;
 assign dbg_pc = pc_reg[SLOT_W-1:0];
 assign dbg_insn = state_reg == STATE_EXEC ? slot_data : insn_reg;
@@ -445,9 +470,11 @@ wire h_csum = d_imm == `HELPER_CSUM_DIFF;
 wire h_lbytes = d_imm == `HELPER_XDP_LOAD_BYTES;
 wire h_sbytes = d_imm == `HELPER_XDP_STORE_BYTES;
 wire h_ktime = d_imm == `HELPER_KTIME_GET_NS;
+wire h_adjh = d_imm == `HELPER_XDP_ADJUST_HEAD;
+wire h_adjt = d_imm == `HELPER_XDP_ADJUST_TAIL;
 wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
                && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum
-                   || h_lbytes || h_sbytes || h_ktime);
+                   || h_lbytes || h_sbytes || h_ktime || h_adjh || h_adjt);
 // lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
 wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
                  || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
@@ -625,7 +652,8 @@ jitnic_memunit #(
     .req_store(state_reg == STATE_KEY || state_reg == STATE_CSUM ? 1'b0
                : state_reg == STATE_COPY ? cp_phase_reg != CP_LOAD : !is_ldx),
     .req_wdata(state_reg == STATE_COPY ? cp_data_reg : is_st ? {{32{d_imm[31]}}, d_imm} : src_val),
-    .pkt_len(len_reg),
+    .data_pos(data_pos_reg),
+    .end_pos(end_pos_reg),
     .req_err(mu_err),
     .req_ctx(mu_ctx),
     .req_pkt(mu_pkt),
@@ -644,8 +672,8 @@ jitnic_memunit #(
 );
 
 wire [WORD_W-1:0] mu_word1 = mu_word + 1'b1;
-wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_word} >= HDR_WORDS;
-wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_word1} >= HDR_WORDS;
+wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_word} >= WIN_WORDS;
+wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_word1} >= WIN_WORDS;
 
 // csum_diff's sum: the loaded bytes (LOAD/LOAD2 with ld_cs) go in as they come back
 jitnic_csum #(.MAX_BYTES(512)) csum_inst (
@@ -694,6 +722,33 @@ always @* begin
     end
 end
 
+// ---- bpf_xdp_adjust_head / bpf_xdp_adjust_tail (issue 10, helpers 44 and 65) -----------------
+// data and data_end as positions from the start of the head margin (an unmoved frame: HEAD and
+// HEAD + pkt_len); the kernel's checks (jit/ebpf/helpers.py) in 34-bit signed arithmetic, then
+// the NIC's (jit/nic/stateful_exec.py): data inside the margin, a grown tail inside the window
+localparam signed [33:0] ADJ_DATA_MIN = -34'sd`JITNIC_ADJ_EINVAL_BELOW;
+localparam signed [33:0] ADJ_END_MAX = `JITNIC_ADJ_END_MAX;
+localparam signed [33:0] ADJ_HLEN = `JITNIC_ETH_HLEN;
+localparam integer ADJ_WIN_END_I = HEAD + HDR_BYTES;
+localparam integer ADJ_PKT_MAX_I = PKT_BYTES;
+localparam signed [33:0] ADJ_WIN_END = {2'b00, ADJ_WIN_END_I};
+localparam signed [33:0] ADJ_PKT_MAX = {2'b00, ADJ_PKT_MAX_I};
+wire signed [33:0] adj_delta = $signed({{2{rf_reg[2][31]}}, rf_reg[2][31:0]});
+wire signed [33:0] adj_data = $signed({18'd0, data_pos_reg});
+wire signed [33:0] adj_end = $signed({18'd0, end_pos_reg});
+wire signed [33:0] adj_new = (h_adjh ? adj_data : adj_end) + adj_delta;
+wire adj_einval = h_adjh ? (adj_new < ADJ_DATA_MIN || adj_new > adj_end - ADJ_HLEN)
+                         : (adj_new > ADJ_END_MAX || adj_new < adj_data + ADJ_HLEN);
+wire adj_range = !adj_einval && (h_adjh ? adj_new < 34'sd0
+                                        : (adj_new - adj_data > ADJ_PKT_MAX
+                                           || (adj_new > adj_end && adj_new > ADJ_WIN_END)));
+/* verilator lint_off UNUSEDSIGNAL */
+wire [15:0] adj_new_pos = adj_new[15:0];     // in range when it is written
+/* verilator lint_on UNUSEDSIGNAL */
+
+assign frame_off = data_pos_reg;
+assign frame_len = end_pos_reg - data_pos_reg;
+
 // ---- control -----------------------------------------------------------------------------------
 reg              rf_we;
 reg  [3:0]       rf_waddr;
@@ -703,6 +758,8 @@ reg              stk_we;
 reg              pkt_rd_en_int;
 /* verilator lint_off UNUSEDSIGNAL */
 reg [WORD_W-1:0] pkt_rd_word;  // packet words need only the low PKT_ADDR_W bits
+localparam [WORD_W-1:0] HEAD_WORDS_W = HEAD_WORDS[WORD_W-1:0];
+wire [WORD_W-1:0] pkt_ram_word = pkt_rd_word - HEAD_WORDS_W;   // the RAM holds the frame alone
 /* verilator lint_on UNUSEDSIGNAL */
 reg              adv;          // the instruction at pc is complete: go to pc + 1
 reg [3:0]        adv_state;    // state for pc + 1
@@ -713,9 +770,10 @@ reg              tc_fin;       // tail_call: the slot held tc_seen
 reg [31:0]       tc_seen;
 reg              key_clear, key_wr, key_set;
 reg              desc_err_reg = 1'b0, desc_err_next;   // a refused descriptor: 1 MAP_ACCESS, 0 BAD_ADDRESS
+reg              adj_we;                               // adjust_head/tail moves data or data_end
 
 assign pkt_rd_en = pkt_rd_en_int;
-assign pkt_rd_addr = pkt_rd_word[PKT_ADDR_W-1:0];
+assign pkt_rd_addr = pkt_ram_word[PKT_ADDR_W-1:0];
 
 wire [PC_W-1:0] pc_inc = pc_reg + 1'b1;
 
@@ -820,6 +878,7 @@ always @* begin
     div_start = 1'b0;
     pkt_rd_en_int = 1'b0;
     pkt_rd_word = mu_lo_ram ? mu_word : mu_word1;
+    adj_we = 1'b0;
     adv = 1'b0;
     adv_state = STATE_EXEC;
     fin = 1'b0;
@@ -940,6 +999,18 @@ always @* begin
                     rmeta_next = {30'd0, 2'd1, rf_reg[1][31:0]};  // RedirectKind.IFINDEX
                 end
                 adv = 1'b1;
+            end else if (is_call && (h_adjh || h_adjt)) begin
+                // bpf_xdp_adjust_head/tail: -EINVAL as the kernel, ADJUST_RANGE beyond the NIC
+                if (adj_range) begin
+                    fin = 1'b1;
+                    fin_err = `EXEC_ERR_ADJUST_RANGE;
+                end else begin
+                    rf_we = 1'b1;
+                    rf_waddr = 4'd0;
+                    rf_wdata = adj_einval ? EINVAL_R0 : 64'd0;
+                    adj_we = !adj_einval;
+                    adv = 1'b1;
+                end
             end else if (is_call && h_prandom) begin
                 if (!m_grant) begin
                     state_next = STATE_WAITG;
@@ -991,10 +1062,9 @@ always @* begin
                     fin = 1'b1;
                     fin_err = `EXEC_ERR_STORE_WINDOW;
                 end else begin
-                    cp_src_next = h_lbytes ? PKT_DATA64 + {47'd0, cp_off_in} : rf_reg[3];
-                    cp_dst_next = h_lbytes ? rf_reg[3] : PKT_DATA64 + {47'd0, cp_off_in};
-                    cp_back_next = h_lbytes ? rf_reg[3] > PKT_DATA64 + {47'd0, cp_off_in}
-                                            : PKT_DATA64 + {47'd0, cp_off_in} > rf_reg[3];
+                    cp_src_next = h_lbytes ? cp_pkt : rf_reg[3];
+                    cp_dst_next = h_lbytes ? rf_reg[3] : cp_pkt;
+                    cp_back_next = h_lbytes ? rf_reg[3] > cp_pkt : cp_pkt > rf_reg[3];
                     cp_total_next = cp_n_in;
                     cp_left_next = cp_n_in;
                     cp_phase_next = h_lbytes ? CP_CHK1 : CP_LOAD;
@@ -1612,17 +1682,34 @@ always @(posedge clk) begin
     end
 end
 
-// header window: copied at start, written by packet stores (bytes of words w and w+1)
+// header window: copied at start (behind a zero head margin), written by packet stores (bytes of
+// words w and w+1); data/data_end: set at start, moved by adjust_head/tail (a grown tail's bytes
+// are cleared, as the kernel does)
 integer j, wb;
 always @(posedge clk) begin
     if (state_reg == STATE_IDLE && start) begin
-        win_reg <= hdr_in;
+        win_reg <= {hdr_in, {HEAD*8{1'b0}}};
         win0_reg <= hdr_in;
         len_reg <= pkt_len;
+        data_pos_reg <= HEAD16;
+        end_pos_reg <= HEAD16 + pkt_len;
     end else if (state_reg == STATE_IDLE && retry) begin
-        win_reg <= win0_reg;             // the frame as it was at start (pkt_len kept)
+        win_reg <= {win0_reg, {HEAD*8{1'b0}}};   // the frame as it was at start (pkt_len kept)
+        data_pos_reg <= HEAD16;
+        end_pos_reg <= HEAD16 + len_reg;
+    end else if (adj_we) begin
+        if (h_adjh) begin
+            data_pos_reg <= adj_new_pos;
+        end else begin
+            end_pos_reg <= adj_new_pos;
+            for (j = 0; j < WIN_WORDS * 8; j = j + 1) begin
+                if (j >= end_pos_reg && j < adj_new_pos) begin
+                    win_reg[8*j +: 8] <= 8'd0;
+                end
+            end
+        end
     end else if (win_we) begin
-        for (j = 0; j < HDR_WORDS; j = j + 1) begin
+        for (j = 0; j < WIN_WORDS; j = j + 1) begin
             for (wb = 0; wb < 8; wb = wb + 1) begin
                 if (mu_word == j[WORD_W-1:0] && mu_line_be[wb]) begin
                     win_reg[(8*j+wb)*8 +: 8] <= mu_line_data[8*wb +: 8];

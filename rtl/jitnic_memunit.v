@@ -15,10 +15,12 @@
  *   - [CTX_BASE, PKT_BASE): aligned 4-byte load of one of the six xdp_md fields, else
  *                                                                  EXEC_ERR_CTX_ACCESS
  *   - [PKT_BASE, STACK_BASE): every byte in [data, data_end) (and inside the PKT_BYTES buffer),
- *     else EXEC_ERR_PKT_BOUNDS; stores also below data + HDR_BYTES, else EXEC_ERR_STORE_WINDOW
+ *     else EXEC_ERR_PKT_BOUNDS; stores also below frame byte HDR_BYTES, else EXEC_ERR_STORE_WINDOW.
+ *     data and data_end are the run's (bpf_xdp_adjust_head/tail move them), given as positions
+ *     from the start of the head margin (NIC_HEADROOM bytes in front of the frame's first byte)
  *   - [STACK_BASE, MAP_BASE): every byte in [STACK_BASE, STACK_TOP), else EXEC_ERR_STACK_BOUNDS
- *   An access that passes touches 64-bit word `req_word` of its region (packet: frame byte 8w is
- *   data + 8w; stack: STACK_BASE + 8w) from byte `req_lane`, and word req_word + 1 when
+ *   An access that passes touches 64-bit word `req_word` of its region (packet: positions 8w..
+ *   8w+7, the head margin's words first; stack: STACK_BASE + 8w) from byte `req_lane`, and word req_word + 1 when
  *   `req_span`. Store data and byte enables are laid out on the 16 byte lanes of those two words
  *   (lanes 0..7 word req_word, 8..15 word req_word + 1), zero outside the enabled lanes.
  *
@@ -37,7 +39,8 @@ module jitnic_memunit #(
     input  wire [1:0]        req_size,      // opcode[4:3]: W 0, H 1, B 2, DW 3
     input  wire              req_store,     // 1: ST/STX, 0: LDX
     input  wire [63:0]       req_wdata,     // store value (low size bytes are stored)
-    input  wire [15:0]       pkt_len,       // frame length: data_end = data + pkt_len
+    input  wire [15:0]       data_pos,      // data (position: frame byte 0 is NIC_HEADROOM)
+    input  wire [15:0]       end_pos,       // data_end (position)
     output reg  [3:0]        req_err,       // `EXEC_ERR_*; EXEC_ERR_NONE when the access may go ahead
     output wire              req_ctx,       // the address is in the context region
     output wire              req_pkt,       // ... in the packet region
@@ -66,6 +69,8 @@ localparam [31:0] MAP_BASE = 32'h4000_0000;   // jit/memmap.py MAP_BASE: end of 
 localparam [31:0] CTX_BASE = `JITNIC_CTX_BASE;
 localparam [31:0] PKT_BASE = `JITNIC_PKT_BASE;
 localparam [31:0] PKT_DATA = `JITNIC_PKT_DATA;
+localparam [31:0] HEAD = `JITNIC_NIC_HEADROOM;
+localparam [31:0] PKT_POS0 = PKT_DATA - HEAD;              // address of position 0
 localparam [31:0] STACK_BASE = `JITNIC_STACK_BASE;
 localparam [31:0] STACK_SIZE = `JITNIC_STACK_SIZE;
 localparam [31:0] CTX_SIZE = `JITNIC_CTX_SIZE;
@@ -77,7 +82,7 @@ initial begin
         $error("Error: HDR_BYTES must be a multiple of 8 in 8..PKT_BYTES (instance %m)");
         $finish;
     end
-    if (WORD_W < 6 || (PKT_BYTES + 7) / 8 > (1 << WORD_W)) begin
+    if (WORD_W < 6 || (`JITNIC_NIC_HEADROOM + PKT_BYTES + 7) / 8 > (1 << WORD_W)) begin
         $error("Error: WORD_W too narrow for the stack or the packet buffer (instance %m)");
         $finish;
     end
@@ -104,14 +109,15 @@ assign req_pkt = low4g && a >= PKT_BASE && a < STACK_BASE;
 assign req_stack = low4g && a >= STACK_BASE && a < MAP_BASE;
 
 wire [31:0] ctx_off = a - CTX_BASE;
-wire [31:0] pkt_off = a - PKT_DATA;        // meaningful when a >= PKT_DATA
+wire [31:0] pkt_off = a - PKT_POS0;        // position; meaningful when a >= data
 wire [31:0] stk_off = a - STACK_BASE;
 wire [32:0] pkt_end = {1'b0, pkt_off} + {29'd0, nbytes};
 wire [32:0] stk_end = {1'b0, stk_off} + {29'd0, nbytes};
 
 wire ctx_ok = !req_store && req_size == 2'd0 && ctx_off < CTX_SIZE && ctx_off[1:0] == 2'b00;
-wire pkt_in = a >= PKT_DATA && pkt_end <= {17'd0, pkt_len} && pkt_end <= {1'b0, PKT_LIMIT};
-wire pkt_win = pkt_end <= {1'b0, HDR_LIMIT};
+wire pkt_in = a >= PKT_POS0 + {16'd0, data_pos} && pkt_end <= {17'd0, end_pos}
+              && pkt_end <= {1'b0, HEAD + PKT_LIMIT};
+wire pkt_win = pkt_end <= {1'b0, HEAD + HDR_LIMIT};
 wire stk_in = stk_end <= {1'b0, STACK_SIZE};
 
 always @* begin
@@ -144,9 +150,9 @@ assign req_line_be = {8'd0, be8} << req_lane;
 
 always @* begin
     case (ctx_off[4:0])
-        `JITNIC_CTX_OFF_DATA:            req_ctx_data = PKT_DATA;
-        `JITNIC_CTX_OFF_DATA_END:        req_ctx_data = PKT_DATA + {16'd0, pkt_len};
-        `JITNIC_CTX_OFF_DATA_META:       req_ctx_data = PKT_DATA;
+        `JITNIC_CTX_OFF_DATA:            req_ctx_data = PKT_POS0 + {16'd0, data_pos};
+        `JITNIC_CTX_OFF_DATA_END:        req_ctx_data = PKT_POS0 + {16'd0, end_pos};
+        `JITNIC_CTX_OFF_DATA_META:       req_ctx_data = PKT_POS0 + {16'd0, data_pos};   // no metadata
         `JITNIC_CTX_OFF_INGRESS_IFINDEX: req_ctx_data = 32'd1;   // docs/abi.md: ingress_ifindex = 1
         default:                         req_ctx_data = 32'd0;   // rx_queue_index, egress_ifindex
     endcase

@@ -6,7 +6,13 @@
 
 /*
  * N_BUFS buffers of PKT_BYTES, each a frame between rx and its output (or drop). Word w of a buffer
- * is bytes BPB*w .. BPB*w+BPB-1 (BPB = DATA_WIDTH/8), byte BPB*w+j in bits [8j+7:8j]. The packet
+ * is bytes BPB*w .. BPB*w+BPB-1 (BPB = DATA_WIDTH/8), byte BPB*w+j in bits [8j+7:8j].
+ *
+ * Head margin: in front of each frame the buffer has HEAD_BYTES (the NIC's headroom for
+ * bpf_xdp_adjust_head), held only in the window registers (zero when rx starts a frame, written
+ * by the engine with the trace's head), never in the RAM. The egress readers address a buffer as
+ * head margin then frame: their word w is window word w below HEAD_WORDS + WIN_WORDS, else RAM
+ * word w - HEAD_WORDS; an unadjusted frame starts at their byte HEAD_BYTES. The packet
  * RAM exists N_EXEC + 2 times with the same contents (written by rx), one read port each: one per
  * executor lane (64-bit words, a lane of the bus word) and the two egress readers (tx, host), so
  * none waits for another. Next to the RAM each buffer has its header window in registers: the first WIN_WORDS
@@ -28,6 +34,8 @@ module jitnic_pktbuf #(
     parameter PKT_BYTES = 2048,
     // buffers; power of two >= 2
     parameter N_BUFS = 4,
+    // head margin in front of each frame (bytes); a multiple of DATA_WIDTH/8
+    parameter HEAD_BYTES = 64,
     // executor read ports (one per executor lane), each on its own copy of the packet RAM; >= 1
     parameter N_EXEC = 1,
     // buffer index width (derived, do not override)
@@ -35,7 +43,9 @@ module jitnic_pktbuf #(
     // bus-word index width inside a buffer (derived, do not override)
     parameter WORD_W = PKT_BYTES / (DATA_WIDTH / 8) > 1 ? $clog2(PKT_BYTES / (DATA_WIDTH / 8)) : 1,
     // executor 64-bit word address width (derived, do not override)
-    parameter EXEC_ADDR_W = $clog2(PKT_BYTES / 8)
+    parameter EXEC_ADDR_W = $clog2(PKT_BYTES / 8),
+    // egress word index width: head margin and frame (derived, do not override)
+    parameter QWORD_W = $clog2((HEAD_BYTES + PKT_BYTES) / (DATA_WIDTH / 8))
 ) (
     input  wire                     clk,
     input  wire                     rst,
@@ -62,6 +72,7 @@ module jitnic_pktbuf #(
     input  wire                     win_wr_en,
     input  wire [BUF_W-1:0]         win_wr_buf,
     input  wire [HDR_BYTES*8-1:0]   win_wr_data,
+    input  wire [HEAD_BYTES*8-1:0]  win_wr_head,    // the head margin, written with the window
 
     // executor port p (lane p): 64-bit word exec_rd_addr of buffer exec_rd_buf, data the next
     // cycle (held otherwise); port p's fields at [p*width +: width]
@@ -70,14 +81,15 @@ module jitnic_pktbuf #(
     input  wire [N_EXEC*EXEC_ADDR_W-1:0] exec_rd_addr,
     output wire [N_EXEC*64-1:0]          exec_rd_data,
 
-    // egress readers 0 (tx) and 1 (host): bus word, data the next cycle (window words from the window)
+    // egress readers 0 (tx) and 1 (host): bus word of head margin + frame, data the next cycle
+    // (head and window words from the window registers)
     input  wire                     q0_rd_en,
     input  wire [BUF_W-1:0]         q0_rd_buf,
-    input  wire [WORD_W-1:0]        q0_rd_word,
+    input  wire [QWORD_W-1:0]       q0_rd_word,
     output wire [DATA_WIDTH-1:0]    q0_rd_data,
     input  wire                     q1_rd_en,
     input  wire [BUF_W-1:0]         q1_rd_buf,
-    input  wire [WORD_W-1:0]        q1_rd_word,
+    input  wire [QWORD_W-1:0]       q1_rd_word,
     output wire [DATA_WIDTH-1:0]    q1_rd_data
 );
 
@@ -85,8 +97,11 @@ localparam BPB = DATA_WIDTH / 8;
 localparam LANES = DATA_WIDTH / 64;                       // 64-bit executor words per bus word
 localparam LANE_SHIFT = $clog2(LANES);
 localparam LANE_W = LANES > 1 ? LANE_SHIFT : 1;
+localparam HEAD_WORDS = HEAD_BYTES / BPB;
 localparam WIN_WORDS = (HDR_BYTES + BPB - 1) / BPB;
-localparam WIN_BITS = WIN_WORDS * DATA_WIDTH;
+localparam HW_WORDS = HEAD_WORDS + WIN_WORDS;              // window registers: head, then window
+localparam WIN_BITS = HW_WORDS * DATA_WIDTH;
+localparam HEAD_BITS = HEAD_BYTES * 8;
 localparam RAM_ADDR_W = BUF_W + WORD_W;
 
 // ---- free list ---------------------------------------------------------------------------------
@@ -129,11 +144,12 @@ generate
         always @(posedge clk) begin
             // the engine writes a buffer rx is not writing (rx writes only the frame it receives)
             if (win_wr_en && win_wr_buf == g) begin
-                win_reg[HDR_BYTES*8-1:0] <= win_wr_data;
+                win_reg[HEAD_BITS +: HDR_BYTES*8] <= win_wr_data;
+                win_reg[HEAD_BITS-1:0] <= win_wr_head;
             end
             if (wr_en && wr_buf == g) begin
-                for (j = 0; j < WIN_WORDS; j = j + 1) begin
-                    if ({{32-WORD_W{1'b0}}, wr_word} == j) begin
+                for (j = 0; j < HW_WORDS; j = j + 1) begin
+                    if ({{32-WORD_W{1'b0}}, wr_word} + HEAD_WORDS == j) begin
                         win_reg[DATA_WIDTH*j +: DATA_WIDTH] <= wr_data;
                     end else if (wr_first) begin
                         win_reg[DATA_WIDTH*j +: DATA_WIDTH] <= {DATA_WIDTH{1'b0}};
@@ -157,7 +173,7 @@ function [HDR_BYTES*8-1:0] win_of(input [N_BUFS*WIN_BITS-1:0] flat, input [BUF_W
     integer i, lv;
     begin
         for (i = 0; i < N_BUFS; i = i + 1) begin
-            t[HDR_BYTES*8*i +: HDR_BYTES*8] = flat[WIN_BITS*i +: HDR_BYTES*8];
+            t[HDR_BYTES*8*i +: HDR_BYTES*8] = flat[WIN_BITS*i + HEAD_BITS +: HDR_BYTES*8];
         end
         for (lv = 0; lv < BUF_W; lv = lv + 1) begin
             for (i = 0; i < (N_BUFS >> (lv + 1)); i = i + 1) begin
@@ -209,42 +225,52 @@ generate
     end
 endgenerate
 
-// egress: RAM word, or the window word below WIN_WORDS (the possibly rewritten header)
+// egress: head margin and window words from the registers (the possibly rewritten header), the
+// rest from the RAM (HEAD_WORDS less: the RAM holds the frame alone)
 wire [DATA_WIDTH-1:0] q0_ram_data, q1_ram_data;
+localparam [QWORD_W-1:0] HEAD_WORDS_Q = HEAD_WORDS[QWORD_W-1:0];
+/* verilator lint_off UNUSEDSIGNAL */
+wire [QWORD_W-1:0]    q0_ram_wide = q0_rd_word - HEAD_WORDS_Q;   // (used only past the window)
+wire [QWORD_W-1:0]    q1_ram_wide = q1_rd_word - HEAD_WORDS_Q;
+/* verilator lint_on UNUSEDSIGNAL */
+wire [WORD_W-1:0]     q0_ram_word = q0_ram_wide[WORD_W-1:0];
+wire [WORD_W-1:0]     q1_ram_word = q1_ram_wide[WORD_W-1:0];
 reg  [DATA_WIDTH-1:0] q0_win_reg, q1_win_reg;
 reg                   q0_use_win_reg, q1_use_win_reg;
 
 jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_q0 (
     .clk(clk),
     .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
-    .rd_en(q0_rd_en), .rd_addr({q0_rd_buf, q0_rd_word}), .rd_data(q0_ram_data)
+    .rd_en(q0_rd_en), .rd_addr({q0_rd_buf, q0_ram_word}), .rd_data(q0_ram_data)
 );
 
 jitnic_ram #(.DATA_W(DATA_WIDTH), .ADDR_W(RAM_ADDR_W)) u_ram_q1 (
     .clk(clk),
     .wr_en(wr_en), .wr_be({BPB{1'b1}}), .wr_addr(wr_addr), .wr_data(wr_data),
-    .rd_en(q1_rd_en), .rd_addr({q1_rd_buf, q1_rd_word}), .rd_data(q1_ram_data)
+    .rd_en(q1_rd_en), .rd_addr({q1_rd_buf, q1_ram_word}), .rd_data(q1_ram_data)
 );
 
-// window word w of buffer b (w < WIN_WORDS; egress takes words past the window from the RAM): a
+// window word w of buffer b (w < HW_WORDS; egress takes words past the window from the RAM): a
 // binary tree over the (buffer, word) pairs selected by {b, w}, as win_of. (A computed bit offset
 // into the flat windows, `win_flat[WIN_BITS*b + DATA_WIDTH*w +: DATA_WIDTH]`, is synthesized by
 // yosys as a general shifter over all N_BUFS*WIN_BITS bits.)
-localparam WSEL_W = WIN_WORDS > 1 ? $clog2(WIN_WORDS) : 1;     // word bits of the select
+localparam WSEL_W = HW_WORDS > 1 ? $clog2(HW_WORDS) : 1;       // word bits of the select
 localparam WIN_P2 = 1 << WSEL_W;                               // words per buffer in the tree
 localparam SEL_W = BUF_W + WSEL_W;
 
 // (only w's low WSEL_W bits select: the caller uses the result only for w < WIN_WORDS)
 /* verilator lint_off UNUSEDSIGNAL */
-function [DATA_WIDTH-1:0] win_word(input [BUF_W-1:0] b, input [WORD_W-1:0] w);
+function [DATA_WIDTH-1:0] win_word(input [BUF_W-1:0] b, input [QWORD_W-1:0] w);
 /* verilator lint_on UNUSEDSIGNAL */
     reg [N_BUFS*WIN_P2*DATA_WIDTH-1:0] t;
     reg [SEL_W-1:0] sel;
     integer i, j, lv;
     begin
-        t = {N_BUFS*WIN_P2*DATA_WIDTH{1'b0}};
+        for (i = 0; i < N_BUFS * WIN_P2; i = i + 1) begin     // (a replication this wide is suspect to Verilator)
+            t[DATA_WIDTH*i +: DATA_WIDTH] = {DATA_WIDTH{1'b0}};
+        end
         for (i = 0; i < N_BUFS; i = i + 1) begin
-            for (j = 0; j < WIN_WORDS; j = j + 1) begin
+            for (j = 0; j < HW_WORDS; j = j + 1) begin
                 t[DATA_WIDTH*(WIN_P2*i+j) +: DATA_WIDTH] = win_flat[WIN_BITS*i + DATA_WIDTH*j +: DATA_WIDTH];
             end
         end
@@ -261,11 +287,11 @@ endfunction
 
 always @(posedge clk) begin
     if (q0_rd_en) begin
-        q0_use_win_reg <= {{32-WORD_W{1'b0}}, q0_rd_word} < WIN_WORDS;
+        q0_use_win_reg <= {{32-QWORD_W{1'b0}}, q0_rd_word} < HW_WORDS;
         q0_win_reg <= win_word(q0_rd_buf, q0_rd_word);
     end
     if (q1_rd_en) begin
-        q1_use_win_reg <= {{32-WORD_W{1'b0}}, q1_rd_word} < WIN_WORDS;
+        q1_use_win_reg <= {{32-QWORD_W{1'b0}}, q1_rd_word} < HW_WORDS;
         q1_win_reg <= win_word(q1_rd_buf, q1_rd_word);
     end
 end
@@ -287,6 +313,10 @@ initial begin
     end
     if (N_EXEC < 1) begin
         $display("Error: N_EXEC must be >= 1, got %0d (instance %m)", N_EXEC);
+        $finish;
+    end
+    if (HEAD_BYTES % BPB != 0) begin
+        $display("Error: HEAD_BYTES must be a multiple of DATA_WIDTH/8 (instance %m)");
         $finish;
     end
     if (HDR_BYTES % 8 != 0 || PKT_BYTES % BPB != 0 || PKT_BYTES < HDR_BYTES || PKT_BYTES > 32768) begin

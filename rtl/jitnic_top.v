@@ -139,6 +139,8 @@ localparam POLICY_CODE = POLICY == P_LRU ? 0 : POLICY == P_FIFO ? 1 : POLICY == 
 localparam BPB = DATA_WIDTH / 8;
 localparam PKT_WORDS = PKT_BYTES / BPB;
 localparam WORD_W = PKT_WORDS > 1 ? $clog2(PKT_WORDS) : 1;
+localparam HEAD_BYTES = `JITNIC_NIC_HEADROOM;               // head margin in front of each frame
+localparam QWORD_W = $clog2((HEAD_BYTES + PKT_BYTES) / BPB); // egress word: head margin + frame
 
 wire                   buf_avail;
 wire [BUF_W-1:0]       buf_free_idx;
@@ -221,14 +223,20 @@ wire [HDR_BYTES*8-1:0] dispatch_hdr;
 reg                    win_wr_c;
 wire [BUF_W-1:0]       rob_buf;
 reg  [HDR_BYTES*8-1:0] retire_hdr;
+// the head margin as the trace left it, and where the frame starts in the buffer (head margin
+// first) and its length: the trace's (bpf_xdp_adjust_head/tail) for a frame leaving after exit,
+// the frame as received for everything else
+reg  [HEAD_BYTES*8-1:0] retire_head;
+localparam [15:0]      FRAME_OFF = HEAD_BYTES;
+wire [15:0]            retire_off, retire_len;
 wire                   txq_rd_en, hostq_rd_en;
 wire [BUF_W-1:0]       txq_rd_buf, hostq_rd_buf;
-wire [WORD_W-1:0]      txq_rd_word, hostq_rd_word;
+wire [QWORD_W-1:0]     txq_rd_word, hostq_rd_word;
 wire [DATA_WIDTH-1:0]  txq_rd_data, hostq_rd_data;
 
 jitnic_pktbuf #(
     .DATA_WIDTH(DATA_WIDTH), .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .N_BUFS(N_BUFS),
-    .N_EXEC(N_LANES)
+    .HEAD_BYTES(HEAD_BYTES), .N_EXEC(N_LANES)
 ) u_bufs (
     .clk(clk), .rst(rst),
     .free_any(buf_avail), .free_buf(buf_free_idx), .alloc(buf_alloc),
@@ -238,6 +246,7 @@ jitnic_pktbuf #(
     .win_a_buf(lookup_buf), .win_a(lookup_hdr),
     .win_b_buf(dq_buf), .win_b(dispatch_hdr),
     .win_wr_en(win_wr_c), .win_wr_buf(rob_buf), .win_wr_data(retire_hdr),
+    .win_wr_head(retire_head),
     .exec_rd_en(lane_pkt_rd_en), .exec_rd_buf(lane_buf_flat), .exec_rd_addr(lane_pkt_rd_addr),
     .exec_rd_data(lane_pkt_rd_data),
     .q0_rd_en(txq_rd_en), .q0_rd_buf(txq_rd_buf), .q0_rd_word(txq_rd_word), .q0_rd_data(txq_rd_data),
@@ -460,6 +469,9 @@ wire [N_LANES*32-1:0] lane_action;
 wire [N_LANES*4-1:0]  lane_err;
 wire [N_LANES*32-1:0] lane_cycles;
 wire [N_LANES*HDR_BYTES*8-1:0] lane_hdr_out;
+wire [N_LANES*HEAD_BYTES*8-1:0] lane_head_out;  // adjust_head/tail: head margin, frame offset/length
+wire [N_LANES*16-1:0] lane_frame_off;
+wire [N_LANES*16-1:0] lane_frame_len;
 wire [N_LANES*16-1:0] lane_map_ops;
 wire [N_LANES*64-1:0] lane_redirect_meta;
 reg  [N_LANES-1:0]    lane_start_c;
@@ -530,6 +542,7 @@ always @* begin
     retire_action = lane_action[32*rob_lane +: 32];
     retire_err = lane_err[4*rob_lane +: 4];
     retire_hdr = lane_hdr_out[HDR_BYTES*8*rob_lane +: HDR_BYTES*8];
+    retire_head = lane_head_out[HEAD_BYTES*8*rob_lane +: HEAD_BYTES*8];
     exec_cycles = lane_cyc_reg[rob_lane] + lane_cycles[32*rob_lane +: 32];
     retire_map_ops = lane_done[rob_lane] ? lane_map_ops[16*rob_lane +: 16] : lane_ops_reg[rob_lane];
     retire_c = rob_valid && (rob_miss || lane_ready_reg[rob_lane] || lane_fin_c[rob_lane]);
@@ -735,7 +748,9 @@ generate
             .prandom_state(prandom_reg), .prandom_we(lane_prandom_we[g]),
             .prandom_next(lane_prandom_next[32*g +: 32]),
             .redirect_meta(lane_redirect_meta[64*g +: 64]), .map_ops(lane_map_ops[16*g +: 16]),
-            .pkt_ts(buf_ts_mem[dq_buf])
+            .pkt_ts(buf_ts_mem[dq_buf]),
+            .head_out(lane_head_out[HEAD_BYTES*8*g +: HEAD_BYTES*8]),
+            .frame_off(lane_frame_off[16*g +: 16]), .frame_len(lane_frame_len[16*g +: 16])
         );
 
         assign lane_buf_flat[g*BUF_W +: BUF_W] = lane_buf_reg[g];
@@ -743,15 +758,21 @@ generate
 endgenerate
 
 // ---- egress ------------------------------------------------------------------------------------
+// a frame that leaves after exit leaves as the trace moved it; misses, guard misses and faults
+// leave as received (only such a hit writes its window back, win_wr_c)
+wire retire_moved = !rob_miss && !lane_gmiss_c[rob_lane] && retire_err == `EXEC_ERR_NONE;
+assign retire_off = retire_moved ? lane_frame_off[16*rob_lane +: 16] : FRAME_OFF;
+assign retire_len = retire_moved ? lane_frame_len[16*rob_lane +: 16] : rob_len;
+
 wire             txq_free, hostq_free;
 wire [BUF_W-1:0] txq_free_buf, hostq_free_buf;
 
 jitnic_tx #(
-    .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)
+    .DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(QWORD_W)
 ) u_tx (
     .clk(clk), .rst(rst),
-    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(rob_len),
-    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(rob_len),
+    .txq_push(txq_push_c), .txq_buf(rob_buf), .txq_len(retire_len), .txq_off(retire_off),
+    .hostq_push(hostq_push_c), .hostq_buf(rob_buf), .hostq_len(retire_len), .hostq_off(retire_off),
     .hostq_chan(hostq_chan_c), .hostq_meta(hostq_meta_c),
     .txq_rd_en(txq_rd_en), .txq_rd_buf(txq_rd_buf), .txq_rd_word(txq_rd_word), .txq_rd_data(txq_rd_data),
     .hostq_rd_en(hostq_rd_en), .hostq_rd_buf(hostq_rd_buf), .hostq_rd_word(hostq_rd_word),

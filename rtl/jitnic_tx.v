@@ -30,9 +30,11 @@ module jitnic_tx #(
     input  wire                   txq_push,
     input  wire [BUF_W-1:0]       txq_buf,
     input  wire [15:0]            txq_len,
+    input  wire [15:0]            txq_off,        // byte of the buffer where the frame starts
     input  wire                   hostq_push,
     input  wire [BUF_W-1:0]       hostq_buf,
     input  wire [15:0]            hostq_len,
+    input  wire [15:0]            hostq_off,
     input  wire [1:0]             hostq_chan,
     input  wire [63:0]            hostq_meta,     // REDIRECT: encoding.redirect_meta, else 0
 
@@ -94,7 +96,7 @@ wire [65:0]            nh_chan;        // {metadata, channel}
 /* verilator lint_off PINCONNECTEMPTY */
 jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)) u_txq (
     .clk(clk), .rst(rst),
-    .desc_push(txq_push), .desc_buf(txq_buf), .desc_len(txq_len), .desc_chan(2'd0),
+    .desc_push(txq_push), .desc_buf(txq_buf), .desc_len(txq_len), .desc_off(txq_off), .desc_chan(2'd0),
     .rd_en(txq_rd_en), .rd_buf(txq_rd_buf), .rd_word(txq_rd_word), .rd_data(txq_rd_data),
     .free(txq_free), .free_buf(txq_free_buf),
     .out_data(nt_data), .out_valid(nt_valid), .out_ready(nt_ready),
@@ -104,7 +106,7 @@ jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W)) u_txq
 
 jitnic_egress #(.DATA_WIDTH(DATA_WIDTH), .N_BUFS(N_BUFS), .WORD_W(WORD_W), .CHAN_W(66)) u_hostq (
     .clk(clk), .rst(rst),
-    .desc_push(hostq_push), .desc_buf(hostq_buf), .desc_len(hostq_len),
+    .desc_push(hostq_push), .desc_buf(hostq_buf), .desc_len(hostq_len), .desc_off(hostq_off),
     .desc_chan({hostq_meta, hostq_chan}),
     .rd_en(hostq_rd_en), .rd_buf(hostq_rd_buf), .rd_word(hostq_rd_word), .rd_data(hostq_rd_data),
     .free(hostq_free), .free_buf(hostq_free_buf),

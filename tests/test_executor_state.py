@@ -164,6 +164,29 @@ def test_adjust_head_within_the_margin_matches_the_interpreter_beyond_it_faults(
             assert (res.action, res.packet) == (ref.action, ref.packet)
 
 
+def test_adjust_tail_shrinks_as_the_interpreter_grows_only_inside_the_window():
+    """A grown tail must end inside the header window (the NIC clears grown bytes only there):
+    beyond it ADJUST_RANGE; shrinking, growing within the window and -EINVAL match the host."""
+    def tail(*deltas: int) -> list[isa.Insn]:
+        out = [isa.mov64_reg(6, 1)]
+        for d in deltas:
+            out += [isa.mov64_reg(1, 6), isa.mov64_imm(2, d), isa.call_helper(65)]
+        return out + [isa.alu64_imm(isa.BPF_ADD, 0, 2), isa.exit_insn()]
+    hdr = enc.HDR_BYTES
+    for deltas, err in (((-50,), ExecError.NONE), ((-51,), ExecError.NONE),      # -51: -EINVAL
+                        ((hdr - 64,), ExecError.NONE), ((hdr - 63,), ExecError.ADJUST_RANGE),
+                        ((-10, 10), ExecError.NONE), ((0x7FFF_FFFF,), ExecError.NONE)):
+        body = trace(*tail(*deltas))
+        res = nic_trace(body)(FRAME)
+        assert res.err == err, deltas
+        if err == ExecError.NONE:
+            ref = XdpRuntime(body + [isa.exit_insn()]).run(FRAME)
+            assert (res.action, res.packet) == (ref.action, ref.packet), deltas
+    long = bytes(hdr + 20)                         # already past the window: it cannot grow
+    assert nic_trace(trace(*tail(1)))(long).err == ExecError.ADJUST_RANGE
+    assert nic_trace(trace(*tail(-1)))(long).err == ExecError.NONE
+
+
 def test_store_bytes_and_stores_stay_in_the_window():
     body = trace(isa.st_imm(4, 10, -4, 0x01020304), isa.mov64_imm(2, enc.HDR_BYTES - 2),
                  isa.mov64_reg(3, 10), isa.alu64_imm(isa.BPF_ADD, 3, -4), isa.mov64_imm(4, 4),

@@ -26,6 +26,7 @@ CASES = [
     ("jitnic_exec", {}),
     ("jitnic_exec", {"PREFETCH": 1}),
     ("jitnic_exec", {"MAX_TRACE_LEN": 48, "HDR_BYTES": 128, "PKT_BYTES": 512}),   # tb/exec's
+    ("jitnic_exec", {"MAX_TRACE_LEN": 64, "HDR_BYTES": 128, "PKT_BYTES": 2048}),   # as tb/exec: -G
     # the bench top of the fast benches (tb/common/hdl), at the e2e corners
     ("jitnic_tb_top", {}),
     ("jitnic_tb_top", {"N_ENTRIES": 4, "DATA_WIDTH": 512}),
@@ -33,6 +34,8 @@ CASES = [
     ("jitnic_maps", {"MAP_MEM_BYTES": 1024, "MAX_MAPS": 2, "MAX_KEY_BYTES": 8, "MAX_VALUE_BYTES": 8}),
     ("jitnic_wbuf", {}),
     ("jitnic_wbuf", {"ENTRIES": 1, "KEY_W": 8}),
+    ("jitnic_realign", {}),
+    ("jitnic_realign", {"DATA_WIDTH": 512, "CHAN_W": 66}),
     ("jitnic_csum", {}),
     ("jitnic_csum", {"MAX_BYTES": 8}),
 ]

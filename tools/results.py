@@ -392,7 +392,10 @@ def section_v2_cycles() -> str:
             "Latency of one frame, steady cycles per frame back to back, and executor cycles per "
             "frame over every attempt (fall-throughs included; for the map programs also the "
             "cycles a lane waits for the map grant, which only the oldest frame holds: memory "
-            "model rule 1).\n\n"
+            "model rule 1). `adjust_head`: bpf_xdp_adjust_head(ctx, -6) then XDP_TX, the frame "
+            "leaves 70 bytes long from byte 58 of its buffer, through the egress realign stage "
+            "(docs/rtl.md \"Head margin and egress offset\"); the other rows' frames do not move "
+            "and keep the cycles they had before the head margin.\n\n"
             + table(["case", "DATA_WIDTH", "lanes", "latency", "b2b cycles/frame",
                      "exec cycles/frame"],
                     [[r["case"], r["data_width"], r["n_lanes"], r["latency"],

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from enum import IntEnum
 
+from jit.ebpf import helpers as _xdp_helpers
 from jit.ebpf import memmap
 from jit import JitnicError
 
@@ -50,6 +51,13 @@ WB_ENTRIES = 16      # map write buffer: map-writing instructions a trace may ho
 NIC_CPU = 1          # the NIC's CPU number (bpf_get_smp_processor_id, per-CPU slot); the host is 0
 NIC_HEADROOM = 64    # bytes bpf_xdp_adjust_head may grow the head by (the window's front margin)
 TAIL_CALL_EMPTY = 0xFFFF_FFFF  # `mov r4, K` before `call 12`: K for "slot empty or out of range"
+# bpf_xdp_adjust_head/tail on the NIC (helpers 44 and 65): the executor counts packet positions from
+# the start of the head margin (frame byte 0 at NIC_HEADROOM); the kernel's -EINVAL limits
+# (jit/ebpf/helpers.py) in those positions. data below ADJ_DATA_MIN (-152: below the margin, so the
+# NIC's ADJUST_RANGE comes first for data in [ADJ_DATA_MIN, 0)) or data_end above ADJ_END_MAX.
+ADJ_POS_SHIFT = memmap.HEADROOM - NIC_HEADROOM     # interpreter buffer offset = position + this
+ADJ_DATA_MIN = _xdp_helpers.XDP_FRAME_SIZE - ADJ_POS_SHIFT
+ADJ_END_MAX = _xdp_helpers.HARD_END - ADJ_POS_SHIFT
 
 
 class AtomOp(IntEnum):
@@ -413,6 +421,8 @@ def verilog_header() -> str:
         f"`define JITNIC_NIC_CPU {NIC_CPU}",
         f"`define JITNIC_NIC_HEADROOM {NIC_HEADROOM}",
         f"`define JITNIC_TAIL_CALL_EMPTY 32'h{TAIL_CALL_EMPTY:08x}",
+        f"`define JITNIC_ADJ_EINVAL_BELOW {-ADJ_DATA_MIN}",
+        f"`define JITNIC_ADJ_END_MAX {ADJ_END_MAX}",
         "",
         "// address map (jit/ebpf/memmap.py)",
         f"`define JITNIC_CTX_BASE 32'h{memmap.CTX_BASE:08x}",

@@ -55,9 +55,9 @@ NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(12, COST_SIMPLE, rtl=True),  # tail_call: a guard on the prog_array slot
     NicHelper(23, COST_SIMPLE, rtl=True),  # redirect
     NicHelper(28, COST_CSUM, rtl=True),  # csum_diff (rtl/jitnic_csum.v)
-    NicHelper(44, COST_SIMPLE),  # xdp_adjust_head
+    NicHelper(44, COST_SIMPLE, rtl=True),  # xdp_adjust_head (head margin NIC_HEADROOM)
     NicHelper(51, COST_MAP_OP, rtl=True),  # redirect_map (devmap)
-    NicHelper(65, COST_SIMPLE),  # xdp_adjust_tail
+    NicHelper(65, COST_SIMPLE, rtl=True),  # xdp_adjust_tail (grows only inside the window)
     NicHelper(189, COST_BYTES, rtl=True),  # xdp_load_bytes
     NicHelper(190, COST_BYTES, rtl=True),  # xdp_store_bytes
 )}

@@ -150,10 +150,16 @@ def _adjust_head(mem, pc, r1, r2, r3, r4, r5):
 
 
 def _adjust_tail(mem, pc, r1, r2, r3, r4, r5):
+    old_end = host_helpers._Xdp(mem).data_end
     r0 = HELPERS[65](mem, pc, r1, r2, r3, r4, r5)
     x = host_helpers._Xdp(mem)
     if r0 == 0 and x.data_end - x.data > enc.PKT_BYTES:
         raise Fault(ExecError.ADJUST_RANGE, pc)      # longer than the NIC's packet buffer
+    if r0 == 0 and x.data_end > old_end and x.data_end > mem.win_hi:
+        # a grown tail must end inside the header window: the kernel clears grown bytes, and
+        # past the window the NIC's buffer holds the rx frame's bytes (or stale ones), which it
+        # cannot clear (the tracer does not follow a growing tail at all)
+        raise Fault(ExecError.ADJUST_RANGE, pc)
     return r0
 
 

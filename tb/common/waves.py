@@ -93,13 +93,17 @@ GROUPS = [
         (BIN, "tx_valid", 1), (BIN, "tx_ready", 1), (BIN, "tx_startofpacket", 1),
         (BIN, "tx_endofpacket", 1), (HEX, "tx_empty", "EMPTY_W"), (HEX, "tx_data", "DW"),
         (DEC, "u_tx.own_reg", 2), (BIN, "u_tx.u_txq.head_valid", 1),
-        (DEC, "u_tx.u_txq.head_buf", "BUF_W"), (DEC, "u_tx.u_txq.word_reg", 16),
+        (DEC, "u_tx.u_txq.head_buf", "BUF_W"), (DEC, "u_tx.u_txq.head_off", 16),
+        (DEC, "u_tx.u_txq.head_len", 16), (DEC, "u_tx.u_txq.word_reg", 17),
+        (BIN, "u_tx.u_txq.u_realign.hold_valid_reg", 1), (DEC, "u_tx.u_txq.u_realign.shift_reg", "EMPTY_W"),
         (DEC, "u_tx.u_txq.occ_reg", 3), (BIN, "txq_free", 1)]),
     ("host (to host)", [
         (BIN, "host_valid", 1), (BIN, "host_ready", 1), (BIN, "host_startofpacket", 1),
         (BIN, "host_endofpacket", 1), (HEX, "host_empty", "EMPTY_W"), (DEC, "host_channel", 2),
         (HEX, "host_meta", 64), (HEX, "host_data", "DW"), (BIN, "u_tx.u_hostq.head_valid", 1),
-        (DEC, "u_tx.u_hostq.head_buf", "BUF_W"), (DEC, "u_tx.u_hostq.word_reg", 16),
+        (DEC, "u_tx.u_hostq.head_buf", "BUF_W"), (DEC, "u_tx.u_hostq.head_off", 16),
+        (DEC, "u_tx.u_hostq.head_len", 16), (DEC, "u_tx.u_hostq.word_reg", 17),
+        (BIN, "u_tx.u_hostq.u_realign.hold_valid_reg", 1), (DEC, "u_tx.u_hostq.u_realign.shift_reg", "EMPTY_W"),
         (DEC, "u_tx.u_hostq.occ_reg", 3), (BIN, "hostq_free", 1)]),
     ("host_tx (host to wire)", [
         (BIN, "host_tx_valid", 1), (BIN, "host_tx_ready", 1), (BIN, "host_tx_startofpacket", 1),
@@ -123,7 +127,8 @@ def lane_rows(lane: int) -> list:
     """One executor lane: its state, entry, pc and instruction (hex and as an eBPF mnemonic)."""
     at = f"g_lane[{lane}]."
     return [(DEC, at + "u_exec.state_reg", 4), (DEC, at + "entry", "IDX_W"),
-            (DEC, at + "dbg_pc", "SLOT_W"), (HEX, at + "dbg_insn", 64), (INSN, at + "dbg_insn", 64)]
+            (DEC, at + "dbg_pc", "SLOT_W"), (HEX, at + "dbg_insn", 64), (INSN, at + "dbg_insn", 64),
+            (DEC, at + "u_exec.data_pos_reg", 16), (DEC, at + "u_exec.end_pos_reg", 16)]
 
 
 def groups(parameters: dict) -> list:

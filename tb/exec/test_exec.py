@@ -282,6 +282,14 @@ class ExecTb:
         assert int(dut.m_txn_open.value) == 0, "m_txn_open still high after done"
         assert int(dut.prandom_we.value) == 0, "prandom_we is not a pulse with done"
         out = hdr[:min(len(packet), self.hdr_bytes)] + packet[self.hdr_bytes:]
+        if err == 0:
+            # the frame as it leaves: head margin, window, the rest of the RAM frame, from
+            # frame_off for frame_len bytes (bpf_xdp_adjust_head/tail move them)
+            head = dut.head_out.value.to_unsigned().to_bytes(enc.NIC_HEADROOM, "little")
+            off, n = dut.frame_off.value.to_unsigned(), dut.frame_len.value.to_unsigned()
+            self.last.update(frame_off=off, frame_len=n)
+            out = (head + hdr + packet[self.hdr_bytes:])[off:off + n]
+            assert len(out) == n, f"frame_off {off} + frame_len {n} beyond the buffer"
         self.runs += 1
         self.cycles_run += cycles
         return action, err, out, cycles
@@ -1199,7 +1207,90 @@ async def map_directed(dut):
 V2_COSTS = {"desc (first use of a map)": 5, "map load": 5, "map load crossing a word": 8,
             "map store": 1, "drain per buffered word": 4, "atomic": 4,
             "lookup, 4-byte key": 1 + 2 * 4 + 1 + 3, "prandom": 1, "smp_processor_id": 1,
-            "redirect": 1, "redirect_map (devmap)": 4, "tail_call": 7}
+            "redirect": 1, "redirect_map (devmap)": 4, "tail_call": 7,
+            "xdp_adjust_head": 1, "xdp_adjust_tail": 1}
+
+
+def adjust_case(calls: list[tuple[int, int]], probe: int = 0) -> list[Insn]:
+    """bpf_xdp_adjust_head (44) / _tail (65) by each (helper, delta) in turn, then: action =
+    sum of (r0 << 8*i) of the calls + (data_end - data), xor the 8 bytes at data + probe (a load
+    relative to the new data); a byte stored at data (the window check after the move)."""
+    body = [isa.mov64_reg(6, 1), isa.mov64_imm(7, 0)]
+    for i, (hid, delta) in enumerate(calls):
+        body += [isa.mov64_reg(1, 6), isa.mov64_imm(2, delta), isa.call_helper(hid),
+                 isa.alu64_imm(isa.BPF_LSH, 0, 8 * i), isa.alu64_reg(isa.BPF_ADD, 7, 0)]
+    body += [isa.ldx(4, 2, 6, 0), isa.ldx(4, 3, 6, 4), isa.mov64_reg(0, 3),
+             isa.alu64_reg(isa.BPF_SUB, 0, 2), isa.alu64_reg(isa.BPF_ADD, 0, 7),
+             isa.ldx(8, 4, 2, probe), isa.alu64_reg(isa.BPF_XOR, 0, 4),
+             isa.st_imm(1, 2, 0, 0xA5), isa.exit_insn()]
+    return body
+
+
+def adjust_cases(hdr: int, rng: random.Random) -> list[tuple[str, list[Insn], bytes]]:
+    """(name, trace, frame) at the boundaries of both helpers (docs/exec.md "adjust")."""
+    margin = enc.NIC_HEADROOM
+    below = -enc.ADJ_DATA_MIN                  # data this far below the margin: -EINVAL
+    frames = {n: rng.randbytes(n) for n in (14, 60, hdr - 4, hdr + 40)}
+    out = []
+    for n, f in frames.items():
+        for d in (-margin, -margin - 1, -20, -(margin + below), -(margin + below) - 1, 0,
+                  n - 14, n - 13, 0x7FFF_FFFF, -0x8000_0000):
+            out.append((f"adjust_head {d} on {n}", adjust_case([(44, d)]), f))
+        grow = hdr - n                         # to the window's end: the most a tail may grow
+        for d in (-(n - 14), -(n - 13), -1, 1, grow, grow + 1, enc.ADJ_END_MAX, 0x7FFF_FFFF):
+            out.append((f"adjust_tail {d} on {n}", adjust_case([(65, d)]), f))
+        out.append((f"tail shrunk and regrown on {n}", adjust_case([(65, -6), (65, 6)]), f))
+        out.append((f"head grown, probe past data_end on {n}",
+                    adjust_case([(44, -8)], probe=n + 8 - 8), f))
+        out.append((f"head pulled in, probe before data on {n}",
+                    adjust_case([(44, 4)], probe=-4), f))
+        out.append((f"icmp_frag_needed's moves on {n}",
+                    adjust_case([(65, 14 + 28 - n), (44, -28)]), f))
+        out.append((f"head grown twice, tail shrunk on {n}",
+                    adjust_case([(44, -30), (44, -30), (65, -1)]), f))
+        # load/store_bytes address the moved frame (offsets from the new data, its new length)
+        for hid, d, at in ((44, -16, 0), (44, -margin, hdr + margin - 8), (44, 6, n - 14),
+                           (65, -10, n - 18), (65, -10, n - 17)):
+            out.append((f"{'head' if hid == 44 else 'tail'} {d}, bytes at {at} on {n}",
+                        adjust_then_bytes(hid, d, at), f))
+    return out
+
+
+def adjust_then_bytes(hid: int, delta: int, at: int) -> list[Insn]:
+    """Move the frame, store_bytes 8 stack bytes at packet offset `at`, load_bytes 8 bytes from
+    `at` back to the stack; action: both r0s and the bytes loaded."""
+    return [isa.mov64_reg(6, 1), isa.st_imm(8, 10, -8, 0x11223344),
+            isa.mov64_reg(1, 6), isa.mov64_imm(2, delta), isa.call_helper(hid),
+            isa.mov64_reg(1, 6), isa.mov64_imm(2, at), isa.mov64_reg(3, 10),
+            isa.alu64_imm(isa.BPF_ADD, 3, -8), isa.mov64_imm(4, 8), isa.call_helper(190),
+            isa.mov64_reg(7, 0), isa.alu64_imm(isa.BPF_LSH, 7, 8),
+            isa.mov64_reg(1, 6), isa.mov64_imm(2, at), isa.mov64_reg(3, 10),
+            isa.alu64_imm(isa.BPF_ADD, 3, -16), isa.mov64_imm(4, 8), isa.call_helper(189),
+            isa.alu64_reg(isa.BPF_ADD, 7, 0), isa.ldx(8, 0, 10, -16),
+            isa.alu64_reg(isa.BPF_XOR, 0, 7), isa.exit_insn()]
+
+
+@cocotb.test()
+async def adjust_directed(dut):
+    """bpf_xdp_adjust_head/tail at every boundary (the kernel's -EINVAL limits, the NIC's margin
+    and window: ADJUST_RANGE) against the model: action (r0 of each call, the new length, a load
+    at the new data), err, and the frame as it leaves (head margin, offset, length)."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    rng = random.Random(f"adjust-{tb.hdr_bytes}")
+    moved = 0
+    for name, insns, frame in adjust_cases(tb.hdr_bytes, rng):
+        if len(frame) > tb.pkt_bytes or sum(i.slots for i in insns) > tb.max_slots:
+            continue
+        err, _ = await chk.run(insns, frame, name)
+        if err == ExecError.NONE and (tb.last["frame_off"], tb.last["frame_len"]) != (
+                enc.NIC_HEADROOM, len(frame)):
+            moved += 1
+    dut._log.info("adjust: %s, %d frames moved", chk.results, moved)
+    # the cases must reach each outcome, or the test proves less than it claims
+    assert moved and {"NONE", "ADJUST_RANGE", "PKT_BOUNDS"} <= set(chk.results), chk.results
 
 
 @cocotb.test()
@@ -1247,7 +1338,9 @@ async def v2_costs(dut):
                                                   isa.call_helper(51)]),
                        ("tail_call", [isa.mov64_reg(1, 7),
                                       isa.ld_imm64(2, memmap.map_handle(V2_FD["progs"])),
-                                      isa.mov64_imm(3, 0), isa.mov64_imm(4, 0), isa.call_helper(12)])):
+                                      isa.mov64_imm(3, 0), isa.mov64_imm(4, 0), isa.call_helper(12)]),
+                       ("xdp_adjust_head", [isa.mov64_reg(1, 7), isa.mov64_imm(2, -4), isa.call_helper(44)]),
+                       ("xdp_adjust_tail", [isa.mov64_reg(1, 7), isa.mov64_imm(2, -1), isa.call_helper(65)])):
         setup = call[:-1]
         base = await cycles(*setup)
         c1 = await cycles(*setup, call[-1])
@@ -1264,6 +1357,9 @@ async def v2_costs(dut):
 # ---- real v2 traces: the shipped map programs ------------------------------------------------------
 V2_PROGRAMS = ("land_filter", "port_filter_subprog", "proto_stats", "deny_list", "config_filter",
                "tail_dispatch")
+# the programs that move the frame (adjust_head/tail; csum_diff): their traces are 101 and 152
+# slots, run by test_exec_adjust_traces on an executor with room for them
+ADJUST_PROGRAMS = ("ipip_encap", "icmp_frag_needed")
 V2_SECTION = {"tail_dispatch": "tail_dispatch"}
 V2_FRAMES = int(os.environ.get("EXEC_V2_FRAMES", "40"))     # frames traced per program
 
@@ -1334,7 +1430,8 @@ async def v2_programs(dut):
     await tb.reset()
     rng = random.Random(f"v2-{tb.max_slots}-{tb.hdr_bytes}-{tb.pkt_bytes}")
     total = {}
-    for name in V2_PROGRAMS:
+    names = os.environ.get("EXEC_V2_PROGRAMS")
+    for name in names.split(",") if names else V2_PROGRAMS:
         linked, maps_in, frames, traces = program_traces(name, tb, rng)
         rt = XdpRuntime(linked, maps_in=maps_in)
         randomize_maps(rt, rng)
@@ -1350,6 +1447,9 @@ async def v2_programs(dut):
             total[k] = total.get(k, 0) + v
         if tb.max_slots >= 64 and name != "land_filter":
             assert traces, f"{name}: no trace fits this executor"
+        if name in ADJUST_PROGRAMS:
+            assert any(i.opcode == 0x85 and i.imm in (44, 65) for c in traces
+                       for i in isa.decode(c)), f"{name}: no trace moves the frame"
     dut._log.info("v2 programs: %s", total)
     assert total.get("NONE", 0) > 0 and (tb.max_slots < 64 or total.get("GUARD", 0) > 0), total
 
@@ -1699,3 +1799,12 @@ CONFIGS = [
                          + ("-prefetch" if c.get("PREFETCH") else ""))
 def test_exec(cfg):
     run_cocotb("jitnic_exec", "tb.exec.test_exec", parameters=cfg)
+
+
+@pytest.mark.rtl
+def test_exec_adjust_traces():
+    """The real traces of the programs that move the frame (ipip_encap, icmp_frag_needed) on the
+    RTL and the model, on an executor long enough for them."""
+    run_cocotb("jitnic_exec", "tb.exec.test_exec",
+               parameters=dict(MAX_TRACE_LEN=160, HDR_BYTES=128, PKT_BYTES=2048, PREFETCH=1),
+               testcase="v2_programs", extra_env={"EXEC_V2_PROGRAMS": ",".join(ADJUST_PROGRAMS)})
