@@ -19,6 +19,8 @@
 `define JITNIC_NIC_CPU 1
 `define JITNIC_NIC_HEADROOM 64
 `define JITNIC_TAIL_CALL_EMPTY 32'hffffffff
+`define JITNIC_MAPOP_ENTRIES 4
+`define JITNIC_MAPOP_VALUE_BYTES 64
 
 // address map (jit/ebpf/memmap.py)
 `define JITNIC_CTX_BASE 32'h10000000
@@ -311,6 +313,8 @@
 `define MAP_EX_ADD32 3'd3
 `define MAP_EX_ADD64 3'd4
 `define MAP_EX_DESC 3'd5
+`define MAP_EX_INSERT 3'd6
+`define MAP_EX_DELETE 3'd7
 `define MAP_EXDESC_SIZE_LSB 0
 `define MAP_EXDESC_SIZE_W 32
 `define MAP_EXDESC_VALUE_SIZE_LSB 32

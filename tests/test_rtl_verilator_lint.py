@@ -32,6 +32,8 @@ CASES = [
     ("jitnic_maps", {"MAP_MEM_BYTES": 1024, "MAX_MAPS": 2, "MAX_KEY_BYTES": 8, "MAX_VALUE_BYTES": 8}),
     ("jitnic_wbuf", {}),
     ("jitnic_wbuf", {"ENTRIES": 1, "KEY_W": 8}),
+    ("jitnic_mapops", {}),
+    ("jitnic_mapops", {"ENTRIES": 1, "KEY_BYTES": 8, "VAL_BYTES": 8}),
 ]
 BENCH_HDL = PROJECT_ROOT / "tb" / "common" / "hdl"
 

@@ -50,6 +50,10 @@ WB_ENTRIES = 16      # map write buffer: map-writing instructions a trace may ho
 NIC_CPU = 1          # the NIC's CPU number (bpf_get_smp_processor_id, per-CPU slot); the host is 0
 NIC_HEADROOM = 64    # bytes bpf_xdp_adjust_head may grow the head by (the window's front margin)
 TAIL_CALL_EMPTY = 0xFFFF_FFFF  # `mov r4, K` before `call 12`: K for "slot empty or out of range"
+# map_update_elem / map_delete_elem on the RTL (rtl/jitnic_mapops.v): the executor buffers each
+# call that succeeds until `exit`; one per map and trace (nic_helpers.rtl_map_write_reason)
+MAPOP_ENTRIES = 4        # maps a trace may update or delete in
+MAPOP_VALUE_BYTES = 64   # the longest value map_update_elem copies on the RTL
 
 
 class AtomOp(IntEnum):
@@ -413,6 +417,8 @@ def verilog_header() -> str:
         f"`define JITNIC_NIC_CPU {NIC_CPU}",
         f"`define JITNIC_NIC_HEADROOM {NIC_HEADROOM}",
         f"`define JITNIC_TAIL_CALL_EMPTY 32'h{TAIL_CALL_EMPTY:08x}",
+        f"`define JITNIC_MAPOP_ENTRIES {MAPOP_ENTRIES}",
+        f"`define JITNIC_MAPOP_VALUE_BYTES {MAPOP_VALUE_BYTES}",
         "",
         "// address map (jit/ebpf/memmap.py)",
         f"`define JITNIC_CTX_BASE 32'h{memmap.CTX_BASE:08x}",

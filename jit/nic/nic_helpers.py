@@ -80,6 +80,39 @@ def nic_helper_reason(helper_id: int) -> str | None:
     return f"helper {helper_name(helper_id)} is not in the NIC helper set"
 
 
+# map types whose update/delete the RTL runs (the kernel's verifier refuses program updates of
+# devmaps and prog_arrays; LRU/LPM maps are host-resident anyway)
+RTL_WRITE_MAP_TYPES = frozenset({"array", "percpu_array", "hash", "percpu_hash"})
+
+
+def rtl_map_write_reason(events) -> str | None:
+    """None if the RTL runs a trace's map_update_elem/map_delete_elem calls exactly as the model,
+    else why the path stays on the host. `events`: the trace's map operations in order
+    (tracer.TraceResult.map_events: map, "use"/"update"/"delete", value size, type name).
+
+    The RTL decides each call's r0 at the call against map memory and buffers its effect until
+    `exit` (docs/exec.md "Map updates and deletes"); the model decides against the transaction's
+    own view. The two agree when nothing in the trace touches a map after updating or deleting in
+    it: earlier stores change only values, never whether a key exists or the table is full."""
+    done: set[str] = set()
+    for name, kind, value_size, type_name in events:
+        if name in done:
+            return (f"map {name}: used again after its update/delete in the same trace (the RTL "
+                    "decides against map memory, not its own buffered update)")
+        if kind == "use":
+            continue
+        if type_name not in RTL_WRITE_MAP_TYPES:
+            return f"bpf_map_{kind}_elem on a {type_name} map: not in the RTL executor's helper set"
+        if kind == "update" and value_size > enc.MAPOP_VALUE_BYTES:
+            return (f"bpf_map_update_elem of {value_size} bytes: more than the RTL's "
+                    f"MAPOP_VALUE_BYTES {enc.MAPOP_VALUE_BYTES}")
+        done.add(name)
+        if len(done) > enc.MAPOP_ENTRIES:
+            return (f"updates/deletes in {len(done)} maps: more than the RTL's MAPOP_ENTRIES "
+                    f"{enc.MAPOP_ENTRIES}")
+    return None
+
+
 def check_helper_set(name: str) -> str:
     if name not in HELPER_SETS:
         raise ValueError(f"helper set must be one of {', '.join(HELPER_SETS)}, got {name!r}")
