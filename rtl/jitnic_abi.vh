@@ -248,7 +248,7 @@
 `define HELPER_COST_XDP_STORE_BYTES 258
 `define NIC_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd2 || (id) == 32'd3 || (id) == 32'd5 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
 // the helpers rtl/jitnic_exec.v implements (nic_helpers.NicHelper.rtl)
-`define RTL_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd51)
+`define RTL_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd2 || (id) == 32'd3 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd51)
 
 // map memory (jit/nic/mapmem.py): sizes, types, commands, layout, hash
 `define JITNIC_MAP_MEM_BYTES 262144

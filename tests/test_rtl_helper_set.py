@@ -27,11 +27,11 @@ ADJUST_HEAD = "bpf_xdp_adjust_head: not in the RTL executor's helper set"
 
 
 def test_the_rtl_set_is_the_contracts_and_in_the_header():
-    assert nh.HELPER_SETS["rtl"] == {1, 7, 8, 12, 23, 51}
+    assert nh.HELPER_SETS["rtl"] == {1, 2, 3, 7, 8, 12, 23, 51}
     assert nh.HELPER_SETS["full"] == set(nh.NIC_HELPERS)
     header = (PROJECT_ROOT / "rtl" / "jitnic_abi.vh").read_text()
     line = next(x for x in header.splitlines() if x.startswith("`define RTL_HELPER_OK"))
-    assert sorted(int(i) for i in re.findall(r"32'd(\d+)", line)) == [1, 7, 8, 12, 23, 51]
+    assert sorted(int(i) for i in re.findall(r"32'd(\d+)", line)) == [1, 2, 3, 7, 8, 12, 23, 51]
     assert line in enc.verilog_header()          # the header is generated, not edited
 
 

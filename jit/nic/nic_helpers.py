@@ -41,8 +41,8 @@ COST_BYTES = 2 + enc.PKT_BYTES // 8
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
-    NicHelper(2, COST_MAP_OP),  # map_update_elem
-    NicHelper(3, COST_MAP_OP),  # map_delete_elem
+    NicHelper(2, COST_MAP_OP, rtl=True),  # map_update_elem (rtl: rtl_map_write_reason's rules)
+    NicHelper(3, COST_MAP_OP, rtl=True),  # map_delete_elem
     NicHelper(5, COST_SIMPLE),  # ktime_get_ns (the RTL would need a per-frame timestamp input)
     NicHelper(7, COST_SIMPLE, rtl=True),  # get_prandom_u32
     NicHelper(8, COST_SIMPLE, rtl=True),  # get_smp_processor_id
