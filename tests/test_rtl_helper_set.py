@@ -95,7 +95,8 @@ def test_jitnic_trace_prints_the_rtl_reason():
 
 
 @pytest.mark.parametrize("name", ["proto_stats", "deny_list", "config_filter", "tail_dispatch",
-                                  "port_filter_subprog", "lpm_router", "land_filter"])
+                                  "port_filter_subprog", "lpm_router", "land_filter",
+                                  "flow_table"])
 def test_the_rtl_engines_twin_runs_the_contracts_programs(name):
     """The model as the RTL engine configures it (v2, the RTL helper set, 4 entries) on the
     traffic of tb/e2e/test_e2e_maps.py: 0 mismatches in frames and final maps, NIC hits (with map

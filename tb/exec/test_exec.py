@@ -18,6 +18,7 @@ and the per-class cycle costs of docs/exec.md (measured and logged).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import random
 
@@ -1385,7 +1386,7 @@ async def v2_costs(dut):
 
 # ---- real v2 traces: the shipped map programs ------------------------------------------------------
 V2_PROGRAMS = ("land_filter", "port_filter_subprog", "proto_stats", "deny_list", "config_filter",
-               "tail_dispatch")
+               "tail_dispatch", "flow_table")
 V2_SECTION = {"tail_dispatch": "tail_dispatch"}
 V2_FRAMES = int(os.environ.get("EXEC_V2_FRAMES", "40"))     # frames traced per program
 
@@ -1425,23 +1426,25 @@ def program_traces(name: str, tb: "ExecTb", rng: random.Random):
     tracer's NIC traces (trace format v2, optimized, commit-checked) for varied frames."""
     from jit.host.miss_handler import compile_path
     from jit.paths import program_maps_file, program_object
-    from tests.packets import varied_packets
+    from jit.nic.nic_helpers import rtl_map_write_reason
+    from tests.packets import flow_table_traffic, varied_packets
     path = program_object(name)
     assert path.exists(), f"{path} missing: run `make programs` first"
     linked = elf.load_linked(path, V2_SECTION.get(name, name))
     maps_file = program_maps_file(name)
     maps_in = mc.read_file(maps_file, linked.maps) if maps_file.exists() else None
     tracer_rt = XdpRuntime(linked, maps_in=maps_in)
-    frames = [f for f in varied_packets(name, V2_FRAMES, seed=rng.randrange(1 << 16))
-              if len(f) <= tb.pkt_bytes]
+    gen = flow_table_traffic if name == "flow_table" else functools.partial(varied_packets, name)
+    frames = [f for f in gen(V2_FRAMES, seed=rng.randrange(1 << 16)) if len(f) <= tb.pkt_bytes]
     if name == "land_filter":
         frames += land_frames(frames)[:V2_FRAMES // 4]
     traces: dict[bytes, bytes] = {}
     for f in frames:
-        _tr, compiled, _why = compile_path(linked.insns, f, max_atoms=enc.MAX_ATOMS,
-                                           max_trace_len=tb.max_slots, hdr_bytes=tb.hdr_bytes,
-                                           runtime=tracer_rt, guards=True)
-        if compiled is not None and rtl_trace(isa.decode(compiled.code)):
+        tr, compiled, _why = compile_path(linked.insns, f, max_atoms=enc.MAX_ATOMS,
+                                          max_trace_len=tb.max_slots, hdr_bytes=tb.hdr_bytes,
+                                          runtime=tracer_rt, guards=True)
+        if compiled is not None and rtl_trace(isa.decode(compiled.code)) \
+                and rtl_map_write_reason(tr.map_events) is None:
             traces.setdefault(compiled.code, f)
     return linked, maps_in, frames, traces
 
@@ -1472,6 +1475,9 @@ async def v2_programs(dut):
             total[k] = total.get(k, 0) + v
         if tb.max_slots >= 64 and name != "land_filter":
             assert traces, f"{name}: no trace fits this executor"
+        if tb.max_slots >= 64 and name == "flow_table":     # its update and delete paths
+            calls = {i.imm for code in traces for i in isa.decode(code) if i.opcode == 0x85}
+            assert {2, 3} <= calls, f"flow_table traces call only {sorted(calls)}"
     dut._log.info("v2 programs: %s", total)
     assert total.get("NONE", 0) > 0 and (tb.max_slots < 64 or total.get("GUARD", 0) > 0), total
 
