@@ -393,6 +393,7 @@ always @(posedge clk) begin
                         || (ex_req_op != `MAP_EX_LOOKUP && d_type[ex_req_map[MAP_W-1:0]] != `MAP_TYPE_HASH
                             && d_type[ex_req_map[MAP_W-1:0]] != `MAP_TYPE_PERCPU_HASH)) begin
                     found_reg <= 1'b0;
+                    resp_data_reg <= 64'd1;     // (room: only a hash map can be full)
                     state_reg <= S_DONE;
                 end else begin
                     state_reg <= S_START;

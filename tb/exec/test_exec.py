@@ -1384,6 +1384,51 @@ async def v2_costs(dut):
     assert got == V2_COSTS, {k: (got[k], V2_COSTS[k]) for k in got if got[k] != V2_COSTS[k]}
 
 
+# cycles of map_update_elem / map_delete_elem (docs/exec.md), per-CPU hash (4-byte key, 12-byte
+# value: two words), responder answering one cycle after it takes a request; the calls include the
+# map's first use in the attempt (DESC + replay, 5)
+UPDATE_COSTS = {"update call (4-byte key, 12-byte value)": 29,
+                "update commit, present key (2 value words)": 11,
+                "update commit, new key (INSERT + 2 value words)": 15,
+                "delete call (4-byte key)": 18,
+                "delete commit (DELETE)": 6}
+
+
+@cocotb.test()
+async def update_costs(dut):
+    """Cycles of update/delete calls and of their commit at exit, by differences of whole runs
+    (each checked against the model, maps compared)."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    frame = bytes(range(80))
+    ptable = V2_FD["ptable"]
+    head = [isa.st_imm(4, 10, -8, 7), *value_on_stack()]
+
+    async def cycles(*body: Insn) -> int:
+        _, c = await chk.run(guarded(*head, *body), frame, "update cost")
+        return c
+
+    upd = lambda flags: update_insns(ptable, key_at_stack(), flags=flags)          # noqa: E731
+    dele = update_insns(ptable, key_at_stack(), helper=3)
+    base_u, base_d = await cycles(*upd(0)[:-1]), await cycles(*dele[:-1])
+    c_ins = await cycles(*upd(0))          # new key: INSERT + two WRITEs at exit
+    c_fail = await cycles(*upd(1))         # NOEXIST on the present key: EEXIST, nothing buffered
+    c_rep = await cycles(*upd(0))          # present key: two WRITEs at exit
+    c_del = await cycles(*dele)            # present: DELETE at exit
+    c_miss = await cycles(*dele)           # absent: ENOENT, nothing buffered
+    got = {"update call (4-byte key, 12-byte value)": c_fail - base_u,
+           "update commit, present key (2 value words)": c_rep - c_fail,
+           "update commit, new key (INSERT + 2 value words)": c_ins - c_fail,
+           "delete call (4-byte key)": c_miss - base_d,
+           "delete commit (DELETE)": c_del - c_miss}
+    for name, c in got.items():
+        dut._log.info("%-48s %3d cycles", name, c)
+    assert chk.results == {"NONE": 7}, chk.results
+    assert got == UPDATE_COSTS, {k: (got[k], UPDATE_COSTS[k]) for k in got}
+
+
 # ---- real v2 traces: the shipped map programs ------------------------------------------------------
 V2_PROGRAMS = ("land_filter", "port_filter_subprog", "proto_stats", "deny_list", "config_filter",
                "tail_dispatch", "flow_table")
