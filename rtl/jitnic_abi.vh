@@ -21,6 +21,8 @@
 `define JITNIC_TAIL_CALL_EMPTY 32'hffffffff
 `define JITNIC_ADJ_EINVAL_BELOW 152
 `define JITNIC_ADJ_END_MAX 3584
+`define JITNIC_MAPOP_ENTRIES 4
+`define JITNIC_MAPOP_VALUE_BYTES 64
 
 // address map (jit/ebpf/memmap.py)
 `define JITNIC_CTX_BASE 32'h10000000
@@ -248,7 +250,7 @@
 `define HELPER_COST_XDP_STORE_BYTES 281
 `define NIC_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd2 || (id) == 32'd3 || (id) == 32'd5 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
 // the helpers rtl/jitnic_exec.v implements (nic_helpers.NicHelper.rtl)
-`define RTL_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd5 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
+`define RTL_HELPER_OK(id) ((id) == 32'd1 || (id) == 32'd2 || (id) == 32'd3 || (id) == 32'd5 || (id) == 32'd7 || (id) == 32'd8 || (id) == 32'd12 || (id) == 32'd23 || (id) == 32'd28 || (id) == 32'd44 || (id) == 32'd51 || (id) == 32'd65 || (id) == 32'd189 || (id) == 32'd190)
 
 // map memory (jit/nic/mapmem.py): sizes, types, commands, layout, hash
 `define JITNIC_MAP_MEM_BYTES 262144
@@ -313,6 +315,8 @@
 `define MAP_EX_ADD32 3'd3
 `define MAP_EX_ADD64 3'd4
 `define MAP_EX_DESC 3'd5
+`define MAP_EX_INSERT 3'd6
+`define MAP_EX_DELETE 3'd7
 `define MAP_EXDESC_SIZE_LSB 0
 `define MAP_EXDESC_SIZE_W 32
 `define MAP_EXDESC_VALUE_SIZE_LSB 32

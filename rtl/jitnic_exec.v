@@ -162,7 +162,8 @@ localparam [3:0]
     STATE_DRAIN = 4'd10,  // exit: the write buffer's entries go out as WRITEs, then done
     STATE_WAITG = 4'd11,  // waiting for m_grant (prandom), then the instruction runs again
     STATE_CSUM  = 4'd15,  // csum_diff: the next 8 or 4 bytes (loaded like LDX), or the result
-    STATE_COPY  = 4'd14;  // xdp_load/store_bytes: destination checks, then per chunk a load and a store
+    STATE_COPY  = 4'd14,  // xdp_load/store_bytes: destination checks, then per chunk a load and a store
+    STATE_MOP   = 4'd12;  // exit: the buffered map updates/deletes go out (after the write buffer)
 
 // what a map port response continues with
 localparam [3:0]
@@ -174,7 +175,11 @@ localparam [3:0]
     CONT_RMAP   = 4'd5,   // redirect_map: devmap slot present?
     CONT_TCHDR  = 4'd6,   // tail_call: prog_array slot present?
     CONT_TCVAL  = 4'd7,   // tail_call: the slot's program id
-    CONT_DRAIN  = 4'd8;   // a committed WRITE
+    CONT_DRAIN  = 4'd8,   // a committed WRITE
+    CONT_MW     = 4'd9,   // map_update_elem / map_delete_elem: the key's LOOKUP decides r0
+    CONT_MOPI   = 4'd10,  // commit: INSERT answered the element's address
+    CONT_MOPW   = 4'd11,  // commit: a value word written
+    CONT_MOPD   = 4'd12;  // commit: DELETE done
 
 localparam [3:0] OP_DIV = 4'h3, OP_MOD = 4'h9, OP_NEG = 4'h8, OP_MOV = 4'hb, OP_END = 4'hd;
 
@@ -347,6 +352,38 @@ reg [63:0] dc_word_mem [0:3];
 reg        dc_fill;
 reg [1:0]  dc_fill_idx;
 
+// ---- map_update_elem / map_delete_elem (docs/exec.md "Map updates and deletes") -------------------
+// At the call: the key (and an update's value) are gathered like lookup's key, a LOOKUP of the key
+// decides r0 as the model does, and a successful call's effect goes into jitnic_mapops; `exit`
+// drains it after the write buffer (STATE_MOP), a guard failure or fault clears it.
+localparam VAL_BYTES = `JITNIC_MAPOP_VALUE_BYTES;
+localparam VW_W = $clog2(VAL_BYTES / 8 + 1);
+localparam [1:0] MOP_WRITE = 2'd0, MOP_INSERT = 2'd1, MOP_DELETE = 2'd2;
+localparam [63:0] EPERM_R0 = 64'hFFFF_FFFF_FFFF_FFFF, E2BIG_R0 = 64'hFFFF_FFFF_FFFF_FFF9,
+                  EEXIST_R0 = 64'hFFFF_FFFF_FFFF_FFEF, EINVAL_R0 = 64'hFFFF_FFFF_FFFF_FFEA;
+reg                   mw_on_reg = 1'b0, mw_on_next;      // an update/delete call in progress
+reg                   mw_del_reg = 1'b0, mw_del_next;    // 1 delete, 0 update
+reg                   mw_val_reg = 1'b0, mw_val_next;    // gathering the value (else the key)
+reg                   mw_hash_reg = 1'b0, mw_hash_next;
+reg                   mw_rdonly_reg = 1'b0, mw_rdonly_next;
+reg  [7:0]            mw_vsize_reg = 8'd0, mw_vsize_next;
+reg  [VAL_BYTES*8-1:0] val_reg = {VAL_BYTES*8{1'b0}};    // the update's value
+reg                   mo_drain_reg = 1'b0, mo_drain_next; // STATE_MOP's requests: key from the buffer
+reg                   mo_ins_reg = 1'b0, mo_ins_next;     // the head entry's INSERT was answered
+reg  [31:0]           mo_addr_reg = 32'd0, mo_addr_next;  // its value's byte address
+reg  [VW_W-1:0]       mo_w_reg = {VW_W{1'b0}}, mo_w_next; // next value word to write
+reg                   mo_push, mo_pop;
+reg  [1:0]            mo_push_kind;
+wire                  mo_full, mo_dr_valid;
+wire [1:0]            mo_dr_kind;
+wire [7:0]            mo_dr_map;
+wire [KEY_BYTES*8-1:0] mo_dr_key;
+wire [31:0]           mo_dr_addr;
+wire [VW_W-1:0]       mo_dr_words;
+wire [63:0]           mo_dr_wdata;
+wire [7:0]            mo_dr_wbe;
+wire [$clog2(`JITNIC_MAPOP_ENTRIES+1)-1:0] mo_count;
+
 assign slot_addr = PREFETCH != 0 && state_reg == STATE_IDLE ? {SLOT_W{1'b0}} : slot_addr_reg;
 assign done = done_reg;
 assign action = action_reg;
@@ -359,7 +396,7 @@ assign dbg_insn = state_reg == STATE_EXEC ? slot_data : insn_reg;
 assign m_req_valid = state_reg == STATE_MREQ && !mreq_sent_reg && m_grant;
 assign m_req_op = mreq_op_reg;
 assign m_req_map = mreq_map_reg;
-assign m_req_key = key_reg;
+assign m_req_key = mo_drain_reg ? mo_dr_key : key_reg;
 assign m_req_addr = mreq_addr_reg;
 assign m_req_data = mreq_data_reg;
 assign m_req_be = mreq_be_reg;
@@ -472,9 +509,12 @@ wire h_sbytes = d_imm == `HELPER_XDP_STORE_BYTES;
 wire h_ktime = d_imm == `HELPER_KTIME_GET_NS;
 wire h_adjh = d_imm == `HELPER_XDP_ADJUST_HEAD;
 wire h_adjt = d_imm == `HELPER_XDP_ADJUST_TAIL;
+wire h_update = d_imm == `HELPER_MAP_UPDATE_ELEM;
+wire h_delete = d_imm == `HELPER_MAP_DELETE_ELEM;
 wire is_call = d_opc == 8'h85 && d_dst == 4'd0 && src_zero && off_zero
                && (h_lookup || h_prandom || h_cpu || h_tail || h_redirect || h_rmap || h_csum
-                   || h_lbytes || h_sbytes || h_ktime || h_adjh || h_adjt);
+                   || h_lbytes || h_sbytes || h_ktime || h_adjh || h_adjt
+                   || h_update || h_delete);
 // lock add/or/and/xor (fetch), xchg, cmpxchg; 32 or 64 bits; src r0..r9 (validate.py ATOMIC)
 wire at_imm_ok = d_imm == 32'h00 || d_imm == 32'h01 || d_imm == 32'h40 || d_imm == 32'h41
                  || d_imm == 32'h50 || d_imm == 32'h51 || d_imm == 32'ha0 || d_imm == 32'ha1
@@ -559,6 +599,20 @@ jitnic_wbuf #(.ENTRIES(`JITNIC_WB_ENTRIES), .KEY_W(WB_KEY_W)) wbuf_inst (
     .drain(wb_drain), .dr_valid(wb_dr_valid), .dr_ready(wb_dr_ready), .dr_key(wb_dr_key),
     .dr_data(wb_dr_data), .dr_be(wb_dr_be), .drain_done(wb_drain_done), .count(wb_count)
 );
+
+// the buffered map updates/deletes (pushed at a successful call, drained at exit)
+jitnic_mapops #(.ENTRIES(`JITNIC_MAPOP_ENTRIES), .KEY_BYTES(KEY_BYTES), .VAL_BYTES(VAL_BYTES)) mapops_inst (
+    .clk(clk), .rst(rst), .clear(wb_clear),
+    .wr_valid(mo_push), .wr_kind(mo_push_kind), .wr_map(h_mid_reg), .wr_key(key_reg),
+    .wr_addr(m_resp_addr), .wr_nbytes(mw_vsize_reg), .wr_value(val_reg), .full(mo_full),
+    .dr_valid(mo_dr_valid), .dr_kind(mo_dr_kind), .dr_map(mo_dr_map), .dr_key(mo_dr_key),
+    .dr_addr(mo_dr_addr), .dr_words(mo_dr_words), .dr_word(mo_w_reg), .dr_wdata(mo_dr_wdata),
+    .dr_wbe(mo_dr_wbe), .pop(mo_pop), .count(mo_count)
+);
+wire mw_type_ok = c_type == `MAP_TYPE_ARRAY || c_type == `MAP_TYPE_PERCPU_ARRAY
+                  || c_type == `MAP_TYPE_HASH || c_type == `MAP_TYPE_PERCPU_HASH;
+wire mw_is_hash = c_type == `MAP_TYPE_HASH || c_type == `MAP_TYPE_PERCPU_HASH;
+wire mw_flags_bad = rf_reg[4] > 64'd2;               // not BPF_ANY / NOEXIST / EXIST: -EINVAL
 
 // a map word as this attempt sees it: map memory, with the bytes it buffered on top
 wire [63:0] wb_mask = {{8{wb_rd_be[7]}}, {8{wb_rd_be[6]}}, {8{wb_rd_be[5]}}, {8{wb_rd_be[4]}},
@@ -849,6 +903,19 @@ always @* begin
     ld_cp_next = ld_cp_reg;
     cs_clear = 1'b0;
     cs_add = 1'b0;
+    mw_on_next = mw_on_reg;
+    mw_del_next = mw_del_reg;
+    mw_val_next = mw_val_reg;
+    mw_hash_next = mw_hash_reg;
+    mw_rdonly_next = mw_rdonly_reg;
+    mw_vsize_next = mw_vsize_reg;
+    mo_drain_next = mo_drain_reg;
+    mo_ins_next = mo_ins_reg;
+    mo_addr_next = mo_addr_reg;
+    mo_w_next = mo_w_reg;
+    mo_push = 1'b0;
+    mo_push_kind = MOP_WRITE;
+    mo_pop = 1'b0;
     wb_clear = 1'b0;
     wb_wr = 1'b0;
     wb_wr_key = ma_abs[31:3];
@@ -1090,6 +1157,27 @@ always @* begin
                     key_pos_next = 7'd0;
                     key_clear = 1'b1;
                     state_next = STATE_KEY;
+                end else if (h_update || h_delete) begin
+                    // update/delete: gather the key (and value), then LOOKUP it (CONT_MW)
+                    if (!mw_type_ok || (h_update && {16'd0, c_vsize} > VAL_BYTES)) begin
+                        fin = 1'b1;                        // refused by the tracer (docs/exec.md)
+                        fin_err = `EXEC_ERR_MAP_ACCESS;
+                    end else begin
+                        map_ops_next = map_ops_reg + 16'd1;
+                        h_mid_next = c_id;
+                        h_base_next = c_base;
+                        key_addr_next = rf_reg[2];
+                        key_left_next = c_ksize;
+                        key_pos_next = 7'd0;
+                        key_clear = 1'b1;
+                        mw_on_next = 1'b1;
+                        mw_del_next = h_delete;
+                        mw_val_next = 1'b0;
+                        mw_hash_next = mw_is_hash;
+                        mw_rdonly_next = c_rdonly;
+                        mw_vsize_next = c_vsize[7:0];
+                        state_next = STATE_KEY;
+                    end
                 end else if (h_rmap) begin
                     map_ops_next = map_ops_reg + 16'd1;
                     rf_we = 1'b1;
@@ -1159,7 +1247,7 @@ always @* begin
                     adv = 1'b1;
                 end
             end else if (is_exit) begin
-                if (wb_count != 0) begin
+                if (wb_count != 0 || mo_count != 0) begin
                     wb_drain = 1'b1;               // commit: the buffered writes, then done
                     state_next = STATE_DRAIN;
                 end else begin
@@ -1241,7 +1329,26 @@ always @* begin
             end
         end
         STATE_KEY: begin
-            if (key_left_reg == 8'd0) begin
+            if (key_left_reg == 8'd0 && mw_on_reg) begin
+                if (!mw_del_reg && !mw_val_reg) begin
+                    mw_val_next = 1'b1;                // key done: now the value at r3
+                    key_addr_next = rf_reg[3];
+                    key_left_next = mw_vsize_reg;
+                    key_pos_next = 7'd0;
+                end else if ((!mw_del_reg && mw_flags_bad) || (mw_del_reg && !mw_hash_reg)) begin
+                    rf_we = 1'b1;                      // decided without the map: -EINVAL
+                    rf_waddr = 4'd0;
+                    rf_wdata = EINVAL_R0;
+                    mw_on_next = 1'b0;
+                    mw_val_next = 1'b0;
+                    adv = 1'b1;
+                end else begin
+                    mreq_op_next = `MAP_EX_LOOKUP;
+                    mreq_map_next = h_mid_reg;
+                    cont_next = CONT_MW;
+                    state_next = STATE_MREQ;
+                end
+            end else if (key_left_reg == 8'd0) begin
                 mreq_op_next = `MAP_EX_LOOKUP;
                 mreq_map_next = h_mid_reg;
                 cont_next = CONT_LOOKUP;
@@ -1377,9 +1484,42 @@ always @* begin
         STATE_WAITG: begin
             replay = m_grant;
         end
+        STATE_MOP: begin
+            // the head entry: DELETE; or INSERT (hash, new key) then its value words as WRITEs
+            mreq_map_next = mo_dr_map;
+            state_next = STATE_MREQ;
+            if (!mo_dr_valid) begin
+                state_next = STATE_MOP;
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_NONE;
+            end else if (mo_dr_kind == MOP_DELETE) begin
+                mreq_op_next = `MAP_EX_DELETE;
+                cont_next = CONT_MOPD;
+            end else if (mo_dr_kind == MOP_INSERT && !mo_ins_reg) begin
+                mreq_op_next = `MAP_EX_INSERT;
+                cont_next = CONT_MOPI;
+            end else if (mo_w_reg == mo_dr_words) begin
+                mo_pop = 1'b1;                     // entry done: the next one
+                mo_ins_next = 1'b0;
+                mo_w_next = {VW_W{1'b0}};
+                state_next = STATE_MOP;
+            end else begin
+                mreq_op_next = `MAP_EX_WRITE;
+                mreq_addr_next = (mo_dr_kind == MOP_INSERT ? mo_addr_reg : mo_dr_addr)
+                                 + {{(32-VW_W-3){1'b0}}, mo_w_reg, 3'd0};
+                mreq_data_next = mo_dr_wdata;
+                mreq_be_next = mo_dr_wbe;
+                cont_next = CONT_MOPW;
+            end
+        end
         STATE_DRAIN: begin
             // (the buffer's drain_done pulse may fall while a WRITE is out: it is empty after it)
-            if (wb_count == 0 && !wb_dr_valid) begin
+            if (wb_count == 0 && !wb_dr_valid && mo_dr_valid) begin
+                mo_drain_next = 1'b1;              // then the map updates/deletes
+                mo_ins_next = 1'b0;
+                mo_w_next = {VW_W{1'b0}};
+                state_next = STATE_MOP;
+            end else if (wb_count == 0 && !wb_dr_valid) begin
                 fin = 1'b1;
                 fin_err = `EXEC_ERR_NONE;
             end else if (wb_dr_valid) begin
@@ -1473,6 +1613,58 @@ always @* begin
                         tc_fin = 1'b1;
                         tc_seen = m_resp_data[31:0];
                     end
+                    CONT_MW: begin
+                        // r0 as the model's helper decides it against the map (docs/exec.md)
+                        rf_we = 1'b1;
+                        rf_waddr = 4'd0;
+                        rf_wdata = 64'd0;
+                        mw_on_next = 1'b0;
+                        mw_val_next = 1'b0;
+                        if (mw_del_reg) begin          // hash delete
+                            mo_push = m_resp_ok;
+                            mo_push_kind = MOP_DELETE;
+                            rf_wdata = m_resp_ok ? 64'd0 : ENOENT_R0;
+                        end else if (!mw_hash_reg) begin   // array update
+                            if (!m_resp_ok) begin
+                                rf_wdata = E2BIG_R0;
+                            end else if (rf_reg[4][1:0] == 2'd1) begin
+                                rf_wdata = EEXIST_R0;
+                            end else if (mw_rdonly_reg) begin
+                                rf_wdata = EPERM_R0;
+                            end else begin
+                                mo_push = 1'b1;
+                            end
+                        end else if (m_resp_ok && rf_reg[4][1:0] == 2'd1) begin
+                            rf_wdata = EEXIST_R0;
+                        end else if (!m_resp_ok && rf_reg[4][1:0] == 2'd2) begin
+                            rf_wdata = ENOENT_R0;
+                        end else if (!m_resp_ok && !m_resp_data[0]) begin
+                            rf_wdata = E2BIG_R0;       // table full
+                        end else begin
+                            mo_push = 1'b1;
+                            mo_push_kind = m_resp_ok ? MOP_WRITE : MOP_INSERT;
+                        end
+                        if (mo_push && mo_full) begin
+                            rf_we = 1'b0;
+                            fin = 1'b1;                // the backstop: the tracer refuses such traces
+                            fin_err = `EXEC_ERR_MAP_ACCESS;
+                        end else begin
+                            adv = 1'b1;
+                        end
+                    end
+                    CONT_MOPI: begin
+                        mo_ins_next = 1'b1;
+                        mo_addr_next = m_resp_addr;
+                        state_next = STATE_MOP;
+                    end
+                    CONT_MOPW: begin
+                        mo_w_next = mo_w_reg + 1'b1;
+                        state_next = STATE_MOP;
+                    end
+                    CONT_MOPD: begin
+                        mo_pop = 1'b1;
+                        state_next = STATE_MOP;
+                    end
                     default: begin                     // CONT_DRAIN
                         state_next = STATE_DRAIN;
                     end
@@ -1528,6 +1720,9 @@ always @* begin
     if (fin) begin
         state_next = STATE_IDLE;
         done_next = 1'b1;
+        mw_on_next = 1'b0;
+        mw_val_next = 1'b0;
+        mo_drain_next = 1'b0;
         txn_next = 1'b0;
         wb_clear = fin_err != `EXEC_ERR_NONE;        // a guard failure or fault discards the writes
         prandom_we_next = fin_err == `EXEC_ERR_NONE && drew_reg;
@@ -1614,6 +1809,16 @@ always @(posedge clk) begin
     cp_e1_reg <= cp_e1_next;
     cp_data_reg <= cp_data_next;
     ld_cp_reg <= ld_cp_next;
+    mw_on_reg <= mw_on_next;
+    mw_del_reg <= mw_del_next;
+    mw_val_reg <= mw_val_next;
+    mw_hash_reg <= mw_hash_next;
+    mw_rdonly_reg <= mw_rdonly_next;
+    mw_vsize_reg <= mw_vsize_next;
+    mo_drain_reg <= mo_drain_next;
+    mo_ins_reg <= mo_ins_next;
+    mo_addr_reg <= mo_addr_next;
+    mo_w_reg <= mo_w_next;
 
     done_reg <= done_next;
     action_reg <= action_next;
@@ -1632,6 +1837,9 @@ always @(posedge clk) begin
         mreq_sent_reg <= 1'b0;
         txn_reg <= 1'b0;
         prandom_we_reg <= 1'b0;
+        mw_on_reg <= 1'b0;
+        mw_val_reg <= 1'b0;
+        mo_drain_reg <= 1'b0;
     end
 end
 
@@ -1644,10 +1852,23 @@ always @(posedge clk) begin
         key_reg <= {KEY_BYTES*8{1'b0}};
     end else if (key_set) begin
         key_reg <= {{(KEY_BYTES*8-32){1'b0}}, rf_reg[2][31:0]};
-    end else if (key_wr) begin
+    end else if (key_wr && !mw_val_reg) begin
         for (kb = 0; kb < KEY_BYTES; kb = kb + 1) begin
             if (kb >= key_pos32 && kb < key_pos32 + (ld_size_reg == 2'd3 ? 32'd8 : 32'd1)) begin
                 key_reg[kb*8 +: 8] <= mu_rsp_data[(kb - key_pos32)*8 +: 8];
+            end
+        end
+    end
+end
+
+// map_update_elem's value: filled like the key while mw_val_reg (bytes past the value are never
+// written out: jitnic_mapops' byte enables stop at its size)
+integer vb;
+always @(posedge clk) begin
+    if (key_wr && mw_val_reg) begin
+        for (vb = 0; vb < VAL_BYTES; vb = vb + 1) begin
+            if (vb >= key_pos32 && vb < key_pos32 + (ld_size_reg == 2'd3 ? 32'd8 : 32'd1)) begin
+                val_reg[vb*8 +: 8] <= mu_rsp_data[(vb - key_pos32)*8 +: 8];
             end
         end
     end

@@ -16,7 +16,11 @@
  *  - executor port: requests (ex_req_valid/ex_req_ready) LOOKUP (map, key) -> found + byte address
  *    of the NIC's value slot; READ (byte address) -> the 64-bit word; WRITE (address, data, byte
  *    enables) and ADD32/ADD64 (atomic add) for a transaction's buffered writes, applied back to
- *    back at commit. One ex_resp_valid pulse answers each request.
+ *    back at commit; INSERT (hash map, key: found or inserted with zeroed value slots -> the NIC
+ *    slot's byte address) and DELETE (hash map, key) for its buffered map_update_elem /
+ *    map_delete_elem at commit (the executor decided their success at the call: LOOKUP answers
+ *    found, and in ex_resp_data[0] whether an insert would find room). One ex_resp_valid pulse
+ *    answers each request.
  *
  * Memory model rule 2 (docs/memory_model.md): a bus command does not start while ex_txn_open is
  * high (an executor transaction holds the maps from its first access to its commit); executor
@@ -375,10 +379,21 @@ always @(posedge clk) begin
                 resp_addr_reg <= xd_ok ? d_base[xd] << 3 : 32'd0;
                 resp_data_reg <= xd_ok ? ex_desc_word : 64'd0;
                 state_reg <= S_DONE;
-            end else if (ex_req_op == `MAP_EX_LOOKUP) begin
+            end else if (ex_req_op == `MAP_EX_LOOKUP || ex_req_op == `MAP_EX_INSERT
+                         || ex_req_op == `MAP_EX_DELETE) begin
+                // INSERT / DELETE: the bus's helper-mode UPDATE (BPF_ANY, the NIC's slot) and DELETE
+                op_reg <= ex_req_op == `MAP_EX_INSERT ? `MAP_CMD_UPDATE
+                          : ex_req_op == `MAP_EX_DELETE ? `MAP_CMD_DELETE : `MAP_CMD_LOOKUP;
+                flags_reg <= 2'd0;
+                all_reg <= 1'b0;
+                slot_reg <= `MAP_NIC_SLOT;
+                new_reg <= 1'b0;
                 if (ex_map32 >= MAXM32 || !d_valid[ex_req_map[MAP_W-1:0]]
-                        || d_type[ex_req_map[MAP_W-1:0]] == `MAP_TYPE_PROG_ARRAY) begin
+                        || d_type[ex_req_map[MAP_W-1:0]] == `MAP_TYPE_PROG_ARRAY
+                        || (ex_req_op != `MAP_EX_LOOKUP && d_type[ex_req_map[MAP_W-1:0]] != `MAP_TYPE_HASH
+                            && d_type[ex_req_map[MAP_W-1:0]] != `MAP_TYPE_PERCPU_HASH)) begin
                     found_reg <= 1'b0;
+                    resp_data_reg <= 64'd1;     // (room: only a hash map can be full)
                     state_reg <= S_DONE;
                 end else begin
                     state_reg <= S_START;
@@ -598,8 +613,9 @@ always @(posedge clk) begin
     S_FOUND: begin
         w_reg <= 32'd0;
         n_reg <= 32'd0;
-        if (src_ex_reg) begin
+        if (src_ex_reg && op_reg == `MAP_CMD_LOOKUP) begin
             resp_addr_reg <= found_reg ? (va_reg + (slots_reg > 32'd1 ? ew_reg : 32'd0)) << 3 : 32'd0;
+            resp_data_reg <= {63'd0, !is_hash || h_count[map_reg] < max_reg};   // room for an insert
             state_reg <= S_DONE;
         end else begin
             case (op_reg)
@@ -644,7 +660,7 @@ always @(posedge clk) begin
                     errno_reg <= `MAP_ERRNO_ENOENT;
                     state_reg <= S_DONE;
                 end else if (found_reg) begin
-                    state_reg <= S_COPY_IN;
+                    state_reg <= src_ex_reg ? S_DONE : S_COPY_IN;   // INSERT: the executor writes it
                 end else if (h_count[map_reg] >= max_reg || !empty_ok_reg) begin
                     errno_reg <= `MAP_ERRNO_E2BIG;
                     state_reg <= S_DONE;
@@ -786,8 +802,8 @@ always @(posedge clk) begin
             mem_wr_en <= 1'b1;
             mem_wr_be <= 8'hFF;
             mem_wr_addr <= va_reg + w2;
-            mem_wr_data <= (!all_reg && slots_reg != 32'd1 && (w2 >= ew_reg) != slot_reg)
-                           ? 64'd0 : vst_rd_data;
+            mem_wr_data <= (src_ex_reg || (!all_reg && slots_reg != 32'd1 && (w2 >= ew_reg) != slot_reg))
+                           ? 64'd0 : vst_rd_data;            // INSERT: a new element starts zeroed
         end
         w_reg <= w_reg + 32'd1;
         if (w_reg == vwords + 32'd1) begin
@@ -912,7 +928,10 @@ always @(posedge clk) begin
     default: begin // S_DONE
         if (src_ex_reg) begin
             resp_valid_reg <= 1'b1;
-            resp_ok_reg <= found_reg;
+            resp_ok_reg <= found_reg || new_reg;
+            if (op_reg == `MAP_CMD_UPDATE) begin       // INSERT: the NIC slot of the element
+                resp_addr_reg <= (va_reg + (slots_reg > 32'd1 ? ew_reg : 32'd0)) << 3;
+            end
         end else begin
             done_reg <= 1'b1;
             cycles_reg <= cyc_cnt_reg;
@@ -921,6 +940,10 @@ always @(posedge clk) begin
         state_reg <= S_IDLE;
     end
     endcase
+    // executor INSERT/DELETE share the command paths: ERRNO stays the last bus command's
+    if (src_ex_reg && state_reg != S_IDLE) begin
+        errno_reg <= errno_reg;
+    end
 
     if (rst) begin
         state_reg <= S_IDLE;

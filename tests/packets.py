@@ -351,6 +351,7 @@ PROGRAM_EMPHASIS = {
     "config_filter": {"service_ports": 6, "ipv4_icmp": 2, "ipv6_icmp6": 2, "ipv4_large_df": 3},
     "port_filter_subprog": {"service_ports": 10, "ipv4_options": 2, "ipv4_fragment": 2},
     "tail_dispatch": {"ipv4_tcp": 3, "ipv6_tcp": 3, "arp": 3},
+    "flow_table": {"ipv4_tcp": 6, "ipv4_udp": 6, "ipv4_icmp": 1},
 }
 
 
@@ -377,3 +378,51 @@ def varied_packets(program_name: str, n: int, seed: int = 0) -> list[bytes]:
 def mixed_packets(n: int, seed: int = 0) -> list[bytes]:
     """n frames from every family with equal weight."""
     return _mix({name: 1 for name in FAMILIES}, n, seed)
+
+
+def flow_table_traffic(n: int, seed: int = 0, room: int = 6) -> list[bytes]:
+    """n frames for flow_table (programs/flow_table.c, whose shipped maps leave `room` of its 32
+    flow slots free): a few IPv4 UDP and TCP flows that repeat, new flows arriving (inserted while
+    there is room, dropped when the table is full), and TCP FIN/RST frames that close flows the
+    table holds (deleted) or never held. Every outcome of update and delete recurs, so each path
+    can hit on the NIC after its first miss."""
+    rng = random.Random(seed)
+    flows, held = [], []          # every flow seen; the ones the table holds (as the program will)
+
+    def new_flow(proto=None):
+        nonlocal room
+        f = (f"10.9.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+             f"10.0.0.{rng.randrange(1, 255)}", rng.randrange(1024, 65536),
+             rng.choice((53, 80, 443)), proto or rng.choice((6, 6, 17)))
+        flows.append(f)
+        if room > 0:
+            room -= 1
+            held.append(f)
+        return f
+
+    def frame(f, flags="A"):
+        src, dst, sport, dport, proto = f
+        l4 = (TCP(sport=sport, dport=dport, flags=flags) if proto == 6
+              else UDP(sport=sport, dport=dport))
+        return bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                     / IP(src=src, dst=dst) / l4 / payload(rng))
+
+    out = []
+    while len(out) < n:
+        r = rng.random()
+        if not flows or r < 0.3:
+            out.append(frame(new_flow()))
+        elif r < 0.65:
+            out.append(frame(rng.choice(flows)))
+        else:
+            tcp = [f for f in held if f[4] == 6]
+            if tcp and rng.random() < 0.75:
+                f = rng.choice(tcp)
+                held.remove(f)
+                flows.remove(f)
+                room += 1
+            else:
+                f = (f"10.8.{rng.randrange(256)}.{rng.randrange(1, 255)}", "10.0.0.1",
+                     rng.randrange(1024, 65536), 80, 6)          # a flow never seen
+            out.append(frame(f, rng.choice(("FA", "R"))))
+    return out

@@ -53,12 +53,14 @@ EXPECTED_ACTIONS = {
     "config_filter": {XDP_PASS, XDP_DROP},
     "port_filter_subprog": {XDP_PASS, XDP_DROP},
     "tail_dispatch": {XDP_PASS, XDP_DROP},
+    "flow_table": {XDP_PASS, XDP_DROP},
 }
 # Programs whose XDP_TX / XDP_PASS output differs from the input on some packets: proves the output
 # comparison sees real rewrites (and that the kernel really hands back the modified packet).
 # Programs that write their maps (the others only look up): proves the final-map comparison sees
 # real updates.
-MAP_WRITERS = {"proto_stats", "deny_list", "config_filter", "port_filter_subprog", "tail_dispatch"}
+MAP_WRITERS = {"proto_stats", "deny_list", "config_filter", "port_filter_subprog", "tail_dispatch",
+               "flow_table"}
 REWRITERS = {"mac_swap_tx", "icmp_echo", "ttl_router", "l4_lb", "lpm_router", "ipip_encap",
              "icmp_frag_needed"}
 

@@ -36,7 +36,8 @@ def randomize(maps, p: ms.Plan, rng: random.Random) -> None:
         m = maps.by_fd[map_id]
         if d.type == mapmem.MapType.PROG_ARRAY:
             continue                                  # its values are the object's programs
-        n = min(d.max_entries, 40)
+        # (a hash map may hold shipped entries already: stay within max_entries)
+        n = min(d.max_entries - (len(m.index) if d.is_hash else 0), 40)
         for _ in range(n):
             key = (bytes(rng.getrandbits(8) for _ in range(d.key_size)) if d.is_hash
                    else rng.randrange(d.max_entries).to_bytes(4, "little"))

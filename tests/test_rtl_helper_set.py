@@ -24,7 +24,7 @@ from tests.packets import varied_packets
 from tests.test_map_sync import program_runtime
 
 KTIME = "bpf_ktime_get_ns: not in the RTL executor's helper set"
-RTL_SET = [1, 5, 7, 8, 12, 23, 28, 44, 51, 65, 189, 190]
+RTL_SET = [1, 2, 3, 5, 7, 8, 12, 23, 28, 44, 51, 65, 189, 190]
 
 
 def test_the_rtl_set_is_the_contracts_and_in_the_header():
@@ -116,7 +116,8 @@ def test_jitnic_trace_caches_an_adjust_head_path_under_the_rtl_set():
 
 
 @pytest.mark.parametrize("name", ["proto_stats", "deny_list", "config_filter", "tail_dispatch",
-                                  "port_filter_subprog", "lpm_router", "land_filter"])
+                                  "port_filter_subprog", "lpm_router", "land_filter",
+                                  "flow_table"])
 def test_the_rtl_engines_twin_runs_the_contracts_programs(name):
     """The model as the RTL engine configures it (v2, the RTL helper set, 4 entries) on the
     traffic of tb/e2e/test_e2e_maps.py: 0 mismatches in frames and final maps, NIC hits (with map
@@ -131,3 +132,42 @@ def test_the_rtl_engines_twin_runs_the_contracts_programs(name):
     assert (rep.mismatches, rep.map_mismatches) == (0, 0)
     assert rep.hits > 0 and (rep.map_ops > 0) == (name in V2_MAP_OPS), rep.as_dict()
     assert not any("helper set" in r for r in rep.reasons), rep.reasons
+
+
+def test_rtl_map_write_reason_rules():
+    """Update/delete under the RTL set: decided at the call against map memory, so a map must not
+    be touched after its update/delete in one trace; only (per-CPU) array/hash; values up to
+    MAPOP_VALUE_BYTES; at most MAPOP_ENTRIES maps written (docs/exec.md "Map updates and
+    deletes")."""
+    use, upd, dele = ("t", "use", 8, "hash"), ("t", "update", 8, "hash"), ("t", "delete", 8, "hash")
+    assert nh.rtl_map_write_reason([use, upd, ("c", "use", 8, "array")]) is None
+    assert "map t: used again after its update/delete" in nh.rtl_map_write_reason([upd, use])
+    assert "map t: used again" in nh.rtl_map_write_reason([dele, upd])
+    assert "on a devmap map" in nh.rtl_map_write_reason([("d", "update", 4, "devmap")])
+    big = enc.MAPOP_VALUE_BYTES + 8
+    assert f"of {big} bytes" in nh.rtl_map_write_reason([("w", "update", big, "array")])
+    many = [(f"m{i}", "delete", 8, "hash") for i in range(enc.MAPOP_ENTRIES + 1)]
+    assert nh.rtl_map_write_reason(many[:-1]) is None
+    assert "MAPOP_ENTRIES" in nh.rtl_map_write_reason(many)
+
+
+def test_a_lookup_after_an_update_of_the_same_map_stays_on_the_host_under_the_rtl_set():
+    from jit.ebpf import elf, memmap
+    from jit.ebpf.runtime import XdpRuntime
+    handle = memmap.map_handle(0)
+    prog = [isa.st_imm(4, 10, -8, 5), isa.st_imm(8, 10, -16, 9),
+            isa.ld_imm64(1, handle), isa.mov64_reg(2, 10), isa.alu64_imm(isa.BPF_ADD, 2, -8),
+            isa.mov64_reg(3, 10), isa.alu64_imm(isa.BPF_ADD, 3, -16), isa.mov64_imm(4, 0),
+            isa.call_helper(2),
+            isa.ld_imm64(1, handle), isa.mov64_reg(2, 10), isa.alu64_imm(isa.BPF_ADD, 2, -8),
+            isa.call_helper(1), isa.mov64_imm(0, 2), isa.exit_insn()]
+    frame = bytes(64)
+    out = {}
+    for hs in ("full", "rtl"):
+        rt = XdpRuntime(prog, maps={"t": elf.MapDef("t", 1, 4, 8, 4)})
+        _tr, compiled, reason = compile_path(prog, frame, max_atoms=enc.MAX_ATOMS,
+                                             max_trace_len=enc.MAX_TRACE_LEN,
+                                             hdr_bytes=enc.HDR_BYTES, runtime=rt, helper_set=hs)
+        out[hs] = (compiled is not None, reason)
+    assert out["full"] == (True, None)
+    assert out["rtl"][0] is False and "map t: used again after its update/delete" in out["rtl"][1]

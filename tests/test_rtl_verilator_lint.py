@@ -38,6 +38,8 @@ CASES = [
     ("jitnic_realign", {"DATA_WIDTH": 512, "CHAN_W": 66}),
     ("jitnic_csum", {}),
     ("jitnic_csum", {"MAX_BYTES": 8}),
+    ("jitnic_mapops", {}),
+    ("jitnic_mapops", {"ENTRIES": 1, "KEY_BYTES": 8, "VAL_BYTES": 8}),
 ]
 BENCH_HDL = PROJECT_ROOT / "tb" / "common" / "hdl"
 

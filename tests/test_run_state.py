@@ -20,7 +20,8 @@ from tests.packets import varied_packets
 from tests.test_executor_state import DEFS, FD, counted_then_guarded, lookup, u64
 
 # the programs whose frames the NIC can take (their other maps and helpers are in the NIC's set)
-NIC_CACHEABLE = ("proto_stats", "deny_list", "config_filter", "tail_dispatch", "ipip_encap")
+NIC_CACHEABLE = ("proto_stats", "deny_list", "config_filter", "tail_dispatch", "ipip_encap",
+                 "flow_table")
 SECTION = {"tail_dispatch": "tail_dispatch"}
 
 

@@ -89,6 +89,9 @@ class TraceResult:
     redirect: dict | None = field(default=None, compare=False)  # its redirect target, if any
     guards: tuple[Guard, ...] = ()  # the conditions checked inside the trace (format v2)
     maps_used: tuple[str, ...] = ()  # maps the trace reads or writes on the NIC
+    # the trace's map operations in order: (map, "update"/"delete" or "use", value size, type
+    # name); the RTL helper set's rules for update/delete read it (nic_helpers.rtl_map_write_reason)
+    map_events: tuple[tuple, ...] = field(default=(), compare=False)
 
     @property
     def cacheable(self) -> bool:
@@ -261,8 +264,8 @@ class _Stop(Exception):
 class _Machine:
     __slots__ = ("packet", "length", "out", "stack", "rc", "rs", "preds", "atom_preds", "pkt_sym",
                  "stack_sym", "proven", "hdr_bytes", "store_error", "pred_set", "mem", "env",
-                 "trace", "guards", "notes", "maps_used", "runtime", "stack_used", "frames",
-                 "saves", "v1", "head", "tail", "buf")
+                 "trace", "guards", "notes", "maps_used", "map_events", "runtime", "stack_used",
+                 "frames", "saves", "v1", "head", "tail", "buf")
 
     def __init__(self, packet: bytes, hdr_bytes: int, shadow=None, guards: bool = True):
         self.v1 = not guards        # trace format v1: no guards, no calls, no map memory
@@ -300,6 +303,7 @@ class _Machine:
         self.guards: list[tuple] = []            # (trace indexes, why, text, packet predicate)
         self.notes: list[str] = []
         self.maps_used: dict[str, None] = {}
+        self.map_events: list[tuple] = []        # TraceResult.map_events
         self.stack_used: set[int] = set()        # stack bytes any access of the path touches
         self.frames: list[tuple] = []            # inlined calls: (return pc, saved r6-r9, start)
         self.saves: list[tuple] = []             # (trace index, register, save or restore)
@@ -399,6 +403,7 @@ class _Machine:
         if why is not None:
             raise _Stop(why)
         self.maps_used[m.name] = None
+        self.map_events.append((m.name, "use", m.value_size, m.d.type_name))
 
     def load(self, base_sym, disp: int, addr: int, size: int, pc: int) -> tuple[int, object]:
         region, o, off_s = self.locate(base_sym, disp, addr, pc)
@@ -987,6 +992,8 @@ def _helper(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
         m.pointer_arg(rs[2], rc[2], mp.key_size, pc, f"{name}'s key")
         if hid == 2:
             m.pointer_arg(rs[3], rc[3], mp.value_size, pc, f"{name}'s value")
+        if hid != 1:
+            m.map_events[-1] = (mp.name, "update" if hid == 2 else "delete") + m.map_events[-1][2:]
         why = gd.LOOKUP_RESULT if hid == 1 else gd.HELPER_RESULT
         result_sym = Opaque(why, f"{why} ({mp.name})" if hid == 1 else f"{why} ({name} {mp.name})")
     elif hid == 51:                      # redirect_map: the result depends on the devmap
@@ -1194,7 +1201,7 @@ def trace_packet(insns: Sequence[Insn], packet: bytes, *, max_atoms: int = MAX_A
         reason = f"too many atoms: {len(inst.atoms)} > MAX_ATOMS {max_atoms}"
     return TraceResult(trace, action, out, count, exact, inst.atoms, notes, reason,
                        tuple(path), events=events, redirect=redirect, guards=guards,
-                       maps_used=tuple(m.maps_used))
+                       maps_used=tuple(m.maps_used), map_events=tuple(m.map_events))
 
 
 def _demote_guards(m: _Machine, inst, packet: bytes, hdr_bytes: int):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from jit.ebpf import isa
 from jit.nic import encoding as enc
 from jit.nic.encoding import EXEC_BUDGET, Atom, AtomKind, AtomOp, ErrorCode
-from jit.nic.nic_helpers import set_reason
+from jit.nic.nic_helpers import rtl_map_write_reason, set_reason
 from jit.nic.validate import distinct_fields, validate_words
 from jit import JitnicError
 from jit.compiler.guards import is_guard_trace
@@ -99,6 +99,8 @@ def compile_path(insns: list[isa.Insn], frame: bytes, *, max_atoms: int, max_tra
     if do_optimize:
         trace, atoms = map(list, _optimized(tuple(trace), tuple(atoms), hdr_bytes))
     why = set_reason(trace, helper_set)
+    if why is None and helper_set == "rtl":
+        why = rtl_map_write_reason(tr.map_events)
     if why is None and host_maps:
         why = next((host_maps[m] for m in tr.maps_used if m in host_maps), None)
     if why is not None:

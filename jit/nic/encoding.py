@@ -58,6 +58,10 @@ TAIL_CALL_EMPTY = 0xFFFF_FFFF  # `mov r4, K` before `call 12`: K for "slot empty
 ADJ_POS_SHIFT = memmap.HEADROOM - NIC_HEADROOM     # interpreter buffer offset = position + this
 ADJ_DATA_MIN = _xdp_helpers.XDP_FRAME_SIZE - ADJ_POS_SHIFT
 ADJ_END_MAX = _xdp_helpers.HARD_END - ADJ_POS_SHIFT
+# map_update_elem / map_delete_elem on the RTL (rtl/jitnic_mapops.v): the executor buffers each
+# call that succeeds until `exit`; one per map and trace (nic_helpers.rtl_map_write_reason)
+MAPOP_ENTRIES = 4        # maps a trace may update or delete in
+MAPOP_VALUE_BYTES = 64   # the longest value map_update_elem copies on the RTL
 
 
 class AtomOp(IntEnum):
@@ -423,6 +427,8 @@ def verilog_header() -> str:
         f"`define JITNIC_TAIL_CALL_EMPTY 32'h{TAIL_CALL_EMPTY:08x}",
         f"`define JITNIC_ADJ_EINVAL_BELOW {-ADJ_DATA_MIN}",
         f"`define JITNIC_ADJ_END_MAX {ADJ_END_MAX}",
+        f"`define JITNIC_MAPOP_ENTRIES {MAPOP_ENTRIES}",
+        f"`define JITNIC_MAPOP_VALUE_BYTES {MAPOP_VALUE_BYTES}",
         "",
         "// address map (jit/ebpf/memmap.py)",
         f"`define JITNIC_CTX_BASE 32'h{memmap.CTX_BASE:08x}",

@@ -482,6 +482,33 @@ class MapMem:
             return None
         return (elem + (NIC_SLOT if d.slots > 1 else 0) * d.ew) * WORD_BYTES
 
+    def exec_room(self, map_id: int) -> int:
+        """LOOKUP's response data: bit 0 set when an insert would find room (a hash map holds
+        fewer than max_entries elements; always for the other types). map_update_elem on the RTL
+        decides -E2BIG with it at the call."""
+        d = self._desc(map_id)
+        if d is None or not d.is_hash:
+            return 1
+        return int(self.hstate[map_id].count < d.max_entries)
+
+    def exec_insert(self, map_id: int, key: bytes) -> int | None:
+        """A buffered map_update_elem at commit (hash maps): find the key or insert it with every
+        value slot zeroed; the byte address of the NIC's slot, which the executor then writes. None
+        when the map is not a hash map or is full (the executor decided at the call, so only a
+        caller's error gets None)."""
+        d = self._desc(map_id)
+        if d is None or not d.is_hash:
+            return None
+        if self._find(d, key) is None and self.update(
+                map_id, key, bytes(d.slots * d.ew * WORD_BYTES), BPF_NOEXIST) != 0:
+            return None
+        return self.exec_lookup(map_id, key)
+
+    def exec_delete(self, map_id: int, key: bytes) -> bool:
+        """A buffered map_delete_elem at commit (hash maps): True if the key was there."""
+        d = self._desc(map_id)
+        return d is not None and d.is_hash and self.delete(map_id, key) == 0
+
     def exec_desc(self, map_id: int) -> tuple[int, int] | None:
         """(base byte address, desc_word) of an installed map, or None."""
         d = self._desc(map_id)
@@ -649,6 +676,9 @@ class ExOp(IntEnum):
     ADD64 = 4    # atomic 64-bit add, at commit
     DESC = 5     # map -> installed?, byte address of the map's base, desc_word (the executor's
                  # bounds, key size, type and read-only flag; docs/exec.md "Map port")
+    # map_update_elem / map_delete_elem at commit (docs/exec.md "Map updates and deletes")
+    INSERT = 6   # (hash map, key) -> found or inserted (value slots zeroed), NIC slot's address
+    DELETE = 7   # (hash map, key) -> deleted?
 
 
 # the DESC response word (ex_resp_data): bit fields (lsb, width)

@@ -47,8 +47,8 @@ COST_BYTES = 4 + 4 * (max(512, enc.HDR_BYTES) // 8) + 3 * 7
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
     NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
-    NicHelper(2, COST_MAP_OP),  # map_update_elem
-    NicHelper(3, COST_MAP_OP),  # map_delete_elem
+    NicHelper(2, COST_MAP_OP, rtl=True),  # map_update_elem (rtl: rtl_map_write_reason's rules)
+    NicHelper(3, COST_MAP_OP, rtl=True),  # map_delete_elem
     NicHelper(5, COST_SIMPLE, rtl=True),  # ktime_get_ns (jitnic_top's rx_timestamp, per frame)
     NicHelper(7, COST_SIMPLE, rtl=True),  # get_prandom_u32
     NicHelper(8, COST_SIMPLE, rtl=True),  # get_smp_processor_id
@@ -84,6 +84,39 @@ def nic_helper_reason(helper_id: int) -> str | None:
     if helper_id in NIC_HELPERS:
         return None
     return f"helper {helper_name(helper_id)} is not in the NIC helper set"
+
+
+# map types whose update/delete the RTL runs (the kernel's verifier refuses program updates of
+# devmaps and prog_arrays; LRU/LPM maps are host-resident anyway)
+RTL_WRITE_MAP_TYPES = frozenset({"array", "percpu_array", "hash", "percpu_hash"})
+
+
+def rtl_map_write_reason(events) -> str | None:
+    """None if the RTL runs a trace's map_update_elem/map_delete_elem calls exactly as the model,
+    else why the path stays on the host. `events`: the trace's map operations in order
+    (tracer.TraceResult.map_events: map, "use"/"update"/"delete", value size, type name).
+
+    The RTL decides each call's r0 at the call against map memory and buffers its effect until
+    `exit` (docs/exec.md "Map updates and deletes"); the model decides against the transaction's
+    own view. The two agree when nothing in the trace touches a map after updating or deleting in
+    it: earlier stores change only values, never whether a key exists or the table is full."""
+    done: set[str] = set()
+    for name, kind, value_size, type_name in events:
+        if name in done:
+            return (f"map {name}: used again after its update/delete in the same trace (the RTL "
+                    "decides against map memory, not its own buffered update)")
+        if kind == "use":
+            continue
+        if type_name not in RTL_WRITE_MAP_TYPES:
+            return f"bpf_map_{kind}_elem on a {type_name} map: not in the RTL executor's helper set"
+        if kind == "update" and value_size > enc.MAPOP_VALUE_BYTES:
+            return (f"bpf_map_update_elem of {value_size} bytes: more than the RTL's "
+                    f"MAPOP_VALUE_BYTES {enc.MAPOP_VALUE_BYTES}")
+        done.add(name)
+        if len(done) > enc.MAPOP_ENTRIES:
+            return (f"updates/deletes in {len(done)} maps: more than the RTL's MAPOP_ENTRIES "
+                    f"{enc.MAPOP_ENTRIES}")
+    return None
 
 
 def check_helper_set(name: str) -> str:

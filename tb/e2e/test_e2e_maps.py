@@ -35,13 +35,13 @@ SECTION = {"tail_dispatch": "tail_dispatch"}
 # the map programs whose NIC paths the RTL helper set covers (the contract's list); land_filter has
 # no maps but its relations are guards, which only the v2 executor runs
 V2_PROGRAMS = ("proto_stats", "deny_list", "config_filter", "tail_dispatch",
-               "port_filter_subprog", "lpm_router", "land_filter")
+               "port_filter_subprog", "lpm_router", "land_filter", "flow_table")
 # v1 (every map path on the host): programs whose host paths write maps (counters, a hash), read-only lookups
 # (a deny list), a tail call and an LPM map that stays on the host
 V1_PROGRAMS = ("proto_stats", "deny_list", "tail_dispatch", "lpm_router")
 # programs whose NIC hits perform map operations on this traffic (the model with the RTL config:
 # tests/test_rtl_helper_set.py); every program of V2_PROGRAMS hits
-V2_MAP_OPS = ("proto_stats", "deny_list", "config_filter", "tail_dispatch")
+V2_MAP_OPS = ("proto_stats", "deny_list", "config_filter", "tail_dispatch", "flow_table")
 
 
 def program_runtime(name: str) -> XdpRuntime:
@@ -52,7 +52,9 @@ def program_runtime(name: str) -> XdpRuntime:
 
 
 def traffic(name: str, n: int, seed: int) -> list[bytes]:
-    from tests.packets import varied_packets
+    from tests.packets import flow_table_traffic, varied_packets
+    if name == "flow_table":            # flows that repeat, new flows, closes (update/delete)
+        return flow_table_traffic(2 * n, seed)
     return varied_packets(name, n, seed) + list(workloads.generate("zipf", n, seed=seed, flows=6))
 
 
@@ -87,6 +89,13 @@ async def e2e_maps(dut):
         assert st.write_throughs > 0, "no host map write reached the NIC"
     if fmt == 2:
         assert rep.hits > 0 and (rep.map_ops > 0) == (name in V2_MAP_OPS), rep.as_dict()
+    if fmt == 2 and name == "flow_table":
+        # its per-CPU event counters' NIC slot (read back and checked three ways above) counts
+        # what NIC traces did: inserts that succeeded, full-table refusals, deletes
+        ev = runtime.maps.maps["events"]
+        nic = [int.from_bytes(ev.read_slot(i, 1), "little") for i in range(4)]
+        dut._log.info("flow_table on the NIC: new %d, closed %d, close unknown %d, full %d", *nic)
+        assert nic[0] > 0 and nic[1] > 0 and nic[3] > 0, nic
     REPORTS.mkdir(parents=True, exist_ok=True)
     summary = res.summary(f"e2e maps v{fmt} {name} {cfg.policy} x{cfg.n_entries}")
     summary["frames_per_wall_s"] = round(len(frames) / wall, 1)   # simulator + host + map sync

@@ -18,6 +18,7 @@ and the per-class cycle costs of docs/exec.md (measured and logged).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import random
 
@@ -216,7 +217,14 @@ class ExecTb:
             d = mm.descs.get(map_id)
             k = key.to_bytes(KEY_BYTES, "little")[:d.key_size] if d is not None else b""
             r = mm.exec_lookup(map_id, k) if d is not None else None
-            return (False, 0, 0) if r is None else (True, r, 0)
+            return (r is not None, r or 0, mm.exec_room(map_id) if d is not None else 0)
+        if op in (ExOp.INSERT, ExOp.DELETE):
+            d = mm.descs.get(map_id)
+            k = key.to_bytes(KEY_BYTES, "little")[:d.key_size] if d is not None else b""
+            if op == ExOp.DELETE:
+                return (d is not None and mm.exec_delete(map_id, k), 0, 0)
+            r = mm.exec_insert(map_id, k) if d is not None else None
+            return (r is not None, r or 0, 0)
         if op == ExOp.READ:
             r = mm.exec_read(addr)
             return (False, 0, 0) if r is None else (True, 0, r)
@@ -1047,7 +1055,8 @@ V2_DEFS = {"counts": elf.MapDef("counts", ARRAY_T, 4, 8, 4),
            "progs": elf.MapDef("progs", PROGS_T, 4, 4, 2),
            "ports": elf.MapDef("ports", DEVMAP, 4, 4, 4),
            "wide": elf.MapDef("wide", ARRAY_T, 4, 160, 2),
-           "conf": elf.MapDef("conf", ARRAY_T, 4, 8, 1, frozen=True)}
+           "conf": elf.MapDef("conf", ARRAY_T, 4, 8, 1, frozen=True),
+           "ptable": elf.MapDef("ptable", 5, 4, 12, 3)}        # per-CPU hash (update/delete)
 V2_FD = {name: i for i, name in enumerate(V2_DEFS)}
 
 
@@ -1202,6 +1211,127 @@ async def map_directed(dut):
     dut._log.info("v2 directed results: %s", chk.results)
 
 
+# ---- map_update_elem / map_delete_elem ------------------------------------------------------------
+def update_insns(fd: int, key: list[Insn], flags: int = 0, value_at: int = -32,
+                 helper: int = 2) -> list[Insn]:
+    """r0 = bpf_map_update_elem(map fd, key, r10 + value_at, flags) (helper 3: delete); `key`
+    sets r2 (and may clobber r1)."""
+    return [*key, isa.ld_imm64(1, memmap.map_handle(fd)), isa.mov64_reg(3, 10),
+            isa.alu64_imm(isa.BPF_ADD, 3, value_at), isa.mov64_imm(4, flags),
+            isa.call_helper(helper)]
+
+
+def key_at_stack(off: int = -8) -> list[Insn]:
+    return [isa.mov64_reg(2, 10), isa.alu64_imm(isa.BPF_ADD, 2, off)]
+
+
+KEY_FROM_FRAME = [isa.ldx(4, 2, 1, 0)]          # r2 = ctx->data: the frame's first bytes
+
+
+def value_on_stack(words: int = 2, seed: int = 1) -> list[Insn]:
+    """Distinct 64-bit words at r10 - 32 .. (what update_insns copies)."""
+    out = []
+    for w in range(words):
+        out += [isa.ld_imm64(5, (0x0102030405060708 * (w + seed)) & ((1 << 64) - 1)),
+                isa.stx(8, 10, 5, -32 + 8 * w)]
+    return out
+
+
+def v2_update_cases(fd: dict) -> list[tuple[str, list[Insn]]]:
+    """(name, trace) pairs of update/delete at every outcome the model's helper has. Each keeps
+    the RTL rule (nothing touches a map after its update/delete in the trace)."""
+    key4 = lambda k: [isa.st_imm(4, 10, -8, k)]            # noqa: E731
+    counts, table, ptable = fd["counts"], fd["table"], fd["ptable"]
+    val = value_on_stack()
+    return [
+        ("hash insert/replace, key from the frame (ANY)", guarded(
+            *val, *update_insns(table, KEY_FROM_FRAME))),
+        ("hash update NOEXIST (EEXIST on a present key)", guarded(
+            *val, *update_insns(table, KEY_FROM_FRAME, flags=1))),
+        ("hash update EXIST (replaces a present key)", guarded(
+            *value_on_stack(seed=3), *update_insns(table, KEY_FROM_FRAME, flags=2))),
+        ("hash delete, key from the frame", guarded(*update_insns(table, KEY_FROM_FRAME, helper=3))),
+        ("hash delete again: ENOENT", guarded(*update_insns(table, KEY_FROM_FRAME, helper=3))),
+        ("hash update EXIST (ENOENT on a missing key)", guarded(
+            *value_on_stack(seed=4), *update_insns(table, KEY_FROM_FRAME, flags=2))),
+        ("per-CPU hash insert: the NIC's slot, the other zeroed", guarded(
+            *val, *key4(7), *update_insns(ptable, key_at_stack()))),
+        ("per-CPU hash delete", guarded(*key4(7), *update_insns(ptable, key_at_stack(), helper=3))),
+        ("array update (ANY)", guarded(*val, *key4(2), *update_insns(counts, key_at_stack()))),
+        ("array update past max_entries: E2BIG", guarded(
+            *val, *key4(9), *update_insns(counts, key_at_stack()))),
+        ("array update NOEXIST: EEXIST", guarded(
+            *val, *key4(1), *update_insns(counts, key_at_stack(), flags=1))),
+        ("per-CPU array update: the NIC's slot", guarded(
+            *val, *key4(1), *update_insns(fd["percpu"], key_at_stack(), flags=2))),
+        ("read-only array update: EPERM", guarded(
+            *val, *key4(0), *update_insns(fd["conf"], key_at_stack()))),
+        ("update flags BPF_F_LOCK: EINVAL", guarded(
+            *val, *key4(0), *update_insns(counts, key_at_stack(), flags=4))),
+        ("array delete: EINVAL", guarded(*key4(0), *update_insns(counts, key_at_stack(), helper=3))),
+        ("store into a value, then update its key (drain order)", guarded(
+            *key4(3), *lookup_insns(counts), isa.jmp_imm(isa.BPF_JEQ, 0, 0, GUARD_OFF),
+            isa.st_imm(8, 0, 0, 0x55), *val, *update_insns(counts, key_at_stack()))),
+        ("update, then a guard fails: nothing written", guarded(
+            *val, *update_insns(table, KEY_FROM_FRAME), isa.mov64_imm(1, 1),
+            isa.jmp_imm(isa.BPF_JNE, 1, 0, GUARD_OFF))),
+        ("update and delete in two maps, branch on r0", guarded(
+            *val, *update_insns(table, KEY_FROM_FRAME, flags=1), isa.mov64_reg(6, 0),
+            *key4(7), *update_insns(ptable, key_at_stack(), helper=3),
+            isa.alu64_reg(isa.BPF_ADD, 0, 6), isa.jmp_imm(isa.BPF_JEQ, 0, 0x12345, GUARD_OFF))),
+    ]
+
+
+@cocotb.test()
+async def map_updates(dut):
+    """map_update_elem / map_delete_elem against the model, maps compared after every run: every
+    outcome (insert, replace, EEXIST, ENOENT, E2BIG on a full table, EPERM, EINVAL), per-CPU
+    slots, the drain order after stores, discard on a guard failure; the RTL-only backstops
+    (a full map-op buffer, an update of a devmap or of a value over MAPOP_VALUE_BYTES)."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    present = bytes(range(10, 16)) + bytes(74)           # a key the table holds
+    frames = [present] + [bytes([0xA0 + i]) + bytes(range(1, 80)) for i in range(7)]
+    cases = [(n, i) for n, i in v2_update_cases(V2_FD) if sum(x.slots for x in i) <= tb.max_slots]
+    assert len(cases) >= 10, "the bench's traces do not fit"
+    for name, insns in cases:
+        for f in frames[:3]:
+            err, cycles = await chk.run(insns, f, name)
+        dut._log.info("%-56s -> %-10s %3d cycles", name, err.name, cycles)
+    # fill the table (max 8) with new keys from the frames: the last inserts get E2BIG
+    insert = cases[0][1]
+    for f in frames + [bytes([0xB0 + i]) + bytes(79) for i in range(4)]:
+        await chk.run(insert, f, "insert until full")
+    assert rt.maps.maps["table"].free == [], "the table never filled"
+    assert len(rt.maps.maps["table"].index) == 8
+    # RTL-only rules (the tracer keeps such traces on the host): expect MAP_ACCESS, maps untouched
+    val = value_on_stack()
+    over = guarded(*val, *[x for m, k in (("counts", 0), ("counts", 1), ("counts", 2),
+                                          ("counts", 3), ("percpu", 0))
+                           for x in (isa.st_imm(4, 10, -8, k),
+                                     *update_insns(V2_FD[m], key_at_stack()))])
+    if sum(i.slots for i in over) <= tb.max_slots:
+        await chk.run(over, present, "five updates: the map-op buffer is full",
+                      expect=ExecError.MAP_ACCESS)
+    for name, m in (("update of a devmap", "ports"), ("update of a 160-byte value", "wide")):
+        await chk.run(guarded(*val, isa.st_imm(4, 10, -8, 0),
+                              *update_insns(V2_FD[m], key_at_stack())), present, name,
+                      expect=ExecError.MAP_ACCESS)
+    # grant withheld half the time, varied latency
+    rng = random.Random(5)
+    tb.grant = lambda cycle: rng.random() < 0.5
+    tb.latency = lambda: rng.choice([1, 2, 5])
+    for name, insns in cases[:6]:
+        await chk.run(insns, frames[1], name + " (grant and latency varied)")
+    tb.grant = lambda cycle: True
+    tb.latency = lambda: 1
+    assert tb.granted_violations == 0, "a request while m_grant was low"
+    assert {"NONE"} <= set(chk.results), chk.results
+    dut._log.info("update/delete results: %s", chk.results)
+
+
 # cycles of the trace format v2 classes (docs/exec.md), with the responder answering one cycle
 # after it takes a request (jitnic_maps' timing for WRITE and DESC)
 V2_COSTS = {"desc (first use of a map)": 5, "map load": 5, "map load crossing a word": 8,
@@ -1354,9 +1484,54 @@ async def v2_costs(dut):
     assert got == V2_COSTS, {k: (got[k], V2_COSTS[k]) for k in got if got[k] != V2_COSTS[k]}
 
 
+# cycles of map_update_elem / map_delete_elem (docs/exec.md), per-CPU hash (4-byte key, 12-byte
+# value: two words), responder answering one cycle after it takes a request; the calls include the
+# map's first use in the attempt (DESC + replay, 5)
+UPDATE_COSTS = {"update call (4-byte key, 12-byte value)": 29,
+                "update commit, present key (2 value words)": 11,
+                "update commit, new key (INSERT + 2 value words)": 15,
+                "delete call (4-byte key)": 18,
+                "delete commit (DELETE)": 6}
+
+
+@cocotb.test()
+async def update_costs(dut):
+    """Cycles of update/delete calls and of their commit at exit, by differences of whole runs
+    (each checked against the model, maps compared)."""
+    tb = ExecTb(dut)
+    await tb.reset()
+    rt, state = v2_runtime()
+    chk = V2Check(tb, rt, state)
+    frame = bytes(range(80))
+    ptable = V2_FD["ptable"]
+    head = [isa.st_imm(4, 10, -8, 7), *value_on_stack()]
+
+    async def cycles(*body: Insn) -> int:
+        _, c = await chk.run(guarded(*head, *body), frame, "update cost")
+        return c
+
+    upd = lambda flags: update_insns(ptable, key_at_stack(), flags=flags)          # noqa: E731
+    dele = update_insns(ptable, key_at_stack(), helper=3)
+    base_u, base_d = await cycles(*upd(0)[:-1]), await cycles(*dele[:-1])
+    c_ins = await cycles(*upd(0))          # new key: INSERT + two WRITEs at exit
+    c_fail = await cycles(*upd(1))         # NOEXIST on the present key: EEXIST, nothing buffered
+    c_rep = await cycles(*upd(0))          # present key: two WRITEs at exit
+    c_del = await cycles(*dele)            # present: DELETE at exit
+    c_miss = await cycles(*dele)           # absent: ENOENT, nothing buffered
+    got = {"update call (4-byte key, 12-byte value)": c_fail - base_u,
+           "update commit, present key (2 value words)": c_rep - c_fail,
+           "update commit, new key (INSERT + 2 value words)": c_ins - c_fail,
+           "delete call (4-byte key)": c_miss - base_d,
+           "delete commit (DELETE)": c_del - c_miss}
+    for name, c in got.items():
+        dut._log.info("%-48s %3d cycles", name, c)
+    assert chk.results == {"NONE": 7}, chk.results
+    assert got == UPDATE_COSTS, {k: (got[k], UPDATE_COSTS[k]) for k in got}
+
+
 # ---- real v2 traces: the shipped map programs ------------------------------------------------------
 V2_PROGRAMS = ("land_filter", "port_filter_subprog", "proto_stats", "deny_list", "config_filter",
-               "tail_dispatch")
+               "tail_dispatch", "flow_table")
 # the programs that move the frame (adjust_head/tail; csum_diff): their traces are 101 and 152
 # slots, run by test_exec_adjust_traces on an executor with room for them
 ADJUST_PROGRAMS = ("ipip_encap", "icmp_frag_needed")
@@ -1399,23 +1574,25 @@ def program_traces(name: str, tb: "ExecTb", rng: random.Random):
     tracer's NIC traces (trace format v2, optimized, commit-checked) for varied frames."""
     from jit.host.miss_handler import compile_path
     from jit.paths import program_maps_file, program_object
-    from tests.packets import varied_packets
+    from jit.nic.nic_helpers import rtl_map_write_reason
+    from tests.packets import flow_table_traffic, varied_packets
     path = program_object(name)
     assert path.exists(), f"{path} missing: run `make programs` first"
     linked = elf.load_linked(path, V2_SECTION.get(name, name))
     maps_file = program_maps_file(name)
     maps_in = mc.read_file(maps_file, linked.maps) if maps_file.exists() else None
     tracer_rt = XdpRuntime(linked, maps_in=maps_in)
-    frames = [f for f in varied_packets(name, V2_FRAMES, seed=rng.randrange(1 << 16))
-              if len(f) <= tb.pkt_bytes]
+    gen = flow_table_traffic if name == "flow_table" else functools.partial(varied_packets, name)
+    frames = [f for f in gen(V2_FRAMES, seed=rng.randrange(1 << 16)) if len(f) <= tb.pkt_bytes]
     if name == "land_filter":
         frames += land_frames(frames)[:V2_FRAMES // 4]
     traces: dict[bytes, bytes] = {}
     for f in frames:
-        _tr, compiled, _why = compile_path(linked.insns, f, max_atoms=enc.MAX_ATOMS,
-                                           max_trace_len=tb.max_slots, hdr_bytes=tb.hdr_bytes,
-                                           runtime=tracer_rt, guards=True)
-        if compiled is not None and rtl_trace(isa.decode(compiled.code)):
+        tr, compiled, _why = compile_path(linked.insns, f, max_atoms=enc.MAX_ATOMS,
+                                          max_trace_len=tb.max_slots, hdr_bytes=tb.hdr_bytes,
+                                          runtime=tracer_rt, guards=True)
+        if compiled is not None and rtl_trace(isa.decode(compiled.code)) \
+                and rtl_map_write_reason(tr.map_events) is None:
             traces.setdefault(compiled.code, f)
     return linked, maps_in, frames, traces
 
@@ -1450,6 +1627,9 @@ async def v2_programs(dut):
         if name in ADJUST_PROGRAMS:
             assert any(i.opcode == 0x85 and i.imm in (44, 65) for c in traces
                        for i in isa.decode(c)), f"{name}: no trace moves the frame"
+        if tb.max_slots >= 64 and name == "flow_table":     # its update and delete paths
+            calls = {i.imm for code in traces for i in isa.decode(code) if i.opcode == 0x85}
+            assert {2, 3} <= calls, f"flow_table traces call only {sorted(calls)}"
     dut._log.info("v2 programs: %s", total)
     assert total.get("NONE", 0) > 0 and (tb.max_slots < 64 or total.get("GUARD", 0) > 0), total
 

@@ -128,7 +128,8 @@ async def maps_random(dut):
         d = descs.get(i, descs[0])
         key = rand_key(rng, d, keypools.get(i, keypools[0]))
         kind = rng.choice(["lookup", "update", "update", "delete", "next", "first",
-                           "ex_lookup", "ex_lookup", "ex_write", "ex_add", "ex_read"])
+                           "ex_lookup", "ex_lookup", "ex_write", "ex_add", "ex_read",
+                           "ex_insert", "ex_delete"])
         if kind == "lookup":
             got, want = await bus.lookup(i, d, key), m.lookup(i, key)
             assert got == want, (step, kind, i, key, got, want)
@@ -157,10 +158,25 @@ async def maps_random(dut):
             ok, base, word, _ = await tb.ex(ExOp.DESC, i)
             want = m.exec_desc(i)
             assert (ok, (base, word) if ok else None) == (want is not None, want), (step, i, want)
-            ok, addr, _, cyc = await tb.ex(ExOp.LOOKUP, i, key)
+            ok, addr, room, cyc = await tb.ex(ExOp.LOOKUP, i, key)
             want = m.exec_lookup(i, key)
             assert (ok, addr if ok else None) == (want is not None, want), (step, i, key, ok, addr, want)
+            if i in descs:                  # room for an insert (map_update_elem's E2BIG)
+                assert room & 1 == m.exec_room(i), (step, i, room, m.exec_room(i))
             stats.setdefault("ex_lookup " + (d.type.name if i in descs else "EBADF"), []).append(cyc)
+        elif kind in ("ex_insert", "ex_delete"):
+            # a committed map_update_elem / map_delete_elem: the bus's ERRNO stays as it was
+            errno = await tb.read(enc.REG_MAP_ERRNO)
+            if kind == "ex_insert":
+                full = i in descs and d.is_hash and not m.exec_room(i) and m.exec_lookup(i, key) is None
+                ok, addr, _, cyc = await tb.ex(ExOp.INSERT, i, key)
+                want = None if full else m.exec_insert(i, key)
+                assert (ok, addr if ok else None) == (want is not None, want), (step, i, key, ok, want)
+            else:
+                ok, _, _, cyc = await tb.ex(ExOp.DELETE, i, key)
+                assert ok == m.exec_delete(i, key), (step, i, key, ok)
+            assert await tb.read(enc.REG_MAP_ERRNO) == errno, (step, kind)
+            stats.setdefault(f"{kind} " + (d.type.name if i in descs else "EBADF"), []).append(cyc)
         else:
             # a transaction's buffered writes target the value it looked up (or lie outside memory)
             ok, va, _, _ = await tb.ex(ExOp.LOOKUP, i, key)
