@@ -360,7 +360,7 @@ localparam VAL_BYTES = `JITNIC_MAPOP_VALUE_BYTES;
 localparam VW_W = $clog2(VAL_BYTES / 8 + 1);
 localparam [1:0] MOP_WRITE = 2'd0, MOP_INSERT = 2'd1, MOP_DELETE = 2'd2;
 localparam [63:0] EPERM_R0 = 64'hFFFF_FFFF_FFFF_FFFF, E2BIG_R0 = 64'hFFFF_FFFF_FFFF_FFF9,
-                  EEXIST_R0 = 64'hFFFF_FFFF_FFFF_FFEF, EINVAL_R0 = 64'hFFFF_FFFF_FFFF_FFEA;
+                  EEXIST_R0 = 64'hFFFF_FFFF_FFFF_FFEF;              // -EINVAL: EINVAL_R0 above
 reg                   mw_on_reg = 1'b0, mw_on_next;      // an update/delete call in progress
 reg                   mw_del_reg = 1'b0, mw_del_next;    // 1 delete, 0 update
 reg                   mw_val_reg = 1'b0, mw_val_next;    // gathering the value (else the key)
