@@ -19,8 +19,10 @@
  *    back at commit. One ex_resp_valid pulse answers each request.
  *
  * Memory model rule 2 (docs/memory_model.md): a bus command does not start while ex_txn_open is
- * high (an executor transaction holds the maps from its first access to its commit); executor
- * requests are served before a waiting command. A command latches ex_turn (the packet engine's
+ * high (an executor transaction holds the maps from its first access to its commit); a waiting
+ * command starts before the first request of a new transaction (ex_req_ready stays low for it),
+ * so under back-to-back traffic a command waits one transaction at most, never for ever. A
+ * command latches ex_turn (the packet engine's
  * count of frames whose map turn is over) when it starts, readable as MAP_TURN: the command's
  * place in the order of frames, which a bench replays (tb/e2e/test_concurrent.py). Every loop
  * is bounded (probes and scans by the bucket count, copies by the value size), so the engine
@@ -251,6 +253,9 @@ reg [31:0]  resp_addr_reg;
 reg [63:0]  resp_data_reg;
 
 wire running = state_reg != S_IDLE;
+// a pending bus command starts now, ahead of any executor request (none can be inside an open
+// transaction: ex_txn_open is low)
+wire cmd_start = state_reg == S_IDLE && cmd_pend_reg && !ex_txn_open;
 wire cmd_busy = cmd_pend_reg || (running && !src_ex_reg);
 assign busy = cmd_busy;
 
@@ -366,7 +371,7 @@ always @(posedge clk) begin
 
     case (state_reg)
     S_IDLE: begin
-        if (ex_req_valid) begin
+        if (ex_req_valid && !cmd_start) begin
             w_reg <= 32'd0;
             src_ex_reg <= 1'b1;
             exop_reg <= ex_req_op;
@@ -958,8 +963,8 @@ always @(posedge clk) begin
     end
 end
 
-// executor requests are taken only by an idle engine
-assign ex_req_ready = state_reg == S_IDLE;
+// executor requests are taken only by an idle engine with no bus command starting
+assign ex_req_ready = state_reg == S_IDLE && !cmd_start;
 assign ex_resp_valid = resp_valid_reg;
 assign ex_resp_ok = resp_ok_reg;
 assign ex_resp_addr = resp_addr_reg;
