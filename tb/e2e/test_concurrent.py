@@ -137,9 +137,9 @@ def _expected(out, state) -> tuple[str, object] | None:
 
 
 def _short(items) -> str:
-    return "; ".join(repr(x) if isinstance(x, bytes) else
-                     f"channel {x[0]} {len(x[1])} bytes meta {x[2]:#x}" for x in
-                     (i if isinstance(i, tuple) else i for i in items))
+    """Output frames for a message: tx frames as bytes, host frames by channel, length, meta."""
+    return "; ".join(x.hex() if isinstance(x, bytes) else
+                     f"channel {x[0]} {len(x[1])} bytes meta {x[2]:#x}" for x in items)
 
 
 @cocotb.test()
