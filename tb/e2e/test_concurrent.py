@@ -32,6 +32,7 @@ import cocotb
 import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, SimTimeoutError, Timer, with_timeout
+from cocotb.utils import get_sim_time
 
 from jit.nic import encoding as enc
 from jit.nic.encoding import Counter
@@ -173,6 +174,7 @@ async def concurrent_updates(dut):
     problems: list[str] = []
     stats = {"commands": 0, "inside_burst": 0, "beside_map_frames": 0, "bursts": 0}
     pos = 0                                  # frames retired before this burst (MAP_TURN's count)
+    t_start = get_sim_time("ns")
     n_tx = n_host = 0
 
     retired = (enc.REG_COUNTERS + 4 * Counter.HITS, enc.REG_COUNTERS + 4 * Counter.MISSES)
@@ -293,8 +295,9 @@ async def concurrent_updates(dut):
     assert rep.hits > 0 and rep.map_ops > 0, f"no NIC map traffic to interleave with: {rep.as_dict()}"
     # the commands really interleaved with the traffic, next to frames that touched maps
     assert stats["inside_burst"] >= 3 and stats["beside_map_frames"] >= 1, stats
-    summary = {"program": name, "policy": p.policy, "data_width": p.data_width,
-               "frames": len(frames), "hits": rep.hits, "misses": rep.misses,
+    res.cycles = int((get_sim_time("ns") - t_start) // tb.period_ns)
+    # tb/regress.py's summary row (E2eResult.summary), then what this bench adds
+    summary = {**res.summary(f"concurrent {name} {p.policy} w{p.data_width}"),
                "map_ops": rep.map_ops, **stats,
                "lookups": sum(c.op == cp.LOOKUP for c in commands),
                "updates": sum(c.op == cp.UPDATE for c in commands),
