@@ -23,9 +23,14 @@
  *    answers each request.
  *
  * Memory model rule 2 (docs/memory_model.md): a bus command does not start while ex_txn_open is
- * high (an executor transaction holds the maps from its first access to its commit); executor
- * requests are served before a waiting command. Every loop is bounded (probes and scans by the
- * bucket count, copies by the value size), so the engine always returns to idle.
+ * high (an executor transaction holds the maps from its first access to its commit); a waiting
+ * command starts before the first request of a new transaction (ex_req_ready stays low for it),
+ * so under back-to-back traffic a command waits one transaction at most, never for ever. A
+ * command latches ex_turn (the packet engine's
+ * count of frames whose map turn is over) when it starts, readable as MAP_TURN: the command's
+ * place in the order of frames, which a bench replays (tb/e2e/test_concurrent.py). Every loop
+ * is bounded (probes and scans by the bucket count, copies by the value size), so the engine
+ * always returns to idle.
  */
 module jitnic_maps #(
     // map memory bytes: 64-bit words, power of two, >= 64
@@ -56,6 +61,7 @@ module jitnic_maps #(
 
     // executor port
     input  wire                      ex_txn_open,
+    input  wire [31:0]               ex_turn,     // frames retired so far (MAP_TURN at a start)
     input  wire                      ex_req_valid,
     output wire                      ex_req_ready,
     input  wire [2:0]                ex_req_op,
@@ -86,6 +92,7 @@ localparam [15:0] O_ERRNO = `REG_MAP_ERRNO - `REG_MAP_REGION;
 localparam [15:0] O_MEM_BYTES = `REG_MAP_CFG_MEM_BYTES - `REG_MAP_REGION;
 localparam [15:0] O_LIMITS = `REG_MAP_CFG_LIMITS - `REG_MAP_REGION;
 localparam [15:0] O_CYCLES = `REG_MAP_CYCLES - `REG_MAP_REGION;
+localparam [15:0] O_TURN = `REG_MAP_TURN - `REG_MAP_REGION;
 
 initial begin
     if (MAP_MEM_BYTES < 64 || (MAP_MEM_BYTES & (MAP_MEM_BYTES - 1)) != 0) begin
@@ -242,6 +249,7 @@ reg         overrun_reg;
 reg [7:0]   errno_reg;
 reg [31:0]  cycles_reg;
 reg [31:0]  cyc_cnt_reg;
+reg [31:0]  turn_reg;          // ex_turn when the last command started
 
 reg         resp_valid_reg;
 reg         resp_ok_reg;
@@ -249,6 +257,9 @@ reg [31:0]  resp_addr_reg;
 reg [63:0]  resp_data_reg;
 
 wire running = state_reg != S_IDLE;
+// a pending bus command starts now, ahead of any executor request (none can be inside an open
+// transaction: ex_txn_open is low)
+wire cmd_start = state_reg == S_IDLE && cmd_pend_reg && !ex_txn_open;
 wire cmd_busy = cmd_pend_reg || (running && !src_ex_reg);
 assign busy = cmd_busy;
 
@@ -364,7 +375,7 @@ always @(posedge clk) begin
 
     case (state_reg)
     S_IDLE: begin
-        if (ex_req_valid) begin
+        if (ex_req_valid && !cmd_start) begin
             w_reg <= 32'd0;
             src_ex_reg <= 1'b1;
             exop_reg <= ex_req_op;
@@ -429,6 +440,7 @@ always @(posedge clk) begin
             end
         end else if (cmd_pend_reg && !ex_txn_open) begin
             cmd_pend_reg <= 1'b0;
+            turn_reg <= ex_turn;
             src_ex_reg <= 1'b0;
             op_reg <= cmd_reg[`MAP_CMD_OP_LSB +: `MAP_CMD_OP_W];
             flags_reg <= cmd_reg[`MAP_CMD_FLAGS_LSB +: `MAP_CMD_FLAGS_W];
@@ -952,6 +964,7 @@ always @(posedge clk) begin
         overrun_reg <= 1'b0;
         errno_reg <= 8'd0;
         cycles_reg <= 32'd0;
+        turn_reg <= 32'd0;
         resp_valid_reg <= 1'b0;
         resp_ok_reg <= 1'b0;
         resp_addr_reg <= 32'd0;
@@ -973,8 +986,8 @@ always @(posedge clk) begin
     end
 end
 
-// executor requests are taken only by an idle engine
-assign ex_req_ready = state_reg == S_IDLE;
+// executor requests are taken only by an idle engine with no bus command starting
+assign ex_req_ready = state_reg == S_IDLE && !cmd_start;
 assign ex_resp_valid = resp_valid_reg;
 assign ex_resp_ok = resp_ok_reg;
 assign ex_resp_addr = resp_addr_reg;
@@ -998,6 +1011,7 @@ always @(posedge clk) begin
         O_MEM_BYTES[11:0]: rdata_reg <= MAP_MEM_BYTES;
         O_LIMITS[11:0]:    rdata_reg <= {MAXV32[15:0], MAXK32[7:0], MAXM32[7:0]};
         O_CYCLES[11:0]:    rdata_reg <= cycles_reg;
+        O_TURN[11:0]:      rdata_reg <= turn_reg;
         default: begin
             if (reg_raddr[11:4] == 8'h02) begin
                 rdata_reg <= desc_reg[reg_raddr[3:2]];

@@ -335,13 +335,16 @@ wire [31:0] map_ex_addr_c;
 wire [63:0] map_ex_data_c;
 wire [7:0]  map_ex_be_c;
 wire [N_LANES-1:0] lane_txn_open;
+wire [31:0]        map_turn;        // MAP_TURN's source, below the reorder queue
+wire               map_hold;        // bus map commands wait (rule 2), below the reorder queue
 
 jitnic_maps u_maps (
     .clk(clk), .rst(rst),
     .reg_wr(map_reg_wr), .reg_waddr(map_reg_waddr), .reg_wdata(map_reg_wdata),
     .reg_wstrb(map_reg_wstrb), .reg_rd(map_reg_rd), .reg_raddr(map_reg_raddr),
     .reg_rdata(map_reg_rdata), .busy(map_busy),
-    .ex_txn_open(|lane_txn_open), .ex_req_valid(map_ex_valid_c), .ex_req_ready(map_ex_ready),
+    .ex_txn_open(map_hold), .ex_turn(map_turn),
+    .ex_req_valid(map_ex_valid_c), .ex_req_ready(map_ex_ready),
     .ex_req_op(map_ex_op_c), .ex_req_map(map_ex_map_c), .ex_req_key(map_ex_key_c),
     .ex_req_addr(map_ex_addr_c), .ex_req_data(map_ex_data_c), .ex_req_be(map_ex_be_c),
     .ex_resp_valid(map_ex_resp_valid), .ex_resp_ok(map_ex_resp_ok),
@@ -571,6 +574,21 @@ always @* begin
 end
 
 assign dq_pop = rob_push_c;
+
+// frames retired from the reorder queue, for MAP_TURN: a bus command starting in a cycle comes
+// after the frames retired so far and the one retiring in it (its map effects are done: a lane's
+// transaction closes with its final done), and before every later frame's first map access
+reg [31:0] retired_reg;
+assign map_turn = retired_reg + {31'd0, retire_c};
+// rule 2 per frame: a frame holds bus map commands from its first map access until it retires,
+// across its guard fall-through attempts (a command between two attempts would let the frame's
+// first entry see the old maps and the next one the new: no single place for it among the frames)
+reg [N_LANES-1:0] lane_touched_reg;
+assign map_hold = |lane_txn_open || |lane_touched_reg;
+always @(posedge clk) begin
+    retired_reg <= rst ? 32'd0 : map_turn;
+    lane_touched_reg <= rst ? {N_LANES{1'b0}} : (lane_touched_reg | lane_txn_open) & ~lane_retire_c;
+end
 
 // the lane of the oldest frame may touch maps (rule 1: map effects in arrival order); its map
 // port is the one on jitnic_maps' executor port. Continuous assignments, not a loop in an

@@ -46,6 +46,8 @@ SUMMARY_GROUPS = {
         ("tests/test_kernel_diff.py::test_kernel_agrees", len(PROGRAM_NAMES)),
     "kernel differential with maps (programs x 1000 packets, final maps)":
         ("tests/test_kernel_diff.py::test_map_program_agrees", len(MAP_PROGRAM_NAMES)),
+    "kernel differential, RTL engine (map programs x 40 frames, final maps)":
+        ("tests/test_kernel_rtl.py::test_rtl_engine_agrees", len(MAP_PROGRAM_NAMES)),
     "RTL end-to-end (program x policy)": ("tb/e2e/test_e2e.py::test_e2e", None),
 }
 

@@ -17,7 +17,7 @@ def test_missing_suite_prints_zero_of_313_with_the_reason():
     lines = summary_lines({"skipped": [skipped(f"{CONF}[suite-missing]", "suite not found at X")]})
     conf = next(line for line in lines if line.startswith("eBPF conformance"))
     assert f"0/{CONFORMANCE_SUITE_SIZE} passed" in conf and "suite not found at X" in conf
-    assert len(lines) == 4                      # both kernel lines and the RTL line too, though nothing ran
+    assert len(lines) == 5                      # the kernel lines and the RTL line too, though nothing ran
     assert all(line.strip() for line in lines)
 
 

@@ -6,7 +6,8 @@ capacity misses; thrashing on adversarial mixes; RTL cycles per frame and bus st
 RTL vs model agreement on a sample of each workload; synthesis area (from the committed record
 docs/synth.json that `make synth` writes); sweep speed on 1M frames;
 Icarus vs Verilator speed on the end-to-end bench (`--only sim` regenerates just that section); NIC
-map memory cycles per map operation (`--only maps`).
+map memory cycles per map operation (`--only maps`); traces before and after guards (`--only
+guards`); map programs on the RTL engine (`--only rtl_state`).
 """
 from __future__ import annotations
 
@@ -408,13 +409,40 @@ def section_state() -> str:
     return state(capture, table, pct, log)
 
 
+def section_guards(frames: int = 1000, seed: int = 1) -> str:
+    """Traces and hits before and after guards (`python -m tools.guard_bench`)."""
+    from tools import guard_bench as gb
+    mixes = {m: list(workloads.generate(w, frames, seed, **p)) for m, (w, p) in gb.MIXES.items()}
+    rows = []
+    for name in gb.PROGRAMS:
+        for mix, fs in mixes.items():
+            log(f"guards: {name} on {mix}")
+            rows.append(gb.row(name, mix, fs))
+    return ("## Traces before and after guards\n\n"
+            f"Command: `python -m tools.guard_bench --frames {frames} --seed {seed}` (docs/tracing.md "
+            "\"Measured\"): every frame's path compiled as the miss handler compiles it, once as the "
+            "tracer did before guards (v1: relations between fields pinned, map paths on the host) and "
+            f"once with guards (v2); distinct NIC entries, frames on a cacheable path, and hits of an "
+            f"LRU cache of {gb.ENTRIES} entries over the paths (a simulation over path keys, not the "
+            "NIC model). Benign: `jitnic gen zipf -p flows=1000`; hostile: `jitnic gen malformed`.\n\n"
+            "| program | mix | v1 traces | v1 cacheable frames | v1 hits | v2 traces | "
+            "v2 cacheable frames | v2 hits |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+
+
+def section_rtl_state() -> str:
+    from tools.results_rtl_state import section_rtl_state as rtl_state
+    return rtl_state(DATA, table, pct, log)
+
+
 SINGLE_SECTIONS = {"sim": section_sim_speed, "rtl": section_rtl_cycles, "synth": section_synth,
-                   "maps": section_maps, "state": section_state, "v2": section_v2_cycles}
+                   "maps": section_maps, "state": section_state, "v2": section_v2_cycles,
+                   "rtl_state": section_rtl_state, "guards": section_guards}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: state,rtl,synth,speed,sim,maps,v2")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: "
+                    "state,rtl,synth,speed,sim,maps,v2,guards,rtl_state")
     ap.add_argument("--only", choices=sorted(SINGLE_SECTIONS),
                     help="regenerate only this section, in place in docs/results.md")
     args = ap.parse_args(argv)
@@ -458,6 +486,10 @@ def write_all(skip: set[str]) -> int:
         parts.append(section_maps())
     if "v2" not in skip:
         parts.append(section_v2_cycles())
+    if "guards" not in skip:
+        parts.append(section_guards())
+    if "rtl_state" not in skip:
+        parts.append(section_rtl_state())
     parts.append(f"_Generated in {time.time() - t0:.0f} s._")
     OUT.write_text("\n\n".join(parts) + "\n")
     log(f"wrote {OUT.relative_to(PROJECT_ROOT)}")

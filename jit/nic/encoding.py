@@ -263,6 +263,7 @@ REG_MAP_ERRNO = 0x4008          # positive errno of the last command (0: success
 REG_MAP_CFG_MEM_BYTES = 0x400C  # MAP_MEM_BYTES
 REG_MAP_CFG_LIMITS = 0x4010     # [7:0] max maps, [15:8] max key bytes, [31:16] max value bytes
 REG_MAP_CYCLES = 0x4014         # cycles the last command took from start to done
+REG_MAP_TURN = 0x4018           # frames retired by the packet engine when the last command started
 REG_MAP_DESC = 0x4020           # descriptor staging word w at REG_MAP_DESC + 4*w (w = 0..3)
 REG_MAP_KEY = 0x4100            # key staging: bytes 4i..4i+3 at REG_MAP_KEY + 4*i
 REG_MAP_VALUE = 0x4800          # value staging: bytes 4i..4i+3 at REG_MAP_VALUE + 4*i

@@ -33,7 +33,7 @@ class MapsTb:
         self.model = MapMem(self.mem_bytes, self.max_maps, self.max_key, self.max_value)
         Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
         for name in ("reg_wr", "reg_waddr", "reg_wdata", "reg_wstrb", "reg_rd", "reg_raddr",
-                     "ex_txn_open", "ex_req_valid", "ex_req_op", "ex_req_map", "ex_req_key",
+                     "ex_txn_open", "ex_turn", "ex_req_valid", "ex_req_op", "ex_req_map", "ex_req_key",
                      "ex_req_addr", "ex_req_data", "ex_req_be"):
             getattr(dut, name).value = 0
         self.bus = MapBus(self.write, self.read)
@@ -214,11 +214,15 @@ async def maps_random(dut):
 @cocotb.test()
 async def maps_bus_waits_for_transaction(dut):
     """A bus command does not start while ex_txn_open is high; executor requests go on; the command
-    runs when the transaction closes."""
+    runs when the transaction closes, and MAP_TURN holds ex_turn as it was at that start (not at
+    the MAP_CMD write, not later)."""
     tb = MapsTb(dut)
     await tb.reset()
     d = make_desc("array", 4, 8, 4, 0)
+    dut.ex_turn.value = 5
     assert await tb.bus.install(0, d) == 0
+    assert await tb.read(enc.REG_MAP_TURN) == 5
+    dut.ex_turn.value = 6
     dut.ex_txn_open.value = 1
     await tb.write(enc.REG_MAP_KEY, 2)
     await tb.write(enc.REG_MAP_VALUE, 0x1234)
@@ -232,12 +236,16 @@ async def maps_bus_waits_for_transaction(dut):
         assert int(dut.busy.value) == 1
     ok, _, word, _ = await tb.ex(ExOp.READ, addr=addr)
     assert word == 0x77, "the bus update ran inside the transaction"
+    dut.ex_turn.value = 0xFFFF_FFF7          # the transaction's frame retires as it closes
     dut.ex_txn_open.value = 0
+    await FallingEdge(dut.clk)
+    dut.ex_turn.value = 0xFFFF_FFF8          # one cycle later: the command has started
     for _ in range(50):
         await FallingEdge(dut.clk)
         if not int(dut.busy.value):
             break
     assert await tb.read(enc.REG_MAP_ERRNO) == 0
+    assert await tb.read(enc.REG_MAP_TURN) == 0xFFFF_FFF7, "MAP_TURN is not ex_turn at the start"
     ok, _, word, _ = await tb.ex(ExOp.READ, addr=addr)
     assert word == 0x1234
 
