@@ -112,46 +112,51 @@ function [31:0] win_word(input [HDR_BYTES*8-1:0] w, input [WIDX_W-1:0] i);
     end
 endfunction
 
+// extractor field of slot configuration cfg (offset, width, byte order) out of window w: the
+// aligned words holding bytes off .. off+3 and the next, a byte rotation, then width and order
+function [31:0] extract(input [HDR_BYTES*8-1:0] w, input [31:0] cfg);
+    reg [OFF_W-1:0]  off;
+    reg [1:0]        wcode;
+    reg              be;
+    reg [OFF_W:0]    wi_wide;
+    reg [WIDX_W-1:0] wi;
+    reg [31:0]       w_lo, w_hi;
+    reg [55:0]       pair;
+    reg [31:0]       raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
+    begin
+        off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
+        wcode = cfg[`ATOM_WIDTH_LSB +: 2];
+        be = cfg[`ATOM_BE_LSB];
+        wi_wide = {1'b0, off} >> 2;
+        wi = wi_wide[WIDX_W-1:0];
+        w_lo = win_word(w, wi);
+        // word wi + 1: the same select over the window one word down (0 above the window)
+        w_hi = win_word({32'd0, w[HDR_BYTES*8-1:32]}, wi);
+        pair = {w_hi[23:0], w_lo};
+        case (off[1:0])
+            2'd0:    raw = pair[31:0];
+            2'd1:    raw = pair[39:8];
+            2'd2:    raw = pair[47:16];
+            default: raw = pair[55:24];
+        endcase
+        case (wcode)
+            `ATOM_WIDTH_1B: extract = {24'd0, raw[7:0]};
+            `ATOM_WIDTH_2B: extract = be ? {16'd0, raw[7:0], raw[15:8]} : {16'd0, raw[15:8], raw[7:0]};
+            default:        extract = be ? {raw[7:0], raw[15:8], raw[23:16], raw[31:24]} : raw;
+        endcase
+    end
+endfunction
+
+// Each stage computes inside its enabled register write (not in `always @*` logic beside it): the
+// same multiplexers and comparators in hardware, but Verilator, which evaluates combinational
+// logic on every clock edge, then runs them only in the cycle a lookup passes (the extractors and
+// atoms were most of the end-to-end bench's simulation time; docs/bench.md).
 genvar e, a, k;
 generate
     for (k = 0; k < N_SLOTS; k = k + 1) begin : g_slot
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0]      cfg = slot_fields[32*k +: 32];
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [OFF_W-1:0] off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
-        wire [1:0]       wcode = cfg[`ATOM_WIDTH_LSB +: 2];
-        wire             be = cfg[`ATOM_BE_LSB];
-        // the aligned words holding bytes off .. off+3
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [OFF_W:0]   wi_wide = {1'b0, off} >> 2;
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [WIDX_W-1:0] wi = wi_wide[WIDX_W-1:0];
-        wire [31:0]      w_lo = win_word(lookup_hdr, wi);
-        // word wi + 1: the same select over the window one word down (0 above the window)
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0]      w_hi = win_word({32'd0, lookup_hdr[HDR_BYTES*8-1:32]}, wi);
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [55:0]      pair = {w_hi[23:0], w_lo};
-        reg  [31:0]      raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
-        reg  [31:0]      field;
-
-        always @* begin
-            case (off[1:0])
-                2'd0:    raw = pair[31:0];
-                2'd1:    raw = pair[39:8];
-                2'd2:    raw = pair[47:16];
-                default: raw = pair[55:24];
-            endcase
-            case (wcode)
-                `ATOM_WIDTH_1B: field = {24'd0, raw[7:0]};
-                `ATOM_WIDTH_2B: field = be ? {16'd0, raw[7:0], raw[15:8]} : {16'd0, raw[15:8], raw[7:0]};
-                default:        field = be ? {raw[7:0], raw[15:8], raw[23:16], raw[31:24]} : raw;
-            endcase
-        end
-
         always @(posedge clk) begin
             if (lookup_start) begin
-                ext_reg[32*k +: 32] <= field;
+                ext_reg[32*k +: 32] <= extract(lookup_hdr, slot_fields[32*k +: 32]);
             end
         end
     end
@@ -169,9 +174,8 @@ always @(posedge clk) begin
 end
 
 // ---- stage 2: atoms -----------------------------------------------------------------------------
-// one result bit per (entry, atom), entry e atom a at bit e*MAX_ATOMS+a
-wire [N_ENTRIES*MAX_ATOMS-1:0] atom_ok;
-reg  [N_ENTRIES*MAX_ATOMS-1:0] atom_ok_reg;
+// one result bit per (entry, atom), entry e atom a at bit e*MAX_ATOMS+a (each atom's register)
+wire [N_ENTRIES*MAX_ATOMS-1:0] atom_ok_reg;
 wire [N_ENTRIES*MAX_ATOMS-1:0] atom_en;
 reg  [TAG_W-1:0]               tag2_reg;
 reg                            v2_reg;
@@ -207,6 +211,42 @@ function [31:0] slot_value(input [N_SLOTS*32-1:0] x, input [SIDX_W-1:0] s);
             end
         end
         slot_value = t[31:0];
+    end
+endfunction
+
+// an atom's compare of value (its field or the length, masked): signed compares sign-extend from
+// the field width, then flip the sign bit so that one unsigned compare orders signed values
+function atom_holds(input [31:0] value, input [2:0] cmp, input is_signed, input [1:0] wcode,
+                    input [31:0] const_flipped);
+    reg        sign;
+    reg [31:0] cmp_a;
+    reg        eq, lt;
+    begin
+        case (wcode)
+            `ATOM_WIDTH_1B: sign = value[7];
+            `ATOM_WIDTH_2B: sign = value[15];
+            default:        sign = value[31];
+        endcase
+        if (!is_signed) begin
+            cmp_a = value;
+        end else begin
+            case (wcode)
+                `ATOM_WIDTH_1B: cmp_a = {!sign, {23{sign}}, value[7:0]};
+                `ATOM_WIDTH_2B: cmp_a = {!sign, {15{sign}}, value[15:0]};
+                default:        cmp_a = {!sign, value[30:0]};
+            endcase
+        end
+        eq = cmp_a == const_flipped;
+        lt = cmp_a < const_flipped;
+        case (cmp)
+            CMP_EQ:  atom_holds = eq;
+            CMP_NE:  atom_holds = !eq;
+            CMP_LT:  atom_holds = lt;
+            CMP_LE:  atom_holds = lt || eq;
+            CMP_GT:  atom_holds = !lt && !eq;
+            CMP_GE:  atom_holds = !lt;
+            default: atom_holds = 1'b0;
+        endcase
     end
 endfunction
 
@@ -252,44 +292,16 @@ generate
                 end
             end
 
-            reg  [31:0] value;
-            reg         sign;
-            reg  [31:0] cmp_a;
-            reg         eq, lt;
-            reg         ok;
+            reg ok_reg;
 
-            always @* begin
-                value = (kind_reg ? {16'd0, len1_reg} : slot_value(ext_reg, slot_reg)) & mask_reg;
-                // signed view: sign-extend from the field width, then flip the sign bit so that
-                // one unsigned compare orders signed values
-                case (wcode_reg)
-                    `ATOM_WIDTH_1B: sign = value[7];
-                    `ATOM_WIDTH_2B: sign = value[15];
-                    default:        sign = value[31];
-                endcase
-                if (!signed_reg) begin
-                    cmp_a = value;
-                end else begin
-                    case (wcode_reg)
-                        `ATOM_WIDTH_1B: cmp_a = {!sign, {23{sign}}, value[7:0]};
-                        `ATOM_WIDTH_2B: cmp_a = {!sign, {15{sign}}, value[15:0]};
-                        default:        cmp_a = {!sign, value[30:0]};
-                    endcase
+            always @(posedge clk) begin
+                if (v1_reg) begin
+                    ok_reg <= atom_holds((kind_reg ? {16'd0, len1_reg} : slot_value(ext_reg, slot_reg))
+                                         & mask_reg, cmp_reg, signed_reg, wcode_reg, const_reg);
                 end
-                eq = cmp_a == const_reg;
-                lt = cmp_a < const_reg;
-                case (cmp_reg)
-                    CMP_EQ:  ok = eq;
-                    CMP_NE:  ok = !eq;
-                    CMP_LT:  ok = lt;
-                    CMP_LE:  ok = lt || eq;
-                    CMP_GT:  ok = !lt && !eq;
-                    CMP_GE:  ok = !lt;
-                    default: ok = 1'b0;
-                endcase
             end
 
-            assign atom_ok[e*MAX_ATOMS+a] = ok;
+            assign atom_ok_reg[e*MAX_ATOMS+a] = ok_reg;
             assign atom_en[e*MAX_ATOMS+a] = a < natoms_reg;
         end
     end
@@ -298,7 +310,6 @@ endgenerate
 always @(posedge clk) begin
     v2_reg <= v1_reg;
     if (v1_reg) begin
-        atom_ok_reg <= atom_ok;
         tag2_reg <= tag1_reg;
     end
     if (rst) begin

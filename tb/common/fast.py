@@ -55,6 +55,38 @@ def read_int(handle) -> int:
         return int(handle.value)
 
 
+try:        # cocotb's own write scheduling, without its per-write checks (below)
+    from cocotb.handle import _GPISetAction, _schedule_write
+except ImportError:     # another cocotb version: the public path
+    _schedule_write = None
+
+
+class IntWriter:
+    """`handle.value = v` for the bench's hot registers (ring slots, descriptors, pointers):
+    cocotb checks the range and asks the simulator for the signal's length three or four times
+    per write (a VPI call each), a tenth of the bench's per-frame Python; here the width is read
+    once. The write still goes through cocotb's scheduling (applied in the ReadWrite phase), so
+    the simulation sees exactly what the public path would give it."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.width = len(handle)
+        raw = getattr(handle, "_handle", None)
+        self._int = getattr(raw, "set_signal_val_int", None)
+        self._bin = getattr(raw, "set_signal_val_binstr", None)
+
+    def __call__(self, value: int) -> None:
+        if value < 0 or value >> self.width:
+            raise ValueError(f"{value:#x} does not fit the {self.width}-bit {self.handle._path}")
+        if _schedule_write is None or self._bin is None:
+            self.handle.value = value
+        elif self.width <= 32:
+            _schedule_write(self.handle, self._int, _GPISetAction.DEPOSIT, value)
+        else:
+            _schedule_write(self.handle, self._bin, _GPISetAction.DEPOSIT,
+                            format(value, f"0{self.width}b"))
+
+
 def threshold(p: float) -> int:
     """A probability as the 16-bit threshold the Verilog compares its random numbers with."""
     return min(0xFFFF, max(0, round(p * 65536)))
@@ -83,8 +115,11 @@ class RingSource:
         self.block = block
         self.slot_bytes = slot_bytes
         self.depth = 1 << ring_log2
-        self._slots = [block.slot_data[i] for i in range(self.depth)]
-        self._descs = [block.slot_desc[i] for i in range(self.depth)]
+        self._slots = [IntWriter(block.slot_data[i]) for i in range(self.depth)]
+        self._descs = [IntWriter(block.slot_desc[i]) for i in range(self.depth)]
+        # handles looked up once: cocotb's attribute lookup was a visible share of the bench's
+        # per-frame Python (docs/bench.md)
+        self._wr_ptr, self._rd_ptr = IntWriter(block.wr_ptr), block.rd_ptr
         self._stamps = [block.slot_ts[i] for i in range(self.depth)]
         self._stamped = [0] * self.depth     # what each slot_ts holds (written only on change)
         for h in self._stamps:               # (a previous cocotb test may have left stamps there)
@@ -96,7 +131,7 @@ class RingSource:
         self.sent = 0
         # the registers the bench owns keep their values across cocotb tests of one simulation,
         # while the Verilog's own restart at reset: start from an empty ring
-        block.wr_ptr.value = 0
+        self._wr_ptr(0)
         block.seed.value = 0x1000_0001 + seed * 7919
         block.honor_pause.value = int(honor_pause)
         self.set_idle(idle)
@@ -125,21 +160,21 @@ class RingSource:
                     break
             data, desc, ts = self._pending.popleft()
             i = self._wr % self.depth
-            self._slots[i].value = data
-            self._descs[i].value = desc
+            self._slots[i](data)
+            self._descs[i](desc)
             if self._stamped[i] != ts:
                 self._stamps[i].value = self._stamped[i] = ts
             self._wr += 1
             wrote = True
         if wrote:
-            self.block.wr_ptr.value = self._wr & 0xFFFF_FFFF
+            self._wr_ptr(self._wr & 0xFFFF_FFFF)
         if self._pending and not self._waiting:
             self._waiting = True
             cocotb.start_soon(self._refill())
 
     def _read_rd(self) -> int:
         """The Verilog's rd_ptr, unwrapped against our own count."""
-        rd = read_int(self.block.rd_ptr)
+        rd = read_int(self._rd_ptr)
         return self._wr - ((self._wr - rd) & 0xFFFF_FFFF)
 
     async def _refill(self) -> None:
@@ -181,17 +216,18 @@ class RingMonitor(Monitor):
         super().__init__()
 
     async def _monitor_recv(self) -> None:
-        block, depth = self.block, self.depth
+        depth = self.depth
+        events, wr_ptr, rd_ptr = self.block.events, self.block.wr_ptr, IntWriter(self.block.rd_ptr)
         rd = 0
         parts: list[bytes] = []
         while True:
-            await block.events.value_change
-            if not read_int(block.events):
+            await events.value_change
+            if not read_int(events):
                 # reset (events only counts up otherwise): the ring restarts empty
                 rd, parts = 0, []
-                block.rd_ptr.value = 0
+                rd_ptr(0)
                 continue
-            wr = read_int(block.wr_ptr)
+            wr = read_int(wr_ptr)
             while rd != wr:
                 i = rd % depth
                 desc = read_int(self._descs[i])
@@ -205,8 +241,8 @@ class RingMonitor(Monitor):
                     parts = []
                     self._recv(frame if not self.channel else
                                {"data": frame, "channel": desc >> 24,
-                                "meta": int(self._metas[i].value)})
-            block.rd_ptr.value = rd
+                                "meta": read_int(self._metas[i])})
+            rd_ptr(rd)
 
 
 class RingSink:
@@ -275,8 +311,10 @@ class AxilBatch:
         for start in range(0, len(ops), self.depth):
             batch = ops[start:start + self.depth]
             for i, (op, addr, data) in enumerate(batch):
-                self._handle(self._cmd, self.block.cmd, i).value = \
-                    (op << 60) | ((addr & 0xFFFF) << 32) | (data & 0xFFFF_FFFF)
+                writer = self._cmd.get(i)
+                if writer is None:
+                    writer = self._cmd[i] = IntWriter(self.block.cmd[i])
+                writer((op << 60) | ((addr & 0xFFFF) << 32) | (data & 0xFFFF_FFFF))
             self.block.cmd_count.value = len(batch)
             self._seq = (self._seq + 1) & 0xFFFF_FFFF
             self.block.cmd_seq.value = self._seq
