@@ -123,3 +123,42 @@ def test_config_needs_a_cell_for_length_atoms():
         NicConfig(n_len_atoms=0, n_gen_atoms=0)
     with pytest.raises(ParamError, match="N_GEN_ATOMS"):
         NicConfig(n_gen_atoms=65)
+
+
+def test_trace_says_when_a_condition_cannot_be_placed(tmp_path, capsys):
+    """`jitnic trace` places the NIC entry's atoms in the compare cells: without general atoms a
+    parser_classifier path with two atoms on one field is refused, CELLS_FULL at that atom."""
+    from jit.cli import main as jitnic
+    from jit.ebpf import elf
+    from jit.host.miss_handler import compile_path
+    from jit.paths import program_object
+    from jit.traffic import pcap, workloads
+    prog = program_object("parser_classifier")
+    if not prog.exists():
+        pytest.skip("programs not built (make programs)")
+    insns = elf.load_program(prog).insns
+    frames = list(workloads.generate("zipf", 40, seed=1))
+    for index, frame in enumerate(frames):
+        _tr, compiled, _reason = compile_path(insns, frame, max_atoms=16, max_trace_len=128,
+                                              hdr_bytes=128)
+        if compiled is None:
+            continue
+        plan = condition_placement(ctrls(compiled.atoms), enc.N_SLOTS, 2, 0)
+        if plan.error == ErrorCode.CELLS_FULL:
+            break
+    else:
+        raise AssertionError("no zipf frame took a parser_classifier path repeating a field")
+    path = tmp_path / "z.pcap"
+    with pcap.PcapWriter(path) as w:
+        for f in frames:
+            w.write(f)
+    args = ["trace", str(prog), "--pcap", str(path), "--index", str(index)]
+    assert jitnic(args + ["--gen-atoms", "0"]) == 1
+    out = capsys.readouterr().out
+    assert f"not cacheable: the condition does not fit an entry's compare cells: CELLS_FULL at " \
+           f"atom {plan.index} " in out
+    assert jitnic(args) == 0
+    out = capsys.readouterr().out
+    fits = condition_placement(ctrls(compiled.atoms)).cells.atom_cells
+    general = sum(c >= enc.N_SLOTS + enc.N_LEN_ATOMS for c in fits)
+    assert general >= 1 and f"{general} of {enc.N_GEN_ATOMS} general atoms" in out
