@@ -411,9 +411,10 @@ always @* begin
     al_cell32 = 32'd0;
     if (!al_is_len && !new_uses_reg[al_slot]) begin
         al_cell32[SIDX_W-1:0] = al_slot;
-    end else if (al_is_len && {{32-LCNT_W{1'b0}}, lens_reg} < N_LEN_ATOMS) begin
+    // (x + 1 <= N rather than x < N: N may be 0, and `x < 0` is a constant Verilator warns of)
+    end else if (al_is_len && {{32-LCNT_W{1'b0}}, lens_reg} + 32'd1 <= N_LEN_ATOMS) begin
         al_cell32 = N_SLOTS + {{32-LCNT_W{1'b0}}, lens_reg};
-    end else if ({{32-GCNT_W{1'b0}}, gens_reg} < N_GEN_ATOMS) begin
+    end else if ({{32-GCNT_W{1'b0}}, gens_reg} + 32'd1 <= N_GEN_ATOMS) begin
         al_cell32 = N_SLOTS + N_LEN_ATOMS + {{32-GCNT_W{1'b0}}, gens_reg};
     end else begin
         al_cell_any = 1'b0;
