@@ -13,6 +13,8 @@
 `define JITNIC_N_BUFS 8
 `define JITNIC_N_LANES 4
 `define JITNIC_N_SLOTS 16
+`define JITNIC_N_LEN_ATOMS 2
+`define JITNIC_N_GEN_ATOMS 4
 `define JITNIC_ETH_HLEN 14
 `define JITNIC_MAX_GUARD_TRIES 4
 `define JITNIC_WB_ENTRIES 16
@@ -182,6 +184,7 @@
 `define ERR_BAD_JUMP 16'd9
 `define ERR_BAD_CALL 16'd10
 `define ERR_WB_OVERFLOW 16'd11
+`define ERR_CELLS_FULL 16'd12
 
 // commit validation (jit/nic/validate.py): slot rules, field checks, budget
 `define SLOT_RULE_INVALID 4'd0

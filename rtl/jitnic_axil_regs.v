@@ -21,11 +21,14 @@
  * (WB_OVERFLOW) stays host-side), then the engine
  * raises engine_hold and waits for engine_idle (the packet engine is between frames and starts no
  * new lookup while held), picks the victim (lowest invalid entry, else the policy's), assigns each
- * packet atom an extractor slot (one atom per cycle, jit/nic/validate.py allocate_slots: share a
- * slot in use with the same field, else take the lowest free one; the slots only the victim used
- * count as free; SLOTS_FULL when none is left, and then nothing changes), then clears the victim's
- * valid bit, writes its atoms and the newly configured slots, copies the trace (one slot per
- * cycle), sets it valid and fills the policy. A slot is in use while a valid entry's atoms read it
+ * packet atom an extractor slot and places every atom in a compare cell of the victim (one atom per
+ * cycle, jit/nic/validate.py plan_entry: share a slot in use with the same field, else take the
+ * lowest free one; the slots only the victim used count as free; SLOTS_FULL when none is left; then
+ * the cell of the atom's slot if no earlier atom took it, for a length atom the next length cell,
+ * else the next general atom; CELLS_FULL when none is left; after an error nothing changes), then
+ * clears the victim's valid bit and its cells, configures the new slots, writes the atoms into
+ * their cells (one per cycle), copies the trace (one slot per cycle), sets it valid and fills the
+ * policy. A slot is in use while a valid entry's atoms read it
  * (each entry keeps the set of slots it uses). CTRL.INVALIDATE_ALL also waits for engine_idle. While the commit engine is busy, AXI
  * writes are not accepted (AWREADY/WREADY low), so the staging area cannot change under it;
  * reads still work (STATUS.BUSY can be polled) except while the engine reads the staging RAM.
@@ -49,6 +52,9 @@ module jitnic_axil_regs #(
     parameter POLICY_CODE = 0,
     // field extractor slots shared by all entries, 1..64
     parameter N_SLOTS = `JITNIC_N_SLOTS,
+    // per entry: length cells (0..16) and general atoms (0..64) of jitnic_match
+    parameter N_LEN_ATOMS = `JITNIC_N_LEN_ATOMS,
+    parameter N_GEN_ATOMS = `JITNIC_N_GEN_ATOMS,
     // AXI4-Lite address width (the map uses 16 bits)
     parameter ADDR_W = `JITNIC_AXIL_ADDR_WIDTH,
     // entry index width (derived, do not override)
@@ -58,7 +64,10 @@ module jitnic_axil_regs #(
     // width of an atom count 0..MAX_ATOMS (derived, do not override)
     parameter NATOMS_W = $clog2(MAX_ATOMS + 1),
     // extractor slot index width (derived, do not override)
-    parameter SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1
+    parameter SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1,
+    // compare cells per entry and the width of a cell number (derived, do not override)
+    parameter N_CELLS = N_SLOTS + N_LEN_ATOMS + N_GEN_ATOMS,
+    parameter CELL_W = N_CELLS > 1 ? $clog2(N_CELLS) : 1
 ) (
     input  wire                     clk,
     input  wire                     rst,
@@ -84,12 +93,16 @@ module jitnic_axil_regs #(
     output wire                     s_axil_rvalid,
     input  wire                     s_axil_rready,
 
-    // entry write (to jitnic_match): atoms of entry entry_wr_index, raw staging words
+    // entry write (to jitnic_match): entry_wr_en starts the write of entry entry_wr_index (its
+    // cells go out of use, its trace length is written); then one atom per cycle: atom_wr_en
+    // writes the raw staging words atom_wr_words (ctrl, mask, const) into cell atom_wr_cell, a
+    // general atom reading extractor slot atom_wr_slot
     output wire                     entry_wr_en,
     output wire [IDX_W-1:0]         entry_wr_index,
-    output wire [NATOMS_W-1:0]      entry_wr_natoms,
-    output wire [MAX_ATOMS*96-1:0]  entry_wr_atoms,
-    output wire [MAX_ATOMS*SIDX_W-1:0] entry_wr_slots,
+    output wire                     atom_wr_en,
+    output wire [CELL_W-1:0]        atom_wr_cell,
+    output wire [SIDX_W-1:0]        atom_wr_slot,
+    output wire [95:0]              atom_wr_words,
     // extractor slot k's field at [32k +: 32] (atom control word layout), for jitnic_match
     output wire [N_SLOTS*32-1:0]    slot_fields,
     // the installed entry's trace length in slots (valid with entry_wr_en; the executor's
@@ -139,23 +152,28 @@ module jitnic_axil_regs #(
     input  wire                     map_busy,
 
     // commit engine state (waveforms)
-    output wire [2:0]               dbg_commit_state
+    output wire [3:0]               dbg_commit_state
 );
 
 localparam VALID_WORDS = (N_ENTRIES + 31) / 32;
 
-localparam [2:0]
-    C_IDLE    = 3'd0,   // waiting for CTRL
-    C_INV     = 3'd1,   // INVALIDATE_ALL: waiting for the packet engine
-    C_CHECK   = 3'd2,   // natoms, atoms, trace length
-    C_SCAN    = 3'd3,   // opcode scan, one staged slot per cycle
-    C_WAIT    = 3'd4,   // valid entry: waiting for the packet engine
-    C_INSTALL = 3'd5,   // victim chosen: extractor slots, one atom per cycle; then atoms written
-    C_COPY    = 3'd6,   // trace copy, one slot per cycle
-    C_DONE    = 3'd7;   // valid set, policy filled, counted
+localparam [3:0]
+    C_IDLE    = 4'd0,   // waiting for CTRL
+    C_INV     = 4'd1,   // INVALIDATE_ALL: waiting for the packet engine
+    C_CHECK   = 4'd2,   // natoms, atoms, trace length
+    C_SCAN    = 4'd3,   // opcode scan, one staged slot per cycle
+    C_WAIT    = 4'd4,   // valid entry: waiting for the packet engine
+    C_INSTALL = 4'd5,   // victim chosen: extractor slots and cells, one atom per cycle
+    C_COPY    = 4'd6,   // trace copy, one slot per cycle
+    C_DONE    = 4'd7,   // valid set, policy filled, counted
+    C_ATOMS   = 4'd8;   // victim invalid, cells cleared: atoms written, one per cycle
+
+// cell counters' widths (0..N_LEN_ATOMS, 0..N_GEN_ATOMS)
+localparam LCNT_W = N_LEN_ATOMS > 0 ? $clog2(N_LEN_ATOMS + 1) : 1;
+localparam GCNT_W = N_GEN_ATOMS > 0 ? $clog2(N_GEN_ATOMS + 1) : 1;
 
 // ---- registers -------------------------------------------------------------------------------
-reg [2:0]               state_reg, state_next;
+reg [3:0]               state_reg, state_next;
 reg                     commit_pend_reg, commit_pend_next;
 reg                     inv_pend_reg, inv_pend_next;
 reg                     hold_reg, hold_next;
@@ -171,6 +189,9 @@ reg [N_SLOTS-1:0]       new_uses_reg, new_uses_next;  // slots the staged entry 
 reg [N_SLOTS-1:0]       newly_reg, newly_next;        // of those, slots configured by this commit
 reg [N_SLOTS*32-1:0]    new_cfg_reg, new_cfg_next;    // their fields
 reg [MAX_ATOMS*SIDX_W-1:0] aslots_reg, aslots_next;  // the slot of each staged atom
+reg [MAX_ATOMS*CELL_W-1:0] acells_reg, acells_next;  // the cell of each staged atom
+reg [LCNT_W-1:0]        lens_reg, lens_next;          // length cells the staged entry takes
+reg [GCNT_W-1:0]        gens_reg, gens_next;          // general atoms the staged entry takes
 reg                     evict_reg, evict_next;
 
 reg [31:0]              natoms_reg, natoms_next;
@@ -201,6 +222,7 @@ reg [31:0]              rdata_reg, rdata_next;
 
 // one-cycle outputs
 reg                     entry_wr_en_c;
+reg                     atom_wr_en_c;
 reg                     trace_wr_en_reg, trace_wr_en_next;
 reg [SLOT_W-1:0]        trace_wr_slot_reg, trace_wr_slot_next;
 reg [63:0]              trace_wr_data_reg;
@@ -319,7 +341,8 @@ end
 reg [N_SLOTS-1:0]   in_use_all;
 reg [63:0]          in_use_pad;     // in_use_all indexed by a register address (6 bits)
 reg [N_SLOTS-1:0]   in_use_keep;
-// atom aidx_reg of the staging area: its field, and where it can go
+// atom aidx_reg of the staging area: its words and field, and where it can go
+reg [95:0]          al_words;
 reg [31:0]          al_ctrl;
 reg                 al_is_len;
 reg [31:0]          al_key;
@@ -327,15 +350,19 @@ reg [N_SLOTS-1:0]   al_used;
 reg                 al_share_any, al_free_any;
 reg [SIDX_W-1:0]    al_share, al_free;
 reg [31:0]          al_cfg;
+reg [SIDX_W-1:0]    al_slot;        // the slot it reads (shared, else the free one)
+reg                 al_cell_any;    // a cell of the victim is left for it
+reg [31:0]          al_cell32;
+reg [CELL_W-1:0]    al_cell;
 integer             si;
 
-function [31:0] atom_ctrl(input [MAX_ATOMS*96-1:0] atoms, input [NATOMS_W-1:0] n);
+function [95:0] atom_words(input [MAX_ATOMS*96-1:0] atoms, input [NATOMS_W-1:0] n);
     integer p;
     begin
-        atom_ctrl = 32'd0;
+        atom_words = 96'd0;
         for (p = 0; p < MAX_ATOMS; p = p + 1) begin
             if ({{32-NATOMS_W{1'b0}}, n} == p) begin
-                atom_ctrl = atoms[96*p +: 32];
+                atom_words = atoms[96*p +: 96];
             end
         end
     end
@@ -354,7 +381,8 @@ always @* begin
     end
     in_use_pad = 64'd0;
     in_use_pad[N_SLOTS-1:0] = in_use_all;
-    al_ctrl = atom_ctrl(atoms_reg, aidx_reg);
+    al_words = atom_words(atoms_reg, aidx_reg);
+    al_ctrl = al_words[31:0];
     al_is_len = al_ctrl[`ATOM_KIND_LSB] == `ATOM_KIND_LEN;
     al_key = al_ctrl & `ATOM_FIELD_MASK;
     if (al_ctrl[`ATOM_WIDTH_LSB +: 2] == `ATOM_WIDTH_1B) begin
@@ -376,6 +404,22 @@ always @* begin
             al_free = si[SIDX_W-1:0];
         end
     end
+    // its compare cell (jit/nic/validate.py place_atoms): its slot's cell unless an earlier atom
+    // of this entry reads the slot (new_uses_reg), a length cell, else a general atom
+    al_slot = al_share_any ? al_share : al_free;
+    al_cell_any = 1'b1;
+    al_cell32 = 32'd0;
+    if (!al_is_len && !new_uses_reg[al_slot]) begin
+        al_cell32[SIDX_W-1:0] = al_slot;
+    // (x + 1 <= N rather than x < N: N may be 0, and `x < 0` is a constant Verilator warns of)
+    end else if (al_is_len && {{32-LCNT_W{1'b0}}, lens_reg} + 32'd1 <= N_LEN_ATOMS) begin
+        al_cell32 = N_SLOTS + {{32-LCNT_W{1'b0}}, lens_reg};
+    end else if ({{32-GCNT_W{1'b0}}, gens_reg} + 32'd1 <= N_GEN_ATOMS) begin
+        al_cell32 = N_SLOTS + N_LEN_ATOMS + {{32-GCNT_W{1'b0}}, gens_reg};
+    end else begin
+        al_cell_any = 1'b0;
+    end
+    al_cell = al_cell32[CELL_W-1:0];
 end
 
 // ---- AXI decode ------------------------------------------------------------------------------
@@ -385,7 +429,7 @@ wire wr_block = state_reg != C_IDLE || commit_pend_reg || inv_pend_reg;
 // map writes wait while a map command runs (its staging must not change under it)
 wire wr_go = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_block && !(w_is_map && map_busy);
 wire stg_busy = state_reg == C_CHECK || state_reg == C_SCAN || state_reg == C_INSTALL ||
-                state_reg == C_COPY;
+                state_reg == C_ATOMS || state_reg == C_COPY;
 wire rd_go = s_axil_arvalid && !rd_pend_reg && !rvalid_reg && !stg_busy;
 
 wire [ADDR_W-1:0] waddr = {s_axil_awaddr[ADDR_W-1:2], 2'b00};
@@ -481,6 +525,9 @@ always @* begin
     newly_next = newly_reg;
     new_cfg_next = new_cfg_reg;
     aslots_next = aslots_reg;
+    acells_next = acells_reg;
+    lens_next = lens_reg;
+    gens_next = gens_reg;
     natoms_next = natoms_reg;
     tlen_next = tlen_reg;
     seed_next = seed_reg;
@@ -500,6 +547,7 @@ always @* begin
     rvalid_next = rvalid_reg && !s_axil_rready;
 
     entry_wr_en_c = 1'b0;
+    atom_wr_en_c = 1'b0;
     trace_wr_en_next = 1'b0;
     trace_wr_slot_next = trace_wr_slot_reg;
     fill_valid_c = 1'b0;
@@ -688,33 +736,52 @@ always @* begin
                 new_uses_next = {N_SLOTS{1'b0}};
                 newly_next = {N_SLOTS{1'b0}};
                 aslots_next = {MAX_ATOMS*SIDX_W{1'b0}};
+                acells_next = {MAX_ATOMS*CELL_W{1'b0}};
+                lens_next = {LCNT_W{1'b0}};
+                gens_next = {GCNT_W{1'b0}};
                 state_next = C_INSTALL;
             end
         end
         C_INSTALL: begin
             if ({{32-NATOMS_W{1'b0}}, aidx_reg} < natoms_reg) begin
-                // atom aidx_reg: share a slot in use with its field, else take the lowest free one
+                // atom aidx_reg: share a slot in use with its field, else take the lowest free
+                // one; then its cell (al_cell)
                 aidx_next = aidx_reg + 1'b1;
-                if (al_is_len) begin
-                    aslots_next[SIDX_W*aidx_reg +: SIDX_W] = {SIDX_W{1'b0}};   // reads no slot
-                end else if (al_share_any) begin
-                    aslots_next[SIDX_W*aidx_reg +: SIDX_W] = al_share;
-                    new_uses_next[al_share] = 1'b1;
-                end else if (al_free_any) begin
-                    aslots_next[SIDX_W*aidx_reg +: SIDX_W] = al_free;
-                    new_uses_next[al_free] = 1'b1;
-                    newly_next[al_free] = 1'b1;
-                    new_cfg_next[32*al_free +: 32] = al_key;
-                end else begin
+                if (!al_is_len && !al_share_any && !al_free_any) begin
                     err_code_next = `ERR_SLOTS_FULL;
                     err_index_next = {{16-NATOMS_W{1'b0}}, aidx_reg};
                     state_next = C_IDLE;
                     st_err_next = 1'b1;
                     cnt_install_err_c = 1'b1;
                     hold_next = 1'b0;
+                end else if (!al_cell_any) begin
+                    err_code_next = `ERR_CELLS_FULL;
+                    err_index_next = {{16-NATOMS_W{1'b0}}, aidx_reg};
+                    state_next = C_IDLE;
+                    st_err_next = 1'b1;
+                    cnt_install_err_c = 1'b1;
+                    hold_next = 1'b0;
+                end else begin
+                    acells_next[CELL_W*aidx_reg +: CELL_W] = al_cell;
+                    if (al_is_len) begin
+                        aslots_next[SIDX_W*aidx_reg +: SIDX_W] = {SIDX_W{1'b0}};   // reads no slot
+                    end else begin
+                        aslots_next[SIDX_W*aidx_reg +: SIDX_W] = al_slot;
+                        new_uses_next[al_slot] = 1'b1;
+                        if (!al_share_any) begin
+                            newly_next[al_free] = 1'b1;
+                            new_cfg_next[32*al_free +: 32] = al_key;
+                        end
+                    end
+                    if (al_cell32 >= N_SLOTS + N_LEN_ATOMS) begin
+                        gens_next = gens_reg + 1'b1;
+                    end else if (al_cell32 >= N_SLOTS) begin
+                        lens_next = lens_reg + 1'b1;
+                    end
                 end
             end else begin
-                // the victim is invalid while it is written; the packet engine is held
+                // the victim is invalid while it is written (its cells cleared, then its atoms
+                // written in C_ATOMS); the packet engine is held
                 valid_next[victim_reg] = 1'b0;
                 entry_wr_en_c = 1'b1;
                 for (ci = 0; ci < N_SLOTS; ci = ci + 1) begin
@@ -723,6 +790,15 @@ always @* begin
                     end
                 end
                 uses_next[N_SLOTS*victim_reg +: N_SLOTS] = new_uses_reg;
+                aidx_next = {NATOMS_W{1'b0}};
+                state_next = C_ATOMS;
+            end
+        end
+        C_ATOMS: begin
+            if ({{32-NATOMS_W{1'b0}}, aidx_reg} < natoms_reg) begin
+                atom_wr_en_c = 1'b1;        // atom aidx_reg into its cell
+                aidx_next = aidx_reg + 1'b1;
+            end else begin
                 idx_next = {(SLOT_W+1){1'b0}};
                 stg_rd_en_c = 1'b1;
                 stg_rd_addr_c = {SLOT_W{1'b0}};
@@ -811,6 +887,9 @@ always @(posedge clk) begin
     newly_reg <= newly_next;
     new_cfg_reg <= new_cfg_next;
     aslots_reg <= aslots_next;
+    acells_reg <= acells_next;
+    lens_reg <= lens_next;
+    gens_reg <= gens_next;
     natoms_reg <= natoms_next;
     tlen_reg <= tlen_next;
     seed_reg <= seed_next;
@@ -889,9 +968,10 @@ assign s_axil_rvalid = rvalid_reg;
 
 assign entry_wr_en = entry_wr_en_c;
 assign entry_wr_index = victim_reg;
-assign entry_wr_natoms = natoms_reg[NATOMS_W-1:0];
-assign entry_wr_atoms = atoms_reg;
-assign entry_wr_slots = aslots_reg;
+assign atom_wr_en = atom_wr_en_c;
+assign atom_wr_cell = acells_reg[CELL_W*aidx_reg +: CELL_W];
+assign atom_wr_slot = aslots_reg[SIDX_W*aidx_reg +: SIDX_W];
+assign atom_wr_words = al_words;
 assign slot_fields = slot_cfg_reg;
 assign entry_wr_trace_len = tlen_reg[SLOT_W:0];
 assign trace_wr_en = trace_wr_en_reg;
@@ -956,6 +1036,12 @@ initial begin
     end
     if (N_SLOTS < 1 || N_SLOTS > 64) begin
         $display("Error: N_SLOTS must be in 1..64, got %0d (instance %m)", N_SLOTS);
+        $finish;
+    end
+    if (N_LEN_ATOMS < 0 || N_LEN_ATOMS > 16 || N_GEN_ATOMS < 0 || N_GEN_ATOMS > 64 ||
+        N_LEN_ATOMS + N_GEN_ATOMS < 1) begin
+        $display("Error: N_LEN_ATOMS must be in 0..16 and N_GEN_ATOMS in 0..64, at least one cell for length atoms, got %0d, %0d (instance %m)",
+                 N_LEN_ATOMS, N_GEN_ATOMS);
         $finish;
     end
     if (ADDR_W != 16) begin

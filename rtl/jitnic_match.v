@@ -23,42 +23,52 @@
  *   1. extract: each of the N_SLOTS field extractors reads its field (offset, 1/2/4 bytes, byte
  *      order; slot_fields, configured by the commit engine) out of the window: an aligned 32-bit
  *      word pair and a byte rotation, not a byte multiplexer per atom;
- *   2. compare: every atom of every entry compares (its slot's field, or the length) & mask with
- *      its constant, unsigned or sign-extended (docs/abi.md);
- *   3. entry AND (atoms in use, valid bit) and priority encoder.
+ *   2. compare: every compare cell of every entry compares its input & mask with its constant,
+ *      unsigned or sign-extended (docs/abi.md);
+ *   3. entry AND (cells in use, valid bit) and priority encoder.
  *
- * Atoms name their slot (wr_slots) when the entry is written; the slot's field and the atom's own
- * offset/width/order are the same by construction (jit/nic/validate.py allocate_slots).
+ * Compare cells (docs/rtl.md "Compare cells"): each entry has N_CELLS = N_SLOTS + N_LEN_ATOMS +
+ * N_GEN_ATOMS cells. Cell k < N_SLOTS reads extractor k directly, the next N_LEN_ATOMS cells read
+ * the frame length, and the last N_GEN_ATOMS (general atoms) read any slot or the length through
+ * a multiplexer each. An atom per cell; a cell not in use holds. The commit engine places the
+ * atoms (jit/nic/validate.py place_atoms) and writes them one per cycle over one shared bus, so a
+ * cell needs no write-time multiplexer. The slot's field and the atom's own offset/width/order are
+ * the same by construction (jit/nic/validate.py allocate_slots).
  */
 module jitnic_match #(
     // trace-cache entries; power of two, 1..64
     parameter N_ENTRIES = 16,
-    // atoms per entry condition
-    parameter MAX_ATOMS = 16,
     // header window bytes (atoms only read the window); multiple of 8
     parameter HDR_BYTES = 128,
-    // field extractor slots shared by all entries, 1..64
+    // field extractor slots shared by all entries, 1..64 (and one compare cell each per entry)
     parameter N_SLOTS = `JITNIC_N_SLOTS,
+    // per entry: cells that compare the frame length, 0..16
+    parameter N_LEN_ATOMS = `JITNIC_N_LEN_ATOMS,
+    // per entry: general atoms (any slot or the length), 0..64; N_LEN_ATOMS + N_GEN_ATOMS >= 1
+    parameter N_GEN_ATOMS = `JITNIC_N_GEN_ATOMS,
     // width of the tag carried from lookup_start to lookup_done (the engine's frame id)
     parameter TAG_W = 1,
     // entry index width (derived, do not override)
     parameter IDX_W = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 1,
-    // width of an atom count 0..MAX_ATOMS (derived, do not override)
-    parameter NATOMS_W = $clog2(MAX_ATOMS + 1),
     // slot index width (derived, do not override)
-    parameter SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1
+    parameter SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1,
+    // compare cells per entry and the width of a cell number (derived, do not override)
+    parameter N_CELLS = N_SLOTS + N_LEN_ATOMS + N_GEN_ATOMS,
+    parameter CELL_W = N_CELLS > 1 ? $clog2(N_CELLS) : 1
 ) (
     input  wire                       clk,
     input  wire                       rst,
 
-    // table write: entry wr_index gets the raw staging words of MAX_ATOMS atoms (atom i word w at
-    // bits [96*i+32*w +: 32], words ctrl, mask, const) of which the first wr_natoms are in use;
-    // packet atom i reads extractor slot wr_slots[SIDX_W*i +: SIDX_W]
-    input  wire                       wr_en,
+    // table write, one step per cycle: wr_clear takes every cell of entry wr_index out of use (an
+    // entry's write starts with it); wr_atom writes the atom words wr_atom_words (ctrl, mask,
+    // const at [32w +: 32]) into cell wr_cell of entry wr_index and puts it in use; a general
+    // atom's packet field reads extractor slot wr_slot
+    input  wire                       wr_clear,
+    input  wire                       wr_atom,
     input  wire [IDX_W-1:0]           wr_index,
-    input  wire [NATOMS_W-1:0]        wr_natoms,
-    input  wire [MAX_ATOMS*96-1:0]    wr_atoms,
-    input  wire [MAX_ATOMS*SIDX_W-1:0] wr_slots,
+    input  wire [CELL_W-1:0]          wr_cell,
+    input  wire [SIDX_W-1:0]          wr_slot,
+    input  wire [95:0]                wr_atom_words,
 
     // extractor slot k's field at [32k +: 32], in the atom control word's layout (offset, width,
     // byte order; other bits ignored)
@@ -112,51 +122,46 @@ function [31:0] win_word(input [HDR_BYTES*8-1:0] w, input [WIDX_W-1:0] i);
     end
 endfunction
 
-// extractor field of slot configuration cfg (offset, width, byte order) out of window w: the
-// aligned words holding bytes off .. off+3 and the next, a byte rotation, then width and order
-function [31:0] extract(input [HDR_BYTES*8-1:0] w, input [31:0] cfg);
-    reg [OFF_W-1:0]  off;
-    reg [1:0]        wcode;
-    reg              be;
-    reg [OFF_W:0]    wi_wide;
-    reg [WIDX_W-1:0] wi;
-    reg [31:0]       w_lo, w_hi;
-    reg [55:0]       pair;
-    reg [31:0]       raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
-    begin
-        off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
-        wcode = cfg[`ATOM_WIDTH_LSB +: 2];
-        be = cfg[`ATOM_BE_LSB];
-        wi_wide = {1'b0, off} >> 2;
-        wi = wi_wide[WIDX_W-1:0];
-        w_lo = win_word(w, wi);
-        // word wi + 1: the same select over the window one word down (0 above the window)
-        w_hi = win_word({32'd0, w[HDR_BYTES*8-1:32]}, wi);
-        pair = {w_hi[23:0], w_lo};
-        case (off[1:0])
-            2'd0:    raw = pair[31:0];
-            2'd1:    raw = pair[39:8];
-            2'd2:    raw = pair[47:16];
-            default: raw = pair[55:24];
-        endcase
-        case (wcode)
-            `ATOM_WIDTH_1B: extract = {24'd0, raw[7:0]};
-            `ATOM_WIDTH_2B: extract = be ? {16'd0, raw[7:0], raw[15:8]} : {16'd0, raw[15:8], raw[7:0]};
-            default:        extract = be ? {raw[7:0], raw[15:8], raw[23:16], raw[31:24]} : raw;
-        endcase
-    end
-endfunction
-
-// Each stage computes inside its enabled register write (not in `always @*` logic beside it): the
-// same multiplexers and comparators in hardware, but Verilator, which evaluates combinational
-// logic on every clock edge, then runs them only in the cycle a lookup passes (the extractors and
-// atoms were most of the end-to-end bench's simulation time; docs/bench.md).
-genvar e, a, k;
+genvar e, k;
 generate
     for (k = 0; k < N_SLOTS; k = k + 1) begin : g_slot
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [31:0]      cfg = slot_fields[32*k +: 32];
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [OFF_W-1:0] off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
+        wire [1:0]       wcode = cfg[`ATOM_WIDTH_LSB +: 2];
+        wire             be = cfg[`ATOM_BE_LSB];
+        // the aligned words holding bytes off .. off+3
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [OFF_W:0]   wi_wide = {1'b0, off} >> 2;
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [WIDX_W-1:0] wi = wi_wide[WIDX_W-1:0];
+        wire [31:0]      w_lo = win_word(lookup_hdr, wi);
+        // word wi + 1: the same select over the window one word down (0 above the window)
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [31:0]      w_hi = win_word({32'd0, lookup_hdr[HDR_BYTES*8-1:32]}, wi);
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [55:0]      pair = {w_hi[23:0], w_lo};
+        reg  [31:0]      raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
+        reg  [31:0]      field;
+
+        always @* begin
+            case (off[1:0])
+                2'd0:    raw = pair[31:0];
+                2'd1:    raw = pair[39:8];
+                2'd2:    raw = pair[47:16];
+                default: raw = pair[55:24];
+            endcase
+            case (wcode)
+                `ATOM_WIDTH_1B: field = {24'd0, raw[7:0]};
+                `ATOM_WIDTH_2B: field = be ? {16'd0, raw[7:0], raw[15:8]} : {16'd0, raw[15:8], raw[7:0]};
+                default:        field = be ? {raw[7:0], raw[15:8], raw[23:16], raw[31:24]} : raw;
+            endcase
+        end
+
         always @(posedge clk) begin
             if (lookup_start) begin
-                ext_reg[32*k +: 32] <= extract(lookup_hdr, slot_fields[32*k +: 32]);
+                ext_reg[32*k +: 32] <= field;
             end
         end
     end
@@ -173,12 +178,12 @@ always @(posedge clk) begin
     end
 end
 
-// ---- stage 2: atoms -----------------------------------------------------------------------------
-// one result bit per (entry, atom), entry e atom a at bit e*MAX_ATOMS+a (each atom's register)
-wire [N_ENTRIES*MAX_ATOMS-1:0] atom_ok_reg;
-wire [N_ENTRIES*MAX_ATOMS-1:0] atom_en;
-reg  [TAG_W-1:0]               tag2_reg;
-reg                            v2_reg;
+// ---- stage 2: compare cells -----------------------------------------------------------------------
+// one result bit per (entry, cell), entry e cell c at bit e*N_CELLS+c; a cell not in use holds
+wire [N_ENTRIES*N_CELLS-1:0] cell_ok;
+reg  [N_ENTRIES*N_CELLS-1:0] cell_ok_reg;
+reg  [TAG_W-1:0]             tag2_reg;
+reg                          v2_reg;
 
 // an atom's compare, decoded when the entry is written
 localparam [2:0] CMP_EQ = 3'd0, CMP_NE = 3'd1, CMP_LT = 3'd2, CMP_LE = 3'd3, CMP_GT = 3'd4,
@@ -198,7 +203,7 @@ function [2:0] cmp_of(input [3:0] op);
     end
 endfunction
 
-// extractor output s of the registered outputs x (a tree, as win_word)
+// extractor output s of the registered outputs x (a tree, as win_word): the general atoms' input
 function [31:0] slot_value(input [N_SLOTS*32-1:0] x, input [SIDX_W-1:0] s);
     reg [SLOTS_P2*32-1:0] t;
     integer lv, p;
@@ -214,95 +219,110 @@ function [31:0] slot_value(input [N_SLOTS*32-1:0] x, input [SIDX_W-1:0] s);
     end
 endfunction
 
-// an atom's compare of value (its field or the length, masked): signed compares sign-extend from
-// the field width, then flip the sign bit so that one unsigned compare orders signed values
-function atom_holds(input [31:0] value, input [2:0] cmp, input is_signed, input [1:0] wcode,
-                    input [31:0] const_flipped);
+// (x & mask) OP cst: signed compares sign-extend from the field width (wcode; the length reads
+// as 4 bytes) and flip the sign bit, so that one unsigned compare orders signed values (cst comes
+// with its sign bit flipped)
+function compare(input [31:0] x, input [31:0] mask, input [31:0] cst, input [2:0] cmp,
+                 input sgn, input [1:0] wcode);
+    reg [31:0] value;
     reg        sign;
-    reg [31:0] cmp_a;
+    reg [31:0] a;
     reg        eq, lt;
     begin
+        value = x & mask;
         case (wcode)
             `ATOM_WIDTH_1B: sign = value[7];
             `ATOM_WIDTH_2B: sign = value[15];
             default:        sign = value[31];
         endcase
-        if (!is_signed) begin
-            cmp_a = value;
+        if (!sgn) begin
+            a = value;
         end else begin
             case (wcode)
-                `ATOM_WIDTH_1B: cmp_a = {!sign, {23{sign}}, value[7:0]};
-                `ATOM_WIDTH_2B: cmp_a = {!sign, {15{sign}}, value[15:0]};
-                default:        cmp_a = {!sign, value[30:0]};
+                `ATOM_WIDTH_1B: a = {!sign, {23{sign}}, value[7:0]};
+                `ATOM_WIDTH_2B: a = {!sign, {15{sign}}, value[15:0]};
+                default:        a = {!sign, value[30:0]};
             endcase
         end
-        eq = cmp_a == const_flipped;
-        lt = cmp_a < const_flipped;
+        eq = a == cst;
+        lt = a < cst;
         case (cmp)
-            CMP_EQ:  atom_holds = eq;
-            CMP_NE:  atom_holds = !eq;
-            CMP_LT:  atom_holds = lt;
-            CMP_LE:  atom_holds = lt || eq;
-            CMP_GT:  atom_holds = !lt && !eq;
-            CMP_GE:  atom_holds = !lt;
-            default: atom_holds = 1'b0;
+            CMP_EQ:  compare = eq;
+            CMP_NE:  compare = !eq;
+            CMP_LT:  compare = lt;
+            CMP_LE:  compare = lt || eq;
+            CMP_GT:  compare = !lt && !eq;
+            CMP_GE:  compare = !lt;
+            default: compare = 1'b0;
         endcase
     end
 endfunction
 
+// the atom on the write bus, decoded once for every cell
+/* verilator lint_off UNUSEDSIGNAL */
+// reserved bits and the field bits (the slot holds the field) are not kept
+wire [31:0] wr_ctrl = wr_atom_words[31:0];
+/* verilator lint_on UNUSEDSIGNAL */
+wire [3:0]  wr_op = wr_ctrl[`ATOM_OP_LSB +: `ATOM_OP_W];
+wire        wr_signed = wr_op >= `ATOM_OP_SLT;
+wire        wr_is_len = wr_ctrl[`ATOM_KIND_LSB] == `ATOM_KIND_LEN;
+wire [2:0]  wr_cmp = cmp_of(wr_op);
+wire [1:0]  wr_wcode = wr_is_len ? `ATOM_WIDTH_4B : wr_ctrl[`ATOM_WIDTH_LSB +: `ATOM_WIDTH_W];
+wire [31:0] wr_mask = wr_atom_words[63:32];
+wire [31:0] wr_const = wr_atom_words[95:64] ^ {wr_signed, 31'd0};
+wire [31:0] len_value = {16'd0, len1_reg};
+
+genvar c;
 generate
     for (e = 0; e < N_ENTRIES; e = e + 1) begin : g_entry
-        reg [NATOMS_W-1:0] natoms_reg;
+        wire wr_here = wr_index == e;
 
-        always @(posedge clk) begin
-            if (wr_en && wr_index == e) begin
-                natoms_reg <= wr_natoms;
-            end
-            if (rst) begin
-                natoms_reg <= {NATOMS_W{1'b0}};
-            end
-        end
-
-        for (a = 0; a < MAX_ATOMS; a = a + 1) begin : g_atom
-            reg [2:0]        cmp_reg;
-            reg              signed_reg;
-            reg [1:0]        wcode_reg;      // sign bit position (length: 4 bytes)
-            reg              kind_reg;
-            reg [SIDX_W-1:0] slot_reg;
-            reg [31:0]       mask_reg;
-            reg [31:0]       const_reg;      // signed compares: sign bit flipped
-
-            /* verilator lint_off UNUSEDSIGNAL */
-            // reserved bits and the field bits (the slot holds the field) are not kept
-            wire [31:0] ctrl_word = wr_atoms[96*a +: 32];
-            /* verilator lint_on UNUSEDSIGNAL */
-            wire [3:0]  op = ctrl_word[`ATOM_OP_LSB +: `ATOM_OP_W];
-            wire        is_signed = op >= `ATOM_OP_SLT;
-            wire        is_len = ctrl_word[`ATOM_KIND_LSB] == `ATOM_KIND_LEN;
+        for (c = 0; c < N_CELLS; c = c + 1) begin : g_cell
+            wire        wr_cell_here = wr_atom && wr_here && wr_cell == c;
+            reg         use_reg;
+            reg [2:0]   cmp_reg;
+            reg         signed_reg;
+            reg [1:0]   wcode_reg;      // sign bit position (length: 4 bytes)
+            reg [31:0]  mask_reg;
+            reg [31:0]  const_reg;      // signed compares: sign bit flipped
+            wire [31:0] x;
 
             always @(posedge clk) begin
-                if (wr_en && wr_index == e) begin
-                    cmp_reg    <= cmp_of(op);
-                    signed_reg <= is_signed;
-                    wcode_reg  <= is_len ? `ATOM_WIDTH_4B : ctrl_word[`ATOM_WIDTH_LSB +: `ATOM_WIDTH_W];
-                    kind_reg   <= is_len;
-                    slot_reg   <= wr_slots[SIDX_W*a +: SIDX_W];
-                    mask_reg   <= wr_atoms[96*a+32 +: 32];
-                    const_reg  <= wr_atoms[96*a+64 +: 32] ^ {is_signed, 31'd0};
+                if (wr_clear && wr_here) begin
+                    use_reg <= 1'b0;
+                end
+                if (wr_cell_here) begin
+                    use_reg    <= 1'b1;
+                    cmp_reg    <= wr_cmp;
+                    signed_reg <= wr_signed;
+                    wcode_reg  <= wr_wcode;
+                    mask_reg   <= wr_mask;
+                    const_reg  <= wr_const;
+                end
+                if (rst) begin
+                    use_reg <= 1'b0;
                 end
             end
 
-            reg ok_reg;
-
-            always @(posedge clk) begin
-                if (v1_reg) begin
-                    ok_reg <= atom_holds((kind_reg ? {16'd0, len1_reg} : slot_value(ext_reg, slot_reg))
-                                         & mask_reg, cmp_reg, signed_reg, wcode_reg, const_reg);
+            if (c < N_SLOTS) begin : g_slot_cell
+                // slot c's cell: reads extractor c, no multiplexer
+                assign x = ext_reg[32*c +: 32];
+            end else if (c < N_SLOTS + N_LEN_ATOMS) begin : g_len_cell
+                assign x = len_value;
+            end else begin : g_general
+                reg              kind_reg;
+                reg [SIDX_W-1:0] slot_reg;
+                always @(posedge clk) begin
+                    if (wr_cell_here) begin
+                        kind_reg <= wr_is_len;
+                        slot_reg <= wr_slot;
+                    end
                 end
+                assign x = kind_reg ? len_value : slot_value(ext_reg, slot_reg);
             end
 
-            assign atom_ok_reg[e*MAX_ATOMS+a] = ok_reg;
-            assign atom_en[e*MAX_ATOMS+a] = a < natoms_reg;
+            assign cell_ok[e*N_CELLS+c] =
+                !use_reg || compare(x, mask_reg, const_reg, cmp_reg, signed_reg, wcode_reg);
         end
     end
 endgenerate
@@ -310,6 +330,7 @@ endgenerate
 always @(posedge clk) begin
     v2_reg <= v1_reg;
     if (v1_reg) begin
+        cell_ok_reg <= cell_ok;
         tag2_reg <= tag1_reg;
     end
     if (rst) begin
@@ -332,8 +353,7 @@ integer i;
 
 always @* begin
     for (i = 0; i < N_ENTRIES; i = i + 1) begin
-        hit_vec[i] = entry_valid[i] &&
-                     &(atom_ok_reg[i*MAX_ATOMS +: MAX_ATOMS] | ~atom_en[i*MAX_ATOMS +: MAX_ATOMS]);
+        hit_vec[i] = entry_valid[i] && &cell_ok_reg[i*N_CELLS +: N_CELLS];
     end
     hit_any = |hit_vec;
     hit_index = {IDX_W{1'b0}};
@@ -372,8 +392,10 @@ initial begin
         $display("Error: N_ENTRIES must be a power of two in 1..64, got %0d (instance %m)", N_ENTRIES);
         $finish;
     end
-    if (MAX_ATOMS < 1 || MAX_ATOMS > 256) begin
-        $display("Error: MAX_ATOMS must be in 1..256, got %0d (instance %m)", MAX_ATOMS);
+    if (N_LEN_ATOMS < 0 || N_LEN_ATOMS > 16 || N_GEN_ATOMS < 0 || N_GEN_ATOMS > 64 ||
+        N_LEN_ATOMS + N_GEN_ATOMS < 1) begin
+        $display("Error: N_LEN_ATOMS must be in 0..16 and N_GEN_ATOMS in 0..64, at least one cell for length atoms, got %0d, %0d (instance %m)",
+                 N_LEN_ATOMS, N_GEN_ATOMS);
         $finish;
     end
     if (HDR_BYTES < 16 || HDR_BYTES > 4096 || HDR_BYTES % 8 != 0) begin

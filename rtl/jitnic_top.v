@@ -48,6 +48,10 @@ module jitnic_top #(
     // field extractor slots shared by all entries' atoms, 1..64 (a commit whose fields do not
     // fit in the free slots fails with SLOTS_FULL)
     parameter N_SLOTS = `JITNIC_N_SLOTS,
+    // per entry: compare cells for length atoms (0..16) and general atoms (0..64) besides the
+    // one cell per slot (a commit whose atoms do not fit fails with CELLS_FULL)
+    parameter N_LEN_ATOMS = `JITNIC_N_LEN_ATOMS,
+    parameter N_GEN_ATOMS = `JITNIC_N_GEN_ATOMS,
     // width of the empty signals (derived, do not override)
     parameter EMPTY_WIDTH = $clog2(DATA_WIDTH / 8)
 ) (
@@ -122,8 +126,9 @@ module jitnic_top #(
 
 localparam IDX_W = N_ENTRIES > 1 ? $clog2(N_ENTRIES) : 1;
 localparam SLOT_W = $clog2(MAX_TRACE_LEN);
-localparam NATOMS_W = $clog2(MAX_ATOMS + 1);
 localparam SIDX_W = N_SLOTS > 1 ? $clog2(N_SLOTS) : 1;
+localparam N_CELLS = N_SLOTS + N_LEN_ATOMS + N_GEN_ATOMS;
+localparam CELL_W = N_CELLS > 1 ? $clog2(N_CELLS) : 1;
 localparam BUF_W = $clog2(N_BUFS);
 localparam PKT_ADDR_W = $clog2(PKT_BYTES / 8);
 localparam LANE_W = N_LANES > 1 ? $clog2(N_LANES) : 1;
@@ -257,9 +262,10 @@ jitnic_pktbuf #(
 // ---- control block -----------------------------------------------------------------------------
 wire                     entry_wr_en;
 wire [IDX_W-1:0]         entry_wr_index;
-wire [NATOMS_W-1:0]      entry_wr_natoms;
-wire [MAX_ATOMS*96-1:0]  entry_wr_atoms;
-wire [MAX_ATOMS*SIDX_W-1:0] entry_wr_slots;
+wire                     atom_wr_en;
+wire [CELL_W-1:0]        atom_wr_cell;
+wire [SIDX_W-1:0]        atom_wr_slot;
+wire [95:0]              atom_wr_words;
 wire [N_SLOTS*32-1:0]    slot_fields;
 wire                     trace_wr_en;
 wire [IDX_W+SLOT_W-1:0]  trace_wr_addr;
@@ -279,7 +285,7 @@ reg  [31:0]              exec_cycles;
 reg  [15:0]              retire_map_ops;
 wire [SLOT_W:0]          entry_wr_trace_len;
 wire [31:0]              prandom_seed;
-wire [2:0]               commit_state;
+wire [3:0]               commit_state;
 
 // packet engine events
 reg                      ev_hit_c;
@@ -293,7 +299,8 @@ wire [3:0]  map_reg_wstrb;
 
 jitnic_axil_regs #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .MAX_TRACE_LEN(MAX_TRACE_LEN),
-    .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .POLICY_CODE(POLICY_CODE), .N_SLOTS(N_SLOTS)
+    .HDR_BYTES(HDR_BYTES), .PKT_BYTES(PKT_BYTES), .POLICY_CODE(POLICY_CODE), .N_SLOTS(N_SLOTS),
+    .N_LEN_ATOMS(N_LEN_ATOMS), .N_GEN_ATOMS(N_GEN_ATOMS)
 ) u_regs (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot), .s_axil_awvalid(s_axil_awvalid),
@@ -303,8 +310,9 @@ jitnic_axil_regs #(
     .s_axil_arprot(s_axil_arprot), .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
     .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp), .s_axil_rvalid(s_axil_rvalid),
     .s_axil_rready(s_axil_rready),
-    .entry_wr_en(entry_wr_en), .entry_wr_index(entry_wr_index), .entry_wr_natoms(entry_wr_natoms),
-    .entry_wr_atoms(entry_wr_atoms), .entry_wr_slots(entry_wr_slots), .slot_fields(slot_fields),
+    .entry_wr_en(entry_wr_en), .entry_wr_index(entry_wr_index), .atom_wr_en(atom_wr_en),
+    .atom_wr_cell(atom_wr_cell), .atom_wr_slot(atom_wr_slot), .atom_wr_words(atom_wr_words),
+    .slot_fields(slot_fields),
     .entry_wr_trace_len(entry_wr_trace_len),
     .trace_wr_en(trace_wr_en), .trace_wr_addr(trace_wr_addr), .trace_wr_data(trace_wr_data),
     .entry_valid(entry_valid),
@@ -710,12 +718,13 @@ always @(posedge clk) begin
 end
 
 jitnic_match #(
-    .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .HDR_BYTES(HDR_BYTES), .N_SLOTS(N_SLOTS),
-    .TAG_W(BUF_W)
+    .N_ENTRIES(N_ENTRIES), .HDR_BYTES(HDR_BYTES), .N_SLOTS(N_SLOTS), .N_LEN_ATOMS(N_LEN_ATOMS),
+    .N_GEN_ATOMS(N_GEN_ATOMS), .TAG_W(BUF_W)
 ) u_match (
     .clk(clk), .rst(rst),
-    .wr_en(entry_wr_en), .wr_index(entry_wr_index), .wr_natoms(entry_wr_natoms),
-    .wr_atoms(entry_wr_atoms), .wr_slots(entry_wr_slots), .slot_fields(slot_fields),
+    .wr_clear(entry_wr_en), .wr_atom(atom_wr_en), .wr_index(entry_wr_index),
+    .wr_cell(atom_wr_cell), .wr_slot(atom_wr_slot), .wr_atom_words(atom_wr_words),
+    .slot_fields(slot_fields),
     .entry_valid(entry_valid),
     .lookup_start(match_start_c), .lookup_hdr(lookup_hdr), .lookup_len(lookup_len),
     .lookup_tag(lookup_buf),
@@ -821,7 +830,7 @@ assign buf_release_mask = onehot(rx_release, rx_rel_buf) | onehot(eng_free_c, ro
 /* verilator lint_off UNUSEDSIGNAL */
 // for waveforms only
 wire [N_ENTRIES-1:0] dbg_match_vector = lookup_vector;
-wire [2:0]           dbg_commit_state = commit_state;
+wire [3:0]           dbg_commit_state = commit_state;
 wire [N_BUFS-1:0]    dbg_bufs_busy = bufs_busy;
 /* verilator lint_on UNUSEDSIGNAL */
 

@@ -31,8 +31,8 @@ def test_record_merges_by_name_and_keeps_a_measured_row_over_a_failed_run(tmp_pa
 def test_block_configs_set_the_parameters_jitnic_top_passes():
     match = synth.CONFIGS["match"]
     assert match.top == "jitnic_match"
-    assert match.chparam() == ("chparam -set N_ENTRIES 16 -set MAX_ATOMS 16 -set HDR_BYTES 128 "
-                               "-set N_SLOTS 16 -set TAG_W 3 jitnic_match")
+    assert match.chparam() == ("chparam -set N_ENTRIES 16 -set HDR_BYTES 128 -set N_SLOTS 16 "
+                               "-set N_LEN_ATOMS 2 -set N_GEN_ATOMS 4 -set TAG_W 3 jitnic_match")
     assert synth.CONFIGS["default"].chparam().startswith("chparam -set N_ENTRIES 16 ")
     assert set(synth.GROUPS["blocks"].split(",")) <= set(synth.CONFIGS)
 

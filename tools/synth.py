@@ -82,15 +82,16 @@ _BUF_W = (enc.N_BUFS - 1).bit_length()
 # Each block alone at the default configuration (`--configs blocks`): where the LUTs of
 # "default" go. jitnic_top holds N_LANES executors; the rest once each.
 BLOCKS = (
-    _block("match", "jitnic_match", N_ENTRIES=enc.N_ENTRIES, MAX_ATOMS=enc.MAX_ATOMS,
-           HDR_BYTES=enc.HDR_BYTES, N_SLOTS=enc.N_SLOTS, TAG_W=_BUF_W),
+    _block("match", "jitnic_match", N_ENTRIES=enc.N_ENTRIES, HDR_BYTES=enc.HDR_BYTES,
+           N_SLOTS=enc.N_SLOTS, N_LEN_ATOMS=enc.N_LEN_ATOMS, N_GEN_ATOMS=enc.N_GEN_ATOMS,
+           TAG_W=_BUF_W),
     _block("pktbuf", "jitnic_pktbuf", DATA_WIDTH=enc.DATA_WIDTH, HDR_BYTES=enc.HDR_BYTES,
            PKT_BYTES=enc.PKT_BYTES, N_BUFS=enc.N_BUFS, N_EXEC=enc.N_LANES),
     _block("exec", "jitnic_exec", MAX_TRACE_LEN=enc.MAX_TRACE_LEN, HDR_BYTES=enc.HDR_BYTES,
            PKT_BYTES=enc.PKT_BYTES, PREFETCH=1),
     _block("axil_regs", "jitnic_axil_regs", N_ENTRIES=enc.N_ENTRIES, MAX_ATOMS=enc.MAX_ATOMS,
            MAX_TRACE_LEN=enc.MAX_TRACE_LEN, HDR_BYTES=enc.HDR_BYTES, PKT_BYTES=enc.PKT_BYTES,
-           N_SLOTS=enc.N_SLOTS),
+           N_SLOTS=enc.N_SLOTS, N_LEN_ATOMS=enc.N_LEN_ATOMS, N_GEN_ATOMS=enc.N_GEN_ATOMS),
     _block("rx", "jitnic_rx", DATA_WIDTH=enc.DATA_WIDTH, PKT_BYTES=enc.PKT_BYTES, N_BUFS=enc.N_BUFS),
     _block("tx", "jitnic_tx", DATA_WIDTH=enc.DATA_WIDTH, N_BUFS=enc.N_BUFS,
            WORD_W=(enc.PKT_BYTES // (enc.DATA_WIDTH // 8) - 1).bit_length()),

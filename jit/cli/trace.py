@@ -2,7 +2,9 @@
 XDP program and print the trace, the exact path condition, the installed atoms, the guards the
 trace checks itself (and why each exists), the strengthening notes, where each of the program's
 maps lives (NIC or host, with the reason), the action, instruction counts, the NIC entry the host would install (atoms and
-trace after optimization) and, for an uncacheable path, the reason. `--nic` prints only the NIC
+trace after optimization), how its atoms sit in an entry's compare cells and, for an uncacheable
+path, the reason (a condition the compare cells cannot hold is refused by every commit,
+CELLS_FULL). `--nic` prints only the NIC
 trace, in `jitnic disasm`'s listing style. `--index` is the record position in the capture (from 0,
 empty records included), as in `interp` and `run`. A frame the host cannot run (the program faults
 on it) is reported as a host error with its reason. Exit status 0 when the path is cacheable, 1 when
@@ -17,13 +19,14 @@ from jit.cli import state
 from jit.cli.capture import add_capture_arguments, open_capture, print_notes
 from jit.cli.output import emit_json
 from jit.cli.run import param_type
-from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN
+from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, N_GEN_ATOMS, N_LEN_ATOMS, N_SLOTS
 from jit import JitnicError
 from jit.ebpf.memmap import action_name
 from jit.host.miss_handler import compile_path
 from jit.nic import map_sync
 from jit.nic.nic_helpers import HELPER_SETS
 from jit.nic.residency import map_residency
+from jit.nic.validate import condition_placement
 
 
 def register(sub) -> None:
@@ -43,6 +46,12 @@ def register(sub) -> None:
                    help="NIC limit: 64-bit instruction slots per trace (after optimization)")
     p.add_argument("--hdr-bytes", type=param_type("HDR_BYTES", "--hdr-bytes"), default=HDR_BYTES,
                    help="NIC header window in bytes: atoms read and traces store only here")
+    p.add_argument("--len-atoms", type=param_type("N_LEN_ATOMS", "--len-atoms"),
+                   default=N_LEN_ATOMS, help="NIC limit: length cells per entry")
+    p.add_argument("--gen-atoms", type=param_type("N_GEN_ATOMS", "--gen-atoms"),
+                   default=N_GEN_ATOMS,
+                   help="NIC limit: general atoms per entry (second and later atoms on one field, "
+                        "length atoms beyond the length cells)")
     p.add_argument("--no-opt", action="store_true", help="the NIC entry without optimization")
     p.add_argument("--no-guards", action="store_true",
                    help="trace as for a NIC without guards (trace format v1: relations between "
@@ -98,6 +107,11 @@ def run(args) -> int:
                                              if args.helpers == "rtl" else None))
     state.finish(args, runtime)
     nic_trace = isa.decode(nic.code) if nic is not None else []
+    cells = _placement(nic, args) if nic is not None else None
+    if nic is not None and reason is None and cells.error.name != "NONE":
+        reason = (f"the condition does not fit an entry's compare cells: {cells.error.name} at "
+                  f"atom {cells.index} (N_SLOTS {N_SLOTS}, --len-atoms {args.len_atoms}, "
+                  f"--gen-atoms {args.gen_atoms}); every commit refuses it")
     maps = [(m.name, m.d.type_name, map_residency(m)) for m in runtime.maps.by_fd]
     if args.nic:
         if nic is None:
@@ -119,6 +133,7 @@ def run(args) -> int:
                    "nic_atoms": [str(a) for a in nic.atoms] if nic else None,
                    "nic_trace": [isa.disasm_insn(i) for i in nic_trace] if nic else None,
                    "nic_slots": len(nic.code) // 8 if nic else None,
+                   "nic_cells": list(cells.cells.atom_cells) if cells and not reason else None,
                    "reason": reason, "events": list(r.events), "redirect": r.redirect})
         return 0 if reason is None else 1
     print(f"{args.program}: {program.section}/{program.name}, {len(program.insns)} instructions; "
@@ -167,5 +182,22 @@ def run(args) -> int:
         for a in nic.atoms:
             print(f"  {a}")
         print(isa.disasm(nic_trace), end="")
+        if cells.error.name == "NONE":
+            print(f"compare cells: {_cell_summary(cells.cells.atom_cells, args)}")
     print("cacheable: yes" if reason is None else f"not cacheable: {reason}")
     return 0 if reason is None else 1
+
+
+def _placement(nic, args):
+    """The NIC entry's atoms in one entry's compare cells (jit/nic/validate.py): whether they fit
+    depends on the condition alone."""
+    return condition_placement([a.words()[0] for a in nic.atoms], N_SLOTS, args.len_atoms,
+                               args.gen_atoms)
+
+
+def _cell_summary(cells: tuple[int, ...], args) -> str:
+    slot = sum(c < N_SLOTS for c in cells)
+    length = sum(N_SLOTS <= c < N_SLOTS + args.len_atoms for c in cells)
+    general = len(cells) - slot - length
+    return (f"{slot} slot cells, {length} of {args.len_atoms} length cells, {general} of "
+            f"{args.gen_atoms} general atoms")

@@ -324,7 +324,8 @@ class Host:
         """Record a commit's outcome (entry written, or None and the NIC's error code if it
         rejected it); for NICs whose installs the caller performs itself (the RTL bench). A
         rejected path is not remembered: its next miss asks again (SLOTS_FULL passes once the
-        entries holding the slots are evicted)."""
+        entries holding the slots are evicted; CELLS_FULL never does, it depends on the condition
+        alone: `jitnic trace` calls such a path not cacheable)."""
         self.pending_keys.discard(compiled.key)
         if entry is None:
             log.info("install rejected by the NIC: %s", error.name)

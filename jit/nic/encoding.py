@@ -26,6 +26,12 @@ PKT_BYTES = 2048     # packet buffer; longer frames are dropped and counted (OVE
 N_BUFS = 8           # packet buffers (frames between rx and the outputs): 8 keep IMIX at line rate
 N_LANES = 4          # executor lanes (hits executing at once; results leave in arrival order)
 N_SLOTS = 16         # field extractor slots shared by all entries (docs/rtl.md: measured, tools/extractors.py)
+# Compare cells per entry (docs/rtl.md "Compare cells"): one cell per extractor slot reads that slot
+# directly; N_LEN_ATOMS cells read the frame length; N_GEN_ATOMS general atoms choose any slot or
+# the length (a multiplexer each) and take the second and later atoms on one field and the length
+# atoms beyond the length cells (measured: tools/cells.py).
+N_LEN_ATOMS = 2
+N_GEN_ATOMS = 4
 ETH_HLEN = 14        # frames shorter than this are runts: processed, and counted (RUNTS)
 # NIC map memory (jit/nic/mapmem.py, rtl/jitnic_maps.v). 256 KiB holds the shipped programs'
 # NIC-resident maps several times over (the largest, deny_list, needs 40 KiB: a 1024-entry hash
@@ -345,6 +351,9 @@ class ErrorCode(IntEnum):
     BAD_JUMP = 9           # a jump backwards, into an LD_IMM64, or past the guard exit (slot index)
     BAD_CALL = 10          # a call outside the NIC helper set (jit/nic/nic_helpers.py)
     WB_OVERFLOW = 11       # more map-writing instructions than WB_ENTRIES (slot of the first excess)
+    CELLS_FULL = 12        # an atom finds no compare cell in its entry: its slot's cell is taken
+                           # and the general atoms (and for a length atom the length cells) are
+                           # used up (atom index)
 
 
 class ExecError(IntEnum):
@@ -420,6 +429,8 @@ def verilog_header() -> str:
         f"`define JITNIC_N_BUFS {N_BUFS}",
         f"`define JITNIC_N_LANES {N_LANES}",
         f"`define JITNIC_N_SLOTS {N_SLOTS}",
+        f"`define JITNIC_N_LEN_ATOMS {N_LEN_ATOMS}",
+        f"`define JITNIC_N_GEN_ATOMS {N_GEN_ATOMS}",
         f"`define JITNIC_ETH_HLEN {ETH_HLEN}",
         f"`define JITNIC_MAX_GUARD_TRIES {MAX_GUARD_TRIES}",
         f"`define JITNIC_WB_ENTRIES {WB_ENTRIES}",

@@ -18,7 +18,7 @@ from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode
 from jit.nic.executor import compile_trace
 from jit.nic.nic_state import NicState
 from jit.nic.params import check_config, check_helper_set
-from jit.nic.validate import SlotRule, allocate_slots, rule_of, validate_words
+from jit.nic.validate import SlotRule, plan_entry, rule_of, validate_words
 from jit.nic.policies import choose_victim, make_policy
 
 
@@ -33,6 +33,8 @@ class NicConfig:
     seed: int = 0
     exec_budget: int = enc.EXEC_BUDGET
     n_slots: int = enc.N_SLOTS
+    n_len_atoms: int = enc.N_LEN_ATOMS    # per entry: length cells
+    n_gen_atoms: int = enc.N_GEN_ATOMS    # per entry: general atoms (jit/nic/validate.py place_atoms)
     v2: bool = False       # trace format v2 (guards, helpers, maps: the model's NIC with state);
                            # False: format v1, what the RTL executor runs today
     helper_set: str = "full"   # the helpers (and atomics) v2 traces may use: "full" (the model's
@@ -42,7 +44,8 @@ class NicConfig:
         # the one set of rules (jit/nic/params.py): a model the hardware could not be built as
         # is refused here, not after a run
         check_config(self.n_entries, self.max_atoms, self.max_trace_len, self.hdr_bytes,
-                     self.pkt_bytes, self.policy, self.seed, self.exec_budget, self.n_slots)
+                     self.pkt_bytes, self.policy, self.seed, self.exec_budget, self.n_slots,
+                     self.n_len_atoms, self.n_gen_atoms)
         check_helper_set(self.helper_set)
 
 
@@ -279,11 +282,15 @@ class NicModel:
                 self.counters[Counter.WB_OVERFLOWS] += 1
             return None, False, err
         index, evicting = choose_victim(self.policy, [e is not None for e in self.entries])
-        plan = allocate_slots([a.words()[0] for a in atoms], self.slot_fields,
-                              self.slots_in_use(exclude=index))
-        if plan.error != ErrorCode.NONE:
+        # extractor slots and compare cells (jit/nic/validate.py plan_entry): SLOTS_FULL or
+        # CELLS_FULL, and then nothing changes
+        entry_plan = plan_entry([a.words()[0] for a in atoms], self.slot_fields,
+                                self.slots_in_use(exclude=index), self.cfg.n_len_atoms,
+                                self.cfg.n_gen_atoms)
+        if entry_plan.error != ErrorCode.NONE:
             self.counters[Counter.INSTALL_ERRORS] += 1
-            return None, False, plan.error
+            return None, False, entry_plan.error
+        plan = entry_plan.slots
         for slot, word in plan.configure:
             self.slot_fields[slot] = word
         self.entry_slots[index] = plan.uses

@@ -44,6 +44,8 @@ RANGES = {
     "N_ENTRIES": Range(1, 64, power_of_two=True),
     "MAX_ATOMS": Range(1, 256),
     "N_SLOTS": Range(1, 64),
+    "N_LEN_ATOMS": Range(0, 16),
+    "N_GEN_ATOMS": Range(0, 64),
     "MAX_TRACE_LEN": Range(2, 1024),
     "HDR_BYTES": Range(16, ATOM_OFFSET_LIMIT, step=8),
     "PKT_BYTES": Range(16, 32768, step=8),
@@ -83,11 +85,15 @@ def check_helper_set(value: str, flag: str | None = None) -> str:
 
 def check_config(n_entries: int, max_atoms: int, max_trace_len: int, hdr_bytes: int,
                  pkt_bytes: int, policy: str, seed: int, exec_budget: int = 1024,
-                 n_slots: int = 16) -> None:
+                 n_slots: int = 16, n_len_atoms: int = 2, n_gen_atoms: int = 4) -> None:
     """Every parameter of one NIC configuration, and the rules that relate them."""
     check_int("N_ENTRIES", n_entries)
     check_int("MAX_ATOMS", max_atoms)
     check_int("N_SLOTS", n_slots)
+    check_int("N_LEN_ATOMS", n_len_atoms)
+    check_int("N_GEN_ATOMS", n_gen_atoms)
+    if n_len_atoms + n_gen_atoms < 1:
+        raise ParamError("N_LEN_ATOMS + N_GEN_ATOMS must be at least 1 (a length atom needs a cell)")
     check_int("MAX_TRACE_LEN", max_trace_len)
     check_int("HDR_BYTES", hdr_bytes)
     check_int("PKT_BYTES", pkt_bytes)

@@ -23,6 +23,11 @@ slots an evicted entry alone used are free for the entry that replaces it. A slo
 valid entries whose atoms read it (each entry keeps the set of slots its atoms use), so a slot is
 released when its last user is evicted or INVALIDATE_ALL clears every entry.
 
+Compare cells: in the same pass the commit engine places each atom in one of its entry's compare
+cells (`place_atoms`): the cell of its slot (one per slot, no multiplexer), a length cell, or one of
+the few general atoms that can read any slot; CELLS_FULL when none is left. Cells belong to one
+entry, so whether a condition fits depends on that condition alone (`condition_placement`).
+
 Execution budget: each slot costs executor cycles (`EXEC_COST_*` in jit.nic.encoding: one per
 instruction, a divide or modulo waits for the radix-2 divider, 64 or 32 iterations plus issue);
 a trace whose total exceeds `EXEC_BUDGET` is refused (EXEC_BUDGET error at the slot where the sum
@@ -281,7 +286,7 @@ class SlotPlan:
     atoms), the slots the new entry uses (bit k: slot k) and the fields configured into free slots."""
     error: ErrorCode
     index: int                               # the atom that found no slot (SLOTS_FULL)
-    atom_slots: tuple[int | None, ...] = ()
+    atom_slots: tuple[int | None, ...] = ()  # (SLOTS_FULL: of the atoms before index)
     uses: int = 0
     configure: tuple[tuple[int, int], ...] = ()   # (slot, field word), in atom order
 
@@ -305,7 +310,7 @@ def allocate_slots(atom_ctrls: list[int], fields: list[int], in_use: int) -> Slo
         else:
             free = [k for k in range(len(fields)) if not used >> k & 1]
             if not free:
-                return SlotPlan(ErrorCode.SLOTS_FULL, i)
+                return SlotPlan(ErrorCode.SLOTS_FULL, i, tuple(slots))   # the atoms before it
             k = free[0]
             fields[k] = key
             used |= 1 << k
@@ -313,6 +318,69 @@ def allocate_slots(atom_ctrls: list[int], fields: list[int], in_use: int) -> Slo
         uses |= 1 << k
         slots.append(k)
     return SlotPlan(ErrorCode.NONE, 0, tuple(slots), uses, tuple(configure))
+
+
+# ---- compare cells --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CellPlan:
+    """Where each staged atom of one entry is compared (rtl/jitnic_match.v): cell k < n_slots is
+    slot k's cell, n_slots + j the j-th length cell, n_slots + n_len + g the g-th general atom."""
+    error: ErrorCode
+    index: int                               # the atom that found no cell (CELLS_FULL)
+    atom_cells: tuple[int, ...] = ()
+
+
+def place_atoms(atom_slots: tuple[int | None, ...], n_slots: int, n_len: int = enc.N_LEN_ATOMS,
+                n_gen: int = enc.N_GEN_ATOMS) -> CellPlan:
+    """Place one entry's atoms in its compare cells, in atom order, given the extractor slot of
+    each (`allocate_slots`' atom_slots; None: a length atom): a packet atom goes to its slot's cell
+    if no earlier atom of the entry took it, a length atom to the next length cell; otherwise the
+    next general atom; if none is left the commit fails with CELLS_FULL at this atom. Cells are per
+    entry, so the outcome depends on this entry's atoms only. The same algorithm as the commit
+    engine of rtl/jitnic_axil_regs.v (one atom per cycle, in the pass that assigns slots)."""
+    taken, lens, gens, cells = set(), 0, 0, []
+    for i, slot in enumerate(atom_slots):
+        if slot is not None and slot not in taken:
+            taken.add(slot)
+            cells.append(slot)
+        elif slot is None and lens < n_len:
+            cells.append(n_slots + lens)
+            lens += 1
+        elif gens < n_gen:
+            cells.append(n_slots + n_len + gens)
+            gens += 1
+        else:
+            return CellPlan(ErrorCode.CELLS_FULL, i)
+    return CellPlan(ErrorCode.NONE, 0, tuple(cells))
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """A commit's slot assignment and cell placement, and its first error (atom order)."""
+    error: ErrorCode
+    index: int
+    slots: SlotPlan
+    cells: CellPlan
+
+
+def plan_entry(atom_ctrls: list[int], fields: list[int], in_use: int,
+               n_len: int = enc.N_LEN_ATOMS, n_gen: int = enc.N_GEN_ATOMS) -> EntryPlan:
+    """Slots and cells for one commit in the commit engine's single pass, one atom at a time:
+    SLOTS_FULL or CELLS_FULL at the first atom that finds no slot, or no cell (an atom that finds
+    no slot is SLOTS_FULL)."""
+    slots = allocate_slots(atom_ctrls, fields, in_use)
+    cells = place_atoms(slots.atom_slots, len(fields), n_len, n_gen)
+    if cells.error != ErrorCode.NONE:
+        return EntryPlan(cells.error, cells.index, slots, cells)
+    return EntryPlan(slots.error, slots.index, slots, cells)
+
+
+def condition_placement(atom_ctrls: list[int], n_slots: int = enc.N_SLOTS,
+                        n_len: int = enc.N_LEN_ATOMS, n_gen: int = enc.N_GEN_ATOMS) -> EntryPlan:
+    """Whether a condition fits one entry on its own, in an empty NIC: CELLS_FULL does not depend
+    on the other entries (distinct fields always read distinct slots, and cells are per entry);
+    SLOTS_FULL here means more fields than n_slots."""
+    return plan_entry(atom_ctrls, [0] * n_slots, 0, n_len, n_gen)
 
 
 def distinct_fields(atom_ctrls: list[int]) -> int:

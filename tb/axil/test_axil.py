@@ -11,13 +11,16 @@ length, backwards, or into an LD_IMM64's second slot) and calls (some outside th
 the validator's BAD_JUMP / BAD_CALL / budget verdicts. The validator's static write-buffer count
 (WB_OVERFLOW) is host-side only (docs/abi.md), so a case it refuses for that reason is not sent. Installs draw their packet
 fields from a pool a little larger than N_SLOTS, so that extractor slots are shared, released by
-evictions and sometimes run out: every commit's slot assignment (the slot each atom reads, the
-slot fields, SLOTS_FULL and its atom index) is checked against `jit.nic.validate.allocate_slots`,
-and REG_SLOTS against the bench's mirror of the slots.
+evictions and sometimes run out, and often repeat a field or hold several length atoms, so that
+general atoms fill up: every commit's slot assignment and cell placement (the cell each atom is
+written into, one per cycle after the entry's cells are cleared, the slot a general atom reads, the
+slot fields, SLOTS_FULL or CELLS_FULL and its atom index) is checked against
+`jit.nic.validate.plan_entry`, and REG_SLOTS against the bench's mirror of the slots.
 """
 from __future__ import annotations
 
 import random
+from collections import Counter as Tally
 from dataclasses import dataclass, field
 
 import cocotb
@@ -29,7 +32,7 @@ from jit.nic import encoding as enc
 from jit.ebpf import isa
 from jit.nic.encoding import Atom, AtomKind, AtomOp, Counter, ErrorCode
 from jit.nic.model import NicConfig
-from jit.nic.validate import RULE_FIELDS, RULE_TABLE_V2, allocate_slots, slot_ok, validate_words
+from jit.nic.validate import RULE_FIELDS, RULE_TABLE_V2, plan_entry, slot_ok, validate_words
 from tb.common.axil import AxilMaster, NicDriver
 from tb.common.runner import param, run_cocotb
 
@@ -109,9 +112,9 @@ def invalid_slot(rng: random.Random) -> tuple[int, int]:
 @dataclass
 class Recorder:
     """Everything the block wrote towards the rest of the NIC."""
-    entry_writes: list = field(default_factory=list)     # (index, natoms, atoms word)
+    entry_writes: list = field(default_factory=list)     # (index, cycle): an entry's write starts
+    atom_writes: list = field(default_factory=list)      # (index, cell, slot, atom words, cycle)
     trace_lens: list = field(default_factory=list)       # entry_wr_trace_len of each entry write
-    slot_writes: list = field(default_factory=list)      # (atom slots word, slot fields word)
     trace_writes: list = field(default_factory=list)     # (addr, data)
     fills: list = field(default_factory=list)            # (index, evict)
     invalidates: int = 0
@@ -126,7 +129,9 @@ class AxilTb:
                              max_trace_len=param("MAX_TRACE_LEN"), hdr_bytes=param("HDR_BYTES"),
                              pkt_bytes=param("PKT_BYTES"),
                              exec_budget=param("EXEC_BUDGET", enc.EXEC_BUDGET),
-                             n_slots=param("N_SLOTS", enc.N_SLOTS))
+                             n_slots=param("N_SLOTS", enc.N_SLOTS),
+                             n_len_atoms=param("N_LEN_ATOMS", enc.N_LEN_ATOMS),
+                             n_gen_atoms=param("N_GEN_ATOMS", enc.N_GEN_ATOMS))
         self.slot_w = max(1, (self.cfg.max_trace_len - 1).bit_length())
         Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
         dut.engine_idle.value = 1
@@ -151,14 +156,19 @@ class AxilTb:
 
     async def _record(self):
         dut, rec = self.dut, self.rec
+        cycle = 0
         while True:
             await RisingEdge(dut.clk)
+            cycle += 1
             granted = int(dut.engine_hold.value) and int(dut.engine_idle.value)
             if int(dut.entry_wr_en.value):
-                rec.entry_writes.append((int(dut.entry_wr_index.value), int(dut.entry_wr_natoms.value),
-                                         int(dut.entry_wr_atoms.value)))
-                rec.slot_writes.append((int(dut.entry_wr_slots.value), int(dut.slot_fields.value)))
+                rec.entry_writes.append((int(dut.entry_wr_index.value), cycle))
                 rec.trace_lens.append(int(dut.entry_wr_trace_len.value))
+                rec.writes_while_busy += not granted
+            if int(dut.atom_wr_en.value):
+                rec.atom_writes.append((int(dut.entry_wr_index.value), int(dut.atom_wr_cell.value),
+                                        int(dut.atom_wr_slot.value), int(dut.atom_wr_words.value),
+                                        cycle))
                 rec.writes_while_busy += not granted
             if int(dut.trace_wr_en.value):
                 rec.trace_writes.append((int(dut.trace_wr_addr.value), int(dut.trace_wr_data.value)))
@@ -404,7 +414,8 @@ async def commit_installs(dut):
     await tb.reset()
     cfg, rng = tb.cfg, random.Random(3)
     n = cfg.n_entries
-    installs = evictions = slot_errors = 0
+    installs = evictions = slot_errors = cell_errors = 0
+    cells_used = Tally()
     expected_valid = [False] * n
     # the bench's mirror of the extractor slots: fields, and the slots each entry reads
     fields, uses = [0] * cfg.n_slots, [0] * n
@@ -415,7 +426,7 @@ async def commit_installs(dut):
         if all(f[:2] != g[:2] for g in pool):
             pool.append(f)
     for round_ in range(3 * (n + 6 + cfg.n_slots)):
-        if installs >= n + 6 and slot_errors >= 3:
+        if installs >= n + 6 and slot_errors >= 3 and cell_errors >= 3:
             break
         natoms = min(cfg.max_atoms, rng.choice([0, 1, 2, 3, rng.randrange(cfg.max_atoms + 1)]))
         atoms = random_atoms(rng, natoms, cfg.hdr_bytes, pool)
@@ -427,6 +438,8 @@ async def commit_installs(dut):
         dut.engine_idle.value = 0 if engine_busy else 1
         await tb.nic.stage(atoms, trace)
         entry_writes, trace_writes = len(tb.rec.entry_writes), len(tb.rec.trace_writes)
+        atom_writes = len(tb.rec.atom_writes)
+        slot_words_before = await tb.nic.slots(cfg.n_slots)
         await tb.nic.ctrl(enc.CTRL_COMMIT)
         if engine_busy:
             await ClockCycles(dut.clk, engine_busy)
@@ -441,14 +454,20 @@ async def commit_installs(dut):
         for i in range(n):
             if expected_valid[i] and i != expect_entry:
                 in_use |= uses[i]
-        plan = allocate_slots([a.words()[0] for a in atoms], fields, in_use)
-        if plan.error != ErrorCode.NONE:
-            # no slot left for atom plan.index: refused after the engine was held, nothing changes
+        entry_plan = plan_entry([a.words()[0] for a in atoms], fields, in_use, cfg.n_len_atoms,
+                                cfg.n_gen_atoms)
+        plan, cells = entry_plan.slots, entry_plan.cells
+        if entry_plan.error != ErrorCode.NONE:
+            # no slot or no cell left for atom entry_plan.index: refused after the engine was
+            # held, nothing changes
             assert st.commit_err and not st.commit_ok, st
-            assert await tb.nic.error() == (ErrorCode.SLOTS_FULL, plan.index)
+            assert await tb.nic.error() == (entry_plan.error, entry_plan.index)
             assert len(tb.rec.entry_writes) == entry_writes and tb.valid_bits() == expected_valid
+            assert len(tb.rec.atom_writes) == atom_writes
             assert not int(dut.engine_hold.value), "engine still held after a refused commit"
-            slot_errors += 1
+            assert await tb.nic.slots(cfg.n_slots) == slot_words_before, "slots changed"
+            slot_errors += entry_plan.error == ErrorCode.SLOTS_FULL
+            cell_errors += entry_plan.error == ErrorCode.CELLS_FULL
             continue
         assert st.commit_ok and not st.commit_err, st
         assert (st.last_entry, st.last_evicted) == (expect_entry, evict), (st, expect_entry, evict)
@@ -459,17 +478,25 @@ async def commit_installs(dut):
         assert tb.valid_bits() == expected_valid
         assert await tb.nic.entry_valid(n) == expected_valid
         # what went to the match table and the trace RAM
-        (index, wr_natoms, word), = tb.rec.entry_writes[entry_writes:]
-        assert (index, wr_natoms) == (expect_entry, natoms)
+        (index, start), = tb.rec.entry_writes[entry_writes:]
+        assert index == expect_entry
         assert tb.rec.trace_lens[-1] == len(trace), "entry_wr_trace_len"
+        # then the atoms, one per cycle, each into its cell (general atoms: with their slot)
+        written = tb.rec.atom_writes[atom_writes:]
+        assert len(written) == natoms, f"{len(written)} atom writes for {natoms} atoms"
+        first_general = cfg.n_slots + cfg.n_len_atoms
+        for i, (a, k, cell, (w_index, w_cell, w_slot, w_words, w_cycle)) in enumerate(
+                zip(atoms, plan.atom_slots, cells.atom_cells, written)):
+            ctrl, mask, const = a.words()
+            assert (w_index, w_cell, w_cycle) == (expect_entry, cell, start + 1 + i), f"atom {i}"
+            assert w_words == ctrl | mask << 32 | const << 64, f"atom {i} words"
+            if cell >= first_general and k is not None:
+                assert w_slot == k, f"atom {i}: general atom's slot"
+            cells_used["slot" if cell < cfg.n_slots else
+                       "length" if cell < first_general else "general"] += 1
         for k, word_k in plan.configure:
             fields[k] = word_k
         uses[expect_entry] = plan.uses
-        slots_word, fields_word = tb.rec.slot_writes[-1]
-        sw = max(1, (cfg.n_slots - 1).bit_length())
-        for i, k in enumerate(plan.atom_slots):
-            if k is not None:
-                assert slots_word >> (sw * i) & ((1 << sw) - 1) == k, f"atom {i} slot"
         used = 0
         for i in range(n):
             if expected_valid[i]:
@@ -478,9 +505,6 @@ async def commit_installs(dut):
         assert int(dut.slot_fields.value) == sum(w << (32 * k) for k, w in enumerate(fields))
         assert await tb.nic.slots(cfg.n_slots) == [
             w | (enc.SLOT_IN_USE if used >> k & 1 else 0) for k, w in enumerate(fields)]
-        for i, a in enumerate(atoms):
-            ctrl, mask, const = a.words()
-            assert word >> (96 * i) & ((1 << 96) - 1) == ctrl | mask << 32 | const << 64, f"atom {i}"
         copied = tb.rec.trace_writes[trace_writes:]
         want = [((expect_entry << tb.slot_w) | s, lo | hi << 32) for s, (lo, hi) in enumerate(trace)]
         assert copied == want, "trace copy"
@@ -488,11 +512,15 @@ async def commit_installs(dut):
         assert len(tb.rec.fills) == installs
     counts = await tb.nic.read_counters([Counter.INSTALLS, Counter.EVICTIONS, Counter.INSTALL_ERRORS])
     assert counts == {Counter.INSTALLS: installs, Counter.EVICTIONS: evictions,
-                      Counter.INSTALL_ERRORS: slot_errors}
+                      Counter.INSTALL_ERRORS: slot_errors + cell_errors}
     assert tb.rec.writes_while_busy == 0
-    dut._log.info("%d installs, %d refused with SLOTS_FULL", installs, slot_errors)
+    dut._log.info("%d installs, %d refused with SLOTS_FULL, %d with CELLS_FULL; atoms per cell "
+                  "kind %s", installs, slot_errors, cell_errors, dict(cells_used))
     assert installs >= n + 6 and evictions > 0, "too few installs to evict"
     assert slot_errors > 0, "the bench never ran out of extractor slots"
+    assert cell_errors > 0, "the bench never ran out of compare cells"
+    for kind, k in (("length", cfg.n_len_atoms), ("general", cfg.n_gen_atoms)):
+        assert not k or cells_used[kind], f"no atom went to a {kind} cell"
 
     # AXI writes wait while a commit waits for the engine; reads go on
     dut.engine_idle.value = 0
@@ -605,11 +633,11 @@ async def counters_and_control(dut):
 
 CONFIGS = [
     dict(N_ENTRIES=16, MAX_ATOMS=16, MAX_TRACE_LEN=64, HDR_BYTES=128, PKT_BYTES=2048, POLICY_CODE=0,
-         N_SLOTS=8),
+         N_SLOTS=8, N_LEN_ATOMS=2, N_GEN_ATOMS=4),
     dict(N_ENTRIES=2, MAX_ATOMS=3, MAX_TRACE_LEN=8, HDR_BYTES=32, PKT_BYTES=256, POLICY_CODE=3,
-         EXEC_BUDGET=8, N_SLOTS=2),
+         EXEC_BUDGET=8, N_SLOTS=2, N_LEN_ATOMS=0, N_GEN_ATOMS=1),
     dict(N_ENTRIES=64, MAX_ATOMS=4, MAX_TRACE_LEN=16, HDR_BYTES=64, PKT_BYTES=1024, POLICY_CODE=2,
-         EXEC_BUDGET=200, N_SLOTS=5),
+         EXEC_BUDGET=200, N_SLOTS=5, N_LEN_ATOMS=1, N_GEN_ATOMS=1),
 ]
 
 

@@ -44,6 +44,8 @@ class NicParams:
     n_bufs: int
     n_lanes: int
     n_slots: int
+    n_len_atoms: int
+    n_gen_atoms: int
 
     @classmethod
     def from_env(cls) -> "NicParams":
@@ -53,13 +55,15 @@ class NicParams:
                    param("DATA_WIDTH", enc.DATA_WIDTH), param("PKT_BYTES", enc.PKT_BYTES),
                    param("POLICY", "lru", cast=str), param("N_BUFS", enc.N_BUFS),
                    param("N_LANES", enc.N_LANES),
-                   param("N_SLOTS", enc.N_SLOTS))
+                   param("N_SLOTS", enc.N_SLOTS), param("N_LEN_ATOMS", enc.N_LEN_ATOMS),
+                   param("N_GEN_ATOMS", enc.N_GEN_ATOMS))
 
     def model_config(self, seed: int = 0) -> NicConfig:
         return NicConfig(n_entries=self.n_entries, max_atoms=self.max_atoms,
                          max_trace_len=self.max_trace_len, hdr_bytes=self.hdr_bytes,
                          pkt_bytes=self.pkt_bytes, policy=self.policy, seed=seed,
-                         n_slots=self.n_slots)
+                         n_slots=self.n_slots, n_len_atoms=self.n_len_atoms,
+                         n_gen_atoms=self.n_gen_atoms)
 
 
 def host_meta(outcome, state=None) -> int:

@@ -88,9 +88,26 @@ def run_cocotb(toplevel: str, test_module: str, parameters: dict | None = None,
     unquoted). Raises AssertionError naming the failed cocotb tests. Returns the results XML path.
     `log_file` sends the compiler's and simulator's output there instead of stdout.
     """
-    parameters = dict(parameters or {})
     if waves is None:
         waves = os.environ.get("WAVES", "0") == "1"
+    # cocotb's runner lets $WAVES override its `waves` argument: a bench asking for waves under
+    # `make SIM=...` (WAVES=0) would build without the dump module into a waves build directory
+    saved = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if waves else "0"
+    try:
+        return _run_cocotb(toplevel, test_module, parameters, extra_env, testcase, simulator,
+                           waves, log_file)
+    finally:
+        if saved is None:
+            os.environ.pop("WAVES", None)
+        else:
+            os.environ["WAVES"] = saved
+
+
+def _run_cocotb(toplevel: str, test_module: str, parameters: dict | None, extra_env: dict | None,
+                testcase: str | None, simulator: str | None, waves: bool,
+                log_file: Path | None) -> Path:
+    parameters = dict(parameters or {})
     sim = choose_simulator(simulator)
     sim.prepare()
     # the bench tops run the long end-to-end loops: their Verilator model is compiled with -O2

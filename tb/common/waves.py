@@ -113,7 +113,7 @@ GROUPS = [
         (BIN, "s_axil_awvalid", 1), (BIN, "s_axil_awready", 1), (HEX, "s_axil_awaddr", 16),
         (HEX, "s_axil_wdata", 32), (BIN, "s_axil_bvalid", 1), (BIN, "s_axil_arvalid", 1),
         (BIN, "s_axil_arready", 1), (HEX, "s_axil_araddr", 16), (BIN, "s_axil_rvalid", 1),
-        (HEX, "s_axil_rdata", 32), (DEC, "dbg_commit_state", 3), (BIN, "engine_hold", 1),
+        (HEX, "s_axil_rdata", 32), (DEC, "dbg_commit_state", 4), (BIN, "engine_hold", 1),
         (BIN, "engine_idle", 1), (DEC, "u_regs.victim_reg", "IDX_W"),
         (DEC, "u_regs.err_code_reg", 16), (DEC, "pol_victim", "IDX_W")]),
     ("counters", [(DEC, f"u_regs.dbg_{name}", 32) for name in (

@@ -82,4 +82,5 @@ def rtl_config(p, seed: int) -> NicConfig:
     trace format v2 with the RTL helper set."""
     return NicConfig(n_entries=p.n_entries, max_atoms=p.max_atoms, max_trace_len=p.max_trace_len,
                      hdr_bytes=p.hdr_bytes, pkt_bytes=p.pkt_bytes, policy=p.policy, seed=seed,
-                     n_slots=p.n_slots, v2=True, helper_set="rtl")
+                     n_slots=p.n_slots, n_len_atoms=p.n_len_atoms, n_gen_atoms=p.n_gen_atoms,
+                     v2=True, helper_set="rtl")

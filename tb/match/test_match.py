@@ -1,13 +1,16 @@
 """jitnic_match against jit.nic.encoding.Atom.holds and first-match priority.
 
-Random entries (every op, width, byte order, length atoms, masks, signed constants; unused atom slots
-filled with garbage) are written into the table, their packet fields assigned to the N_SLOTS field
-extractors by `jit.nic.validate.allocate_slots` (the commit engine's algorithm; each round draws at
-most N_SLOTS distinct fields, shared between entries); random frames, many of them mutations of the
-frames the conditions were built from, are looked up back to back (one lookup per cycle, random
-gaps, a tag each) and every result is checked for its latency (LATENCY cycles), its tag, and its hit
-vector and winning index against the reference: entry i hits when valid and all of its first natoms
-atoms hold; the lowest index wins.
+Random entries (every op, width, byte order, length atoms, masks, signed constants, several atoms on
+one field) are written into the table the way the commit engine writes them: their packet fields
+assigned to the N_SLOTS field extractors and their atoms placed in the entry's compare cells by
+`jit.nic.validate.plan_entry` (the commit engine's algorithm; each round draws at most N_SLOTS
+distinct fields, shared between entries; a condition that does not fit is cut at the atom that
+found no cell), then the entry's cells cleared and one atom written per cycle. Cells left over from
+an entry's earlier, longer condition keep their stale atoms out of use. Random frames, many of them
+mutations of the frames the conditions were built from, are looked up back to back (one lookup per
+cycle, random gaps, a tag each) and every result is checked for its latency (LATENCY cycles), its
+tag, and its hit vector and winning index against the reference: entry i hits when valid and all
+of its atoms hold; the lowest index wins.
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from jit.nic.encoding import Atom, AtomKind, AtomOp
-from jit.nic.validate import allocate_slots, field_word
+from jit.nic.encoding import ErrorCode
+from jit.nic.validate import field_word, plan_entry
 from tb.common.runner import param, run_cocotb
 from tb.common.simulators import SIMULATORS
 
@@ -72,19 +76,23 @@ class MatchTb:
     def __init__(self, dut):
         self.dut = dut
         self.n = param("N_ENTRIES")
-        self.max_atoms = param("MAX_ATOMS")
         self.hdr_bytes = param("HDR_BYTES")
         self.n_slots = param("N_SLOTS")
+        self.n_len = param("N_LEN_ATOMS")
+        self.n_gen = param("N_GEN_ATOMS")
+        self.max_atoms = self.n_slots + self.n_len + self.n_gen      # cells per entry
+        self.cells_used = Tally()           # atoms written per kind of cell
         self.slot_fields = [0] * self.n_slots
         self.uses = [0] * self.n            # slots each entry's atoms read
         self.entries: list[list[Atom]] = [[] for _ in range(self.n)]
         self.valid = [False] * self.n
         Clock(dut.clk, 10, unit="ns", impl="gpi").start(start_high=False)
-        dut.wr_en.value = 0
+        dut.wr_clear.value = 0
+        dut.wr_atom.value = 0
         dut.wr_index.value = 0
-        dut.wr_natoms.value = 0
-        dut.wr_atoms.value = 0
-        dut.wr_slots.value = 0
+        dut.wr_cell.value = 0
+        dut.wr_slot.value = 0
+        dut.wr_atom_words.value = 0
         dut.slot_fields.value = 0
         dut.lookup_tag.value = 0
         dut.entry_valid.value = 0
@@ -103,41 +111,51 @@ class MatchTb:
         """Forget which entries read which slots (every entry is rewritten before the next lookup)."""
         self.uses = [0] * self.n
 
-    async def write(self, index: int, atoms: list[Atom], rng: random.Random):
+    async def write(self, index: int, atoms: list[Atom], rng: random.Random) -> list[Atom]:
+        """Write entry `index` as the commit engine does; returns the atoms written (a condition
+        that does not fit the entry's cells is cut at the atom that found no cell)."""
         in_use = 0
         for i, u in enumerate(self.uses):
             if i != index:
                 in_use |= u
-        plan = allocate_slots([a.words()[0] for a in atoms], self.slot_fields, in_use)
-        assert plan.error.name == "NONE", f"bench error: fields do not fit in {self.n_slots} slots"
-        for slot, word in plan.configure:
+        plan = plan_entry([a.words()[0] for a in atoms], self.slot_fields, in_use, self.n_len,
+                          self.n_gen)
+        assert plan.slots.error == ErrorCode.NONE or plan.error == ErrorCode.CELLS_FULL, \
+            f"bench error: fields do not fit in {self.n_slots} slots"
+        if plan.error == ErrorCode.CELLS_FULL:
+            atoms = atoms[:plan.index]
+            plan = plan_entry([a.words()[0] for a in atoms], self.slot_fields, in_use,
+                              self.n_len, self.n_gen)
+        for slot, word in plan.slots.configure:
             self.slot_fields[slot] = word
-        self.uses[index] = plan.uses
-        sw = max(1, (self.n_slots - 1).bit_length())
-        slots = 0
-        for i in range(self.max_atoms):
-            s = plan.atom_slots[i] if i < len(atoms) and plan.atom_slots[i] is not None \
-                else rng.randrange(self.n_slots)        # length atoms and unused atoms: any slot
-            slots |= s << (sw * i)
-        for atom, s in zip(atoms, plan.atom_slots):
-            assert s is None or field_word(atom.words()[0]) == self.slot_fields[s]
-        word = 0
-        for i in range(self.max_atoms):
-            if i < len(atoms):
-                ctrl, mask, const = atoms[i].words()
-            else:   # unused slot: garbage, including op codes > 9 and width code 3
-                ctrl, mask, const = rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32)
-            word |= (ctrl | mask << 32 | const << 64) << (96 * i)
-        self.dut.wr_en.value = 1
-        self.dut.wr_index.value = index
-        self.dut.wr_natoms.value = len(atoms)
-        self.dut.wr_atoms.value = word
-        self.dut.wr_slots.value = slots
-        self.dut.slot_fields.value = sum(w << (32 * k) for k, w in enumerate(self.slot_fields))
-        await RisingEdge(self.dut.clk)
-        await FallingEdge(self.dut.clk)
-        self.dut.wr_en.value = 0
+        self.uses[index] = plan.slots.uses
+        for atom, k in zip(atoms, plan.slots.atom_slots):
+            assert k is None or field_word(atom.words()[0]) == self.slot_fields[k]
+        dut = self.dut
+        dut.slot_fields.value = sum(w << (32 * k) for k, w in enumerate(self.slot_fields))
+        dut.wr_index.value = index
+        dut.wr_clear.value = 1
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        dut.wr_clear.value = 0
+        for atom, k, cell in zip(atoms, plan.slots.atom_slots, plan.cells.atom_cells):
+            ctrl, mask, const = atom.words()
+            dut.wr_atom.value = 1
+            dut.wr_cell.value = cell
+            # a slot or length cell ignores wr_slot: garbage there
+            general = cell >= self.n_slots + self.n_len
+            dut.wr_slot.value = k if general and k is not None else rng.randrange(self.n_slots)
+            dut.wr_atom_words.value = ctrl | mask << 32 | const << 64
+            self.cells_used["slot" if cell < self.n_slots else
+                            "length" if not general else "general"] += 1
+            await RisingEdge(dut.clk)
+            await FallingEdge(dut.clk)
+        dut.wr_atom.value = 0
+        # the write bus carries garbage between writes
+        dut.wr_atom_words.value = rng.getrandbits(96)
+        dut.wr_cell.value = rng.randrange(1 << len(dut.wr_cell))
         self.entries[index] = list(atoms)
+        return list(atoms)
 
     def set_valid(self, valid: list[bool]):
         self.valid = list(valid)
@@ -212,7 +230,7 @@ async def match_random(dut):
                 natoms = 0          # matches every frame
             else:
                 natoms = rng.choice([1, rng.randrange(1, tb.max_atoms + 1), tb.max_atoms,
-                                     min(2, tb.max_atoms)])
+                                     min(2, tb.max_atoms), min(4, tb.max_atoms)])
             await tb.write(i, [random_atom(rng, seed, tb.hdr_bytes, fields)
                                for _ in range(natoms)], rng)
         density = [0.9, 0.4, 0.05][round_ % 3]
@@ -234,7 +252,11 @@ async def match_random(dut):
             for atoms in tb.entries:
                 for a in atoms:
                     op_seen.discard((a.op, a.holds(frame, tb.hdr_bytes)))
-    dut._log.info("outcomes %s; op/result pairs never seen: %s", dict(outcome), op_seen)
+    dut._log.info("outcomes %s; op/result pairs never seen: %s; atoms per cell kind %s",
+                  dict(outcome), op_seen, dict(tb.cells_used))
+    # every kind of cell the configuration has was written and looked up
+    for kind, n in (("slot", tb.n_slots), ("length", tb.n_len), ("general", tb.n_gen)):
+        assert not n or tb.cells_used[kind], f"no atom went to a {kind} cell"
     assert outcome["miss"] and outcome["single"] + outcome["multi"], f"degenerate run {outcome}"
     if tb.n > 1:
         assert outcome["multi"], "no frame matched several entries (priority untested)"
@@ -268,16 +290,16 @@ async def match_every_op_each_width(dut):
 
 
 CONFIGS = [
-    dict(N_ENTRIES=16, MAX_ATOMS=16, HDR_BYTES=128, N_SLOTS=8, TAG_W=3),
-    dict(N_ENTRIES=1, MAX_ATOMS=1, HDR_BYTES=64, N_SLOTS=1, TAG_W=1),
-    dict(N_ENTRIES=4, MAX_ATOMS=3, HDR_BYTES=32, N_SLOTS=3, TAG_W=2),
-    dict(N_ENTRIES=64, MAX_ATOMS=2, HDR_BYTES=64, N_SLOTS=16, TAG_W=6),
+    dict(N_ENTRIES=16, HDR_BYTES=128, N_SLOTS=8, N_LEN_ATOMS=2, N_GEN_ATOMS=4, TAG_W=3),
+    dict(N_ENTRIES=1, HDR_BYTES=64, N_SLOTS=1, N_LEN_ATOMS=0, N_GEN_ATOMS=1, TAG_W=1),
+    dict(N_ENTRIES=4, HDR_BYTES=32, N_SLOTS=3, N_LEN_ATOMS=1, N_GEN_ATOMS=1, TAG_W=2),
+    dict(N_ENTRIES=64, HDR_BYTES=64, N_SLOTS=16, N_LEN_ATOMS=1, N_GEN_ATOMS=0, TAG_W=6),
 ]
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("cfg", CONFIGS,
-                         ids=lambda c: "n{N_ENTRIES}-a{MAX_ATOMS}-h{HDR_BYTES}-k{N_SLOTS}".format(**c))
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: (
+    "n{N_ENTRIES}-h{HDR_BYTES}-k{N_SLOTS}-l{N_LEN_ATOMS}-g{N_GEN_ATOMS}".format(**c)))
 def test_match(cfg):
     run_cocotb("jitnic_match", "tb.match.test_match", parameters=cfg)
 

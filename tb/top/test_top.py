@@ -20,8 +20,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from jit.ebpf import interp, isa
-from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ExecError
+from jit.nic.encoding import Atom, AtomKind, AtomOp, Channel, Counter, ErrorCode, ExecError
 from jit.nic.model import NicModel
+from jit.nic.validate import condition_placement
 from tb.common.nic import NicTb
 from tb.common.wire import Beat, frame_beats
 from tb.common.runner import run_cocotb
@@ -105,6 +106,19 @@ class TopTb(NicTb):
             f"RTL installed into {result.entry} (evicted {result.evicted}), model {index} ({evicting})"
         self.traces[index] = code
         return index
+
+    async def install_refused(self, atoms: list[Atom], code: bytes) -> ErrorCode:
+        """An install the model refuses: the RTL refuses it with the same code and atom index
+        (compare cells do not depend on the other entries: jit/nic/validate.py)."""
+        _index, _evicting, err = self.model.install(atoms, code)
+        result = await self.install(atoms, code)
+        assert err != ErrorCode.NONE and not result.ok and result.error == err, \
+            f"RTL {result}, model {err.name}"
+        if err == ErrorCode.CELLS_FULL:
+            plan = condition_placement([a.words()[0] for a in atoms], self.params.n_slots,
+                                       self.params.n_len_atoms, self.params.n_gen_atoms)
+            assert result.index == plan.index, f"CELLS_FULL at atom {result.index}, not {plan.index}"
+        return err
 
     def expect_frame(self, frame: bytes) -> None:
         """Send `frame` and expect what the model (and the interpreter) say comes out."""
@@ -281,8 +295,16 @@ async def evictions_and_invalidate(dut):
     drop = trace_codes(tb.params.hdr_bytes)[3][1]
     ttl = trace_codes(tb.params.hdr_bytes)[1][1]
     ports = []
+    # a condition too big for an entry's compare cells: more length atoms than length cells and
+    # more atoms on the port than the general atoms hold (refused, CELLS_FULL, nothing changes)
+    crowded = [Atom(AtomKind.LEN, AtomOp.LE, const=1500), Atom(AtomKind.LEN, AtomOp.LE, const=1600)]
+    crowded += [Atom(AtomKind.PKT, AtomOp.NE, 36, 2, True, 0xFFFF, k) for k in range(1, 5)]
+    refusals = 0
     for round_ in range(2 * n + 3):
         port = 2000 + round_
+        if round_ % 3 == 1:
+            atoms = (udp_atoms(port + 100) + crowded)[:tb.params.max_atoms]
+            refusals += await tb.install_refused(atoms, drop) == ErrorCode.CELLS_FULL
         await tb.install_checked(udp_atoms(port), rng.choice([drop, ttl]))
         ports.append(port)
         # hit some installed entries, in random order, and wait: the model sees the same order
@@ -292,6 +314,7 @@ async def evictions_and_invalidate(dut):
     tb.check()
     await tb.check_counters()
     assert tb.model.counters[Counter.EVICTIONS] == n + 3
+    assert refusals > 0, "no install was refused for want of compare cells"
 
     await tb.nic.invalidate_all()
     tb.model.invalidate_all()
@@ -523,13 +546,14 @@ async def lanes_retire_in_arrival_order(dut):
 
 
 # ---- pytest -----------------------------------------------------------------------------------------
-# N_SLOTS swept: the default, 4, exactly the 3 fields udp_atoms reads, and 16
+# N_SLOTS swept: the default, 4, exactly the 3 fields udp_atoms reads, and 16; compare cells: the
+# defaults, and no length cell with one general atom (udp_atoms' length atom takes it)
 CONFIGS = {
     "default": dict(),
     "dw512-fifo": dict(DATA_WIDTH=512, POLICY="fifo", N_ENTRIES=4, HDR_BYTES=64, PKT_BYTES=512,
                        MAX_TRACE_LEN=32, N_LANES=3, N_SLOTS=4),
     "random-n2": dict(POLICY="random", N_ENTRIES=2, PKT_BYTES=1024, MAX_ATOMS=5, N_BUFS=2,
-                      N_LANES=1, N_SLOTS=3),
+                      N_LANES=1, N_SLOTS=3, N_LEN_ATOMS=0, N_GEN_ATOMS=1),
     "plru-n8": dict(POLICY="plru", N_ENTRIES=8, N_BUFS=4, HDR_BYTES=256, N_LANES=2, N_SLOTS=16),
 }
 
