@@ -122,46 +122,54 @@ function [31:0] win_word(input [HDR_BYTES*8-1:0] w, input [WIDX_W-1:0] i);
     end
 endfunction
 
+// extractor field of slot configuration cfg (offset, width, byte order) out of window w: the
+// aligned words holding bytes off .. off+3 and the next, a byte rotation, then width and order
+// (cfg's other bits, the word index's high bits and the next word's top byte are not used)
+/* verilator lint_off UNUSEDSIGNAL */
+function [31:0] extract(input [HDR_BYTES*8-1:0] w, input [31:0] cfg);
+    reg [OFF_W-1:0]  off;
+    reg [1:0]        wcode;
+    reg              be;
+    reg [OFF_W:0]    wi_wide;
+    reg [WIDX_W-1:0] wi;
+    reg [31:0]       w_lo, w_hi;
+    reg [55:0]       pair;
+    reg [31:0]       raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
+    begin
+        off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
+        wcode = cfg[`ATOM_WIDTH_LSB +: 2];
+        be = cfg[`ATOM_BE_LSB];
+        wi_wide = {1'b0, off} >> 2;
+        wi = wi_wide[WIDX_W-1:0];
+        w_lo = win_word(w, wi);
+        // word wi + 1: the same select over the window one word down (0 above the window)
+        w_hi = win_word({32'd0, w[HDR_BYTES*8-1:32]}, wi);
+        pair = {w_hi[23:0], w_lo};
+        case (off[1:0])
+            2'd0:    raw = pair[31:0];
+            2'd1:    raw = pair[39:8];
+            2'd2:    raw = pair[47:16];
+            default: raw = pair[55:24];
+        endcase
+        case (wcode)
+            `ATOM_WIDTH_1B: extract = {24'd0, raw[7:0]};
+            `ATOM_WIDTH_2B: extract = be ? {16'd0, raw[7:0], raw[15:8]} : {16'd0, raw[15:8], raw[7:0]};
+            default:        extract = be ? {raw[7:0], raw[15:8], raw[23:16], raw[31:24]} : raw;
+        endcase
+    end
+endfunction
+/* verilator lint_on UNUSEDSIGNAL */
+
+// Stages 1 and 2 compute inside their enabled register writes (not in `always @*` logic beside
+// them): the same multiplexers and comparators in hardware, but Verilator, which re-evaluates
+// combinational logic after every clock edge, then runs them only in the cycle a lookup passes
+// (about one in 59 at 64 bits; they were half of the model's time, docs/bench.md).
 genvar e, k;
 generate
     for (k = 0; k < N_SLOTS; k = k + 1) begin : g_slot
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0]      cfg = slot_fields[32*k +: 32];
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [OFF_W-1:0] off = cfg[`ATOM_OFFSET_LSB +: OFF_W];
-        wire [1:0]       wcode = cfg[`ATOM_WIDTH_LSB +: 2];
-        wire             be = cfg[`ATOM_BE_LSB];
-        // the aligned words holding bytes off .. off+3
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [OFF_W:0]   wi_wide = {1'b0, off} >> 2;
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [WIDX_W-1:0] wi = wi_wide[WIDX_W-1:0];
-        wire [31:0]      w_lo = win_word(lookup_hdr, wi);
-        // word wi + 1: the same select over the window one word down (0 above the window)
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0]      w_hi = win_word({32'd0, lookup_hdr[HDR_BYTES*8-1:32]}, wi);
-        /* verilator lint_on UNUSEDSIGNAL */
-        wire [55:0]      pair = {w_hi[23:0], w_lo};
-        reg  [31:0]      raw;            // window bytes off .. off+3: b0 at [7:0] .. b3 at [31:24]
-        reg  [31:0]      field;
-
-        always @* begin
-            case (off[1:0])
-                2'd0:    raw = pair[31:0];
-                2'd1:    raw = pair[39:8];
-                2'd2:    raw = pair[47:16];
-                default: raw = pair[55:24];
-            endcase
-            case (wcode)
-                `ATOM_WIDTH_1B: field = {24'd0, raw[7:0]};
-                `ATOM_WIDTH_2B: field = be ? {16'd0, raw[7:0], raw[15:8]} : {16'd0, raw[15:8], raw[7:0]};
-                default:        field = be ? {raw[7:0], raw[15:8], raw[23:16], raw[31:24]} : raw;
-            endcase
-        end
-
         always @(posedge clk) begin
             if (lookup_start) begin
-                ext_reg[32*k +: 32] <= field;
+                ext_reg[32*k +: 32] <= extract(lookup_hdr, slot_fields[32*k +: 32]);
             end
         end
     end
@@ -179,9 +187,9 @@ always @(posedge clk) begin
 end
 
 // ---- stage 2: compare cells -----------------------------------------------------------------------
-// one result bit per (entry, cell), entry e cell c at bit e*N_CELLS+c; a cell not in use holds
-wire [N_ENTRIES*N_CELLS-1:0] cell_ok;
-reg  [N_ENTRIES*N_CELLS-1:0] cell_ok_reg;
+// one result bit per (entry, cell), entry e cell c at bit e*N_CELLS+c (each cell's register); a
+// cell not in use holds
+wire [N_ENTRIES*N_CELLS-1:0] cell_ok_reg;
 reg  [TAG_W-1:0]             tag2_reg;
 reg                          v2_reg;
 
@@ -285,7 +293,7 @@ generate
             reg [1:0]   wcode_reg;      // sign bit position (length: 4 bytes)
             reg [31:0]  mask_reg;
             reg [31:0]  const_reg;      // signed compares: sign bit flipped
-            wire [31:0] x;
+            reg         ok_reg;
 
             always @(posedge clk) begin
                 if (wr_clear && wr_here) begin
@@ -306,9 +314,19 @@ generate
 
             if (c < N_SLOTS) begin : g_slot_cell
                 // slot c's cell: reads extractor c, no multiplexer
-                assign x = ext_reg[32*c +: 32];
+                always @(posedge clk) begin
+                    if (v1_reg) begin
+                        ok_reg <= !use_reg || compare(ext_reg[32*c +: 32], mask_reg, const_reg,
+                                                      cmp_reg, signed_reg, wcode_reg);
+                    end
+                end
             end else if (c < N_SLOTS + N_LEN_ATOMS) begin : g_len_cell
-                assign x = len_value;
+                always @(posedge clk) begin
+                    if (v1_reg) begin
+                        ok_reg <= !use_reg || compare(len_value, mask_reg, const_reg, cmp_reg,
+                                                      signed_reg, wcode_reg);
+                    end
+                end
             end else begin : g_general
                 reg              kind_reg;
                 reg [SIDX_W-1:0] slot_reg;
@@ -317,12 +335,15 @@ generate
                         kind_reg <= wr_is_len;
                         slot_reg <= wr_slot;
                     end
+                    if (v1_reg) begin
+                        ok_reg <= !use_reg || compare(kind_reg ? len_value : slot_value(ext_reg, slot_reg),
+                                                      mask_reg, const_reg, cmp_reg, signed_reg,
+                                                      wcode_reg);
+                    end
                 end
-                assign x = kind_reg ? len_value : slot_value(ext_reg, slot_reg);
             end
 
-            assign cell_ok[e*N_CELLS+c] =
-                !use_reg || compare(x, mask_reg, const_reg, cmp_reg, signed_reg, wcode_reg);
+            assign cell_ok_reg[e*N_CELLS+c] = ok_reg;
         end
     end
 endgenerate
@@ -330,7 +351,6 @@ endgenerate
 always @(posedge clk) begin
     v2_reg <= v1_reg;
     if (v1_reg) begin
-        cell_ok_reg <= cell_ok;
         tag2_reg <= tag1_reg;
     end
     if (rst) begin
