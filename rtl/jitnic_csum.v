@@ -19,7 +19,7 @@ module jitnic_csum #(
     // bytes one sum may cover (the kernel's limit is 512: 128 words); multiple of 4, >= 8
     parameter MAX_BYTES = 512,
     // accumulator width (derived, do not override): the seed + MAX_BYTES/4 words never overflow it
-    parameter ACC_W = 32 + clog2(MAX_BYTES / 4 + 2)
+    parameter ACC_W = 32 + $clog2(MAX_BYTES / 4 + 2)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -34,16 +34,6 @@ module jitnic_csum #(
     output wire [31:0] sum
 );
 
-function integer clog2;
-    input integer value;
-    integer v;
-    begin
-        v = value - 1;
-        for (clog2 = 0; v > 0; clog2 = clog2 + 1) begin
-            v = v >> 1;
-        end
-    end
-endfunction
 
 initial begin
     if (MAX_BYTES < 8 || MAX_BYTES % 4 != 0) begin
@@ -76,7 +66,9 @@ end
 // fold: the high part is < 2^(ACC_W-32) <= 2^32, so two folds reach 32 bits (the second adds at
 // most a carry of 1 to a low word that is then small)
 wire [32:0] fold1 = {1'b0, acc_reg[31:0]} + {{(65-ACC_W){1'b0}}, acc_reg[ACC_W-1:32]};
-wire [32:0] fold2 = {1'b0, fold1[31:0]} + {32'd0, fold1[32]};
+/* verilator lint_off UNUSEDSIGNAL */
+wire [32:0] fold2 = {1'b0, fold1[31:0]} + {32'd0, fold1[32]};   // [32] is 0: see above
+/* verilator lint_on UNUSEDSIGNAL */
 assign sum = fold2[31:0];
 
 endmodule

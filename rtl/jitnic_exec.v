@@ -784,9 +784,12 @@ localparam signed [33:0] ADJ_DATA_MIN = -34'sd`JITNIC_ADJ_EINVAL_BELOW;
 localparam signed [33:0] ADJ_END_MAX = `JITNIC_ADJ_END_MAX;
 localparam signed [33:0] ADJ_HLEN = `JITNIC_ETH_HLEN;
 localparam integer ADJ_WIN_END_I = HEAD + HDR_BYTES;
-localparam integer ADJ_PKT_MAX_I = PKT_BYTES;
-localparam signed [33:0] ADJ_WIN_END = {2'b00, ADJ_WIN_END_I};
-localparam signed [33:0] ADJ_PKT_MAX = {2'b00, ADJ_PKT_MAX_I};
+localparam [31:0] ADJ_PKT_MAX_U = PKT_BYTES;
+localparam signed [33:0] ADJ_WIN_END = {2'b00, ADJ_WIN_END_I[31:0]};
+// (Verilator calls a localparam of an untyped parameter unsized at the defaults; it is 32 bits)
+/* verilator lint_off WIDTHCONCAT */
+localparam signed [33:0] ADJ_PKT_MAX = {2'b00, ADJ_PKT_MAX_U};
+/* verilator lint_on WIDTHCONCAT */
 wire signed [33:0] adj_delta = $signed({{2{rf_reg[2][31]}}, rf_reg[2][31:0]});
 wire signed [33:0] adj_data = $signed({18'd0, data_pos_reg});
 wire signed [33:0] adj_end = $signed({18'd0, end_pos_reg});

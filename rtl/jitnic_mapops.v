@@ -82,7 +82,9 @@ assign dr_key = key_reg[head_reg];
 assign dr_addr = addr_reg[head_reg];
 
 wire [7:0] nb = nbytes_reg[head_reg];
-wire [8:0] nwords = ({1'b0, nb} + 9'd7) >> 3;
+/* verilator lint_off UNUSEDSIGNAL */
+wire [8:0] nwords = ({1'b0, nb} + 9'd7) >> 3;   // at most VAL_BYTES / 8: the high bits stay 0
+/* verilator lint_on UNUSEDSIGNAL */
 assign dr_words = nwords[VW_W-1:0];
 
 // word dr_word of the value, and the bytes of it that lie inside the value

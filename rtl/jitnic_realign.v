@@ -62,7 +62,9 @@ reg [CHAN_W-1:0]      chan_reg, chan_next;
 // bytes [s, s + BPB) of the two words {a, b} (a first)
 function [DATA_WIDTH-1:0] funnel(input [DATA_WIDTH-1:0] a, input [DATA_WIDTH-1:0] b,
                                  input [EMPTY_WIDTH-1:0] s);
-    reg [2*DATA_WIDTH-1:0] cat;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [2*DATA_WIDTH-1:0] cat;       // the low half is shifted out
+    /* verilator lint_on UNUSEDSIGNAL */
     begin
         cat = {a, b} << {s, 3'b000};
         funnel = cat[2*DATA_WIDTH-1:DATA_WIDTH];
