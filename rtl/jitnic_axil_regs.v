@@ -277,7 +277,11 @@ wire        scan_jump = scan_rule == {1'b0, `SLOT_RULE_JA} || scan_rule == `SLOT
                         scan_rule == `SLOT_RULE_JCOND_X;
 wire [31:0] scan_target = {{(31-SLOT_W){1'b0}}, idx_reg} + 32'd1 + {16'd0, scan_off};
 wire        scan_jump_bad = scan_off[15] || scan_target > tlen_reg;
+// (the indices below are at most MAX_TRACE_LEN; Verilator counts their width against the vector's
+// when MAX_TRACE_LEN + 1 is not a power of two)
+/* verilator lint_off WIDTH */
 wire        scan_into_lddw = jt_reg[idx_reg + 1'b1];    // a jump lands on this LD_IMM64's 2nd slot
+/* verilator lint_on WIDTH */
 
 function [31:0] strobe;
     input [31:0] old;
@@ -659,7 +663,9 @@ always @* begin
             // stg_rd_data is slot idx_reg
             cost_next = scan_total[31:0];
             if (scan_jump && !scan_jump_bad) begin
+                /* verilator lint_off WIDTH */
                 jt_next[scan_target[SLOT_W:0]] = 1'b1;
+                /* verilator lint_on WIDTH */
             end
             if (!scan_ok) begin
                 err_code_next = `ERR_BAD_OPCODE;
