@@ -130,20 +130,20 @@ localparam [31:0] PC_END = MAX_TRACE_LEN;
 
 initial begin
     if (MAX_TRACE_LEN < 2 || (1 << SLOT_W) < MAX_TRACE_LEN) begin
-        $error("Error: MAX_TRACE_LEN must be >= 2 and fit in SLOT_W bits (instance %m)");
+        $display("Error: MAX_TRACE_LEN must be >= 2 and fit in SLOT_W bits (instance %m)");
         $finish;
     end
     if (HDR_BYTES < 8 || HDR_BYTES % 8 != 0 || PKT_BYTES % 8 != 0 || PKT_BYTES < HDR_BYTES
             || PKT_BYTES < 16 || PKT_BYTES > 65536) begin
-        $error("Error: need 8 <= HDR_BYTES <= PKT_BYTES, 16 <= PKT_BYTES <= 65536, multiples of 8 (instance %m)");
+        $display("Error: need 8 <= HDR_BYTES <= PKT_BYTES, 16 <= PKT_BYTES <= 65536, multiples of 8 (instance %m)");
         $finish;
     end
     if (PREFETCH != 0 && PREFETCH != 1) begin
-        $error("Error: PREFETCH must be 0 or 1 (instance %m)");
+        $display("Error: PREFETCH must be 0 or 1 (instance %m)");
         $finish;
     end
     if ((1 << PKT_ADDR_W) < PKT_BYTES / 8) begin
-        $error("Error: PKT_ADDR_W too narrow for PKT_BYTES (instance %m)");
+        $display("Error: PKT_ADDR_W too narrow for PKT_BYTES (instance %m)");
         $finish;
     end
 end

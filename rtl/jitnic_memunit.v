@@ -31,7 +31,7 @@
 module jitnic_memunit #(
     parameter HDR_BYTES = 128,     // writable header window (bytes); stores must stay below it
     parameter PKT_BYTES = 2048,    // packet buffer (bytes); accesses past it are PKT_BOUNDS
-    parameter WORD_W = 8           // width of req_word: >= 6 (stack) and >= log2(PKT_BYTES/8)
+    parameter WORD_W = 9           // width of req_word: >= 6 (stack) and >= log2((NIC_HEADROOM + PKT_BYTES) / 8)
 ) (
     // request
     input  wire [63:0]       req_base,      // base register value
@@ -79,11 +79,11 @@ localparam [31:0] PKT_LIMIT = PKT_BYTES;
 
 initial begin
     if (HDR_BYTES < 8 || HDR_BYTES % 8 != 0 || HDR_BYTES > PKT_BYTES) begin
-        $error("Error: HDR_BYTES must be a multiple of 8 in 8..PKT_BYTES (instance %m)");
+        $display("Error: HDR_BYTES must be a multiple of 8 in 8..PKT_BYTES (instance %m)");
         $finish;
     end
     if (WORD_W < 6 || (`JITNIC_NIC_HEADROOM + PKT_BYTES + 7) / 8 > (1 << WORD_W)) begin
-        $error("Error: WORD_W too narrow for the stack or the packet buffer (instance %m)");
+        $display("Error: WORD_W too narrow for the stack or the packet buffer (instance %m)");
         $finish;
     end
 end
