@@ -1073,12 +1073,11 @@ def _copy_arg(m: _Machine, reg: int, name: str, what: str, pc: int) -> int:
     stays on the host."""
     sym, value = m.rs[reg], m.rc[reg] & 0xFFFF_FFFF
     if isinstance(sym, (Opaque, Ptr)):
-        raise _Stop(f"unsupported call: pc {pc}: {name} with an {what} computed from "
+        raise _Stop(f"unsupported call: pc {pc}: {name} with {what} computed from "
                     f"{_describe(sym)}")
     if not isinstance(sym, Const):
         m.require(cmp("==", sym, const(value), is32=True))
-        m.notes.append(f"{name}'s {what} `{pretty(cmp('==', sym, const(value), is32=True))}`: "
-                       f"pinned to its observed value {value}")
+        m.notes.append(f"{name}'s {what.split()[1]} `{sym}` pinned to its observed value {value}")
     return value
 
 
@@ -1145,8 +1144,8 @@ def _copy_bytes(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
     header window keeps the path on the host, as the NIC refuses it (STORE_WINDOW)."""
     rc, rs = m.rc, m.rs
     name = helper_name(hid).split(" ")[0]
-    off = _copy_arg(m, 2, name, "offset", pc)
-    n = _copy_arg(m, 4, name, "length", pc)
+    off = _copy_arg(m, 2, name, "an offset", pc)
+    n = _copy_arg(m, 4, name, "a length", pc)
     if off > 0xFFFF or n > 0xFFFF:
         expect = (-EFAULT) & M64
     else:
