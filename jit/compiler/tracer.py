@@ -1100,10 +1100,12 @@ def _copy_buffer(m: _Machine, reg: int, n: int, name: str, pc: int, write: bool)
         m.pin(off_s, o)
         m.stack_used.update(range(o, o + n))
         return STACK, o
-    if n and not m.in_frame(o, n):          # the packet (o: an original offset)
+    if not n:       # the RTL checks no pointer for 0 bytes, the model a 0-byte write there
+        raise _Stop(f"unsupported call: pc {pc}: a 0-byte {name} with a packet buffer (the NIC's "
+                    "model and RTL check it differently)")
+    if not m.in_frame(o, n):                # the packet (o: an original offset)
         raise _Stop(f"program error: pc {pc}: {name}'s {what} lies outside the frame")
-    if n:
-        m.need_bound(off_s, n, o)
+    m.need_bound(off_s, n, o)
     m.pin(off_s, o)
     return PKT, o
 
