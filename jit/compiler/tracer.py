@@ -18,7 +18,10 @@ stack and packet byte with a symbolic value (`jit.compiler.pathcond` expressions
 * the exact condition also gets the predicates the trace needs to be valid that no branch states:
   packet accesses in bounds (normally implied by the program's own bounds checks) and, when a
   variable-offset access meets stored packet bytes or a variable stack offset is used, the
-  predicate fixing that address (so the stored values it reads are the same).
+  predicate fixing that address (so the stored values it reads are the same);
+* bpf_xdp_load_bytes / store_bytes (`_copy_bytes`) copy symbolic bytes between the packet and the
+  stack; their -EINVAL check becomes a `len` predicate, offsets and lengths computed from the frame
+  are pinned.
 
 The installed atoms come from `jit.compiler.pathcond.install_atoms` (exact where possible, pinned otherwise).
 The concrete outcome is checked against `jit.ebpf.interp.run_xdp`; any disagreement makes the path
