@@ -13,7 +13,8 @@ PROGRAM_NAMES = ("ipv6_filter", "acl_firewall", "parser_classifier", "mac_swap_t
 # differential and the soundness suite cover these. Each is the function named after its file;
 # programs/<name>.maps.json, where present, is the --maps-in the tests use.
 MAP_PROGRAM_NAMES = ("proto_stats", "deny_list", "lpm_router", "ipip_encap", "icmp_frag_needed",
-                     "config_filter", "port_filter_subprog", "tail_dispatch", "flow_table")
+                     "config_filter", "port_filter_subprog", "tail_dispatch", "flow_table",
+                     "dscp_marker")
 
 
 def shared_dir() -> Path:

@@ -326,7 +326,22 @@ def service_ports(rng):
 
 
 # Families only the programs that emphasize them get (so adding one leaves every other mix as it was).
-EXTRA_FAMILIES = {f.__name__: f for f in [ipv4_large_df, service_ports]}
+CLASS_PORTS = [22, 23, 53, 80, 443, 3389, 5004, 16384, 20000, 32767, 32768]
+
+
+def ipv4_marked(rng):
+    """TCP or UDP over IPv4 (sometimes with options or a fragment offset) carrying a DSCP/ECN
+    marking from outside, to the ports dscp_marker classifies (and their neighbours)."""
+    l4 = rng.choice([TCP, UDP])(sport=port(rng), dport=rng.choice(CLASS_PORTS))
+    kw = dict(tos=rng.choice([0, 0, 1, 2, 3, 0xb8, 0x48, rng.randrange(256)]))
+    if rng.random() < 0.15:
+        kw["options"] = [IPOption_NOP()] * 4
+    if rng.random() < 0.1:
+        kw["frag"] = rng.randrange(1, 100)
+    return bytes(ether(rng) / ipv4(rng, **kw) / l4 / payload(rng))
+
+
+EXTRA_FAMILIES = {f.__name__: f for f in [ipv4_large_df, service_ports, ipv4_marked]}
 
 # Extra weight (on top of 1 for every family) for the families a program cares most about.
 PROGRAM_EMPHASIS = {
@@ -352,6 +367,8 @@ PROGRAM_EMPHASIS = {
     "port_filter_subprog": {"service_ports": 10, "ipv4_options": 2, "ipv4_fragment": 2},
     "tail_dispatch": {"ipv4_tcp": 3, "ipv6_tcp": 3, "arp": 3},
     "flow_table": {"ipv4_tcp": 6, "ipv4_udp": 6, "ipv4_icmp": 1},
+    "dscp_marker": {"ipv4_marked": 12, "service_ports": 4, "ipv4_tcp": 2, "ipv4_udp": 2,
+                    "ipv4_fragment": 1, "ipv4_options": 1},
 }
 
 

@@ -136,19 +136,20 @@ def test_paths_that_stay_on_the_host_name_their_reason():
     reasons = {trace_packet(linked("lpm_router").insns, f, runtime=rt).reason for f in frames}
     assert "map 'routes' (lpm_trie) stays on the host: the NIC has no longest-prefix-match unit" \
         in reasons
+    # xdp_store_bytes past the header window: the NIC would refuse it (STORE_WINDOW)
     copy = assemble("""
     mov %r6, %r1
-    mov %r2, 0
+    mov %r2, 60
     mov %r3, %r10
     add %r3, -8
-    mov %r4, 4
-    call 189
+    mov %r4, 8
+    call 190
     mov %r0, 2
     exit
 """)
-    r = trace_packet(copy, bytes(40), runtime=XdpRuntime(copy))
-    assert r.reason == ("helper bpf_xdp_load_bytes (189): the tracer does not follow it yet "
-                        "(copies packet bytes to memory)")
+    r = trace_packet(copy, bytes(80), runtime=XdpRuntime(copy), hdr_bytes=64)
+    assert r.reason == ("packet store outside the header window: pc 5 (bpf_xdp_store_bytes) "
+                        "writes bytes 60..67, HDR_BYTES is 64, the head margin 64")
     # before guards, a map path stays on the host too, named
     v1 = trace_packet(linked("deny_list").insns, ipv4_udp(A, B, 1, 2), runtime=runtime("deny_list"),
                       guards=False)

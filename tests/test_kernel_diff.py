@@ -54,6 +54,7 @@ EXPECTED_ACTIONS = {
     "port_filter_subprog": {XDP_PASS, XDP_DROP},
     "tail_dispatch": {XDP_PASS, XDP_DROP},
     "flow_table": {XDP_PASS, XDP_DROP},
+    "dscp_marker": {XDP_PASS},
 }
 # Programs whose XDP_TX / XDP_PASS output differs from the input on some packets: proves the output
 # comparison sees real rewrites (and that the kernel really hands back the modified packet).
@@ -62,7 +63,7 @@ EXPECTED_ACTIONS = {
 MAP_WRITERS = {"proto_stats", "deny_list", "config_filter", "port_filter_subprog", "tail_dispatch",
                "flow_table"}
 REWRITERS = {"mac_swap_tx", "icmp_echo", "ttl_router", "l4_lb", "lpm_router", "ipip_encap",
-             "icmp_frag_needed"}
+             "icmp_frag_needed", "dscp_marker"}
 
 
 @pytest.fixture(scope="module")

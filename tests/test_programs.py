@@ -526,6 +526,63 @@ def test_parser_classifier_cases(pkt, action):
     assert res.packet == bytes(pkt)          # a classifier never rewrites
 
 
+# ---- dscp_marker (bpf_xdp_load_bytes / bpf_xdp_store_bytes) --------------------------------------
+
+def run_helpers(name: str, pkt):
+    """A program that calls helpers runs through its runtime (jit.ebpf.runtime)."""
+    from jit.ebpf.elf import load_linked
+    from jit.ebpf.runtime import XdpRuntime
+    return XdpRuntime(load_linked(program_object(name), name)).run(bytes(pkt))
+
+
+@pytest.mark.parametrize("l4, dscp", [
+    (UDP(dport=16384), 46), (UDP(dport=20000), 46), (UDP(dport=32767), 46), (UDP(dport=32768), 0),
+    (UDP(dport=16383), 0), (TCP(dport=20000), 0),            # voice: UDP in the RTP range only
+    (TCP(dport=22), 16), (UDP(dport=23), 16),                # OAM: either protocol
+    (TCP(dport=80), 18), (TCP(dport=443), 18), (UDP(dport=443), 0),
+    (TCP(dport=3389), 34), (UDP(dport=3389), 0), (TCP(dport=25), 0), (ICMP(), 0),
+])
+@pytest.mark.parametrize("tos", [0, 3, 0xB8, 0xFE])
+@pytest.mark.parametrize("opts", [[], [IPOption_NOP()] * 4])
+def test_dscp_marker_remarks_by_class_keeping_ecn(l4, dscp, tos, opts):
+    pkt = eth() / IP(src="192.0.2.1", dst="198.51.100.2", tos=tos, options=opts) / l4 / b"data"
+    raw, res = bytes(pkt), run_helpers("dscp_marker", pkt)
+    want = dscp << 2 | tos & 3
+    assert res.action == XDP_PASS and res.packet[15] == want
+    if want == tos:
+        assert res.packet == raw
+    else:
+        got, ref = scapy_checksum(IP, res.packet, "chksum")
+        assert got == ref, f"IP checksum {got:#06x}, scapy computes {ref:#06x}"
+        assert res.packet[:15] == raw[:15] and res.packet[16:24] == raw[16:24]
+        assert res.packet[26:] == raw[26:]
+
+
+def test_dscp_marker_fragments_and_cut_l4_headers_get_cs0():
+    first = eth() / IP(tos=0xB9, flags="MF") / TCP(dport=22)
+    assert run_helpers("dscp_marker", first).packet[15] == 16 << 2 | 1     # first fragment: classified
+    later = eth() / IP(tos=0xB9, frag=100) / TCP(dport=22)
+    assert run_helpers("dscp_marker", later).packet[15] == 1                # no L4 header: CS0
+    cut = bytes(eth() / IP(tos=0xB8) / UDP(dport=20000))[:36]      # ports past the frame's end
+    res = run_helpers("dscp_marker", cut)
+    assert res.action == XDP_PASS and res.packet[15] == 0 and csum_ok(res.packet[14:34])
+    assert res.packet[16:24] == cut[16:24] and res.packet[26:] == cut[26:]
+
+
+@pytest.mark.parametrize("pkt", [
+    eth() / IPv6() / UDP(dport=20000),
+    eth() / ARP(),
+    eth() / Dot1Q() / IP(tos=0xB8) / UDP(dport=20000),
+    bytes(eth() / IP(tos=0xB8))[:33],                    # IPv4 header cut short: -EINVAL
+    bytes(eth() / IP(tos=0xB8, ihl=4) / TCP()),          # IHL < 5
+    bytes(eth(type=0x0800) / IPv6() / UDP()),            # version 6 under the IPv4 ethertype
+    bytes(10),
+])
+def test_dscp_marker_passes_everything_else_unchanged(pkt):
+    res = run_helpers("dscp_marker", pkt)
+    assert res.action == XDP_PASS and res.packet == bytes(pkt)
+
+
 # ---- jitnic interp --------------------------------------------------------------------------------
 
 def _write_pcap(path, frames):

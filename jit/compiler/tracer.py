@@ -18,7 +18,10 @@ stack and packet byte with a symbolic value (`jit.compiler.pathcond` expressions
 * the exact condition also gets the predicates the trace needs to be valid that no branch states:
   packet accesses in bounds (normally implied by the program's own bounds checks) and, when a
   variable-offset access meets stored packet bytes or a variable stack offset is used, the
-  predicate fixing that address (so the stored values it reads are the same).
+  predicate fixing that address (so the stored values it reads are the same);
+* bpf_xdp_load_bytes / store_bytes (`_copy_bytes`) copy symbolic bytes between the packet and the
+  stack; their -EINVAL check becomes a `len` predicate, offsets and lengths computed from the frame
+  are pinned.
 
 The installed atoms come from `jit.compiler.pathcond.install_atoms` (exact where possible, pinned otherwise).
 The concrete outcome is checked against `jit.ebpf.interp.run_xdp`; any disagreement makes the path
@@ -37,7 +40,7 @@ from jit.ebpf import interp, isa, memmap
 from jit.ebpf.helper_ids import helper_name
 from jit.ebpf import helpers as helpers_mod
 from jit.ebpf.helpers import HELPERS, MAX_TAIL_CALLS
-from jit.ebpf.maps.base import ENOENT
+from jit.ebpf.maps.base import EFAULT, EINVAL, ENOENT
 from jit.ebpf.maps.progarray import ProgArrayMap
 from jit.nic.encoding import HDR_BYTES, MAX_ATOMS, MAX_TRACE_LEN, NIC_HEADROOM, TAIL_CALL_EMPTY, Atom
 from jit.nic.nic_helpers import nic_helper_reason
@@ -65,9 +68,7 @@ _CTX_FIELDS = (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_END, memmap.CTX_OFF_DATA
                memmap.CTX_OFF_EGRESS_IFINDEX)
 NIC_INGRESS_IFINDEX = 1
 NIC_RX_QUEUE_INDEX = 0
-# helpers the NIC runs but the tracer does not follow yet (they move packet offsets or copy bytes
-# between the packet and the stack, which the symbolic state would have to mirror)
-_NOT_FOLLOWED = {189: "copies packet bytes to memory", 190: "copies memory into the packet"}
+XDP_LOAD_BYTES, XDP_STORE_BYTES = 189, 190
 ETH_HLEN = 14                    # xdp_adjust_head/tail keep at least an Ethernet header
 _PROG_SHIFT = 20                 # path pcs of the k-th program entered by tail call: pc + k << 20
 
@@ -218,9 +219,6 @@ class _Decoded:
                 why = nic_helper_reason(insn.imm)
                 if why is not None:
                     return (K_BAD, insn, pc, nxt, f"{why}: runs on the host")
-                if insn.imm in _NOT_FOLLOWED:
-                    return (K_BAD, insn, pc, nxt, f"helper {helper_name(insn.imm)}: the tracer does "
-                                                  f"not follow it yet ({_NOT_FOLLOWED[insn.imm]})")
                 return (K_CALL, insn, pc, nxt, insn.imm)
             if spec.op == isa.BPF_PSEUDO_CALL:
                 return (K_LOCAL, insn, pc, nxt, isa.jump_target(insn, pc))
@@ -507,9 +505,12 @@ def _zero_piece(o: int, n: int) -> Expr:
 
 
 def _extract(v, k: int, n: int):
-    """Bytes k..k+n-1 of the stored value `v`, as a value (pointers survive whole 8-byte fills)."""
+    """Bytes k..k+n-1 of the stored value `v`, as a value (pointers survive whole 8-byte fills).
+    For ORIG (bytes xdp_load_bytes copied from the frame) `k` is the frame offset."""
     if isinstance(v, Opaque):
         return v
+    if v is ORIG:
+        return _orig_bytes(k, n)
     if isinstance(v, Ptr):
         if k == 0 and n == 8:
             return v
@@ -984,6 +985,9 @@ def _map_arg(m: _Machine, pc: int, reg: int, name: str):
 def _helper(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
     """A call to a helper in the NIC set: run it on the shadow state, keep it in the trace; its
     result is opaque unless it is a function of constants."""
+    if hid in (XDP_LOAD_BYTES, XDP_STORE_BYTES):
+        _copy_bytes(m, insn, hid, pc)
+        return
     rc, rs = m.rc, m.rs
     name = helper_name(hid).split(" ")[0]
     result_sym = None
@@ -1063,6 +1067,131 @@ def _adjust(m: _Machine, hid: int, pc: int) -> None:
         ok = cmp(">=", LEN, const(head + ETH_HLEN - tail - delta))
     holds = ok if isinstance(ok, bool) else ok.evaluate(m.packet)
     m.require(ok if holds else (ok.negate() if not isinstance(ok, bool) else ok))
+
+
+def _copy_arg(m: _Machine, reg: int, name: str, what: str, pc: int) -> int:
+    """The low 32 bits of r2 (offset) or r4 (length) of a load/store_bytes call: a constant, or a
+    function of the frame pinned to its observed value (as xdp_adjust's delta; a variable offset
+    `14 + 4*IHL` pins the IHL nibble). Computed from a map value or a helper's result: the path
+    stays on the host."""
+    sym, value = m.rs[reg], m.rc[reg] & 0xFFFF_FFFF
+    if isinstance(sym, (Opaque, Ptr)):
+        raise _Stop(f"unsupported call: pc {pc}: {name} with {what} computed from "
+                    f"{_describe(sym)}")
+    if not isinstance(sym, Const):
+        m.require(cmp("==", sym, const(value), is32=True))
+        m.notes.append(f"{name}'s {what.split()[1]} `{sym}` pinned to its observed value {value}")
+    return value
+
+
+def _copy_buffer(m: _Machine, reg: int, n: int, name: str, pc: int, write: bool):
+    """The memory operand of a load/store_bytes call (r3): ('stack', offset) or ('pkt', original
+    offset), checked like an access of n bytes there. The NIC copies between the packet and the
+    stack (or the header window) only: map memory there is BAD_ADDRESS on the RTL, so such a path
+    stays on the host."""
+    sym, addr = m.rs[reg], m.rc[reg]
+    region, o, off_s = m.locate(sym, 0, addr, pc)
+    what = "destination" if write else "source"
+    if region is None:
+        raise _Stop(f"unsupported call: pc {pc}: {name} with its {what} in map memory (the NIC "
+                    "copies between the packet and the stack only)")
+    if region == CTX:
+        raise _Stop(f"program error: pc {pc}: {name} with the context as its {what}")
+    if region == STACK:
+        if o < 0 or o + n > memmap.STACK_SIZE:
+            raise _Stop(f"program error: pc {pc}: {name}'s {what}: stack bytes {o}..{o + n - 1}")
+        m.pin(off_s, o)
+        m.stack_used.update(range(o, o + n))
+        return STACK, o
+    if not n:       # the RTL checks no pointer for 0 bytes, the model a 0-byte write there
+        raise _Stop(f"unsupported call: pc {pc}: a 0-byte {name} with a packet buffer (the NIC's "
+                    "model and RTL check it differently)")
+    if not m.in_frame(o, n):                # the packet (o: an original offset)
+        raise _Stop(f"program error: pc {pc}: {name}'s {what} lies outside the frame")
+    m.need_bound(off_s, n, o)
+    m.pin(off_s, o)
+    return PKT, o
+
+
+class _Orig:
+    """In pkt_sym / stack_sym: the ORIGINAL frame's byte whose offset is the entry's index (what
+    xdp_load_bytes copied from a packet byte the program had not written)."""
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ORIG"
+
+
+ORIG = _Orig()
+
+
+def _orig_bytes(o: int, n: int) -> Expr:
+    """The original frame's bytes [o, o + n) as a little-endian value (zeros in front of it)."""
+    if o >= 0 and n in (1, 2, 4, 8):
+        return PktLoad(const(o), n)
+    acc: Expr = ZERO
+    p = 0
+    while p < n:
+        w = next(w for w in (8, 4, 2, 1) if p + w <= n)
+        acc = alu(isa.BPF_OR, True, acc, alu(isa.BPF_LSH, True, _orig_piece(o + p, w),
+                                               const(8 * p)))
+        p += w
+    return acc
+
+
+def _copy_bytes(m: _Machine, insn: Insn, hid: int, pc: int) -> None:
+    """bpf_xdp_load_bytes(ctx, off, buf, len) / bpf_xdp_store_bytes(ctx, off, buf, len), followed
+    symbolically. The kernel's checks, in order (jit/ebpf/helpers.py, docs/exec.md): off or len
+    above 0xffff -> -EFAULT; off + len past data_end -> -EINVAL (a `len` atom: the frame's length
+    decides it); else the copy, r0 = 0. load_bytes' destination bytes get the packet bytes'
+    symbolic values (the original frame's bytes, or what the program stored there); store_bytes'
+    packet bytes get the buffer's. A store_bytes (or a load_bytes into the packet) reaching past the
+    header window keeps the path on the host, as the NIC refuses it (STORE_WINDOW)."""
+    rc, rs = m.rc, m.rs
+    name = helper_name(hid).split(" ")[0]
+    off = _copy_arg(m, 2, name, "an offset", pc)
+    n = _copy_arg(m, 4, name, "a length", pc)
+    if off > 0xFFFF or n > 0xFFFF:
+        expect = (-EFAULT) & M64
+    else:
+        # succeeds iff head + off + n <= len + tail (data + off + n <= data_end)
+        k = m.head + off + n - m.tail
+        ok = True if k <= 0 else cmp("<=", const(k), LEN)
+        holds = ok if isinstance(ok, bool) else ok.evaluate(m.packet)
+        m.require(ok if holds else ok.negate())
+        if holds and k > 0:
+            m.note_bound(None, k)
+        expect = 0 if holds else (-EINVAL) & M64
+    pairs = None
+    if expect == 0:
+        buf = _copy_buffer(m, 3, n, name, pc, write=hid == XDP_LOAD_BYTES)
+        at = m.head + off                       # the packet bytes, as original offsets
+        src, dst = ((PKT, at), buf) if hid == XDP_LOAD_BYTES else (buf, (PKT, at))
+        if dst[0] == PKT and n and (dst[1] + n > m.hdr_bytes or dst[1] < -NIC_HEADROOM) and \
+                m.store_error is None:
+            m.store_error = (f"packet store outside the header window: pc {pc} ({name}) writes "
+                             f"bytes {dst[1]}..{dst[1] + n - 1}, HDR_BYTES is {m.hdr_bytes}, the "
+                             f"head margin {NIC_HEADROOM}")
+        # the source's symbolic bytes, all read before any is written (a memmove)
+        if src[0] == PKT:
+            pairs = [m.pkt_sym.get(src[1] + i, (ORIG, src[1] + i)) for i in range(n)]
+        else:
+            pairs = [m.stack_sym.get(src[1] + i, (ZERO, src[1] + i)) for i in range(n)]
+    try:
+        r0 = HELPERS[hid](m.mem, pc, rc[1], rc[2], rc[3], rc[4], rc[5]) & M64
+    except interp.InterpError as exc:
+        raise _Stop(f"program error: {interp.describe_error(exc)}") from None
+    if r0 != expect:
+        raise _Stop(f"tracer error: pc {pc}: {name} returned {r0:#x}, the tracer expected "
+                    f"{expect:#x}")
+    if pairs:
+        target = m.pkt_sym if dst[0] == PKT else m.stack_sym
+        for i, ent in enumerate(pairs):
+            target[dst[1] + i] = ent
+    rc[0], rs[0] = r0, const(r0)
+    for r in range(1, 6):
+        rs[r] = CLOBBERED
+    m.trace.append(insn)
 
 
 def _tail_call(m: _Machine, insn: Insn, pc: int, done: int):

@@ -34,8 +34,9 @@ REPORTS = PROJECT_ROOT / "sim_build" / "reports"
 SECTION = {"tail_dispatch": "tail_dispatch"}
 # the map programs whose NIC paths the RTL helper set covers (the contract's list); land_filter has
 # no maps but its relations are guards, which only the v2 executor runs
+# (dscp_marker has no maps: its paths copy headers with xdp_load_bytes / xdp_store_bytes)
 V2_PROGRAMS = ("proto_stats", "deny_list", "config_filter", "tail_dispatch",
-               "port_filter_subprog", "lpm_router", "land_filter", "flow_table")
+               "port_filter_subprog", "lpm_router", "land_filter", "flow_table", "dscp_marker")
 # v1 (every map path on the host): programs whose host paths write maps (counters, a hash), read-only lookups
 # (a deny list), a tail call and an LPM map that stays on the host
 V1_PROGRAMS = ("proto_stats", "deny_list", "tail_dispatch", "lpm_router")
@@ -81,7 +82,7 @@ async def e2e_maps(dut):
     rep = res.report
     assert rep.misses > 0 and rep.mismatches == 0 == rep.map_mismatches
     st = res.maps.stats if res.maps is not None else None
-    if runtime.stateful:
+    if runtime.stateful and runtime.maps.by_fd:
         assert st.nic_maps and st.final_commands > 0
         if name == "lpm_router":
             assert any("longest-prefix" in why for why in st.host_maps.values()), st.host_maps
@@ -119,7 +120,8 @@ async def map_sync_round_trip(dut):
     from tests.test_map_sync import randomize
     tb = FastNicTb(dut)
     await tb.reset()
-    for k, name in enumerate(n for n in MAP_PROGRAM_NAMES if n != "icmp_frag_needed"):
+    # (icmp_frag_needed and dscp_marker have no maps: helpers only)
+    for k, name in enumerate(n for n in MAP_PROGRAM_NAMES if program_runtime(n).maps.by_fd):
         rt = program_runtime(name)
         linked = rt.linked
         plan = ms.plan(rt.maps)

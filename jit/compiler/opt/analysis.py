@@ -32,8 +32,12 @@ from jit.compiler.opt.facts import Facts
 # and atomics on map memory.
 KINDS = (isa.ALU, isa.END, isa.LDDW, isa.LDX, isa.LDXSX, isa.ST, isa.STX, isa.EXIT, isa.JCOND,
          isa.JA, isa.CALL, isa.ATOMIC)
-# helpers that move the packet or write packet/stack bytes: the analysis does not model them
-UNMODELLED_HELPERS = frozenset({44, 65, 189, 190})
+# helpers that move the packet: the analysis (which fixes `data` at PKT_DATA) does not model them
+UNMODELLED_HELPERS = frozenset({44, 65})
+# helpers that write packet or stack bytes: xdp_load_bytes (r4 bytes at r3) and xdp_store_bytes
+# (r4 bytes at data + r2); the analysis forgets what it knew of the bytes they may write
+# (`copy_span`), as every call it clobbers r0-r5
+COPY_HELPERS = frozenset({189, 190})
 CALL_CLOBBERS = (0, 1, 2, 3, 4, 5)
 ANCHORS = frozenset({memmap.PKT_DATA, memmap.STACK_TOP, memmap.CTX_BASE})
 
@@ -82,6 +86,29 @@ def _jset_pair(trace: list[Insn], pos: int) -> bool:
     insn = trace[pos]
     return (isa.spec_of(insn).op == isa.BPF_JSET and insn.off == 1 and pos + 1 < len(trace)
             and isa.spec_of(trace[pos + 1]).kind == isa.JA and trace[pos + 1].off == TAGGED)
+
+
+def copy_span(insn: Insn, state: "State"):
+    """The packet or stack bytes a call may write, before it runs in `state`: () for none (not a
+    copy helper, or one that fails on its constant arguments: off or len above 0xffff), or
+    (region, lo, hi) for bytes [lo, hi) of PKT or STACK (a destination elsewhere -- map memory,
+    the context -- writes no packet or stack byte, or faults), or None when the destination or
+    the length is unknown (any packet and stack byte)."""
+    if isa.spec_of(insn).kind != isa.CALL or insn.src != 0 or insn.imm not in COPY_HELPERS:
+        return ()
+    n, off = state.regs[4], state.regs[2]
+    if n is not None and n & MASK32 > 0xFFFF or off is not None and off & MASK32 > 0xFFFF:
+        return ()                       # -EFAULT: nothing written
+    if n is None:
+        return None
+    n &= MASK32
+    if insn.imm == 190:                 # store_bytes: packet bytes [off, off + n)
+        return None if off is None else (PKT, off & MASK32, (off & MASK32) + n)
+    base = state.regs[3]
+    if base is None:
+        return None
+    loc = locate(base, n)
+    return (loc.region, loc.offset, loc.offset + n) if loc.region in (PKT, STACK) else ()
 
 
 def is_barrier(insn: Insn) -> bool:
@@ -369,6 +396,14 @@ def step(state: State, insn: Insn, env: Env) -> State:
                 stack = mem
         # CTX / BAD stores always fault: nothing after them runs
     elif kind == isa.CALL:              # r0 = the helper's result, r1-r5 clobbered
+        span = copy_span(insn, state)   # load/store_bytes: the bytes they write become unknown
+        if span is None:
+            pkt, stack = {}, {}
+        elif span:
+            region, lo, hi = span
+            mem = {k: v for k, v in (pkt if region == PKT else stack).items()
+                   if not lo <= k < hi}
+            pkt, stack = (mem, stack) if region == PKT else (pkt, mem)
         for r in CALL_CLOBBERS:
             regs[r], bits[r] = None, 64
     elif kind == isa.ATOMIC:            # a read-modify-write: its bytes are no longer known

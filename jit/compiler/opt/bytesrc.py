@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from jit.ebpf import isa
 from jit.ebpf.isa import Insn, MASK32
-from jit.compiler.opt.analysis import PKT, STACK, Env, State, access, analyze
+from jit.compiler.opt.analysis import PKT, STACK, Env, State, access, analyze, copy_span
 
 ORIG = 256
 ZERO = (0,) * 8
@@ -148,6 +148,14 @@ def step_bytes(bs: ByteState, before: State, after: State, insn: Insn, env: Env)
             else:
                 stack = mem
     elif kind == isa.CALL:              # r0 = the helper's result, r1-r5 clobbered
+        span = copy_span(insn, before)  # load/store_bytes: the bytes they write become unknown
+        if span is None:
+            pkt, lost, stack = {}, True, {}
+        elif span and span[0] == PKT:
+            pkt = dict(pkt)
+            pkt.update({k: None for k in range(span[1], span[2])})
+        elif span:
+            stack = {k: v for k, v in stack.items() if not span[1] <= k < span[2]}
         for r in range(6):
             regs[r] = UNKNOWN
     elif kind == isa.ATOMIC:            # memory it changes is unknown; so is a fetched value

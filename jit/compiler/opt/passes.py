@@ -16,7 +16,7 @@ from jit.ebpf.isa import Insn, MASK32, MASK64, sign_extend
 from jit.compiler.opt import atoms as atom_passes
 from jit.compiler.opt.bytesrc import ORIG, analyze_bytes, as_original_load
 from jit.compiler.opt.analysis import (CALL_CLOBBERS, CTX, PKT, STACK, Env, access, analyze,
-                                       base_for, defined, is_barrier, is_materialization,
+                                       base_for, copy_span, defined, is_barrier, is_materialization,
                                        materialize, never_faults, used)
 
 
@@ -240,8 +240,14 @@ def forward_loads(path: Path, env: Env) -> tuple[Path, int]:
             fresh += 1
             continue
         out.append(insn)
-        if spec.kind == isa.CALL:              # r0-r5 hold new values (helpers write no packet
-            for r in CALL_CLOBBERS:            # or stack bytes: the analysis refuses those that do)
+        if spec.kind == isa.CALL:              # r0-r5 hold new values; load/store_bytes write
+            span = copy_span(insn, states[i])  # packet or stack bytes (`copy_span`)
+            if span is None:
+                avail = {k: v for k, v in avail.items() if k[0] == CTX}
+            elif span:
+                avail = {k: v for k, v in avail.items()
+                         if k[0] != span[0] or k[1] + k[2] <= span[1] or span[2] <= k[1]}
+            for r in CALL_CLOBBERS:
                 vid[r] = fresh
                 fresh += 1
             continue
