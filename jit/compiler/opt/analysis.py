@@ -32,8 +32,13 @@ from jit.compiler.opt.facts import Facts
 # and atomics on map memory.
 KINDS = (isa.ALU, isa.END, isa.LDDW, isa.LDX, isa.LDXSX, isa.ST, isa.STX, isa.EXIT, isa.JCOND,
          isa.JA, isa.CALL, isa.ATOMIC)
-# helpers that move the packet or write packet/stack bytes: the analysis does not model them
-UNMODELLED_HELPERS = frozenset({44, 65, 189, 190})
+# helpers that write packet or stack bytes at addresses the analysis does not follow
+# (bpf_xdp_load_bytes, bpf_xdp_store_bytes): a trace calling one is left alone
+UNMODELLED_HELPERS = frozenset({189, 190})
+# helpers that move the frame's bounds (bpf_xdp_adjust_head, bpf_xdp_adjust_tail): modelled as a
+# barrier after which data, data_end and data_meta are unknown, every packet byte is unknown (a grown
+# tail is cleared) and no packet access is known to be in bounds (`State.moved`)
+MOVING_HELPERS = frozenset({44, 65})
 CALL_CLOBBERS = (0, 1, 2, 3, 4, 5)
 ANCHORS = frozenset({memmap.PKT_DATA, memmap.STACK_TOP, memmap.CTX_BASE})
 
@@ -45,9 +50,11 @@ class Env:
     hdr_bytes: int
     cache: dict = field(default_factory=dict, compare=False, repr=False)   # analyze() memo
 
-    def ctx_value(self, off: int) -> int | None:
+    def ctx_value(self, off: int, moved: bool = False) -> int | None:
         """Value of the u32 context field at byte `off` (None: data_end without a pinned length,
-        or not a field)."""
+        a frame bound after a helper moved it (`moved`), or not a field)."""
+        if moved and off in (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_META, memmap.CTX_OFF_DATA_END):
+            return None
         if off in (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_META):
             return memmap.PKT_DATA
         if off == memmap.CTX_OFF_DATA_END:
@@ -142,8 +149,9 @@ def used(insn: Insn) -> set[int]:
         return {0}
     if kind == isa.JCOND:
         return {insn.dst, insn.src} if insn.opcode & isa.BPF_X else {insn.dst}
-    if kind == isa.CALL:
-        return {1, 2, 3, 4, 5}          # the helper's arguments (all of them, conservatively)
+    if kind == isa.CALL:                # the helper's arguments: (ctx, delta) for the frame
+        return {1, 2} if insn.imm in MOVING_HELPERS else {1, 2, 3, 4, 5}   # moves, else all
+
     if kind == isa.ATOMIC:
         return {insn.dst, insn.src, 0} if spec.op == isa.BPF_CMPXCHG else {insn.dst, insn.src}
     return set()
@@ -180,9 +188,12 @@ class Loc:
 
 
 def locate(addr: int, size: int) -> Loc:
+    """The packet region is the whole buffer, headroom included (offsets from `data` at entry, so
+    negative below it): after bpf_xdp_adjust_head the frame starts in the headroom. An access
+    outside the frame faults at run time; `never_faults` decides which are known not to."""
     addr &= MASK64
     off = addr - memmap.PKT_DATA
-    if 0 <= off and off + size <= memmap.PKT_MAX:
+    if -memmap.HEADROOM <= off and off + size <= memmap.PKT_MAX:
         return Loc(PKT, off)
     off = addr - memmap.STACK_BASE
     if 0 <= off and off + size <= memmap.STACK_SIZE:
@@ -200,6 +211,7 @@ class State:
     bits: tuple
     pkt: dict
     stack: dict
+    moved: bool = False     # a helper moved the frame's bounds (MOVING_HELPERS) before this point
 
     def loc(self, acc: Access) -> Loc | None:
         """The location an access reaches, if its base register is known."""
@@ -237,13 +249,14 @@ def base_for(state: State, addr: int, current: int | None = None) -> tuple[int, 
     return None if best is None else (best[1], best[2])
 
 
-def never_faults(acc: Access, loc: Loc | None, env: Env) -> bool:
+def never_faults(acc: Access, loc: Loc | None, env: Env, moved: bool) -> bool:
     """Whether a load can be deleted without changing which packets fault: its address is known and
-    in bounds for every packet satisfying the condition."""
+    in bounds for every packet satisfying the condition. `moved` (the state's): a helper has moved
+    the frame's bounds, so the entry length says nothing about a packet access any more."""
     if loc is None or acc.store:
         return False
     if loc.region == PKT:
-        return loc.offset + acc.size <= env.facts.min_len
+        return not moved and 0 <= loc.offset and loc.offset + acc.size <= env.facts.min_len
     if loc.region == STACK:
         return True
     if loc.region == CTX:
@@ -271,7 +284,7 @@ def load_value(state: State, acc: Access, env: Env) -> int | None:
     elif loc.region == STACK:
         raw = _read(state.stack, loc.offset, acc.size)
     elif loc.region == CTX and acc.size == 4:
-        raw = env.ctx_value(loc.offset)
+        raw = env.ctx_value(loc.offset, state.moved)
     else:
         raw = None
     if raw is None:
@@ -312,7 +325,7 @@ def step(state: State, insn: Insn, env: Env) -> State:
     spec = isa.spec_of(insn)
     kind = spec.kind
     regs, bits = list(state.regs), list(state.bits)
-    pkt, stack = state.pkt, state.stack
+    pkt, stack, moved = state.pkt, state.stack, state.moved
     d = insn.dst
     if kind == isa.ALU:
         is64 = spec.width == 64
@@ -371,6 +384,8 @@ def step(state: State, insn: Insn, env: Env) -> State:
     elif kind == isa.CALL:              # r0 = the helper's result, r1-r5 clobbered
         for r in CALL_CLOBBERS:
             regs[r], bits[r] = None, 64
+        if insn.imm in MOVING_HELPERS:  # new frame bounds; a grown tail's bytes are cleared
+            pkt, moved = {}, True
     elif kind == isa.ATOMIC:            # a read-modify-write: its bytes are no longer known
         base = regs[d]
         loc = None if base is None else locate(base + insn.off, spec.size)
@@ -384,7 +399,7 @@ def step(state: State, insn: Insn, env: Env) -> State:
             regs[0], bits[0] = None, 64
         elif spec.op & isa.BPF_FETCH:
             regs[insn.src], bits[insn.src] = None, 64
-    return State(tuple(regs), tuple(bits), pkt, stack)
+    return State(tuple(regs), tuple(bits), pkt, stack, moved)
 
 
 def analyze(trace: list[Insn], env: Env) -> list[State]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from jit.ebpf import isa
 from jit.ebpf.isa import Insn, MASK32
-from jit.compiler.opt.analysis import PKT, STACK, Env, State, access, analyze
+from jit.compiler.opt.analysis import MOVING_HELPERS, PKT, STACK, Env, State, access, analyze
 
 ORIG = 256
 ZERO = (0,) * 8
@@ -150,6 +150,8 @@ def step_bytes(bs: ByteState, before: State, after: State, insn: Insn, env: Env)
     elif kind == isa.CALL:              # r0 = the helper's result, r1-r5 clobbered
         for r in range(6):
             regs[r] = UNKNOWN
+        if insn.imm in MOVING_HELPERS:  # new frame bounds: no byte is known to be original (and in
+            pkt, lost = {}, True        # the frame) any more; a grown tail's bytes are cleared
     elif kind == isa.ATOMIC:            # memory it changes is unknown; so is a fetched value
         pkt, lost, stack = {}, True, {}
         if spec.op == isa.BPF_CMPXCHG:
