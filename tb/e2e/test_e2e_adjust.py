@@ -12,7 +12,7 @@ Every frame is checked against the interpreter at its turn and the counters agai
 Traffic: the program's varied frames plus, for each frame the program answers with XDP_TX, a few
 copies with other payload bytes (same shape and length: icmp_frag_needed pins the frame length, so
 one trace serves one length). Both run at the default MAX_TRACE_LEN (128): the optimizer shrinks
-icmp_frag_needed's reply trace from 152 slots to 95-97 and ipip_encap's encapsulation from 101 to
+icmp_frag_needed's reply trace from 152 slots to 95 and ipip_encap's encapsulation from 101 to
 76 (docs/opt.md "Frame moves").
 
 The host queue's side: tb/e2e/adjust_pass.c pushes a tag in front of IPv4 frames and cuts both

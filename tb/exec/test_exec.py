@@ -1533,7 +1533,7 @@ async def update_costs(dut):
 V2_PROGRAMS = ("land_filter", "port_filter_subprog", "proto_stats", "deny_list", "config_filter",
                "tail_dispatch", "flow_table")
 # the programs that move the frame (adjust_head/tail; csum_diff): their traces are 101 and 152
-# slots as traced, 76 and 95-97 optimized, run by test_exec_adjust_traces at MAX_TRACE_LEN 128
+# slots as traced, 76 and 95 optimized, run by test_exec_adjust_traces at MAX_TRACE_LEN 128
 ADJUST_PROGRAMS = ("ipip_encap", "icmp_frag_needed")
 V2_SECTION = {"tail_dispatch": "tail_dispatch"}
 V2_FRAMES = int(os.environ.get("EXEC_V2_FRAMES", "40"))     # frames traced per program

@@ -39,7 +39,8 @@ class ByteState:
     def pkt_src(self, k: int):
         if k in self.pkt:
             return self.pkt[k]
-        return None if self.pkt_lost else ORIG + k
+        # headroom bytes (k < 0: below the entry's data) were never frame bytes
+        return None if self.pkt_lost or k < 0 else ORIG + k
 
 
 UNKNOWN = (None,) * 8
