@@ -84,15 +84,15 @@ def _adjusting_paths(name: str, frames) -> list[int]:
 @pytest.mark.parametrize("name", ["ipip_encap", "icmp_frag_needed"])
 def test_adjusting_paths_are_cached_alike_under_the_rtl_and_full_sets(name):
     """adjust_head/tail are in the RTL set (with csum_diff): the RTL set keeps no path of the
-    programs that move the frame on the host that the full set caches. (icmp_frag_needed's
-    reply path is 152 slots after optimization, beyond MAX_TRACE_LEN: on the host for both.)"""
+    programs that move the frame on the host that the full set caches, and every path that moves
+    the frame is cached (icmp_frag_needed's reply: 152 slots as traced, under MAX_TRACE_LEN once
+    optimized)."""
     frames = varied_packets(name, 60, seed=4)
     full, rtl = _paths(name, "full"), _paths(name, "rtl")
     assert full == rtl
     moved = _adjusting_paths(name, frames)
     assert moved and not any(rtl[i] and "helper set" in rtl[i] for i in moved)
-    if name == "ipip_encap":
-        assert all(rtl[i] is None for i in moved), [rtl[i] for i in moved]
+    assert all(rtl[i] is None for i in moved), [rtl[i] for i in moved]
 
 
 def test_the_model_engine_runs_ipip_encap_alike_with_both_sets():

@@ -124,6 +124,15 @@ def test_replace_section_in_place_keeps_the_rest():
     assert out.endswith("## B\n\nnew b\n\n_Generated in 5 s._\n") and "old a" in out
 
 
+def test_replace_section_with_other_parameters_in_its_title():
+    doc = DOC.replace("## A\n", "## A: x (16 entries, 60 frames)\n")
+    out = replace_section(doc, "## A: x (16 entries, 2000 frames)\n\nnew a\n")
+    assert out == ("# R\n\nintro\n\n## A: x (16 entries, 2000 frames)\n\nnew a\n\n## B\n\nold b"
+                   "\n\n_Generated in 5 s._\n")
+    out = replace_section(doc, "## A: y (16 entries)\n\nnew\n")        # another section
+    assert "old a" in out and out.endswith("## A: y (16 entries)\n\nnew\n\n_Generated in 5 s._\n")
+
+
 def test_replace_section_appends_a_new_one_before_the_footer():
     out = replace_section(DOC, "## C\n\nc\n")
     assert out.endswith("old b\n\n## C\n\nc\n\n_Generated in 5 s._\n")

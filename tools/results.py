@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -367,13 +368,23 @@ def section_maps() -> str:
                       r["engine_cycles_mean"], r["engine_cycles_max"]] for r in bus]))
 
 
+def _title_key(line: str) -> str:
+    """A `## ` title without a trailing parenthetical, which holds the section's parameters
+    (`## NIC state on the RTL engine: map programs (16 entries, 2000 frames)`)."""
+    return re.sub(r" \([^()]*\)$", "", line)
+
+
 def replace_section(markdown: str, section: str) -> str:
     """`markdown` with the `## ` section of the same title as `section` replaced by it (or
-    inserted before the closing `_Generated in` line when absent)."""
+    inserted before the closing `_Generated in` line when absent). Titles that differ only in a
+    trailing parenthetical are the same section with other parameters: it is replaced too."""
     title = section.splitlines()[0]
     lines = markdown.rstrip("\n").split("\n")
-    if title in lines:
-        start = lines.index(title)
+    same = [i for i, line in enumerate(lines) if line == title] or \
+        [i for i, line in enumerate(lines) if line.startswith("## ")
+         and _title_key(line) == _title_key(title)]
+    if same:
+        start = same[0]
         end = next((i for i in range(start + 1, len(lines))
                     if lines[i].startswith("## ") or lines[i].startswith("_Generated in")), len(lines))
         lines[start:end] = section.rstrip("\n").split("\n") + [""]

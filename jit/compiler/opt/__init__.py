@@ -11,7 +11,9 @@ memory access, and uses only instructions the NIC executes.
 Guards (trace format v2): guards, helper calls and atomics are barriers -- never removed, moved or
 merged; a call clobbers r0-r5 and may read any stack or packet byte before it (load/store_bytes
 also write the bytes `analysis.copy_span` gives, which the analyses forget); map memory (an
-address the analysis does not know) is never forwarded or folded. So a guard fails on exactly the
+address the analysis does not know) is never forwarded or folded. A call that moves the frame
+(bpf_xdp_adjust_head/_tail) also makes the frame's bounds, `data`/`data_end` and every packet
+byte unknown after it (docs/opt.md "Frame moves"). So a guard fails on exactly the
 frames (and map contents) it failed on before, having seen the same values, and the effects before
 it are the same. Guard-exit jumps are tagged while the passes run and aimed at the new guard exit
 afterwards.

@@ -32,12 +32,14 @@ from jit.compiler.opt.facts import Facts
 # and atomics on map memory.
 KINDS = (isa.ALU, isa.END, isa.LDDW, isa.LDX, isa.LDXSX, isa.ST, isa.STX, isa.EXIT, isa.JCOND,
          isa.JA, isa.CALL, isa.ATOMIC)
-# helpers that move the packet: the analysis (which fixes `data` at PKT_DATA) does not model them
-UNMODELLED_HELPERS = frozenset({44, 65})
 # helpers that write packet or stack bytes: xdp_load_bytes (r4 bytes at r3) and xdp_store_bytes
 # (r4 bytes at data + r2); the analysis forgets what it knew of the bytes they may write
 # (`copy_span`), as every call it clobbers r0-r5
 COPY_HELPERS = frozenset({189, 190})
+# helpers that move the frame's bounds (bpf_xdp_adjust_head, bpf_xdp_adjust_tail): modelled as a
+# barrier after which data, data_end and data_meta are unknown, every packet byte is unknown (a grown
+# tail is cleared) and no packet access is known to be in bounds (`State.moved`)
+MOVING_HELPERS = frozenset({44, 65})
 CALL_CLOBBERS = (0, 1, 2, 3, 4, 5)
 ANCHORS = frozenset({memmap.PKT_DATA, memmap.STACK_TOP, memmap.CTX_BASE})
 
@@ -49,9 +51,11 @@ class Env:
     hdr_bytes: int
     cache: dict = field(default_factory=dict, compare=False, repr=False)   # analyze() memo
 
-    def ctx_value(self, off: int) -> int | None:
+    def ctx_value(self, off: int, moved: bool = False) -> int | None:
         """Value of the u32 context field at byte `off` (None: data_end without a pinned length,
-        or not a field)."""
+        a frame bound after a helper moved it (`moved`), or not a field)."""
+        if moved and off in (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_META, memmap.CTX_OFF_DATA_END):
+            return None
         if off in (memmap.CTX_OFF_DATA, memmap.CTX_OFF_DATA_META):
             return memmap.PKT_DATA
         if off == memmap.CTX_OFF_DATA_END:
@@ -72,7 +76,7 @@ def unsupported(trace: list[Insn]) -> str | None:
         spec = isa.spec_of(insn)
         if spec.kind not in KINDS or (spec.kind == isa.LDDW and insn.src != 0):
             return f"instruction {pos}: {spec.name} is not a straight-line trace instruction"
-        if spec.kind == isa.CALL and (spec.op != 0 or insn.imm in UNMODELLED_HELPERS):
+        if spec.kind == isa.CALL and spec.op != 0:
             return f"instruction {pos}: {isa.disasm_insn(insn)} is not modelled by the optimizer"
         if spec.kind in (isa.JA, isa.JCOND) and insn.off != TAGGED and not _jset_pair(trace, pos):
             return f"instruction {pos}: a jump that is not a guard"
@@ -169,8 +173,9 @@ def used(insn: Insn) -> set[int]:
         return {0}
     if kind == isa.JCOND:
         return {insn.dst, insn.src} if insn.opcode & isa.BPF_X else {insn.dst}
-    if kind == isa.CALL:
-        return {1, 2, 3, 4, 5}          # the helper's arguments (all of them, conservatively)
+    if kind == isa.CALL:                # the helper's arguments: (ctx, delta) for the frame
+        return {1, 2} if insn.imm in MOVING_HELPERS else {1, 2, 3, 4, 5}   # moves, else all
+
     if kind == isa.ATOMIC:
         return {insn.dst, insn.src, 0} if spec.op == isa.BPF_CMPXCHG else {insn.dst, insn.src}
     return set()
@@ -207,9 +212,12 @@ class Loc:
 
 
 def locate(addr: int, size: int) -> Loc:
+    """The packet region is the whole buffer, headroom included (offsets from `data` at entry, so
+    negative below it): after bpf_xdp_adjust_head the frame starts in the headroom. An access
+    outside the frame faults at run time; `never_faults` decides which are known not to."""
     addr &= MASK64
     off = addr - memmap.PKT_DATA
-    if 0 <= off and off + size <= memmap.PKT_MAX:
+    if -memmap.HEADROOM <= off and off + size <= memmap.PKT_MAX:
         return Loc(PKT, off)
     off = addr - memmap.STACK_BASE
     if 0 <= off and off + size <= memmap.STACK_SIZE:
@@ -227,6 +235,7 @@ class State:
     bits: tuple
     pkt: dict
     stack: dict
+    moved: bool = False     # a helper moved the frame's bounds (MOVING_HELPERS) before this point
 
     def loc(self, acc: Access) -> Loc | None:
         """The location an access reaches, if its base register is known."""
@@ -264,13 +273,14 @@ def base_for(state: State, addr: int, current: int | None = None) -> tuple[int, 
     return None if best is None else (best[1], best[2])
 
 
-def never_faults(acc: Access, loc: Loc | None, env: Env) -> bool:
+def never_faults(acc: Access, loc: Loc | None, env: Env, moved: bool) -> bool:
     """Whether a load can be deleted without changing which packets fault: its address is known and
-    in bounds for every packet satisfying the condition."""
+    in bounds for every packet satisfying the condition. `moved` (the state's): a helper has moved
+    the frame's bounds, so the entry length says nothing about a packet access any more."""
     if loc is None or acc.store:
         return False
     if loc.region == PKT:
-        return loc.offset + acc.size <= env.facts.min_len
+        return not moved and 0 <= loc.offset and loc.offset + acc.size <= env.facts.min_len
     if loc.region == STACK:
         return True
     if loc.region == CTX:
@@ -298,7 +308,7 @@ def load_value(state: State, acc: Access, env: Env) -> int | None:
     elif loc.region == STACK:
         raw = _read(state.stack, loc.offset, acc.size)
     elif loc.region == CTX and acc.size == 4:
-        raw = env.ctx_value(loc.offset)
+        raw = env.ctx_value(loc.offset, state.moved)
     else:
         raw = None
     if raw is None:
@@ -339,7 +349,7 @@ def step(state: State, insn: Insn, env: Env) -> State:
     spec = isa.spec_of(insn)
     kind = spec.kind
     regs, bits = list(state.regs), list(state.bits)
-    pkt, stack = state.pkt, state.stack
+    pkt, stack, moved = state.pkt, state.stack, state.moved
     d = insn.dst
     if kind == isa.ALU:
         is64 = spec.width == 64
@@ -406,6 +416,8 @@ def step(state: State, insn: Insn, env: Env) -> State:
             pkt, stack = (mem, stack) if region == PKT else (pkt, mem)
         for r in CALL_CLOBBERS:
             regs[r], bits[r] = None, 64
+        if insn.imm in MOVING_HELPERS:  # new frame bounds; a grown tail's bytes are cleared
+            pkt, moved = {}, True
     elif kind == isa.ATOMIC:            # a read-modify-write: its bytes are no longer known
         base = regs[d]
         loc = None if base is None else locate(base + insn.off, spec.size)
@@ -419,7 +431,7 @@ def step(state: State, insn: Insn, env: Env) -> State:
             regs[0], bits[0] = None, 64
         elif spec.op & isa.BPF_FETCH:
             regs[insn.src], bits[insn.src] = None, 64
-    return State(tuple(regs), tuple(bits), pkt, stack)
+    return State(tuple(regs), tuple(bits), pkt, stack, moved)
 
 
 def analyze(trace: list[Insn], env: Env) -> list[State]:

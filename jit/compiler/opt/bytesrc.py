@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from jit.ebpf import isa
 from jit.ebpf.isa import Insn, MASK32
-from jit.compiler.opt.analysis import PKT, STACK, Env, State, access, analyze, copy_span
+from jit.compiler.opt.analysis import (MOVING_HELPERS, PKT, STACK, Env, State, access, analyze,
+                                       copy_span)
 
 ORIG = 256
 ZERO = (0,) * 8
@@ -39,7 +40,8 @@ class ByteState:
     def pkt_src(self, k: int):
         if k in self.pkt:
             return self.pkt[k]
-        return None if self.pkt_lost else ORIG + k
+        # headroom bytes (k < 0: below the entry's data) were never frame bytes
+        return None if self.pkt_lost or k < 0 else ORIG + k
 
 
 UNKNOWN = (None,) * 8
@@ -158,6 +160,8 @@ def step_bytes(bs: ByteState, before: State, after: State, insn: Insn, env: Env)
             stack = {k: v for k, v in stack.items() if not span[1] <= k < span[2]}
         for r in range(6):
             regs[r] = UNKNOWN
+        if insn.imm in MOVING_HELPERS:  # new frame bounds: no byte is known to be original (and in
+            pkt, lost = {}, True        # the frame) any more; a grown tail's bytes are cleared
     elif kind == isa.ATOMIC:            # memory it changes is unknown; so is a fetched value
         pkt, lost, stack = {}, True, {}
         if spec.op == isa.BPF_CMPXCHG:

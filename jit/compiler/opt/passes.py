@@ -15,8 +15,9 @@ from jit.nic.encoding import Atom
 from jit.ebpf.isa import Insn, MASK32, MASK64, sign_extend
 from jit.compiler.opt import atoms as atom_passes
 from jit.compiler.opt.bytesrc import ORIG, analyze_bytes, as_original_load
-from jit.compiler.opt.analysis import (CALL_CLOBBERS, CTX, PKT, STACK, Env, access, analyze,
-                                       base_for, copy_span, defined, is_barrier, is_materialization,
+from jit.compiler.opt.analysis import (CALL_CLOBBERS, CTX, MOVING_HELPERS, PKT, STACK, Env,
+                                       access, analyze, base_for, copy_span, defined, is_barrier,
+                                       is_materialization,
                                        materialize, never_faults, used)
 
 
@@ -45,7 +46,7 @@ def fold_context(path: Path, env: Env) -> tuple[Path, int]:
             loc = states[i].loc(acc)
             value = states[i + 1].regs[insn.dst]
             if (loc is not None and loc.region == CTX and value is not None
-                    and never_faults(acc, loc, env)):
+                    and never_faults(acc, loc, env, states[i].moved)):
                 new = materialize(insn.dst, value)
                 if new.slots == 1:
                     out.append(new)
@@ -100,6 +101,11 @@ def _as_imm(op: int, is64: bool, value: int) -> int | None:
     return sign_extend(value & MASK32, 32)           # 32-bit ops read only the low half
 
 
+def _copies_register(insn: Insn) -> bool:
+    """`rd = rs` (64-bit, no sign extension)."""
+    return insn.opcode == isa.BPF_ALU64 | isa.BPF_X | isa.BPF_MOV and insn.off == 0
+
+
 def fold_constants(path: Path, env: Env) -> tuple[Path, int]:
     """Constant propagation through registers, packet and stack bytes, using the atoms' equalities
     (the analysis in `jit.compiler.opt.analysis`):
@@ -109,6 +115,9 @@ def fold_constants(path: Path, env: Env) -> tuple[Path, int]:
     - a packet or stack load whose value is known and which cannot fault becomes a 1-slot `mov`;
     - an ALU op with a register source whose value is known takes it as an immediate;
     - a register store of a known value becomes a store of an immediate.
+    A copy of the context pointer (`r6 = r1`) stays a copy: the NIC's write-buffer count
+    (docs/abi.md) knows a register loaded through a context pointer holds a packet pointer, whose
+    stores cost no write-buffer entry, but not one loaded through a constant.
     Invariant: every replacement computes the same value (same interpreter semantics, checked by
     the analysis) and removes no access that could fault."""
     states = analyze(list(path.trace), env)
@@ -119,7 +128,9 @@ def fold_constants(path: Path, env: Env) -> tuple[Path, int]:
         new = None
         if spec.kind in (isa.ALU, isa.END, isa.LDDW):
             value = after.regs[insn.dst]
-            if value is not None:
+            if value == memmap.CTX_BASE and _copies_register(insn):
+                pass        # `r6 = r1` keeps the context pointer's kind for the NIC's commit check
+            elif value is not None:
                 m = materialize(insn.dst, value)
                 if is_materialization(insn):
                     new = m if m.slots < insn.slots else None
@@ -136,7 +147,7 @@ def fold_constants(path: Path, env: Env) -> tuple[Path, int]:
             loc = before.loc(acc)
             value = after.regs[insn.dst]
             if (value is not None and loc is not None and loc.region in (PKT, STACK)
-                    and never_faults(acc, loc, env)):
+                    and never_faults(acc, loc, env, before.moved)):
                 m = materialize(insn.dst, value)
                 new = m if m.slots == 1 else None
         elif spec.kind == isa.STX and before.regs[insn.src] is not None:
@@ -250,6 +261,8 @@ def forward_loads(path: Path, env: Env) -> tuple[Path, int]:
             for r in CALL_CLOBBERS:
                 vid[r] = fresh
                 fresh += 1
+            if insn.imm in MOVING_HELPERS:     # new frame bounds and context fields; a packet
+                avail = {k: v for k, v in avail.items() if k[0] == STACK}  # load may now fault
             continue
         if spec.kind == isa.ATOMIC:            # its bytes change (wherever they are)
             avail = {k: v for k, v in avail.items() if k[0] == CTX}
@@ -577,7 +590,7 @@ def eliminate_dead_code(path: Path, env: Env) -> tuple[Path, int]:
             live |= used(insn)
             continue
         if not acc.store:
-            if insn.dst not in live and never_faults(acc, loc, env):
+            if insn.dst not in live and never_faults(acc, loc, env, states[i].moved):
                 keep[i] = False
                 continue
             live.discard(insn.dst)
