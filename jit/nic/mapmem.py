@@ -203,6 +203,17 @@ def lpm_canon(key: bytes, key_size: int, q: int) -> bytes:
     return q.to_bytes(4, "little") + lpm_masked(key, key_size, q)[4:]
 
 
+def random_key(d: "MapDesc", rng) -> bytes:
+    """A key a map of this descriptor accepts, drawn from `rng` (random.Random): random bytes
+    (hash kinds), a prefixlen 0..P then random data (LPM), an index below max_entries (arrays)."""
+    if d.is_lpm:
+        return (rng.randint(0, d.max_prefixlen).to_bytes(4, "little")
+                + bytes(rng.getrandbits(8) for _ in range(d.key_size - 4)))
+    if d.is_hash:
+        return bytes(rng.getrandbits(8) for _ in range(d.key_size))
+    return rng.randrange(d.max_entries).to_bytes(4, "little")
+
+
 # ---- descriptors -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MapDesc:
