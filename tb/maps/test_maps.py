@@ -88,12 +88,31 @@ class MapsTb:
 def map_set(max_maps: int, max_key: int, max_value: int):
     """(type, key_size, value_size, max_entries) of the maps a configuration installs."""
     maps = [("hash", min(5, max_key), min(12, max_value), 6),
+            ("lpm_trie", 8, min(12, max_value), 5),          # IPv4 routes: lengths 0..32
             ("percpu_array", 4, min(12, max_value), 3),
             ("percpu_hash", min(12, max_key), 8, 4),
             ("array", 4, min(8, max_value), 5),
             ("devmap", 4, 4, 4),
             ("prog_array", 4, 4, 3)]
+    if max_key >= 20:
+        maps.insert(2, ("lpm_trie", 20, 8, 4))             # IPv6: lengths 0..128, 3 bitmap words
     return maps[:max_maps]
+
+
+def lpm_pool(rng, d, n=12):
+    """LPM keys sharing prefixes: a few base addresses with random bits flipped, at prefix lengths
+    0, P, random, and above P (update: EINVAL; lookup: searches every length)."""
+    nbytes, P = d.key_size - 4, d.max_prefixlen
+    bases = [bytes(rng.getrandbits(8) for _ in range(nbytes)) for _ in range(3)]
+    out = []
+    for _ in range(n):
+        data = bytearray(rng.choice(bases))
+        if rng.random() < 0.5:
+            data[rng.randrange(nbytes)] ^= 1 << rng.randrange(8)
+        plen = rng.choice([0, P, P, rng.randint(0, P), rng.randint(0, P), rng.randint(0, P),
+                           P + 1 + rng.randrange(100)])
+        out.append(plen.to_bytes(4, "little") + bytes(data))
+    return out
 
 
 def rand_key(rng, d, pool):
@@ -120,7 +139,8 @@ async def maps_random(dut):
     big = make_desc("hash", 4, 8, tb.mem_bytes, 0)
     assert await bus.install(0, big) == m.install(0, big) == mapmem.EINVAL
     assert await bus.install(tb.max_maps, descs[0]) == mapmem.EINVAL
-    keypools = {i: [bytes(rng.getrandbits(8) for _ in range(d.key_size)) for _ in range(9)]
+    keypools = {i: lpm_pool(rng, d) if d.is_lpm else
+                [bytes(rng.getrandbits(8) for _ in range(d.key_size)) for _ in range(9)]
                 for i, d in descs.items()}
     stats = {}
     for step in range(OPS):
@@ -303,7 +323,7 @@ DEFAULT_PARAMS = dict(MAP_MEM_BYTES=enc.MAP_MEM_BYTES, MAX_MAPS=enc.MAP_MAX_MAPS
                       MAX_KEY_BYTES=enc.MAP_MAX_KEY_BYTES, MAX_VALUE_BYTES=enc.MAP_MAX_VALUE_BYTES)
 
 CONFIGS = [
-    dict(MAP_MEM_BYTES=4096, MAX_MAPS=8, MAX_KEY_BYTES=16, MAX_VALUE_BYTES=16),
+    dict(MAP_MEM_BYTES=4096, MAX_MAPS=8, MAX_KEY_BYTES=24, MAX_VALUE_BYTES=16),
     dict(MAP_MEM_BYTES=1024, MAX_MAPS=2, MAX_KEY_BYTES=8, MAX_VALUE_BYTES=8),
 ]
 
