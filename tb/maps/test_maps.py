@@ -143,6 +143,7 @@ async def maps_random(dut):
                 [bytes(rng.getrandbits(8) for _ in range(d.key_size)) for _ in range(9)]
                 for i, d in descs.items()}
     stats = {}
+    lpm_hits = {}
     for step in range(OPS):
         i = rng.randrange(len(descs) + (1 if len(descs) < tb.max_maps else 0))
         d = descs.get(i, descs[0])
@@ -181,6 +182,9 @@ async def maps_random(dut):
             ok, addr, room, cyc = await tb.ex(ExOp.LOOKUP, i, key)
             want = m.exec_lookup(i, key)
             assert (ok, addr if ok else None) == (want is not None, want), (step, i, key, ok, addr, want)
+            if i in descs and d.is_lpm:
+                lpm_hits[i] = lpm_hits.get(i, 0) + ok
+                assert cyc == lpm_lookup_cycles(m, d, key), (step, i, key, cyc)
             if i in descs:                  # room for an insert (map_update_elem's E2BIG)
                 assert room & 1 == m.exec_room(i), (step, i, room, m.exec_room(i))
             stats.setdefault("ex_lookup " + (d.type.name if i in descs else "EBADF"), []).append(cyc)
@@ -222,6 +226,10 @@ async def maps_random(dut):
                 assert (ok, word if ok else None) == (want is not None, want)
         if kind in ("lookup", "update", "delete", "next", "first"):
             stats.setdefault(f"bus {kind} {d.type.name if i in descs else 'EBADF'}", []).append(bus.last_cycles)
+    # every LPM map answered executor lookups with a hit some of the time
+    for i, d in descs.items():
+        if d.is_lpm:
+            assert lpm_hits.get(i, 0) >= 3, (i, lpm_hits)
     # the whole memory, word by word
     for w in range(tb.mem_bytes // 8):
         ok, _, word, _ = await tb.ex(ExOp.READ, addr=8 * w)
@@ -268,6 +276,82 @@ async def maps_bus_waits_for_transaction(dut):
     assert await tb.read(enc.REG_MAP_TURN) == 0xFFFF_FFF7, "MAP_TURN is not ex_turn at the start"
     ok, _, word, _ = await tb.ex(ExOp.READ, addr=addr)
     assert word == 0x1234
+
+
+# LPM executor lookup cycles (request to response), from the RTL's states: LPM_C (request, start,
+# prefixlen check, bitmap load set-up and the response) + one per bitmap word, per probed length
+# LPM_Q (pick the length, the probe's end) + kw (hash) + 2 per bucket read + 2 per key word
+# compared, and LPM_MISS when no length matched (the last pick finds none).
+LPM_C, LPM_Q, LPM_MISS = 6, 2, 2
+
+
+def lpm_lookup_cycles(m: MapMem, d, key: bytes) -> int:
+    """What the RTL spends on an executor LOOKUP of `key` in LPM map `d` of model `m` (the same walk
+    over the same memory: jit/nic/mapmem.py _lpm_find and _probe)."""
+    cyc = LPM_C + d.lpm_bm_words
+    bm = m.lpm_lengths(d)
+    mask = d.n_buckets - 1
+    for q in range(min(int.from_bytes(key[:4], "little"), d.max_prefixlen), -1, -1):
+        if not bm >> q & 1:
+            continue
+        ident = mapmem.lpm_canon(key, d.key_size, q)
+        h = mapmem.key_hash(ident, d.key_size)
+        want = ident.ljust(d.kw * 8, b"\0")
+        cyc += LPM_Q + d.kw
+        b = h & mask
+        for _ in range(d.n_buckets):
+            ba = d.base + b * d.bucket_words
+            w0 = m.rd(ba)
+            cyc += 2
+            if not w0 & mapmem.BUCKET_VALID:
+                break
+            if (w0 >> 32) & ((1 << 31) - 1) == h & ((1 << 31) - 1):
+                stored = mapmem.lpm_masked(m.read_bytes(ba + 1, d.kw), d.key_size, q).ljust(d.kw * 8, b"\0")
+                for w in range(d.kw):
+                    cyc += 2
+                    if stored[8 * w:8 * w + 8] != want[8 * w:8 * w + 8]:
+                        break
+                else:
+                    return cyc
+            b = (b + 1) & mask
+    return cyc + LPM_MISS
+
+
+def lpm_key(plen: int, *octets: int) -> bytes:
+    return plen.to_bytes(4, "little") + bytes(octets)
+
+
+@cocotb.test()
+async def maps_lpm_cycles(dut):
+    """An LPM lookup's cycles (executor LOOKUP, request to response): one hash probe per length in
+    use that it tries, longest first, until the answer (lpm_lookup_cycles; docs/rtl.md)."""
+    tb = MapsTb(dut)
+    await tb.reset()
+    d = make_desc("lpm_trie", 8, 8, 16, 0)
+    assert await tb.bus.install(0, d) == tb.model.install(0, d) == 0
+    for plen, net in ((8, (10, 0, 0, 0)), (16, (10, 1, 0, 0)), (24, (10, 1, 2, 0))):
+        k = lpm_key(plen, *net)
+        assert await tb.bus.update(0, k, bytes([plen]) * 8, slot=0) == tb.model.update(0, k, bytes([plen]) * 8, slot=0) == 0
+        cyc = tb.bus.last_cycles
+    cases = [((10, 1, 2, 3), 24, 1), ((10, 1, 3, 3), 16, 2), ((10, 2, 3, 3), 8, 3),
+             ((11, 1, 2, 3), None, 3)]
+    got = []
+    for addr, plen, probes in cases:
+        key = lpm_key(32, *addr)
+        ok, a, _, c = await tb.ex(ExOp.LOOKUP, 0, key)
+        assert (ok, a if ok else None) == (plen is not None, tb.model.exec_lookup(0, key))
+        if ok:
+            assert tb.model.exec_read(a) == int.from_bytes(bytes([plen]) * 8, "little")
+        got.append(c)
+    # the key's own prefixlen bounds the search: /12 tries only /8
+    ok, _, _, c12 = await tb.ex(ExOp.LOOKUP, 0, lpm_key(12, 10, 1, 2, 3))
+    assert ok
+    want = [lpm_lookup_cycles(tb.model, d, lpm_key(32, *addr)) for addr, _, _ in cases]
+    assert got == want, (got, want)
+    assert c12 == lpm_lookup_cycles(tb.model, d, lpm_key(12, 10, 1, 2, 3)), c12
+    # each tried length costs at least one empty-bucket probe: more lengths, more cycles
+    assert got[0] < got[1] < got[2]
+    dut._log.info("LPM lookups: %s cycles (1..3 probes), a bus update %d cycles", got, cyc)
 
 
 @cocotb.test(skip=not os.environ.get("MAPS_REPORT"))
