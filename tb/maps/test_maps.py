@@ -356,8 +356,10 @@ async def maps_lpm_cycles(dut):
 
 @cocotb.test(skip=not os.environ.get("MAPS_REPORT"))
 async def maps_lookup_cycles(dut):
-    """Lookup-unit cycles (executor LOOKUP, request accepted to response) for arrays and for hash
-    maps at several loads, hits and misses; written to MAPS_REPORT (`jitnic bench maps`)."""
+    """Lookup-unit cycles (executor LOOKUP, request accepted to response) for arrays, for hash
+    maps at several loads, hits and misses, and for LPM tries (IPv4 and IPv6 routes at 5 prefix
+    lengths: hits at the longest length, at the shortest, misses); written to MAPS_REPORT
+    (`jitnic bench maps`)."""
     tb = MapsTb(dut)
     await tb.reset()
     rng = random.Random(7)
@@ -367,7 +369,9 @@ async def maps_lookup_cycles(dut):
     for map_id, (name, t, ks, n) in enumerate([("array", "array", 4, 256),
                                                ("percpu_array", "percpu_array", 4, 256),
                                                ("hash 4B key", "hash", 4, 512),
-                                               ("hash 16B key", "hash", 16, 512)]):
+                                               ("hash 16B key", "hash", 16, 512),
+                                               ("lpm 4B data", "lpm_trie", 8, 256),
+                                               ("lpm 16B data", "lpm_trie", 20, 256)]):
         d = make_desc(t, ks, 8, n, base)
         assert await tb.bus.install(map_id, d) == 0
         descs[map_id] = (name, d)
@@ -398,6 +402,29 @@ async def maps_lookup_cycles(dut):
             await sample(map_id, rng.sample(keys, 64), "hit", load)
             await sample(map_id, [bytes(rng.getrandbits(8) for _ in range(d.key_size))
                                   for _ in range(64)], "miss", load)
+    for map_id in (4, 5):
+        name, d = descs[map_id]
+        nbytes = d.key_size - 4
+        lens = [8, 12, 16, 24, 8 * nbytes] if nbytes == 4 else [16, 32, 48, 64, 128]
+        nets = []
+        for i in range(64):              # 64 routes, lengths round-robin; /shortest under 10.*
+            plen = lens[i % len(lens)]
+            data = bytes([10]) + bytes(rng.getrandbits(8) for _ in range(nbytes - 1))
+            k = plen.to_bytes(4, "little") + data
+            if await tb.bus.update(map_id, k, bytes(8), slot=0) == 0:
+                nets.append((plen, data))
+        full = 8 * nbytes
+        longest = [full.to_bytes(4, "little") + dt for p, dt in nets if p == full][:32]
+        # under 10.* but past every longer route: only a /shortest (8 or 16) entry can match
+        shortest = [(full.to_bytes(4, "little") + dt[:lens[0] // 8]
+                     + bytes([0xEE]) * (nbytes - lens[0] // 8)) for p, dt in nets if p == lens[0]][:32]
+        misses = [full.to_bytes(4, "little") + bytes([11]) + bytes(rng.getrandbits(8)
+                                                               for _ in range(nbytes - 1))
+                  for _ in range(32)]
+        load = f"{len(nets)} routes, {len(lens)} lengths"
+        await sample(map_id, longest, "hit", load + " (longest)")
+        await sample(map_id, shortest, "hit", load + " (shortest)")
+        await sample(map_id, misses, "miss", load)
     with open(os.environ["MAPS_REPORT"], "w") as f:
         json.dump(rows, f)
 
