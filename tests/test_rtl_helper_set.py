@@ -146,6 +146,10 @@ def test_rtl_map_write_reason_rules():
     deletes")."""
     use, upd, dele = ("t", "use", 8, "hash"), ("t", "update", 8, "hash"), ("t", "delete", 8, "hash")
     assert nh.rtl_map_write_reason([use, upd, ("c", "use", 8, "array")]) is None
+    # LPM tries: looked up on the NIC, their updates/deletes stay on the host
+    assert nh.rtl_map_write_reason([("r", "use", 16, "lpm_trie")]) is None
+    assert "on a lpm_trie map: not in the RTL executor's helper set" in nh.rtl_map_write_reason(
+        [("r", "update", 16, "lpm_trie")])
     assert "map t: used again after its update/delete" in nh.rtl_map_write_reason([upd, use])
     assert "map t: used again" in nh.rtl_map_write_reason([dele, upd])
     assert "on a devmap map" in nh.rtl_map_write_reason([("d", "update", 4, "devmap")])
