@@ -71,7 +71,7 @@ def test_program_maps_round_trip_through_the_map_registers(name):
         assert got[p.names[map_id]] == want[map_id], p.names[map_id]
         assert port.mem.descs[map_id] == d                     # map id = fd
     assert any(want.values()), "random contents reached no map"
-    # host-resident maps say why (lpm_router's trie)
+    # host-resident maps (none among the shipped programs now: LPM tries are NIC maps) say why
     for m in rt.maps.by_fd:
         assert (m.name in p.host) == (rt.maps.fd_of(m) not in p.descs)
         if m.name in p.host:
