@@ -322,6 +322,29 @@ def test_lpm_agrees_with_host_trie(key_size, max_entries, seed, seq):
         assert mm.lookup(2, k).value[:8] == v
 
 
+def test_lpm_accepts_every_insert_the_kernel_would():
+    """max_entries distinct prefixes (any lengths) always fit, the next is -ENOSPC, a delete makes
+    room again; the prefix-length index follows."""
+    import random
+    rng = random.Random(11)
+    for max_entries in (1, 3, 16, 100):
+        host = host_map("lpm_trie", 8, 4, max_entries)
+        mm, d = nic_map("lpm_trie", 8, 4, max_entries)
+        idents = {}
+        while len(idents) <= max_entries:
+            p = rng.randint(0, 32)
+            k = lpm_key(p, rng.randbytes(4))
+            idents.setdefault(mapmem.lpm_canon(k, 8, p), k)
+        keys = list(idents.values())
+        for k in keys[:-1]:
+            assert mm.update(2, k, b"vvvv") == 0 == host.update(k, b"vvvv", 0, 0)
+        assert mm.update(2, keys[-1], b"x") == mapmem.ENOSPC == -host.update(keys[-1], b"x", 0, 0)
+        assert mm.delete(2, keys[0]) == 0 == host.delete(keys[0])
+        assert mm.update(2, keys[-1], b"yyyy") == 0 == host.update(keys[-1], b"yyyy", 0, 0)
+        check_hash_invariants(mm, 2)
+        assert sorted(k[:8] for k in mm.keys(2)) == sorted(e.key for e in host.dump())
+
+
 def test_lpm_errnos_full_and_flags():
     host = host_map("lpm_trie", 8, 4, 3)
     mm, d = nic_map("lpm_trie", 8, 4, 3)
