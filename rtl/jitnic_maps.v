@@ -2,7 +2,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 // SPDX-License-Identifier: MIT
-// JITNIC map memory: map RAM, descriptor table, hash/array lookup unit, control-bus command engine and executor port.
+// JITNIC map memory: map RAM, descriptor table, hash/LPM/array lookup unit, control-bus command engine and executor port.
 
 `include "jitnic_abi.vh"
 
@@ -21,6 +21,13 @@
  *    map_delete_elem at commit (the executor decided their success at the call: LOOKUP answers
  *    found, and in ex_resp_data[0] whether an insert would find room). One ex_resp_valid pulse
  *    answers each request.
+ *
+ * LPM tries (jit/nic/mapmem.py "LPM tries") reuse the hash table: entries are hashed and compared
+ * by their identity (prefixlen, data masked to it), and after the value pool come a bitmap of the
+ * prefix lengths in use and a counter per length. A lookup loads the bitmap (S_LPM_BM) and probes
+ * the lengths q <= min(prefixlen, P) whose bit is set, longest first (S_LPM_NEXT picks the next
+ * one); the first hit is the answer. An insert or delete updates the length's counter and bit
+ * (S_LPM_CNT). The executor only looks LPM tries up.
  *
  * Memory model rule 2 (docs/memory_model.md): a bus command does not start while ex_txn_open is
  * high (an executor transaction holds the maps from its first access to its commit); a waiting
@@ -85,6 +92,10 @@ localparam [31:0] MAXK32 = MAX_KEY_BYTES;
 localparam [31:0] MAXV32 = MAX_VALUE_BYTES;
 localparam [31:0] MAXM32 = MAX_MAPS;
 localparam [31:0] MEM_AW32 = MEM_AW;
+// LPM: longest prefix P = 8 * data bytes, lengths 0..P in a bitmap of LPM_BMW words
+localparam LPM_BITS = 8 * `JITNIC_MAP_LPM_MAX_DATA_BYTES + 1;
+localparam LPM_BMW = (LPM_BITS + 63) / 64;
+localparam [31:0] LPM_MAXK32 = 4 + `JITNIC_MAP_LPM_MAX_DATA_BYTES;
 // register offsets inside the map region
 localparam [15:0] O_CMD = `REG_MAP_CMD - `REG_MAP_REGION;
 localparam [15:0] O_STATUS = `REG_MAP_STATUS - `REG_MAP_REGION;
@@ -119,6 +130,27 @@ function [63:0] key_mask(input [31:0] w, input [7:0] size);
     begin
         for (j = 0; j < 8; j = j + 1) begin
             key_mask[8*j +: 8] = (w * 8 + j < {24'd0, size}) ? 8'hFF : 8'h00;
+        end
+    end
+endfunction
+
+// LPM: the bytes of key word w a prefix of q bits keeps (jit/nic/mapmem.py lpm_data_mask): the
+// prefixlen field (bytes 0..3) whole, then the first q data bits in big-endian bit order
+function [63:0] lpm_mask(input [31:0] w, input [7:0] q);
+    integer j;
+    reg [31:0] g;
+    reg [31:0] ahead;
+    begin
+        for (j = 0; j < 8; j = j + 1) begin
+            g = w * 8 + j;
+            ahead = 8 * (g - 32'd4);           // data bits ahead of this byte
+            if (g < 32'd4 || {24'd0, q} >= ahead + 32'd8) begin
+                lpm_mask[8*j +: 8] = 8'hFF;
+            end else if ({24'd0, q} <= ahead) begin
+                lpm_mask[8*j +: 8] = 8'h00;
+            end else begin
+                lpm_mask[8*j +: 8] = ~(8'hFF >> ({24'd0, q} - ahead));
+            end
         end
     end
 endfunction
@@ -196,7 +228,11 @@ localparam [4:0]
     S_KEY_OUT  = 5'd15,  // next key: key words -> key staging
     S_EX_RMW   = 5'd16,  // executor atomic add: the old word arrives
     S_EX_READ  = 5'd17,  // executor read: the word arrives
-    S_DONE     = 5'd18;
+    S_DONE     = 5'd18,
+    S_LPM_INIT = 5'd19,  // LPM: the key's prefixlen decides (lookup: load the bitmap; else q)
+    S_LPM_BM   = 5'd20,  // LPM lookup: bitmap words -> bm_reg
+    S_LPM_NEXT = 5'd21,  // LPM lookup: the next (shorter) length in use, or not found
+    S_LPM_CNT  = 5'd22;  // LPM insert/delete: the length's counter and bitmap bit
 
 reg [4:0]   state_reg;
 
@@ -240,6 +276,13 @@ reg [31:0]  va_reg;            // word address of the element's value slots
 reg [31:0]  k_reg;             // pool index
 reg         new_reg;           // update inserted a new element
 reg [31:0]  hole_reg, hole_a_reg, j_reg, ja_reg;
+// LPM
+reg [7:0]   q_reg;             // the prefix length probed (update/delete/next key: the key's)
+reg [7:0]   lim_reg;           // lookup: the longest length it may match, min(prefixlen, P)
+reg         lpm_mode_reg;      // a lookup's longest-prefix search is on
+reg [LPM_BMW*64-1:0] bm_reg;   // lookup: lengths in use not yet probed
+reg [2:0]   lc_reg;            // S_LPM_CNT step
+reg         lc_zero_reg;       // the length's counter reached 0
 
 // command interface state
 reg         cmd_pend_reg;
@@ -273,9 +316,16 @@ function [63:0] key_word(input [31:0] w);
 endfunction
 
 // (spelled out, not through key_word: a continuous assignment through a function would only
-// follow the function's arguments in Icarus)
-wire [63:0] kw_cur = (src_ex_reg ? exkey_reg[64*w_reg +: 64] : kst[w_reg[KW_AW-1:0]])
-                     & key_mask(w_reg, ksize_reg);
+// follow the function's arguments in Icarus). LPM: the identity at length q_reg (prefixlen field
+// q_reg, data masked to q_reg bits), which is what the table hashes and compares.
+wire is_lpm = t_reg == `MAP_TYPE_LPM_TRIE;
+wire [63:0] kw_raw = src_ex_reg ? exkey_reg[64*w_reg +: 64] : kst[w_reg[KW_AW-1:0]];
+wire [63:0] lpm_m = lpm_mask(w_reg, q_reg);
+wire [63:0] kw_cur = is_lpm ? ((w_reg == 32'd0 ? {kw_raw[63:32], 24'd0, q_reg} : kw_raw)
+                               & lpm_m & key_mask(w_reg, ksize_reg))
+                            : kw_raw & key_mask(w_reg, ksize_reg);
+// a stored key word as the probe compares it (LPM: masked like the identity)
+wire [63:0] cmp_m = is_lpm ? lpm_m : 64'hFFFF_FFFF_FFFF_FFFF;
 // the hash function (jit/nic/mapmem.py key_hash): one CRC-32C step per 64-bit key word, its XOR
 // network generated from Python into rtl/jitnic_abi.vh (MAP_CRC_STEP)
 wire [31:0] crc_next = `MAP_CRC_STEP(crc_reg, kw_cur);
@@ -290,7 +340,11 @@ wire [7:0]  ds_ksize = desc_reg[0][`MAP_DESC0_KEY_SIZE_LSB +: `MAP_DESC0_KEY_SIZ
 wire [15:0] ds_vsize = desc_reg[1][`MAP_DESC1_VALUE_SIZE_LSB +: `MAP_DESC1_VALUE_SIZE_W];
 wire [31:0] ds_max = desc_reg[2];
 wire [31:0] ds_base = desc_reg[3];
-wire        ds_hash = ds_type == `MAP_TYPE_HASH || ds_type == `MAP_TYPE_PERCPU_HASH;
+wire        ds_lpm = ds_type == `MAP_TYPE_LPM_TRIE;
+wire        ds_hash = ds_type == `MAP_TYPE_HASH || ds_type == `MAP_TYPE_PERCPU_HASH || ds_lpm;
+// LPM: bitmap words and a counter per prefix length 0..P after the pool
+wire [31:0] ds_plen = 32'd8 * ({24'd0, ds_ksize} - 32'd4);
+wire [31:0] ds_lpm_words = ds_lpm ? ((ds_plen + 32'd64) >> 6) + ds_plen + 32'd1 : 32'd0;
 wire        ds_percpu = ds_type == `MAP_TYPE_PERCPU_ARRAY || ds_type == `MAP_TYPE_PERCPU_HASH;
 wire [31:0] ds_ew = words_of({16'd0, ds_vsize});
 wire [31:0] ds_slots = ds_percpu ? 32'd2 : 32'd1;
@@ -300,10 +354,11 @@ wire [31:0] ds_bw = 32'd1 + words_of({24'd0, ds_ksize});
 // so the 32-bit products cannot overflow (larger maps cannot fit anyway)
 wire        ds_small = ds_max <= MEM_WORDS32 && {27'd0, ds_log2} <= MEM_AW32;
 wire [31:0] ds_nb = 32'd1 << ds_log2;
-wire [31:0] ds_size = ds_hash ? ds_nb * ds_bw + ds_max * ds_slots * ds_ew
+wire [31:0] ds_size = ds_hash ? ds_nb * ds_bw + ds_max * ds_slots * ds_ew + ds_lpm_words
                               : ds_max * (ds_hdr + ds_slots * ds_ew);
 wire [32:0] ds_end = {1'b0, ds_base} + {1'b0, ds_size};
-wire        ds_ok = ds_type <= `MAP_TYPE_PROG_ARRAY
+wire        ds_ok = ds_type <= `MAP_TYPE_LPM_TRIE
+    && (!ds_lpm || ({24'd0, ds_ksize} >= 32'd5 && {24'd0, ds_ksize} <= LPM_MAXK32))
     && (ds_hash ? ({24'd0, ds_ksize} >= 32'd1 && {24'd0, ds_ksize} <= MAXK32
                    && {1'b0, ds_nb} >= {ds_max, 1'b0})
                 : ds_ksize == 8'd4)
@@ -312,9 +367,28 @@ wire        ds_ok = ds_type <= `MAP_TYPE_PROG_ARRAY
     && (!ds_rdonly || ds_type == `MAP_TYPE_ARRAY)
     && ds_small && ds_end <= {1'b0, MEM_WORDS32};
 
-wire is_hash = t_reg == `MAP_TYPE_HASH || t_reg == `MAP_TYPE_PERCPU_HASH;
+wire is_hash = t_reg == `MAP_TYPE_HASH || t_reg == `MAP_TYPE_PERCPU_HASH || is_lpm;
 wire [31:0] vwords = slots_reg * ew_reg;
 wire [31:0] w2 = w_reg - 32'd2;           // copies: the word whose read data is here
+// LPM layout (descriptor latched): P, bitmap words, bitmap and counter addresses
+wire [31:0] plen_max = 32'd8 * ({24'd0, ksize_reg} - 32'd4);
+wire [31:0] bmw = (plen_max + 32'd64) >> 6;
+wire [31:0] lpm_bm_a = pool_reg + max_reg * vwords;
+wire [31:0] lpm_cnt_a = lpm_bm_a + bmw + {24'd0, q_reg};
+// the longest length in use at most lim_reg not yet probed
+reg [7:0]   lpm_hi;
+reg         lpm_any;
+integer     li;
+always @* begin
+    lpm_any = 1'b0;
+    lpm_hi = 8'd0;
+    for (li = 0; li < LPM_BITS; li = li + 1) begin
+        if (bm_reg[li] && li <= {24'd0, lim_reg}) begin
+            lpm_any = 1'b1;
+            lpm_hi = li[7:0];
+        end
+    end
+end
 wire [31:0] cmd_map32 = {24'd0, cmd_reg[`MAP_CMD_MAP_LSB +: `MAP_CMD_MAP_W]};
 wire [31:0] ex_map32 = {24'd0, ex_req_map};
 
@@ -322,13 +396,16 @@ wire [31:0] ex_map32 = {24'd0, ex_req_map};
 wire [MAP_W-1:0] xd = ex_req_map[MAP_W-1:0];
 wire        xd_ok = ex_map32 < MAXM32 && d_valid[xd];
 wire [3:0]  xd_type = d_type[xd];
-wire        xd_hash = xd_type == `MAP_TYPE_HASH || xd_type == `MAP_TYPE_PERCPU_HASH;
+wire        xd_lpm = xd_type == `MAP_TYPE_LPM_TRIE;
+wire        xd_hash = xd_type == `MAP_TYPE_HASH || xd_type == `MAP_TYPE_PERCPU_HASH || xd_lpm;
+wire [31:0] xd_plen = 32'd8 * ({24'd0, d_ksize[xd]} - 32'd4);
 wire [31:0] xd_slots = xd_type == `MAP_TYPE_PERCPU_ARRAY || xd_type == `MAP_TYPE_PERCPU_HASH
                        ? 32'd2 : 32'd1;
 wire [31:0] xd_hdr = xd_type == `MAP_TYPE_DEVMAP || xd_type == `MAP_TYPE_PROG_ARRAY ? 32'd1 : 32'd0;
 wire [31:0] xd_ew = words_of({16'd0, d_vsize[xd]});
 wire [31:0] xd_kw = words_of({24'd0, d_ksize[xd]});
-wire [31:0] xd_words = xd_hash ? ((32'd1 << d_log2[xd]) * (32'd1 + xd_kw) + d_max[xd] * xd_slots * xd_ew)
+wire [31:0] xd_words = xd_hash ? ((32'd1 << d_log2[xd]) * (32'd1 + xd_kw) + d_max[xd] * xd_slots * xd_ew
+                                  + (xd_lpm ? ((xd_plen + 32'd64) >> 6) + xd_plen + 32'd1 : 32'd0))
                                : d_max[xd] * (xd_hdr + xd_slots * xd_ew);
 wire [31:0] xd_bytes = xd_words << 3;
 wire [63:0] ex_desc_word = {3'd0, d_rdonly[xd], xd_type, d_ksize[xd], d_vsize[xd], xd_bytes};
@@ -519,7 +596,11 @@ always @(posedge clk) begin
         found_reg <= 1'b0;
         empty_ok_reg <= 1'b0;
         new_reg <= 1'b0;
-        if (d_type[map_reg] == `MAP_TYPE_HASH || d_type[map_reg] == `MAP_TYPE_PERCPU_HASH) begin
+        lpm_mode_reg <= 1'b0;
+        q_reg <= 8'd0;
+        if (d_type[map_reg] == `MAP_TYPE_LPM_TRIE) begin
+            state_reg <= op_reg == `MAP_CMD_FIRST_KEY ? S_FOUND : S_LPM_INIT;
+        end else if (d_type[map_reg] == `MAP_TYPE_HASH || d_type[map_reg] == `MAP_TYPE_PERCPU_HASH) begin
             state_reg <= op_reg == `MAP_CMD_FIRST_KEY ? S_FOUND : S_HASH;
         end else begin
             state_reg <= S_AHDR;
@@ -547,6 +628,98 @@ always @(posedge clk) begin
             found_reg <= mem_rd_data[0];
             state_reg <= S_FOUND;
         end
+    end
+
+    S_LPM_INIT: begin
+        // the key's prefixlen (index_cur: key bytes 0..3) against P
+        if (op_reg == `MAP_CMD_LOOKUP) begin
+            lim_reg <= index_cur > plen_max ? plen_max[7:0] : index_cur[7:0];
+            lpm_mode_reg <= 1'b1;
+            bm_reg <= {(LPM_BMW*64){1'b0}};
+            w_reg <= 32'd0;
+            state_reg <= S_LPM_BM;
+        end else if (index_cur > plen_max) begin
+            if (op_reg == `MAP_CMD_NEXT_KEY) begin
+                state_reg <= S_FOUND;              // no such key: the first key
+            end else begin
+                errno_reg <= op_reg == `MAP_CMD_UPDATE ? `MAP_ERRNO_EINVAL : `MAP_ERRNO_ENOENT;
+                state_reg <= S_DONE;
+            end
+        end else begin
+            q_reg <= index_cur[7:0];
+            state_reg <= S_HASH;
+        end
+    end
+
+    S_LPM_BM: begin
+        // bitmap words -> bm_reg: read word w, the data of word w-2 arrives
+        if (w_reg < bmw) begin
+            mem_rd_en <= 1'b1;
+            mem_rd_addr <= lpm_bm_a + w_reg;
+        end
+        if (w_reg >= 32'd2) begin
+            for (m = 0; m < LPM_BMW; m = m + 1) begin
+                if (w2 == m) begin
+                    bm_reg[64*m +: 64] <= mem_rd_data;
+                end
+            end
+        end
+        w_reg <= w_reg + 32'd1;
+        if (w_reg == bmw + 32'd1) begin
+            state_reg <= S_LPM_NEXT;
+        end
+    end
+
+    S_LPM_NEXT: begin
+        // probe the longest length left, or give up (not found)
+        if (!lpm_any) begin
+            lpm_mode_reg <= 1'b0;
+            found_reg <= 1'b0;
+            state_reg <= S_FOUND;
+        end else begin
+            q_reg <= lpm_hi;
+            bm_reg[lpm_hi] <= 1'b0;
+            crc_reg <= 32'hFFFF_FFFF;
+            w_reg <= 32'd0;
+            empty_ok_reg <= 1'b0;
+            state_reg <= S_HASH;
+        end
+    end
+
+    S_LPM_CNT: begin
+        // the counter of length q_reg += 1 (insert) or -= 1 (delete); its bitmap bit follows
+        case (lc_reg)
+        3'd0: begin
+            mem_rd_en <= 1'b1;
+            mem_rd_addr <= lpm_cnt_a;
+            lc_reg <= 3'd1;
+        end
+        3'd1: lc_reg <= 3'd2;
+        3'd2: begin
+            mem_wr_en <= 1'b1;
+            mem_wr_be <= 8'hFF;
+            mem_wr_addr <= lpm_cnt_a;
+            mem_wr_data <= new_reg ? mem_rd_data + 64'd1 : mem_rd_data - 64'd1;
+            lc_zero_reg <= !new_reg && mem_rd_data == 64'd1;
+            mem_rd_en <= 1'b1;
+            mem_rd_addr <= lpm_bm_a + {29'd0, q_reg[7:6]};
+            lc_reg <= 3'd3;
+        end
+        3'd3: lc_reg <= 3'd4;
+        default: begin
+            mem_wr_en <= 1'b1;
+            mem_wr_be <= 8'hFF;
+            mem_wr_addr <= lpm_bm_a + {29'd0, q_reg[7:6]};
+            if (new_reg) begin
+                mem_wr_data <= mem_rd_data | (64'd1 << q_reg[5:0]);
+            end else if (lc_zero_reg) begin
+                mem_wr_data <= mem_rd_data & ~(64'd1 << q_reg[5:0]);
+            end else begin
+                mem_wr_data <= mem_rd_data;
+            end
+            state_reg <= S_DONE;
+        end
+        endcase
     end
 
     S_HASH: begin
@@ -597,7 +770,7 @@ always @(posedge clk) begin
     S_PROBE_K: begin
         if (k_reg == 32'hFFFF_FFFF) begin
             k_reg <= 32'd0;
-        end else if (mem_rd_data != kw_cur) begin
+        end else if ((mem_rd_data & cmp_m) != kw_cur) begin
             if (n_reg + 32'd1 > mask_reg) begin
                 state_reg <= S_FOUND;
             end else begin
@@ -625,7 +798,9 @@ always @(posedge clk) begin
     S_FOUND: begin
         w_reg <= 32'd0;
         n_reg <= 32'd0;
-        if (src_ex_reg && op_reg == `MAP_CMD_LOOKUP) begin
+        if (lpm_mode_reg && !found_reg) begin
+            state_reg <= S_LPM_NEXT;               // LPM lookup: try the next shorter length
+        end else if (src_ex_reg && op_reg == `MAP_CMD_LOOKUP) begin
             resp_addr_reg <= found_reg ? (va_reg + (slots_reg > 32'd1 ? ew_reg : 32'd0)) << 3 : 32'd0;
             resp_data_reg <= {63'd0, !is_hash || h_count[map_reg] < max_reg};   // room for an insert
             state_reg <= S_DONE;
@@ -671,10 +846,13 @@ always @(posedge clk) begin
                 end else if (!found_reg && flags_reg == 2'd2) begin
                     errno_reg <= `MAP_ERRNO_ENOENT;
                     state_reg <= S_DONE;
+                end else if (found_reg && is_lpm) begin
+                    w_reg <= 32'd1;                // LPM: the key as given replaces the stored one
+                    state_reg <= S_BUCKET;
                 end else if (found_reg) begin
                     state_reg <= src_ex_reg ? S_DONE : S_COPY_IN;   // INSERT: the executor writes it
                 end else if (h_count[map_reg] >= max_reg || !empty_ok_reg) begin
-                    errno_reg <= `MAP_ERRNO_E2BIG;
+                    errno_reg <= is_lpm ? `MAP_ERRNO_ENOSPC : `MAP_ERRNO_E2BIG;
                     state_reg <= S_DONE;
                 end else begin
                     new_reg <= 1'b1;
@@ -819,7 +997,8 @@ always @(posedge clk) begin
         end
         w_reg <= w_reg + 32'd1;
         if (w_reg == vwords + 32'd1) begin
-            state_reg <= S_DONE;
+            lc_reg <= 3'd0;
+            state_reg <= (is_lpm && new_reg) ? S_LPM_CNT : S_DONE;
         end
     end
 
@@ -831,7 +1010,8 @@ always @(posedge clk) begin
             mem_wr_be <= 8'hFF;
             mem_wr_addr <= hole_a_reg;
             mem_wr_data <= 64'd0;
-            state_reg <= S_DONE;
+            lc_reg <= 3'd0;
+            state_reg <= is_lpm ? S_LPM_CNT : S_DONE;
         end else if (((j_reg - {1'b0, mem_rd_data[62:32]}) & mask_reg)
                      >= ((j_reg - hole_reg) & mask_reg)) begin
             // movable: copy bucket j into the hole, then j becomes the hole

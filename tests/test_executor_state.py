@@ -24,12 +24,13 @@ from tests.test_executor import random_trace
 
 nic_trace = functools.partial(compile_trace, v2=True)    # a NIC of trace format v2
 GUARD = "guard"        # placeholder jump target: the guard exit (slot len(trace))
-ARRAY, PERCPU, HASH, PROGS, LPM = 2, 6, 1, 3, 11
+ARRAY, PERCPU, HASH, PROGS, LPM, LRU = 2, 6, 1, 3, 11, 9
 DEFS = {"counts": elf.MapDef("counts", ARRAY, 4, 8, 4),
         "percpu": elf.MapDef("percpu", PERCPU, 4, 8, 2),
         "table": elf.MapDef("table", HASH, 4, 8, 8),
         "progs": elf.MapDef("progs", PROGS, 4, 4, 2),
-        "routes": elf.MapDef("routes", LPM, 8, 4, 4, flags=1)}
+        "routes": elf.MapDef("routes", LPM, 8, 4, 4, flags=1),
+        "recent": elf.MapDef("recent", LRU, 4, 8, 4)}
 FD = {name: i for i, name in enumerate(DEFS)}
 FRAME = bytes(range(64))
 
@@ -144,8 +145,9 @@ def test_a_tail_call_is_a_guard_on_the_slot_content():
 def test_host_resident_maps_fault_on_the_nic():
     rt = runtime()
     state = NicState.for_runtime(rt)
-    assert "routes" in state.reasons and "lpm" in state.reasons["routes"]
-    body = trace(*lookup(FD["routes"], 0), isa.mov64_imm(0, 2), isa.exit_insn())
+    assert "recent" in state.reasons and "LRU" in state.reasons["recent"]
+    assert "routes" not in state.reasons          # LPM tries are NIC-resident
+    body = trace(*lookup(FD["recent"], 0), isa.mov64_imm(0, 2), isa.exit_insn())
     assert nic_trace(body, state=state)(FRAME).err == ExecError.MAP_ACCESS
 
 

@@ -39,8 +39,7 @@ def randomize(maps, p: ms.Plan, rng: random.Random) -> None:
         # (a hash map may hold shipped entries already: stay within max_entries)
         n = min(d.max_entries - (len(m.index) if d.is_hash else 0), 40)
         for _ in range(n):
-            key = (bytes(rng.getrandbits(8) for _ in range(d.key_size)) if d.is_hash
-                   else rng.randrange(d.max_entries).to_bytes(4, "little"))
+            key = mapmem.random_key(d, rng)
             if d.slots > 1:
                 e = Entry(key, values=tuple(rng.randbytes(d.value_size) for _ in range(2)))
             else:
@@ -72,7 +71,7 @@ def test_program_maps_round_trip_through_the_map_registers(name):
         assert got[p.names[map_id]] == want[map_id], p.names[map_id]
         assert port.mem.descs[map_id] == d                     # map id = fd
     assert any(want.values()), "random contents reached no map"
-    # host-resident maps say why (lpm_router's trie)
+    # host-resident maps (none among the shipped programs now: LPM tries are NIC maps) say why
     for m in rt.maps.by_fd:
         assert (m.name in p.host) == (rt.maps.fd_of(m) not in p.descs)
         if m.name in p.host:
@@ -91,8 +90,7 @@ def test_host_changes_are_written_through(name):
             for e in m.dump()[:2]:
                 assert m.delete(e.key) == 0
         for _ in range(5):
-            key = (rng.randbytes(d.key_size) if d.is_hash
-                   else rng.randrange(d.max_entries).to_bytes(4, "little"))
+            key = mapmem.random_key(d, rng)
             m.update(key, rng.randbytes(d.value_size), 0, rng.randrange(2))
         if not d.is_hash:                         # an element that becomes zero again
             e = (m.dump() or [None])[0]

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from jit.ebpf.elf import MAP_TYPE_IDS, MapDef
+from jit.ebpf.maps.base import BPF_F_NO_PREALLOC
 from jit.ebpf.maps.contents import Entry
 from jit.ebpf.maps.mapset import MapSet
 from jit.ebpf.elf import load_object
@@ -17,7 +18,9 @@ from jit.paths import PROJECT_ROOT
 
 
 def host_map(type_name: str, key_size: int, value_size: int, max_entries: int, frozen=False):
-    d = MapDef("m", MAP_TYPE_IDS[type_name], key_size, value_size, max_entries, frozen=frozen)
+    flags = BPF_F_NO_PREALLOC if type_name == "lpm_trie" else 0
+    d = MapDef("m", MAP_TYPE_IDS[type_name], key_size, value_size, max_entries, flags,
+               frozen=frozen)
     return MapSet({"m": d}, 2).maps["m"]
 
 
@@ -43,6 +46,8 @@ def check_hash_invariants(mm: MapMem, map_id: int) -> None:
         if not w0 & mapmem.BUCKET_VALID:
             continue
         key = mm.read_bytes(d.base + b * d.bucket_words + 1, d.kw)
+        if d.is_lpm:                    # hashed by its identity (prefix bits only)
+            key = mapmem.lpm_canon(key, d.key_size, int.from_bytes(key[:4], "little"))
         h = mapmem.key_hash(key, d.key_size)
         assert (w0 >> 32) & ((1 << 31) - 1) == h & ((1 << 31) - 1)
         home = h & mask
@@ -53,6 +58,14 @@ def check_hash_invariants(mm: MapMem, map_id: int) -> None:
         used.append(w0 & 0xFFFF_FFFF)
     assert len(used) == len(set(used)) == mm.count(map_id)
     assert all(k < d.max_entries for k in used)
+    if d.is_lpm:                        # the prefix-length index: counters and bitmap
+        lens = [int.from_bytes(mm.read_bytes(d.base + b * d.bucket_words + 1, 1)[:4], "little")
+                for b in range(d.n_buckets)
+                if mm.rd(d.base + b * d.bucket_words) & mapmem.BUCKET_VALID]
+        for q in range(d.max_prefixlen + 1):
+            assert mm.rd(d.lpm_cnt + q) == lens.count(q)
+            assert (mm.lpm_lengths(d) >> q & 1) == (q in lens)
+        assert mm.lpm_lengths(d) >> (d.max_prefixlen + 1) == 0
 
 
 ops = st.lists(st.tuples(st.sampled_from(["lookup", "update", "delete"]),
@@ -211,8 +224,8 @@ def test_descriptor_words_round_trip_and_install_checks():
 
 
 def test_shipped_programs_maps_place_into_the_default_memory():
-    """Every NIC-resident map of every shipped program fits MAP_MEM_BYTES; LPM stays on the host
-    with its reason."""
+    """Every NIC-resident map of every shipped program fits MAP_MEM_BYTES; LPM tries up to 16 data
+    bytes are placed, longer ones and LRU maps stay on the host with their reason."""
     built = sorted((PROJECT_ROOT / "build" / "programs").glob("*.o"))
     if not built:
         pytest.skip("programs not built (make programs)")
@@ -223,8 +236,12 @@ def test_shipped_programs_maps_place_into_the_default_memory():
             assert why == mapmem.HOST_ONLY_REASON.get(prog.maps[name].type_name, why)
             assert "memory" not in why and "descriptors" not in why, (obj.name, name, why)
         assert p.used_words * 8 <= enc.MAP_MEM_BYTES
-    lpm = MapDef("routes", MAP_TYPE_IDS["lpm_trie"], 8, 8, 16)
-    assert place([lpm]).host == {"routes": mapmem.HOST_ONLY_REASON["lpm_trie"]}
+    lpm = MapDef("routes", MAP_TYPE_IDS["lpm_trie"], 8, 8, 16, BPF_F_NO_PREALLOC)
+    assert place([lpm]).nic["routes"].type == mapmem.MapType.LPM_TRIE
+    wide = MapDef("wide", MAP_TYPE_IDS["lpm_trie"], 4 + 17, 8, 16, BPF_F_NO_PREALLOC)
+    assert "1..16" in place([wide]).host["wide"]
+    lru = MapDef("lru", MAP_TYPE_IDS["lru_hash"], 8, 8, 16)
+    assert place([lru]).host == {"lru": mapmem.HOST_ONLY_REASON["lru_hash"]}
     huge = MapDef("big", MAP_TYPE_IDS["hash"], 4, 8, 1 << 20)
     assert "map memory" in place([huge]).host["big"]
 
@@ -244,3 +261,125 @@ def test_bus_protocol_words():
     with pytest.raises(mapmem.MapMemError, match="key of 65 bytes"):
         mapbus.key_writes(bytes(65))
     assert [a for a, _ in mapbus.desc_writes(d)] == [enc.REG_MAP_DESC + 4 * i for i in range(4)]
+
+
+# ---- LPM tries ---------------------------------------------------------------------------------
+def lpm_key(plen: int, data: bytes) -> bytes:
+    return plen.to_bytes(4, "little") + data
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from([5, 8, 12, 20]), st.integers(1, 8), st.integers(0, 2 ** 32 - 1),
+       st.lists(st.tuples(st.sampled_from(["lookup", "lookup", "update", "delete", "bus_lookup"]),
+                          st.integers(0, 11),       # prefix from a small pool (shared bits)
+                          st.integers(0, 3),        # plen choice
+                          st.integers(0, 3),        # update flags (3 is invalid)
+                          st.binary(min_size=16, max_size=16)), max_size=70))
+def test_lpm_agrees_with_host_trie(key_size, max_entries, seed, seq):
+    """Random prefixes/keys/deletes: the NIC's LPM (hash table + prefix-length index) gives the
+    host trie's errnos (EINVAL above the key's bits, EEXIST/ENOENT by flags, ENOSPC when full),
+    its longest-prefix answers, its stored keys (rekeyed on replace) and its values."""
+    import random
+    rng = random.Random(seed)
+    plen_max = 8 * (key_size - 4)
+    host = host_map("lpm_trie", key_size, 8, max_entries)
+    mm, d = nic_map("lpm_trie", key_size, 8, max_entries)
+    base = [bytes(rng.getrandbits(8) for _ in range(key_size - 4)) for _ in range(4)]
+    datas = [bytes(a ^ (rng.getrandbits(8) if rng.random() < 0.3 else 0) for a in base[i % 4])
+             for i in range(12)]
+    plens = [0, rng.randint(0, plen_max), rng.randint(0, plen_max), plen_max,
+             plen_max + 1 + rng.randint(0, 40)]
+    for op, di, pi, flags, raw in seq:
+        plen = plens[pi] if op != "update" or rng.random() < 0.9 else plens[4]
+        if op in ("lookup", "bus_lookup") and rng.random() < 0.2:
+            plen = plens[4]                 # lookups above the key's bits search every length
+        key = lpm_key(plen, datas[di])
+        value = raw[:8]
+        if op == "lookup":
+            addr = host.lookup(key, 1)
+            ea = mm.exec_lookup(2, key)
+            assert (ea is None) == (addr == 0)
+            if addr:
+                assert mm.exec_read(ea).to_bytes(8, "little") == host_value(host, addr)
+        elif op == "bus_lookup":
+            addr = host.lookup(key, 0)
+            r = mm.lookup(2, key)
+            assert (r.errno == 0) == (addr != 0) and r.errno in (0, mapmem.ENOENT)
+            if addr:
+                assert r.value[:8] == host_value(host, addr)
+        elif op == "update":
+            assert mm.update(2, key, value, flags, slot=0) == -host.update(key, value, flags, 0)
+        else:
+            assert mm.delete(2, key) == -host.delete(key)
+        check_hash_invariants(mm, 2)
+    # contents as sets (the NIC iterates in bucket order, the host by key bytes): stored keys as
+    # given, values equal
+    expect = {e.key: e.value for e in host.dump()}
+    got = mm.keys(2)
+    assert len(got) == len(set(got)) == mm.count(2)
+    assert {k[:key_size] for k in got} == set(expect)
+    for k, v in expect.items():
+        assert mm.lookup(2, k).value[:8] == v
+
+
+def test_lpm_accepts_every_insert_the_kernel_would():
+    """max_entries distinct prefixes (any lengths) always fit, the next is -ENOSPC, a delete makes
+    room again; the prefix-length index follows."""
+    import random
+    rng = random.Random(11)
+    for max_entries in (1, 3, 16, 100):
+        host = host_map("lpm_trie", 8, 4, max_entries)
+        mm, d = nic_map("lpm_trie", 8, 4, max_entries)
+        idents = {}
+        while len(idents) <= max_entries:
+            p = rng.randint(0, 32)
+            k = lpm_key(p, rng.randbytes(4))
+            idents.setdefault(mapmem.lpm_canon(k, 8, p), k)
+        keys = list(idents.values())
+        for k in keys[:-1]:
+            assert mm.update(2, k, b"vvvv") == 0 == host.update(k, b"vvvv", 0, 0)
+        assert mm.update(2, keys[-1], b"x") == mapmem.ENOSPC == -host.update(keys[-1], b"x", 0, 0)
+        assert mm.delete(2, keys[0]) == 0 == host.delete(keys[0])
+        assert mm.update(2, keys[-1], b"yyyy") == 0 == host.update(keys[-1], b"yyyy", 0, 0)
+        check_hash_invariants(mm, 2)
+        assert sorted(k[:8] for k in mm.keys(2)) == sorted(e.key for e in host.dump())
+
+
+def test_lpm_errnos_full_and_flags():
+    host = host_map("lpm_trie", 8, 4, 3)
+    mm, d = nic_map("lpm_trie", 8, 4, 3)
+    net = bytes([10, 1, 2, 3])
+    assert d.max_prefixlen == 32 and d.lpm_bm_words == 1
+    assert mm.update(2, lpm_key(33, net), b"vvvv") == mapmem.EINVAL == -host.update(
+        lpm_key(33, net), b"vvvv", 0, 0)
+    assert mm.update(2, lpm_key(8, net), b"a", 3) == mapmem.EINVAL
+    for i, p in enumerate((8, 16, 24)):
+        assert mm.update(2, lpm_key(p, net), bytes([i]) * 4, mapmem.BPF_NOEXIST) == 0
+        host.update(lpm_key(p, net), bytes([i]) * 4, 1, 0)
+    # the same prefix with other bits past it is the same entry: NOEXIST refuses, ANY replaces
+    # and rekeys (the kernel keeps the new node's data)
+    other = lpm_key(16, bytes([10, 1, 99, 99]))
+    assert mm.update(2, other, b"xxxx", mapmem.BPF_NOEXIST) == mapmem.EEXIST
+    assert mm.update(2, other, b"yyyy", mapmem.BPF_EXIST) == 0 == host.update(other, b"yyyy", 2, 0)
+    assert sorted(k[:8] for k in mm.keys(2)) == sorted(e.key for e in host.dump())
+    assert other in [k[:8] for k in mm.keys(2)]
+    full = lpm_key(32, net)
+    assert mm.update(2, full, b"zzzz") == mapmem.ENOSPC == -host.update(full, b"zzzz", 0, 0)
+    assert mm.update(2, full, b"zzzz", mapmem.BPF_EXIST) == mapmem.ENOENT
+    # longest prefix: /24 beats /16 beats /8; a key's own prefixlen bounds the search
+    assert mm.lookup(2, lpm_key(32, net)).value[:4] == bytes([2]) * 4
+    assert mm.lookup(2, lpm_key(20, net)).value[:4] == b"yyyy"
+    assert mm.lookup(2, lpm_key(32, bytes([10, 9, 9, 9]))).value[:4] == bytes([0]) * 4
+    assert mm.lookup(2, lpm_key(7, net)).errno == mapmem.ENOENT
+    # delete: exact identity; the length's bit goes with its last entry
+    assert mm.delete(2, lpm_key(24, bytes([10, 1, 2, 0]))) == 0 == host.delete(
+        lpm_key(24, bytes([10, 1, 2, 0])))
+    assert mm.lpm_lengths(d) == (1 << 8) | (1 << 16)
+    assert mm.delete(2, lpm_key(24, net)) == mapmem.ENOENT == -host.delete(lpm_key(24, net))
+    assert mm.delete(2, lpm_key(40, net)) == mapmem.ENOENT == -host.delete(lpm_key(40, net))
+    assert mm.update(2, full, b"zzzz") == 0
+    assert mm.exec_insert(2, full) is None and not mm.exec_delete(2, full)   # lookups only
+    # install refuses data past MAP_LPM_MAX_DATA_BYTES
+    assert mm.install(3, make_desc("lpm_trie", 4 + 17, 8, 2, 5000)) == mapmem.EINVAL
+    assert mm.install(3, make_desc("lpm_trie", 4 + 16, 8, 2, 5000)) == 0
+    assert mm.descs[3].lpm_bm_words == 3

@@ -154,6 +154,16 @@ def test_lpm_longest_prefix_match():
         make("lpm_trie", 8, 4, 3)
 
 
+def test_lpm_load_of_the_same_prefix_replaces_the_entry():
+    """Loading a key whose prefix an entry already has (other bits past it) replaces that entry:
+    one entry, the new key, the new value (a stale second copy of the old key was kept before)."""
+    m = make("lpm_trie", 8, 4, 4, BPF_F_NO_PREALLOC)
+    m.load(Entry(lpm_key(8, 10, 1, 1, 1), value=u32(1)))
+    m.load(Entry(lpm_key(8, 10, 2, 2, 2), value=u32(2)))
+    assert [(e.key, e.value) for e in m.dump()] == [(lpm_key(8, 10, 2, 2, 2), u32(2))]
+    assert len(m.index) == 1 and len(m.free) == 3
+
+
 # ---- redirect targets, prog_array, map-in-map ------------------------------------------------------
 
 def test_devmaps_and_cpumap():

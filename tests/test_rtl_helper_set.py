@@ -127,7 +127,7 @@ def test_the_rtl_engines_twin_runs_the_contracts_programs(name):
     """The model as the RTL engine configures it (v2, the RTL helper set, 4 entries) on the
     traffic of tb/e2e/test_e2e_maps.py: 0 mismatches in frames and final maps, NIC hits (with map
     operations where the bench expects them), and nothing kept on the host for want of a helper
-    (the RTL set covers these programs; lpm_router's trie stays on the host by residency)."""
+    (the RTL set covers these programs; lpm_router's trie lookups run on the NIC's LPM unit)."""
     from tb.e2e.test_e2e_maps import V2_MAP_OPS, V2_PROGRAMS, program_runtime as rt_of, traffic
     seed = V2_PROGRAMS.index(name) + 1
     cfg = NicConfig(n_entries=4, v2=True, helper_set="rtl", seed=0x99 + seed)
@@ -146,6 +146,10 @@ def test_rtl_map_write_reason_rules():
     deletes")."""
     use, upd, dele = ("t", "use", 8, "hash"), ("t", "update", 8, "hash"), ("t", "delete", 8, "hash")
     assert nh.rtl_map_write_reason([use, upd, ("c", "use", 8, "array")]) is None
+    # LPM tries: looked up on the NIC, their updates/deletes stay on the host
+    assert nh.rtl_map_write_reason([("r", "use", 16, "lpm_trie")]) is None
+    assert "on a lpm_trie map: not in the RTL executor's helper set" in nh.rtl_map_write_reason(
+        [("r", "update", 16, "lpm_trie")])
     assert "map t: used again after its update/delete" in nh.rtl_map_write_reason([upd, use])
     assert "map t: used again" in nh.rtl_map_write_reason([dele, upd])
     assert "on a devmap map" in nh.rtl_map_write_reason([("d", "update", 4, "devmap")])

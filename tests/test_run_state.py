@@ -95,8 +95,8 @@ def test_jitnic_maps_names_residency(capsys):
     from jit.cli import main
     assert main(["maps", str(built_program("lpm_router"))]) == 0
     text = capsys.readouterr().out
-    assert "host-resident: the NIC has no longest-prefix-match unit" in text
-    assert "devmap  name tx_ports" in text and text.count("\tNIC-resident") == 1
+    assert "host-resident" not in text            # the trie is NIC-resident (LPM lookup unit)
+    assert "devmap  name tx_ports" in text and text.count("\tNIC-resident") == 2
 
 
 def test_nic_hits_draw_from_the_nic_generator_as_cpu_one():

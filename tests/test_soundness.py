@@ -27,6 +27,7 @@ from jit.ebpf import elf, interp, isa
 from jit.ebpf.maps import contents as mc
 from jit.ebpf.runtime import XdpRuntime
 from jit.nic.encoding import AtomKind
+from jit.nic.mapmem import lpm_canon
 from jit.paths import MAP_PROGRAM_NAMES, PROGRAM_NAMES, program_maps_file
 from jit.compiler.opt import optimize
 from jit.compiler.trace_run import run_trace
@@ -233,6 +234,18 @@ def random_contents(name: str, rng: random.Random, frames) -> dict:
                     else bytes(rng.randrange(256) for _ in range(d.key_size))
                     for _ in range(rng.randrange(0, min(d.max_entries, 12) + 1))}
             c.entries = [mc.Entry(k, value=val()) for k in sorted(keys)]
+        elif d.type_name == "lpm_trie":
+            # prefixes of the frames' addresses at random lengths (longer ones shadow shorter
+            # ones, so lookups hit, miss and pick between nested routes), plus random ones
+            data = d.key_size - 4
+            ents = {}
+            for _ in range(rng.randrange(0, min(d.max_entries, 12) + 1)):
+                raw = (rng.choice(addrs) if addrs and data == 4 and rng.random() < 0.8
+                       else bytes(rng.randrange(256) for _ in range(data)))
+                plen = rng.choice([0, 8, 16, 24, 8 * data, rng.randrange(8 * data + 1)])
+                key = plen.to_bytes(4, "little") + raw
+                ents[lpm_canon(key, d.key_size, plen)] = key      # one entry per prefix
+            c.entries = [mc.Entry(k, value=val()) for k in sorted(ents.values())]
         elif d.type_name in ("array", "percpu_array"):
             for i in range(min(d.max_entries, 16)):
                 if rng.random() < 0.6:
@@ -349,7 +362,7 @@ EXPECTED_CACHEABLE = set(MAP_PROGRAM_NAMES)
 
 # (proto_stats's one guard, "lookup in a per-CPU array found the index", holds for every index the
 # program computes, so random contents never break it)
-GUARDED = {"deny_list", "config_filter", "tail_dispatch", "ipip_encap"}
+GUARDED = {"deny_list", "config_filter", "tail_dispatch", "ipip_encap", "lpm_router"}
 
 
 @pytest.mark.parametrize("name", MAP_PROGRAM_NAMES)

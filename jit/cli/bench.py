@@ -449,8 +449,9 @@ def bench_rtl(args: argparse.Namespace) -> list[dict]:
 
 
 @benchmark("maps", "NIC map memory (Icarus): lookup-unit cycles per executor lookup (arrays, hash "
-           "maps at 1/8, 1/4, 1/2 of their buckets, hits and misses) and cycles per map operation "
-           "over AXI4-Lite at the top level")
+           "maps at 1/8, 1/4, 1/2 of their buckets, hits and misses, LPM tries of IPv4 and IPv6 "
+           "routes at 5 prefix lengths: hits at the longest and shortest length, misses) and "
+           "cycles per map operation over AXI4-Lite at the top level")
 def bench_maps(args: argparse.Namespace) -> list[dict]:
     import tempfile
     from pathlib import Path

@@ -41,6 +41,9 @@ MAP_MEM_BYTES = 256 * 1024
 MAP_MAX_MAPS = 16        # map descriptors (map ids 0..15)
 MAP_MAX_KEY_BYTES = 64   # key staging: hash keys up to 64 bytes (IPv6 5-tuples need 37)
 MAP_MAX_VALUE_BYTES = 256  # value staging holds two slots of this many bytes (per-CPU maps)
+# LPM tries on the NIC: key data (after the u32 prefixlen) up to 16 bytes (IPv6), so prefix lengths
+# 0..128 and a bitmap of the lengths in use of at most 3 words (jit/nic/mapmem.py "LPM tries")
+MAP_LPM_MAX_DATA_BYTES = 16
 
 # Execution budget checked at commit (jit/nic/validate.py): executor cycles per slot. A divide or
 # modulo waits for rtl/jitnic_div.v (one quotient bit per cycle: 64 or 32 iterations, plus the

@@ -256,18 +256,20 @@ def write_through(p: Plan, before: dict[int, dict[bytes, Entry]],
     n = 0
     for map_id, d in p.descs.items():
         old, new = before[map_id], after[map_id]
-        for key, e in new.items():
-            if old.get(key) != e:
-                _must((yield update_cmd(map_id, d, key, entry_slots(d, e, program_ids))),
-                      f"writing map {p.names[map_id]!r} key {key.hex()} through")
-                n += 1
-        for key in old.keys() - new.keys():
+        # removals first: an LPM entry the host rekeyed (same prefix, other bits past it) is an
+        # old key gone and a new one come, and both name one NIC entry
+        for key in sorted(old.keys() - new.keys()):
             if d.is_hash:
                 cmd = delete_cmd(map_id, d, key)
             else:
                 cmd = update_cmd(map_id, d, key, [bytes(d.value_size)] * d.slots)
             _must((yield cmd), f"removing map {p.names[map_id]!r} key {key.hex()}")
             n += 1
+        for key, e in new.items():
+            if old.get(key) != e:
+                _must((yield update_cmd(map_id, d, key, entry_slots(d, e, program_ids))),
+                      f"writing map {p.names[map_id]!r} key {key.hex()} through")
+                n += 1
     return n
 
 

@@ -26,6 +26,21 @@ max_entries elements exist), and every probe sequence ends within `count + 1 <= 
 buckets (a run holds at most every element). Free pool elements: never-used ones are taken in
 order (`fresh`), freed ones go on a LIFO list linked through word 0 of the freed element.
 
+LPM tries (lpm_trie) are a hash table of their entries plus a prefix-length index: an entry
+(key = u32 prefixlen p, then data bytes, kept as given like the kernel's node data) lives in the
+hash table under its identity, the key with the data past p bits zeroed (`lpm_canon`): that is what
+is hashed and compared (a stored key is compared under the same mask, so the bits past its prefix
+do not matter). After the hash index and the value pool come `bmw = ceil((P + 1) / 64)` bitmap
+words (bit p: some entry has prefix length p; P = 8 * (key_size - 4) the longest prefix) and P + 1
+counter words (entries per prefix length; the bit is set while its counter is nonzero). A lookup
+of key (p, data) probes the lengths q <= min(p, P) whose bit is set, longest first, for the
+identity (q, data masked to q); the first hit is the longest matching prefix (the kernel's answer,
+jit/ebpf/maps/lpm.py). An update of an existing identity rewrites the stored key (the kernel
+replaces the node); a new entry when max_entries exist gives ENOSPC (lpm_trie.c's errno); an update
+with p > P gives EINVAL, a delete with p > P ENOENT (as jit/ebpf/maps/lpm.py). The NIC holds tries
+with at most MAP_LPM_MAX_DATA_BYTES of key data; the executor only looks LPM tries up (programs'
+updates and deletes of them stay on the host: nic_helpers.RTL_WRITE_MAP_TYPES).
+
 Iteration (get_next_key) is the NIC's own order: arrays by index (the kernel's order), hash maps by
 bucket; the key after a key that is absent is the first key (as the kernel does).
 
@@ -48,7 +63,7 @@ NIC_SLOT = 1          # the NIC's CPU in per-CPU maps (slot 0 is the host's)
 NIL = 0xFFFF_FFFF     # end of a free list
 
 # errno values the map commands return (positive in REG_MAP_ERRNO; the kernel's numbers)
-EPERM, ENOENT, E2BIG, EBADF, EEXIST, EINVAL, EOPNOTSUPP = 1, 2, 7, 9, 17, 22, 95
+EPERM, ENOENT, E2BIG, EBADF, EEXIST, EINVAL, ENOSPC, EOPNOTSUPP = 1, 2, 7, 9, 17, 22, 28, 95
 
 CRC32C_POLY = 0x82F6_3B78   # reflected Castagnoli polynomial
 
@@ -60,16 +75,17 @@ class MapType(IntEnum):
     PERCPU_HASH = 3
     DEVMAP = 4         # values are ifindexes, for bpf_redirect_map
     PROG_ARRAY = 5     # values are NIC program ids; read-only for traces
+    LPM_TRIE = 6       # longest-prefix match: a hash table of entries + a prefix-length index
 
 
 TYPE_BY_NAME = {"array": MapType.ARRAY, "percpu_array": MapType.PERCPU_ARRAY,
                 "hash": MapType.HASH, "percpu_hash": MapType.PERCPU_HASH,
-                "devmap": MapType.DEVMAP, "prog_array": MapType.PROG_ARRAY}
+                "devmap": MapType.DEVMAP, "prog_array": MapType.PROG_ARRAY,
+                "lpm_trie": MapType.LPM_TRIE}
 HOST_ONLY_REASON = {
     "lru_hash": "LRU eviction order is the kernel's own (per-CPU free lists); the NIC does not "
                 "reproduce it bit-exactly",
     "lru_percpu_hash": "LRU eviction order is the kernel's own; the NIC does not reproduce it",
-    "lpm_trie": "no longest-prefix-match unit on the NIC",
 }
 
 
@@ -165,6 +181,39 @@ def key_hash(key: bytes, key_size: int) -> int:
     return crc32c_update(0xFFFF_FFFF, padded) ^ 0xFFFF_FFFF
 
 
+def lpm_data_mask(key_size: int, q: int) -> bytes:
+    """The bytes of an LPM key (prefixlen field included) that a prefix of q bits keeps: the
+    prefixlen field whole, then the first q data bits (big-endian bit order)."""
+    out = bytearray(b"\xff" * 4)
+    for i in range(key_size - 4):
+        n = min(max(q - 8 * i, 0), 8)
+        out.append((0xFF << (8 - n)) & 0xFF)
+    return bytes(out)
+
+
+def lpm_masked(key: bytes, key_size: int, q: int) -> bytes:
+    """`key` (prefixlen field kept) with its data past q bits zeroed."""
+    return bytes(a & b for a, b in zip(key[:key_size].ljust(key_size, b"\0"),
+                                       lpm_data_mask(key_size, q)))
+
+
+def lpm_canon(key: bytes, key_size: int, q: int) -> bytes:
+    """The identity of the entry of prefix length q that `key`'s data would match: q as the
+    prefixlen field, the data masked to q bits. What an LPM trie's hash table hashes and compares."""
+    return q.to_bytes(4, "little") + lpm_masked(key, key_size, q)[4:]
+
+
+def random_key(d: "MapDesc", rng) -> bytes:
+    """A key a map of this descriptor accepts, drawn from `rng` (random.Random): random bytes
+    (hash kinds), a prefixlen 0..P then random data (LPM), an index below max_entries (arrays)."""
+    if d.is_lpm:
+        return (rng.randint(0, d.max_prefixlen).to_bytes(4, "little")
+                + bytes(rng.getrandbits(8) for _ in range(d.key_size - 4)))
+    if d.is_hash:
+        return bytes(rng.getrandbits(8) for _ in range(d.key_size))
+    return rng.randrange(d.max_entries).to_bytes(4, "little")
+
+
 # ---- descriptors -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MapDesc:
@@ -178,7 +227,30 @@ class MapDesc:
 
     @property
     def is_hash(self) -> bool:
-        return self.type in (MapType.HASH, MapType.PERCPU_HASH)
+        """Keyed through the hash table (hash kinds and LPM tries)."""
+        return self.type in (MapType.HASH, MapType.PERCPU_HASH, MapType.LPM_TRIE)
+
+    @property
+    def is_lpm(self) -> bool:
+        return self.type == MapType.LPM_TRIE
+
+    @property
+    def max_prefixlen(self) -> int:
+        return 8 * (self.key_size - 4) if self.is_lpm else 0
+
+    @property
+    def lpm_bm(self) -> int:
+        """LPM: word address of the prefix-length bitmap (the counters follow it)."""
+        return self.pool + self.max_entries * self.slots * self.ew
+
+    @property
+    def lpm_bm_words(self) -> int:
+        return (self.max_prefixlen + 1 + 63) // 64 if self.is_lpm else 0
+
+    @property
+    def lpm_cnt(self) -> int:
+        """LPM: word address of the counter of prefix length 0."""
+        return self.lpm_bm + self.lpm_bm_words
 
     @property
     def slots(self) -> int:
@@ -214,7 +286,9 @@ class MapDesc:
 
     def size_words(self) -> int:
         if self.is_hash:
-            return self.n_buckets * self.bucket_words + self.max_entries * self.slots * self.ew
+            lpm = self.lpm_bm_words + self.max_prefixlen + 1 if self.is_lpm else 0
+            return (self.n_buckets * self.bucket_words + self.max_entries * self.slots * self.ew
+                    + lpm)
         return self.max_entries * self.stride
 
     def words(self) -> tuple[int, int, int, int]:
@@ -235,6 +309,9 @@ class MapDesc:
 def check_desc(d: MapDesc, mem_words: int, max_key: int = enc.MAP_MAX_KEY_BYTES,
                max_value: int = enc.MAP_MAX_VALUE_BYTES) -> str | None:
     """Why the NIC refuses this descriptor at INSTALL (-EINVAL), or None. The RTL checks the same."""
+    if d.is_lpm and not 5 <= d.key_size <= 4 + enc.MAP_LPM_MAX_DATA_BYTES:
+        return (f"an lpm_trie key of {d.key_size - 4} data bytes: the NIC's LPM holds "
+                f"1..{enc.MAP_LPM_MAX_DATA_BYTES}")
     if d.is_hash:
         if not 1 <= d.key_size <= max_key:
             return f"key_size {d.key_size} outside 1..{max_key}"
@@ -259,7 +336,7 @@ def make_desc(type_name: str, key_size: int, value_size: int, max_entries: int, 
     """A descriptor for a map definition at `base`, with the hash table sized by the capacity rule."""
     t = TYPE_BY_NAME[type_name]
     log2 = 0
-    if t in (MapType.HASH, MapType.PERCPU_HASH):
+    if t in (MapType.HASH, MapType.PERCPU_HASH, MapType.LPM_TRIE):
         log2 = max(1, (2 * max_entries - 1).bit_length())
     return MapDesc(t, key_size, value_size, max_entries, base, log2, rdonly)
 
@@ -397,17 +474,22 @@ class MapMem:
             self._write_value(d, elem + d.hdr, value, slot, new=False)
             return 0
         st = self.hstate[map_id]
-        h = key_hash(key, d.key_size)
-        b, found = self._probe(d, key, h)
+        ident = self._ident(d, key)
+        if ident is None:
+            return EINVAL               # an LPM prefixlen above the key's bits
+        h = key_hash(ident, d.key_size)
+        b, found = self._probe(d, ident, h)
         if found is not None and flags == BPF_NOEXIST:
             return EEXIST
         if found is None and flags == BPF_EXIST:
             return ENOENT
         if found is not None:
+            if d.is_lpm:                # the kernel replaces the node: the key as given now
+                self.write_bytes(d.base + b * d.bucket_words + 1, self._padded_key(d, key))
             self._write_value(d, self._value_addr(d, found), value, slot, new=False)
             return 0
         if st.count >= d.max_entries or b is None:
-            return E2BIG
+            return ENOSPC if d.is_lpm else E2BIG
         if st.fresh < d.max_entries:
             k = st.fresh
             st.fresh += 1
@@ -419,6 +501,8 @@ class MapMem:
         self.wr(ba, BUCKET_VALID | ((h & ((1 << HASH_BITS) - 1)) << BUCKET_HASH_LSB) | k)
         self.write_bytes(ba + 1, self._padded_key(d, key))
         self._write_value(d, self._value_addr(d, k), value, slot, new=True)
+        if d.is_lpm:
+            self._lpm_count(d, self._index(key), +1)
         return 0
 
     def delete(self, map_id: int, key: bytes, helper: bool = False) -> int:
@@ -439,7 +523,10 @@ class MapMem:
             self.wr(elem, 0)
             return 0
         st = self.hstate[map_id]
-        b, found = self._probe(d, key, key_hash(key, d.key_size))
+        ident = self._ident(d, key)
+        if ident is None:
+            return ENOENT               # (jit/ebpf/maps/lpm.py: no such entry)
+        b, found = self._probe(d, ident, key_hash(ident, d.key_size))
         if found is None:
             return ENOENT
         va = self._value_addr(d, found)
@@ -447,6 +534,8 @@ class MapMem:
         st.free_head = found
         st.count -= 1
         self._shift_back(d, b)
+        if d.is_lpm:
+            self._lpm_count(d, self._index(key), -1)
         return 0
 
     def next_key(self, map_id: int, key: bytes | None) -> Result:
@@ -461,8 +550,9 @@ class MapMem:
                 return Result(ENOENT)
             return Result(0, key=(i + 1).to_bytes(8, "little"))
         start = 0
-        if key is not None:
-            b, found = self._probe(d, key, key_hash(key, d.key_size))
+        ident = None if key is None else self._ident(d, key)
+        if ident is not None:
+            b, found = self._probe(d, ident, key_hash(ident, d.key_size))
             if found is not None:
                 start = b + 1
         for b in range(start, d.n_buckets):
@@ -497,7 +587,7 @@ class MapMem:
         when the map is not a hash map or is full (the executor decided at the call, so only a
         caller's error gets None)."""
         d = self._desc(map_id)
-        if d is None or not d.is_hash:
+        if d is None or not d.is_hash or d.is_lpm:
             return None
         if self._find(d, key) is None and self.update(
                 map_id, key, bytes(d.slots * d.ew * WORD_BYTES), BPF_NOEXIST) != 0:
@@ -507,7 +597,7 @@ class MapMem:
     def exec_delete(self, map_id: int, key: bytes) -> bool:
         """A buffered map_delete_elem at commit (hash maps): True if the key was there."""
         d = self._desc(map_id)
-        return d is not None and d.is_hash and self.delete(map_id, key) == 0
+        return d is not None and d.is_hash and not d.is_lpm and self.delete(map_id, key) == 0
 
     def exec_desc(self, map_id: int) -> tuple[int, int] | None:
         """(base byte address, desc_word) of an installed map, or None."""
@@ -574,23 +664,62 @@ class MapMem:
             if d.hdr and not self.rd(elem) & 1:
                 return None
             return elem + d.hdr
-        _, found = self._probe(d, key, key_hash(key, d.key_size))
+        if d.is_lpm:
+            found = self._lpm_find(d, key)
+        else:
+            _, found = self._probe(d, key, key_hash(key, d.key_size))
         return None if found is None else self._value_addr(d, found)
+
+    def _ident(self, d: MapDesc, key: bytes) -> bytes | None:
+        """What the hash table keys an entry by: the key (hash kinds), the identity lpm_canon at
+        the key's own prefix length (LPM; None when the prefixlen is above the key's bits)."""
+        if not d.is_lpm:
+            return key
+        p = self._index(key)
+        return None if p > d.max_prefixlen else lpm_canon(key, d.key_size, p)
+
+    def lpm_lengths(self, d: MapDesc) -> int:
+        """The LPM bitmap: bit q set while some entry has prefix length q."""
+        return int.from_bytes(self.read_bytes(d.lpm_bm, d.lpm_bm_words), "little")
+
+    def _lpm_find(self, d: MapDesc, key: bytes) -> int | None:
+        """Pool index of the entry with the longest prefix matching `key`, or None: hash probes for
+        the lengths in use, from min(prefixlen, P) down; the first hit wins."""
+        bm = self.lpm_lengths(d)
+        for q in range(min(self._index(key), d.max_prefixlen), -1, -1):
+            if bm >> q & 1:
+                ident = lpm_canon(key, d.key_size, q)
+                _, found = self._probe(d, ident, key_hash(ident, d.key_size))
+                if found is not None:
+                    return found
+        return None
+
+    def _lpm_count(self, d: MapDesc, p: int, delta: int) -> None:
+        """An entry of prefix length p came (+1) or went (-1): its counter, and its bitmap bit."""
+        n = (self.rd(d.lpm_cnt + p) + delta) & 0xFFFF_FFFF_FFFF_FFFF
+        self.wr(d.lpm_cnt + p, n)
+        a, bit = d.lpm_bm + p // 64, 1 << (p % 64)
+        self.wr(a, self.rd(a) | bit if n else self.rd(a) & ~bit)
 
     def _probe(self, d: MapDesc, key: bytes, h: int) -> tuple[int | None, int | None]:
         """(bucket, pool index) of the key, or (first empty bucket of its run, None). At most
-        n_buckets probes: a corrupted table (executor writes over the index) cannot loop."""
+        n_buckets probes: a corrupted table (executor writes over the index) cannot loop. LPM:
+        `key` is an identity (lpm_canon) and stored keys are compared masked to its length."""
         want = self._padded_key(d, key)
         tag = h & ((1 << HASH_BITS) - 1)
         b = h & (d.n_buckets - 1)
+        q = self._index(key) if d.is_lpm else 0
         for _ in range(d.n_buckets):
             ba = d.base + b * d.bucket_words
             w0 = self.rd(ba)
             if not w0 & BUCKET_VALID:
                 return b, None
-            if (w0 >> BUCKET_HASH_LSB) & ((1 << HASH_BITS) - 1) == tag \
-                    and self.read_bytes(ba + 1, d.kw) == want:
-                return b, w0 & 0xFFFF_FFFF
+            if (w0 >> BUCKET_HASH_LSB) & ((1 << HASH_BITS) - 1) == tag:
+                stored = self.read_bytes(ba + 1, d.kw)
+                if d.is_lpm:
+                    stored = self._padded_key(d, lpm_masked(stored, d.key_size, q))
+                if stored == want:
+                    return b, w0 & 0xFFFF_FFFF
             b = (b + 1) & (d.n_buckets - 1)
         return None, None
 
@@ -634,6 +763,7 @@ def verilog_defines() -> list[str]:
              f"`define JITNIC_MAP_MAX_MAPS {enc.MAP_MAX_MAPS}",
              f"`define JITNIC_MAP_MAX_KEY_BYTES {enc.MAP_MAX_KEY_BYTES}",
              f"`define JITNIC_MAP_MAX_VALUE_BYTES {enc.MAP_MAX_VALUE_BYTES}",
+             f"`define JITNIC_MAP_LPM_MAX_DATA_BYTES {enc.MAP_LPM_MAX_DATA_BYTES}",
              f"`define MAP_REGION_BYTES {enc.MAP_REGION_BYTES}",
              f"`define MAP_SLOTS_PERCPU {SLOTS_PERCPU}",
              f"`define MAP_NIC_SLOT {NIC_SLOT}",
@@ -658,7 +788,8 @@ def verilog_defines() -> list[str]:
               f"`define MAP_STATUS_OVERRUN_BIT {STATUS_OVERRUN.bit_length() - 1}"]
     lines += [f"`define MAP_ERRNO_{n} 8'd{v}" for n, v in
               (("EPERM", EPERM), ("ENOENT", ENOENT), ("E2BIG", E2BIG), ("EBADF", EBADF),
-               ("EEXIST", EEXIST), ("EINVAL", EINVAL), ("EOPNOTSUPP", EOPNOTSUPP))]
+               ("EEXIST", EEXIST), ("EINVAL", EINVAL), ("ENOSPC", ENOSPC),
+               ("EOPNOTSUPP", EOPNOTSUPP))]
     lines += [f"`define MAP_EX_{m.name} 3'd{int(m)}" for m in ExOp]
     for name, (lsb, width) in (("SIZE", EXDESC_SIZE), ("VALUE_SIZE", EXDESC_VALUE_SIZE),
                                ("KEY_SIZE", EXDESC_KEY_SIZE), ("TYPE", EXDESC_TYPE),

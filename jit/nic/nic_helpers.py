@@ -46,7 +46,7 @@ COST_CSUM = 3 + 3 * (512 // 8 + 1)
 COST_BYTES = 4 + 4 * (max(512, enc.HDR_BYTES) // 8) + 3 * 7
 
 NIC_HELPERS: dict[int, NicHelper] = {h.id: h for h in (
-    NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash)
+    NicHelper(1, COST_MAP_OP, rtl=True),  # map_lookup_elem (array, percpu_array, hash, percpu_hash, lpm_trie)
     NicHelper(2, COST_MAP_OP, rtl=True),  # map_update_elem (rtl: rtl_map_write_reason's rules)
     NicHelper(3, COST_MAP_OP, rtl=True),  # map_delete_elem
     NicHelper(5, COST_SIMPLE, rtl=True),  # ktime_get_ns (jitnic_top's rx_timestamp, per frame)
@@ -87,7 +87,8 @@ def nic_helper_reason(helper_id: int) -> str | None:
 
 
 # map types whose update/delete the RTL runs (the kernel's verifier refuses program updates of
-# devmaps and prog_arrays; LRU/LPM maps are host-resident anyway)
+# devmaps and prog_arrays; LRU maps are host-resident anyway; an LPM trie's entries are only looked
+# up by the RTL executor: a program's update/delete of one keeps its path on the host)
 RTL_WRITE_MAP_TYPES = frozenset({"array", "percpu_array", "hash", "percpu_hash"})
 
 

@@ -7,9 +7,12 @@ every path that touches it on the host, and `jitnic maps` / `jitnic trace` print
 NIC-resident: array, percpu_array and the global-data arrays (directly addressed), hash and
 percpu_hash (the lookup unit; at most NIC_HASH_MAX_ENTRIES elements so that an insert succeeds
 whenever the kernel's would), devmap (redirect_map targets, read-only to programs) and prog_array
-(read-only: tail-call guards). Not resident: LRU hashes (the kernel's eviction order is not
-specified and the NIC does not implement one bit-exactly with the host's), LPM tries (no
-longest-prefix unit), and the rest (map-in-map, queues, event maps, cpumap, devmap_hash).
+(read-only: tail-call guards), LPM tries with at most MAP_LPM_MAX_DATA_BYTES (16) bytes of key
+data and NIC_HASH_MAX_ENTRIES entries (the lookup unit's longest-prefix search: hash probes over the
+prefix lengths in use, jit/nic/mapmem.py "LPM tries"; programs only look them up on the NIC, their
+updates and deletes stay on the host). Not resident: LRU hashes (the kernel's eviction order is not
+specified and the NIC does not implement one bit-exactly with the host's), LPM tries with longer
+keys, and the rest (map-in-map, queues, event maps, cpumap, devmap_hash).
 
 Tail calls: a prog_array slot on the NIC holds a program id (`program_id`), the index of the
 program in its object; the tracer's tail-call guard compares with it.
@@ -19,17 +22,18 @@ from __future__ import annotations
 from jit.ebpf import elf
 from jit.ebpf.maps.base import Map, elem_size
 from jit.ebpf.maps.mapset import N_CPUS
+from jit.nic.encoding import MAP_LPM_MAX_DATA_BYTES
 
 NIC_HASH_MAX_ENTRIES = 65536      # elements of one hash map the NIC table holds
 NIC_MAP_MEMORY = 1 << 24          # bytes of value memory of one directly addressed map
 
-_RESIDENT = frozenset({"array", "percpu_array", "hash", "percpu_hash", "devmap", "prog_array"})
+_RESIDENT = frozenset({"array", "percpu_array", "hash", "percpu_hash", "devmap", "prog_array",
+                       "lpm_trie"})
 _WHY_NOT = {
     "lru_hash": "the kernel's LRU eviction is approximate and the NIC implements none "
                 "bit-exactly with the host",
     "lru_percpu_hash": "the kernel's LRU eviction is approximate and the NIC implements none "
                        "bit-exactly with the host",
-    "lpm_trie": "the NIC has no longest-prefix-match unit",
     "devmap_hash": "the NIC holds directly indexed devmaps only",
     "cpumap": "redirects to CPUs are the host's",
 }
@@ -46,7 +50,10 @@ def def_residency(d: elf.MapDef) -> str | None:
     if kind not in _RESIDENT:
         why = _WHY_NOT.get(kind, "not in the NIC's map set")
         return f"map {d.name!r} ({kind}) stays on the host: {why}"
-    if kind in ("hash", "percpu_hash") and d.max_entries > NIC_HASH_MAX_ENTRIES:
+    if kind == "lpm_trie" and d.key_size - 4 > MAP_LPM_MAX_DATA_BYTES:
+        return (f"map {d.name!r} ({kind}) stays on the host: {d.key_size - 4} bytes of key data > "
+                f"the NIC's longest-prefix unit's {MAP_LPM_MAX_DATA_BYTES}")
+    if kind in ("hash", "percpu_hash", "lpm_trie") and d.max_entries > NIC_HASH_MAX_ENTRIES:
         return (f"map {d.name!r} ({kind}) stays on the host: max_entries {d.max_entries} > "
                 f"the NIC table's {NIC_HASH_MAX_ENTRIES}")
     size = elem_size(d.value_size) * d.max_entries * (N_CPUS if kind.startswith("percpu") else 1)

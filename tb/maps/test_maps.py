@@ -88,12 +88,31 @@ class MapsTb:
 def map_set(max_maps: int, max_key: int, max_value: int):
     """(type, key_size, value_size, max_entries) of the maps a configuration installs."""
     maps = [("hash", min(5, max_key), min(12, max_value), 6),
+            ("lpm_trie", 8, min(12, max_value), 5),          # IPv4 routes: lengths 0..32
             ("percpu_array", 4, min(12, max_value), 3),
             ("percpu_hash", min(12, max_key), 8, 4),
             ("array", 4, min(8, max_value), 5),
             ("devmap", 4, 4, 4),
             ("prog_array", 4, 4, 3)]
+    if max_key >= 20:
+        maps.insert(2, ("lpm_trie", 20, 8, 4))             # IPv6: lengths 0..128, 3 bitmap words
     return maps[:max_maps]
+
+
+def lpm_pool(rng, d, n=12):
+    """LPM keys sharing prefixes: a few base addresses with random bits flipped, at prefix lengths
+    0, P, random, and above P (update: EINVAL; lookup: searches every length)."""
+    nbytes, P = d.key_size - 4, d.max_prefixlen
+    bases = [bytes(rng.getrandbits(8) for _ in range(nbytes)) for _ in range(3)]
+    out = []
+    for _ in range(n):
+        data = bytearray(rng.choice(bases))
+        if rng.random() < 0.5:
+            data[rng.randrange(nbytes)] ^= 1 << rng.randrange(8)
+        plen = rng.choice([0, P, P, rng.randint(0, P), rng.randint(0, P), rng.randint(0, P),
+                           P + 1 + rng.randrange(100)])
+        out.append(plen.to_bytes(4, "little") + bytes(data))
+    return out
 
 
 def rand_key(rng, d, pool):
@@ -120,9 +139,11 @@ async def maps_random(dut):
     big = make_desc("hash", 4, 8, tb.mem_bytes, 0)
     assert await bus.install(0, big) == m.install(0, big) == mapmem.EINVAL
     assert await bus.install(tb.max_maps, descs[0]) == mapmem.EINVAL
-    keypools = {i: [bytes(rng.getrandbits(8) for _ in range(d.key_size)) for _ in range(9)]
+    keypools = {i: lpm_pool(rng, d) if d.is_lpm else
+                [bytes(rng.getrandbits(8) for _ in range(d.key_size)) for _ in range(9)]
                 for i, d in descs.items()}
     stats = {}
+    lpm_hits = {}
     for step in range(OPS):
         i = rng.randrange(len(descs) + (1 if len(descs) < tb.max_maps else 0))
         d = descs.get(i, descs[0])
@@ -161,6 +182,9 @@ async def maps_random(dut):
             ok, addr, room, cyc = await tb.ex(ExOp.LOOKUP, i, key)
             want = m.exec_lookup(i, key)
             assert (ok, addr if ok else None) == (want is not None, want), (step, i, key, ok, addr, want)
+            if i in descs and d.is_lpm:
+                lpm_hits[i] = lpm_hits.get(i, 0) + ok
+                assert cyc == lpm_lookup_cycles(m, d, key), (step, i, key, cyc)
             if i in descs:                  # room for an insert (map_update_elem's E2BIG)
                 assert room & 1 == m.exec_room(i), (step, i, room, m.exec_room(i))
             stats.setdefault("ex_lookup " + (d.type.name if i in descs else "EBADF"), []).append(cyc)
@@ -202,6 +226,10 @@ async def maps_random(dut):
                 assert (ok, word if ok else None) == (want is not None, want)
         if kind in ("lookup", "update", "delete", "next", "first"):
             stats.setdefault(f"bus {kind} {d.type.name if i in descs else 'EBADF'}", []).append(bus.last_cycles)
+    # every LPM map answered executor lookups with a hit some of the time
+    for i, d in descs.items():
+        if d.is_lpm:
+            assert lpm_hits.get(i, 0) >= 3, (i, lpm_hits)
     # the whole memory, word by word
     for w in range(tb.mem_bytes // 8):
         ok, _, word, _ = await tb.ex(ExOp.READ, addr=8 * w)
@@ -250,10 +278,88 @@ async def maps_bus_waits_for_transaction(dut):
     assert word == 0x1234
 
 
+# LPM executor lookup cycles (request to response), from the RTL's states: LPM_C (request, start,
+# prefixlen check, bitmap load set-up and the response) + one per bitmap word, per probed length
+# LPM_Q (pick the length, the probe's end) + kw (hash) + 2 per bucket read + 2 per key word
+# compared, and LPM_MISS when no length matched (the last pick finds none).
+LPM_C, LPM_Q, LPM_MISS = 6, 2, 2
+
+
+def lpm_lookup_cycles(m: MapMem, d, key: bytes) -> int:
+    """What the RTL spends on an executor LOOKUP of `key` in LPM map `d` of model `m` (the same walk
+    over the same memory: jit/nic/mapmem.py _lpm_find and _probe)."""
+    cyc = LPM_C + d.lpm_bm_words
+    bm = m.lpm_lengths(d)
+    mask = d.n_buckets - 1
+    for q in range(min(int.from_bytes(key[:4], "little"), d.max_prefixlen), -1, -1):
+        if not bm >> q & 1:
+            continue
+        ident = mapmem.lpm_canon(key, d.key_size, q)
+        h = mapmem.key_hash(ident, d.key_size)
+        want = ident.ljust(d.kw * 8, b"\0")
+        cyc += LPM_Q + d.kw
+        b = h & mask
+        for _ in range(d.n_buckets):
+            ba = d.base + b * d.bucket_words
+            w0 = m.rd(ba)
+            cyc += 2
+            if not w0 & mapmem.BUCKET_VALID:
+                break
+            if (w0 >> 32) & ((1 << 31) - 1) == h & ((1 << 31) - 1):
+                stored = mapmem.lpm_masked(m.read_bytes(ba + 1, d.kw), d.key_size, q).ljust(d.kw * 8, b"\0")
+                for w in range(d.kw):
+                    cyc += 2
+                    if stored[8 * w:8 * w + 8] != want[8 * w:8 * w + 8]:
+                        break
+                else:
+                    return cyc
+            b = (b + 1) & mask
+    return cyc + LPM_MISS
+
+
+def lpm_key(plen: int, *octets: int) -> bytes:
+    return plen.to_bytes(4, "little") + bytes(octets)
+
+
+@cocotb.test()
+async def maps_lpm_cycles(dut):
+    """An LPM lookup's cycles (executor LOOKUP, request to response): one hash probe per length in
+    use that it tries, longest first, until the answer (lpm_lookup_cycles; docs/rtl.md)."""
+    tb = MapsTb(dut)
+    await tb.reset()
+    d = make_desc("lpm_trie", 8, 8, 16, 0)
+    assert await tb.bus.install(0, d) == tb.model.install(0, d) == 0
+    for plen, net in ((8, (10, 0, 0, 0)), (16, (10, 1, 0, 0)), (24, (10, 1, 2, 0))):
+        k = lpm_key(plen, *net)
+        assert await tb.bus.update(0, k, bytes([plen]) * 8, slot=0) == tb.model.update(0, k, bytes([plen]) * 8, slot=0) == 0
+        cyc = tb.bus.last_cycles
+    cases = [((10, 1, 2, 3), 24, 1), ((10, 1, 3, 3), 16, 2), ((10, 2, 3, 3), 8, 3),
+             ((11, 1, 2, 3), None, 3)]
+    got = []
+    for addr, plen, probes in cases:
+        key = lpm_key(32, *addr)
+        ok, a, _, c = await tb.ex(ExOp.LOOKUP, 0, key)
+        assert (ok, a if ok else None) == (plen is not None, tb.model.exec_lookup(0, key))
+        if ok:
+            assert tb.model.exec_read(a) == int.from_bytes(bytes([plen]) * 8, "little")
+        got.append(c)
+    # the key's own prefixlen bounds the search: /12 tries only /8
+    ok, _, _, c12 = await tb.ex(ExOp.LOOKUP, 0, lpm_key(12, 10, 1, 2, 3))
+    assert ok
+    want = [lpm_lookup_cycles(tb.model, d, lpm_key(32, *addr)) for addr, _, _ in cases]
+    assert got == want, (got, want)
+    assert c12 == lpm_lookup_cycles(tb.model, d, lpm_key(12, 10, 1, 2, 3)), c12
+    # each tried length costs at least one empty-bucket probe: more lengths, more cycles
+    assert got[0] < got[1] < got[2]
+    dut._log.info("LPM lookups: %s cycles (1..3 probes), a bus update %d cycles", got, cyc)
+
+
 @cocotb.test(skip=not os.environ.get("MAPS_REPORT"))
 async def maps_lookup_cycles(dut):
-    """Lookup-unit cycles (executor LOOKUP, request accepted to response) for arrays and for hash
-    maps at several loads, hits and misses; written to MAPS_REPORT (`jitnic bench maps`)."""
+    """Lookup-unit cycles (executor LOOKUP, request accepted to response) for arrays, for hash
+    maps at several loads, hits and misses, and for LPM tries (IPv4 and IPv6 routes at 5 prefix
+    lengths: hits at the longest length, at the shortest, misses); written to MAPS_REPORT
+    (`jitnic bench maps`)."""
     tb = MapsTb(dut)
     await tb.reset()
     rng = random.Random(7)
@@ -263,7 +369,9 @@ async def maps_lookup_cycles(dut):
     for map_id, (name, t, ks, n) in enumerate([("array", "array", 4, 256),
                                                ("percpu_array", "percpu_array", 4, 256),
                                                ("hash 4B key", "hash", 4, 512),
-                                               ("hash 16B key", "hash", 16, 512)]):
+                                               ("hash 16B key", "hash", 16, 512),
+                                               ("lpm 4B data", "lpm_trie", 8, 256),
+                                               ("lpm 16B data", "lpm_trie", 20, 256)]):
         d = make_desc(t, ks, 8, n, base)
         assert await tb.bus.install(map_id, d) == 0
         descs[map_id] = (name, d)
@@ -294,6 +402,29 @@ async def maps_lookup_cycles(dut):
             await sample(map_id, rng.sample(keys, 64), "hit", load)
             await sample(map_id, [bytes(rng.getrandbits(8) for _ in range(d.key_size))
                                   for _ in range(64)], "miss", load)
+    for map_id in (4, 5):
+        name, d = descs[map_id]
+        nbytes = d.key_size - 4
+        lens = [8, 12, 16, 24, 8 * nbytes] if nbytes == 4 else [16, 32, 48, 64, 128]
+        nets = []
+        for i in range(64):              # 64 routes, lengths round-robin; /shortest under 10.*
+            plen = lens[i % len(lens)]
+            data = bytes([10]) + bytes(rng.getrandbits(8) for _ in range(nbytes - 1))
+            k = plen.to_bytes(4, "little") + data
+            if await tb.bus.update(map_id, k, bytes(8), slot=0) == 0:
+                nets.append((plen, data))
+        full = 8 * nbytes
+        longest = [full.to_bytes(4, "little") + dt for p, dt in nets if p == full][:32]
+        # under 10.* but past every longer route: only a /shortest (8 or 16) entry can match
+        shortest = [(full.to_bytes(4, "little") + dt[:lens[0] // 8]
+                     + bytes([0xEE]) * (nbytes - lens[0] // 8)) for p, dt in nets if p == lens[0]][:32]
+        misses = [full.to_bytes(4, "little") + bytes([11]) + bytes(rng.getrandbits(8)
+                                                               for _ in range(nbytes - 1))
+                  for _ in range(32)]
+        load = f"{len(nets)} routes, {len(lens)} lengths"
+        await sample(map_id, longest, "hit", load + " (longest)")
+        await sample(map_id, shortest, "hit", load + " (shortest)")
+        await sample(map_id, misses, "miss", load)
     with open(os.environ["MAPS_REPORT"], "w") as f:
         json.dump(rows, f)
 
@@ -303,7 +434,7 @@ DEFAULT_PARAMS = dict(MAP_MEM_BYTES=enc.MAP_MEM_BYTES, MAX_MAPS=enc.MAP_MAX_MAPS
                       MAX_KEY_BYTES=enc.MAP_MAX_KEY_BYTES, MAX_VALUE_BYTES=enc.MAP_MAX_VALUE_BYTES)
 
 CONFIGS = [
-    dict(MAP_MEM_BYTES=4096, MAX_MAPS=8, MAX_KEY_BYTES=16, MAX_VALUE_BYTES=16),
+    dict(MAP_MEM_BYTES=4096, MAX_MAPS=8, MAX_KEY_BYTES=24, MAX_VALUE_BYTES=16),
     dict(MAP_MEM_BYTES=1024, MAX_MAPS=2, MAX_KEY_BYTES=8, MAX_VALUE_BYTES=8),
 ]
 

@@ -32,7 +32,7 @@ def maps_under_test() -> list[MapDef]:
     return [d("deny_v4", "hash", 4, 8, 1024), d("verdicts", "percpu_array", 4, 8, 4),
             d("flows", "percpu_hash", 13, 16, 8), d("tx_ports", "devmap", 4, 4, 8),
             d("handlers", "prog_array", 4, 4, 4), d("prog.rodata", "array", 4, 24, 1, frozen=True),
-            d("routes", "lpm_trie", 8, 8, 16)]
+            d("routes", "lpm_trie", 8, 8, 16, flags=1), d("recent", "lru_hash", 4, 8, 16)]
 
 
 async def setup(dut):
@@ -50,7 +50,7 @@ async def maps_over_axil(dut):
         enc.MAP_MAX_VALUE_BYTES << 16 | enc.MAP_MAX_KEY_BYTES << 8 | enc.MAP_MAX_MAPS)
     model = MapMem()
     p = place(maps_under_test())
-    assert set(p.host) == {"routes"}
+    assert set(p.host) == {"recent"}
     descs = {}
     for map_id, (name, desc) in enumerate(p.nic.items()):
         assert await bus.install(map_id, desc) == model.install(map_id, desc) == 0, name
@@ -58,15 +58,17 @@ async def maps_over_axil(dut):
     rng = random.Random(5)
     for map_id, d in descs.items():
         n = min(d.max_entries, 150)
-        keys = [bytes(rng.getrandbits(8) for _ in range(d.key_size)) if d.is_hash
-                else i.to_bytes(4, "little") for i in range(n)]
+        keys = [mapmem.random_key(d, rng) if d.is_hash else i.to_bytes(4, "little")
+                for i in range(n)]
         for k in keys:
             value = bytes(rng.getrandbits(8) for _ in range(d.slots * d.ew * 8))
             got, want = await bus.update(map_id, k, value), model.update(map_id, k, value)
             assert got == want, (map_id, k, got, want)
-        if d.is_hash and d.max_entries == n:          # full: one more new key is refused
-            extra = b"\xee" * d.key_size
-            assert await bus.update(map_id, extra, b"") == model.update(map_id, extra, b"") == mapmem.E2BIG
+        if d.is_hash and model.count(map_id) == d.max_entries:   # full: a new key is refused
+            extra = (d.max_prefixlen.to_bytes(4, "little") + b"\xee" * (d.key_size - 4) if d.is_lpm
+                     else b"\xee" * d.key_size)
+            assert await bus.update(map_id, extra, b"") == model.update(map_id, extra, b"") == (
+                mapmem.ENOSPC if d.is_lpm else mapmem.E2BIG)
         for k in keys[::3]:
             helper = d.type in (mapmem.MapType.DEVMAP, mapmem.MapType.PROG_ARRAY) and rng.random() < 0.3
             assert await bus.delete(map_id, k, helper) == model.delete(map_id, k, helper)

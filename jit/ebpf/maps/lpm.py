@@ -88,5 +88,5 @@ class LpmTrieMap(HashMap):
         old = self.by_prefix.get(ident)
         if old is not None and old != e.key:
             self.index[e.key] = self.index.pop(old)
+        self.by_prefix[ident] = e.key       # (before: HashMap.load finds the entry by canonical)
         super().load(e)
-        self.by_prefix[ident] = e.key
