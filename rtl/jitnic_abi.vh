@@ -98,6 +98,7 @@
 `define REG_POLICY_SEED 16'h0034
 `define REG_CFG_N_SLOTS 16'h0038
 `define REG_PRANDOM_SEED 16'h003c
+`define REG_CFG_CELLS 16'h0040
 `define REG_COUNTERS 16'h0100
 `define REG_ENTRY_HITS 16'h0400
 `define REG_ENTRY_VALID 16'h0800
@@ -125,6 +126,7 @@
 `define STATUS_LAST_EVICTED_BIT 16
 `define SLOT_IN_USE_BIT 31
 `define STATUS_LAST_ENTRY_LSB 8
+`define CFG_CELLS_GEN_LSB 8
 `define TRACE_STRIDE 8
 
 // counters: index k lives at REG_COUNTERS + 4*k

@@ -489,6 +489,10 @@ always @* begin
         `REG_POLICY_SEED:       rdata_next = seed_reg;
         `REG_PRANDOM_SEED:      rdata_next = pseed_reg;
         `REG_CFG_N_SLOTS:       rdata_next = N_SLOTS;
+        `REG_CFG_CELLS: begin
+            rdata_next[7:0] = N_LEN_ATOMS;
+            rdata_next[`CFG_CELLS_GEN_LSB +: 8] = N_GEN_ATOMS;
+        end
         default: begin
             if (r_is_cnt) begin
                 rdata_next = cnt_reg[32*rd_addr_reg[7:2] +: 32];

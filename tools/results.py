@@ -501,7 +501,9 @@ def write_all(skip: set[str]) -> int:
         parts.append(section_guards())
     if "rtl_state" not in skip:
         parts.append(section_rtl_state())
-    parts.append(f"_Generated in {time.time() - t0:.0f} s._")
+    parts.append(f"_Generated in {time.time() - t0:.0f} s by a whole `make results` run on "
+                 f"{time.strftime('%Y-%m-%d')}; a section regenerated alone (`--only NAME`) "
+                 "leaves this line as it was._")
     OUT.write_text("\n\n".join(parts) + "\n")
     log(f"wrote {OUT.relative_to(PROJECT_ROOT)}")
     return 0

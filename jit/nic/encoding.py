@@ -241,6 +241,9 @@ REG_POLICY_SEED = 0x0034  # written value is loaded into the RANDOM policy's LFS
 REG_CFG_N_SLOTS = 0x0038  # field extractor slots (N_SLOTS)
 REG_PRANDOM_SEED = 0x003C  # the NIC's bpf_get_prandom_u32 LFSR (jit/nic/nic_helpers.py), loaded
                            # on CTRL_RESEED like the policy's
+REG_CFG_CELLS = 0x0040    # compare cells per entry: [7:0] N_LEN_ATOMS (length cells), [15:8]
+                          # N_GEN_ATOMS (general atoms); the slot cells are REG_CFG_N_SLOTS
+CFG_CELLS_GEN_LSB = 8
 
 CTRL_COMMIT = 1 << 0            # install the staged entry into the policy's victim
 CTRL_INVALIDATE_ALL = 1 << 1    # clear every entry's valid bit (and the policy's FIFO pointer)
@@ -486,6 +489,7 @@ def verilog_header() -> str:
                  "SLOT_IN_USE"):
         lines.append(f"`define {name}_BIT {globals()[name].bit_length() - 1}")
     lines.append(f"`define STATUS_LAST_ENTRY_LSB {STATUS_LAST_ENTRY[0]}")
+    lines.append(f"`define CFG_CELLS_GEN_LSB {CFG_CELLS_GEN_LSB}")
     lines.append(f"`define TRACE_STRIDE {TRACE_STRIDE}")
     lines += ["", "// counters: index k lives at REG_COUNTERS + 4*k",
               f"`define N_COUNTERS {len(Counter)}"]

@@ -230,12 +230,13 @@ async def register_map(dut):
     assert cfg == {"id": enc.ID_VALUE, "version": enc.ABI_VERSION, "n_entries": tb.cfg.n_entries,
                    "max_atoms": tb.cfg.max_atoms, "max_trace_len": tb.cfg.max_trace_len,
                    "hdr_bytes": tb.cfg.hdr_bytes, "policy": policy, "pkt_bytes": tb.cfg.pkt_bytes,
-                   "n_slots": tb.cfg.n_slots}, cfg
+                   "n_slots": tb.cfg.n_slots, "n_len_atoms": tb.cfg.n_len_atoms,
+                   "n_gen_atoms": tb.cfg.n_gen_atoms}, cfg
     assert await tb.nic.slots(tb.cfg.n_slots) == [0] * tb.cfg.n_slots    # reset: none in use
     st = await tb.nic.status()
     assert not (st.busy or st.commit_ok or st.commit_err), st
     # unmapped, write-only and out-of-range addresses read 0
-    unmapped = [enc.REG_CTRL, 0x0040, 0x00FC, 0x0200, enc.REG_SLOTS + 4 * tb.cfg.n_slots,
+    unmapped = [enc.REG_CTRL, 0x0044, 0x00FC, 0x0200, enc.REG_SLOTS + 4 * tb.cfg.n_slots,
                 enc.REG_COUNTERS + 4 * len(Counter),
                 enc.REG_ENTRY_HITS + 4 * tb.cfg.n_entries,
                 enc.REG_ENTRY_VALID + 4 * ((tb.cfg.n_entries + 31) // 32),

@@ -108,7 +108,13 @@ class NicDriver:
                 "n_entries": await r(enc.REG_CFG_N_ENTRIES), "max_atoms": await r(enc.REG_CFG_MAX_ATOMS),
                 "max_trace_len": await r(enc.REG_CFG_MAX_TRACE_LEN),
                 "hdr_bytes": await r(enc.REG_CFG_HDR_BYTES), "policy": await r(enc.REG_CFG_POLICY),
-                "pkt_bytes": await r(enc.REG_CFG_PKT_BYTES), "n_slots": await r(enc.REG_CFG_N_SLOTS)}
+                "pkt_bytes": await r(enc.REG_CFG_PKT_BYTES), "n_slots": await r(enc.REG_CFG_N_SLOTS),
+                **self._cells(await r(enc.REG_CFG_CELLS))}
+
+    @staticmethod
+    def _cells(word: int) -> dict[str, int]:
+        """REG_CFG_CELLS: the compare cells of an entry beside its slot cells."""
+        return {"n_len_atoms": word & 0xFF, "n_gen_atoms": (word >> enc.CFG_CELLS_GEN_LSB) & 0xFF}
 
     async def status(self) -> Status:
         return Status.from_word(await self.axil.read(enc.REG_STATUS))

@@ -87,11 +87,24 @@ class _NicSide:
         self.tb.send_host_tx(packet)
 
 
+async def _check_config(tb, cfg) -> None:
+    """The NIC's CFG registers describe the configuration the model is built from (a bench top that
+    did not pass a parameter through to jitnic_top fails here, not as a stray mismatch later)."""
+    regs = await tb.nic.config()
+    want = {"n_entries": cfg.n_entries, "max_atoms": cfg.max_atoms,
+            "max_trace_len": cfg.max_trace_len, "hdr_bytes": cfg.hdr_bytes,
+            "pkt_bytes": cfg.pkt_bytes, "n_slots": cfg.n_slots, "n_len_atoms": cfg.n_len_atoms,
+            "n_gen_atoms": cfg.n_gen_atoms}
+    differ = {k: (regs[k], v) for k, v in want.items() if regs[k] != v}
+    assert not differ, f"NIC configuration registers (got, model) differ: {differ}"
+
+
 async def run_e2e(tb, insns, frames, cfg, *, latency: int = 0, check_reference: bool = True,
                   on_frame=None, runtime=None, shadow=None, prandom_seed: int = 0) -> E2eResult:
     """Drive `frames` through the RTL behind `tb` (a reset tb.common.nic.NicTb). `runtime`: a
     program with maps (jit.ebpf.runtime.XdpRuntime), `shadow` its twin in the same initial state
     for the check; `prandom_seed`: REG_PRANDOM_SEED (a v2 NIC)."""
+    await _check_config(tb, cfg)
     model = NicModel(cfg)
     loop = RunLoop(insns, _NicSide(tb, model), cfg, latency=latency, check=check_reference,
                    on_frame=on_frame, runtime=runtime, shadow=shadow, prandom_seed=prandom_seed)

@@ -55,6 +55,9 @@ async def e2e(dut):
     tb.check()
     assert_agreement(res)
     assert res.report.hits > 0 and res.report.misses > 0
+    refused = os.environ.get("E2E_EXPECT_REFUSED")       # a commit error the NIC's size forces
+    if refused:
+        assert res.report.install_errors.get(refused, 0) > 0, res.report.install_errors
     # the shells really produced idle gaps on rx and back-pressure on the outputs
     shells = tb.stream_counters()
     # every frame sent (0-byte records are not: RunLoop counts them as empty) started on the wire
@@ -97,3 +100,15 @@ def test_e2e_512(program):
     run_cocotb(BENCH_TOP, "tb.e2e.test_e2e",
                {"N_ENTRIES": entries, "POLICY": policy, "DATA_WIDTH": 512},
                extra_env={"E2E_PROGRAM": program, "E2E_SEED": str(PROGRAM_NAMES.index(program) + 1)})
+
+
+@pytest.mark.rtl
+def test_e2e_cells():
+    """Fewer compare cells than the defaults (one general atom, no length cell), set on the bench
+    top: the NIC's CFG_CELLS register reports them, commits of paths that need more are refused
+    (CELLS_FULL) exactly where the model refuses them, and everything else still agrees."""
+    program = "parser_classifier"       # the shipped program whose paths need the most atoms
+    run_cocotb(BENCH_TOP, "tb.e2e.test_e2e",
+               {"N_ENTRIES": 4, "POLICY": "lru", "N_LEN_ATOMS": 0, "N_GEN_ATOMS": 1},
+               extra_env={"E2E_PROGRAM": program, "E2E_SEED": "3",
+                          "E2E_EXPECT_REFUSED": "CELLS_FULL"})

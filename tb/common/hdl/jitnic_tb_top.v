@@ -27,6 +27,8 @@ module jitnic_tb_top #(
     parameter N_BUFS = `JITNIC_N_BUFS,
     parameter N_LANES = `JITNIC_N_LANES,
     parameter N_SLOTS = `JITNIC_N_SLOTS,
+    parameter N_LEN_ATOMS = `JITNIC_N_LEN_ATOMS,
+    parameter N_GEN_ATOMS = `JITNIC_N_GEN_ATOMS,
     // the bench's rings: bytes per slot (a multiple of DATA_WIDTH/8) and log2 of their slots
     parameter SLOT_BYTES = 256,
     parameter RING_LOG2 = 5
@@ -61,7 +63,8 @@ wire awvalid, awready, wvalid, wready, bvalid, bready, arvalid, arready, rvalid,
 jitnic_top #(
     .N_ENTRIES(N_ENTRIES), .MAX_ATOMS(MAX_ATOMS), .MAX_TRACE_LEN(MAX_TRACE_LEN),
     .HDR_BYTES(HDR_BYTES), .DATA_WIDTH(DATA_WIDTH), .PKT_BYTES(PKT_BYTES), .POLICY(POLICY),
-    .N_BUFS(N_BUFS), .N_LANES(N_LANES), .N_SLOTS(N_SLOTS)
+    .N_BUFS(N_BUFS), .N_LANES(N_LANES), .N_SLOTS(N_SLOTS), .N_LEN_ATOMS(N_LEN_ATOMS),
+    .N_GEN_ATOMS(N_GEN_ATOMS)
 ) u_nic (
     .clk(clk), .rst(rst),
     .rx_data(rx_data), .rx_valid(rx_valid), .rx_ready(rx_ready),
