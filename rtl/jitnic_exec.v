@@ -212,6 +212,7 @@ reg [63:0]       ld_ram_lo_reg = 64'd0, ld_ram_lo_next;   // first of two packet
 
 // results
 reg              done_reg = 1'b0, done_next;
+reg              discard_reg = 1'b0, discard_next;     // clear the write buffers (a run failed)
 reg [31:0]       action_reg = 32'd0, action_next;
 reg [3:0]        err_reg = 4'd0, err_next;
 reg [31:0]       cycles_reg = 32'd0, cycles_next;
@@ -318,19 +319,29 @@ wire [16:0]      cp_flen = {1'b0, end_pos_reg - data_pos_reg};
 wire [16:0]      cp_at = {1'b0, data_pos_reg} + cp_off_in;    // position of packet byte off
 wire [63:0]      cp_pkt = PKT_POS0_64 + {47'd0, cp_at};       // its address
 wire             cp_einval = cp_off_in + cp_n_in > cp_flen;
+wire [16:0]      cp_off0_back = cp_n_in - (cp_n_in >= 17'd8 ? 17'd8 : 17'd1);  // top chunk's offset
 localparam integer HDR_END_I = `JITNIC_NIC_HEADROOM + HDR_BYTES;
 localparam [16:0] HDR_END = HDR_END_I[16:0];
 wire             cp_nowin = cp_at + cp_n_in > HDR_END;     // store_bytes past the window
 wire             cp_wide = cp_left_reg >= 17'd8;
 wire [16:0]      cp_k = cp_wide ? 17'd8 : 17'd1;
-wire [16:0]      cp_off = cp_back_reg ? cp_left_reg - cp_k : cp_total_reg - cp_left_reg;
-reg  [63:0]      cp_addr;                              // the memory unit's address this cycle
+// The chunk's addresses are registers, set up at the call and stepped when a chunk is stored, so
+// the memory unit's address is a register in every phase (computing src/dst + offset here put
+// the offset and address adds at the head of the executor's longest path). Forwards the offset
+// steps by this chunk's size; backwards by the next chunk's (the one below it).
+wire [16:0]      cp_left_after = cp_left_reg - cp_k;
+wire [63:0]      cp_step = !cp_back_reg ? {47'd0, cp_k}
+                           : cp_left_after >= 17'd8 ? -64'd8 : -64'd1;
+reg  [63:0]      cp_at_src_reg = 64'd0, cp_at_src_next;   // this chunk's source address
+reg  [63:0]      cp_at_dst_reg = 64'd0, cp_at_dst_next;   // ... and destination address
+reg  [63:0]      cp_last_reg = 64'd0, cp_last_next;       // the destination's last byte
+reg  [63:0]      cp_addr;                                 // the memory unit's address this cycle
 always @* begin
     case (cp_phase_reg)
         CP_CHK1: cp_addr = cp_dst_reg;
-        CP_CHK2: cp_addr = cp_dst_reg + {47'd0, cp_total_reg} - 64'd1;
-        CP_LOAD: cp_addr = cp_src_reg + {47'd0, cp_off};
-        default: cp_addr = cp_dst_reg + {47'd0, cp_off};
+        CP_CHK2: cp_addr = cp_last_reg;
+        CP_LOAD: cp_addr = cp_at_src_reg;
+        default: cp_addr = cp_at_dst_reg;
     endcase
 end
 wire             cp_chk = cp_phase_reg == CP_CHK1 || cp_phase_reg == CP_CHK2;
@@ -682,6 +693,8 @@ jitnic_div div_inst (
 wire [3:0]        mu_err;
 wire              mu_ctx, mu_pkt, mu_stack, mu_span;
 wire [WORD_W-1:0] mu_word;
+wire [WORD_W-1:0] mu_pkt_word, mu_pkt_word1;   // ready before the region decode: the packet
+wire [5:0]        mu_stk_word, mu_stk_word1;   // RAM, window and stack ports take these
 wire [2:0]        mu_lane;
 wire [127:0]      mu_line_data;
 wire [15:0]       mu_line_be;
@@ -713,6 +726,10 @@ jitnic_memunit #(
     .req_pkt(mu_pkt),
     .req_stack(mu_stack),
     .req_word(mu_word),
+    .req_pkt_word(mu_pkt_word),
+    .req_pkt_word1(mu_pkt_word1),
+    .req_stk_word(mu_stk_word),
+    .req_stk_word1(mu_stk_word1),
     .req_lane(mu_lane),
     .req_span(mu_span),
     .req_line_data(mu_line_data),
@@ -725,9 +742,8 @@ jitnic_memunit #(
     .rsp_data(mu_rsp_data)
 );
 
-wire [WORD_W-1:0] mu_word1 = mu_word + 1'b1;
-wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_word} >= WIN_WORDS;
-wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_word1} >= WIN_WORDS;
+wire mu_lo_ram = mu_pkt && {{(32-WORD_W){1'b0}}, mu_pkt_word} >= WIN_WORDS;
+wire mu_hi_ram = mu_pkt && mu_span && {{(32-WORD_W){1'b0}}, mu_pkt_word1} >= WIN_WORDS;
 
 // csum_diff's sum: the loaded bytes (LOAD/LOAD2 with ld_cs) go in as they come back
 jitnic_csum #(.MAX_BYTES(512)) csum_inst (
@@ -738,8 +754,8 @@ jitnic_csum #(.MAX_BYTES(512)) csum_inst (
 );
 
 // stack banks: word w lives in bank w[0] at index w[5:1]
-wire [5:0] sw = mu_word[5:0];
-wire [5:0] sw1 = mu_word1[5:0];
+wire [5:0] sw = mu_stk_word;
+wire [5:0] sw1 = mu_stk_word1;
 wire [4:0] stk_even_idx = sw[0] ? sw1[5:1] : sw[5:1];
 wire [4:0] stk_odd_idx = sw[5:1];
 wire [5:0] stk_even_word = sw[0] ? sw1 : sw;
@@ -901,6 +917,9 @@ always @* begin
     cp_left_next = cp_left_reg;
     cp_back_next = cp_back_reg;
     cp_phase_next = cp_phase_reg;
+    cp_at_src_next = cp_at_src_reg;
+    cp_at_dst_next = cp_at_dst_reg;
+    cp_last_next = cp_last_reg;
     cp_e1_next = cp_e1_reg;
     cp_data_next = cp_data_reg;
     ld_cp_next = ld_cp_reg;
@@ -919,7 +938,10 @@ always @* begin
     mo_push = 1'b0;
     mo_push_kind = MOP_WRITE;
     mo_pop = 1'b0;
-    wb_clear = 1'b0;
+    // the buffers of a failed run are cleared the cycle after it ends (a register: the fault
+    // decision is the end of the executor's longest path), at the latest with the next start
+    wb_clear = discard_reg;
+    discard_next = 1'b0;
     wb_wr = 1'b0;
     wb_wr_key = ma_abs[31:3];
     wb_wr_data = mu_line_data[63:0];
@@ -947,7 +969,7 @@ always @* begin
     stk_we = 1'b0;
     div_start = 1'b0;
     pkt_rd_en_int = 1'b0;
-    pkt_rd_word = mu_lo_ram ? mu_word : mu_word1;
+    pkt_rd_word = mu_lo_ram ? mu_pkt_word : mu_pkt_word1;
     adj_we = 1'b0;
     adv = 1'b0;
     adv_state = STATE_EXEC;
@@ -1137,6 +1159,10 @@ always @* begin
                     cp_back_next = h_lbytes ? rf_reg[3] > cp_pkt : cp_pkt > rf_reg[3];
                     cp_total_next = cp_n_in;
                     cp_left_next = cp_n_in;
+                    // the first chunk: offset 0 forwards, the top chunk backwards
+                    cp_at_src_next = cp_src_next + (cp_back_next ? {47'd0, cp_off0_back} : 64'd0);
+                    cp_at_dst_next = cp_dst_next + (cp_back_next ? {47'd0, cp_off0_back} : 64'd0);
+                    cp_last_next = cp_dst_next + {47'd0, cp_n_in} - 64'd1;
                     cp_phase_next = h_lbytes ? CP_CHK1 : CP_LOAD;
                     state_next = STATE_COPY;
                 end
@@ -1466,7 +1492,9 @@ always @* begin
                     end else begin
                         win_we = mu_pkt;
                         stk_we = mu_stack;
-                        cp_left_next = cp_left_reg - cp_k;
+                        cp_left_next = cp_left_after;
+                        cp_at_src_next = cp_at_src_reg + cp_step;
+                        cp_at_dst_next = cp_at_dst_reg + cp_step;
                         cp_phase_next = CP_LOAD;
                     end
                 end
@@ -1727,7 +1755,7 @@ always @* begin
         mw_val_next = 1'b0;
         mo_drain_next = 1'b0;
         txn_next = 1'b0;
-        wb_clear = fin_err != `EXEC_ERR_NONE;        // a guard failure or fault discards the writes
+        discard_next = fin_err != `EXEC_ERR_NONE;    // a guard failure or fault discards the writes
         prandom_we_next = fin_err == `EXEC_ERR_NONE && drew_reg;
         err_next = fin_err;
         action_next = fin_err == `EXEC_ERR_NONE ? r0_lo : 32'd0;
@@ -1809,6 +1837,9 @@ always @(posedge clk) begin
     cp_left_reg <= cp_left_next;
     cp_back_reg <= cp_back_next;
     cp_phase_reg <= cp_phase_next;
+    cp_at_src_reg <= cp_at_src_next;
+    cp_at_dst_reg <= cp_at_dst_next;
+    cp_last_reg <= cp_last_next;
     cp_e1_reg <= cp_e1_next;
     cp_data_reg <= cp_data_next;
     ld_cp_reg <= ld_cp_next;
@@ -1824,6 +1855,7 @@ always @(posedge clk) begin
     mo_w_reg <= mo_w_next;
 
     done_reg <= done_next;
+    discard_reg <= discard_next;
     action_reg <= action_next;
     err_reg <= err_next;
     cycles_reg <= cycles_next;
@@ -1834,6 +1866,7 @@ always @(posedge clk) begin
         slot_addr_reg <= {SLOT_W{1'b0}};
         cnt_reg <= 32'd0;
         done_reg <= 1'b0;
+        discard_reg <= 1'b0;
         action_reg <= 32'd0;
         err_reg <= `EXEC_ERR_NONE;
         cycles_reg <= 32'd0;
@@ -1935,10 +1968,10 @@ always @(posedge clk) begin
     end else if (win_we) begin
         for (j = 0; j < WIN_WORDS; j = j + 1) begin
             for (wb = 0; wb < 8; wb = wb + 1) begin
-                if (mu_word == j[WORD_W-1:0] && mu_line_be[wb]) begin
+                if (mu_pkt_word == j[WORD_W-1:0] && mu_line_be[wb]) begin
                     win_reg[(8*j+wb)*8 +: 8] <= mu_line_data[8*wb +: 8];
                 end
-                if (mu_word1 == j[WORD_W-1:0] && mu_line_be[8+wb]) begin
+                if (mu_pkt_word1 == j[WORD_W-1:0] && mu_line_be[8+wb]) begin
                     win_reg[(8*j+wb)*8 +: 8] <= mu_line_data[64+8*wb +: 8];
                 end
             end
@@ -1947,15 +1980,16 @@ always @(posedge clk) begin
 end
 
 // stack: two byte-enable RAM banks read every cycle, and the written-word bits
+integer sb;
 always @(posedge clk) begin
     if (state_reg == STATE_IDLE && (start || retry)) begin
         stk_init_reg <= 64'd0;
     end else if (stk_we) begin
-        if (|stk_even_be0) begin
-            stk_init_reg[stk_even_word] <= 1'b1;
-        end
-        if (|stk_odd_be0) begin
-            stk_init_reg[stk_odd_word] <= 1'b1;
+        // a decoder per bit, not two indexed writes (yosys chains those through all 64 bits)
+        for (sb = 0; sb < 64; sb = sb + 1) begin
+            if ((|stk_even_be0 && stk_even_word == sb[5:0]) || (|stk_odd_be0 && stk_odd_word == sb[5:0])) begin
+                stk_init_reg[sb] <= 1'b1;
+            end
         end
     end
 end

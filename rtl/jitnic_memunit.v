@@ -46,6 +46,10 @@ module jitnic_memunit #(
     output wire              req_pkt,       // ... in the packet region
     output wire              req_stack,     // ... in the stack region
     output wire [WORD_W-1:0] req_word,      // first 64-bit word touched (packet or stack word index)
+    output wire [WORD_W-1:0] req_pkt_word,  // req_word and req_word + 1 if the access is to the
+    output wire [WORD_W-1:0] req_pkt_word1, //   packet ...
+    output wire [5:0]        req_stk_word,  // ... or to the stack: each ready before the region
+    output wire [5:0]        req_stk_word1, //   decode (valid when req_pkt / req_stack says so)
     output wire [2:0]        req_lane,      // first byte touched inside req_word
     output wire              req_span,      // the access also touches word req_word + 1
     output wire [127:0]      req_line_data, // store bytes on the lanes of {word + 1, word}
@@ -82,6 +86,11 @@ initial begin
         $display("Error: HDR_BYTES must be a multiple of 8 in 8..PKT_BYTES (instance %m)");
         $finish;
     end
+    if (STACK_SIZE != 512 || STACK_BASE[8:0] != 9'd0 || CTX_BASE[4:0] != 5'd0 || CTX_SIZE > 32
+        || PKT_POS0[2:0] != 3'd0) begin
+        $display("Error: memory map alignment assumed by the address decode does not hold (instance %m)");
+        $finish;
+    end
     if (WORD_W < 6 || (`JITNIC_NIC_HEADROOM + PKT_BYTES + 7) / 8 > (1 << WORD_W)) begin
         $display("Error: WORD_W too narrow for the stack or the packet buffer (instance %m)");
         $finish;
@@ -89,10 +98,12 @@ initial begin
 end
 
 // ---- request ----
-wire [63:0] addr = req_base + {{48{req_off[15]}}, req_off};
-wire [31:0] a = addr[31:0];
-wire        low4g = addr[63:32] == 32'd0;
-
+// Timing: nothing below waits for the full address unless it must. The region decode needs the
+// 32-bit sum a = base + off and whether bits 63:32 of the 64-bit sum are 0 (`low4g`, from the high
+// half's equalities and the low half's carry, not a 64-bit carry chain). Packet positions, stack
+// words and the bound checks come from narrow sums of the base register's low bits and offsets
+// adjusted at decode (off - PKT_POS0, + nbytes), computed beside the 32-bit sum, and each is
+// exact where it is used (a range check on `a` says so).
 reg [3:0] nbytes;
 reg [7:0] be8;
 always @* begin
@@ -104,21 +115,45 @@ always @* begin
     endcase
 end
 
+wire [31:0] off32 = {{16{req_off[15]}}, req_off};
+wire [32:0] sum_lo = {1'b0, req_base[31:0]} + {1'b0, off32};
+wire [31:0] a = sum_lo[31:0];
+wire        c32 = sum_lo[32];
+wire [31:0] base_hi = req_base[63:32];
+// bits 63:32 of base + sext(off) are base_hi + (off < 0 ? -1 : 0) + c32
+wire        low4g = req_off[15] ? (c32 ? base_hi == 32'd0 : base_hi == 32'd1)
+                                : (c32 ? base_hi == 32'hffff_ffff : base_hi == 32'd0);
+
 assign req_ctx = low4g && a >= CTX_BASE && a < PKT_BASE;
 assign req_pkt = low4g && a >= PKT_BASE && a < STACK_BASE;
 assign req_stack = low4g && a >= STACK_BASE && a < MAP_BASE;
 
-wire [31:0] ctx_off = a - CTX_BASE;
-wire [31:0] pkt_off = a - PKT_POS0;        // position; meaningful when a >= data
-wire [31:0] stk_off = a - STACK_BASE;
-wire [32:0] pkt_end = {1'b0, pkt_off} + {29'd0, nbytes};
-wire [32:0] stk_end = {1'b0, stk_off} + {29'd0, nbytes};
+// packet: positions as narrow sums, exact while a is in [PKT_POS0, PKT_POS0 + 2^POS_W) (POS_W
+// covers the head margin and the buffer, so an access outside that range fails the bounds anyway)
+localparam integer POS_W = WORD_W + 3;
+localparam [31:0]  POS_TOP = PKT_POS0 + (32'd1 << POS_W);
+wire [POS_W:0]   pos_adj = off32[POS_W:0] - PKT_POS0[POS_W:0];
+wire [POS_W-1:0] pos = req_base[POS_W-1:0] + pos_adj[POS_W-1:0];            // a - PKT_POS0
+wire [POS_W:0]   pos_end = req_base[POS_W:0] + pos_adj + {{(POS_W-3){1'b0}}, nbytes};
+wire             pos_exact = a >= PKT_POS0 && a < POS_TOP;
+wire [31:0]      pos32 = {{(32-POS_W){1'b0}}, pos};
+wire [31:0]      pos_end32 = {{(31-POS_W){1'b0}}, pos_end};
 
-wire ctx_ok = !req_store && req_size == 2'd0 && ctx_off < CTX_SIZE && ctx_off[1:0] == 2'b00;
-wire pkt_in = a >= PKT_POS0 + {16'd0, data_pos} && pkt_end <= {17'd0, end_pos}
-              && pkt_end <= {1'b0, HEAD + PKT_LIMIT};
-wire pkt_win = pkt_end <= {1'b0, HEAD + HDR_LIMIT};
-wire stk_in = stk_end <= {1'b0, STACK_SIZE};
+// stack: STACK_BASE is aligned to 2^STK_W = STACK_SIZE (checked above), so the stack offset is
+// a's low bits while a[31:STK_W] matches (the low bits of a's carry chain come first)
+localparam integer STK_W = 9;
+wire [STK_W:0]   stk_end = {1'b0, a[STK_W-1:0]} + {{(STK_W-3){1'b0}}, nbytes};
+wire             stk_page = a[31:STK_W] == STACK_BASE[31:STK_W];
+wire [WORD_W-1:0] stk_word = a[WORD_W+2:3] - STACK_BASE[WORD_W+2:3];
+
+// context: CTX_BASE is aligned to 32 >= CTX_SIZE (checked above)
+wire [4:0] ctx_off = a[4:0];
+wire ctx_ok = !req_store && req_size == 2'd0 && a[31:5] == CTX_BASE[31:5] && {27'd0, ctx_off} < CTX_SIZE
+              && ctx_off[1:0] == 2'b00;
+wire pkt_in = pos_exact && {16'd0, data_pos} <= pos32 && pos_end32 <= {16'd0, end_pos}
+              && pos_end32 <= HEAD + PKT_LIMIT;
+wire pkt_win = pos_end32 <= HEAD + HDR_LIMIT;
+wire stk_in = stk_page && {{(31-STK_W){1'b0}}, stk_end} <= STACK_SIZE;
 
 always @* begin
     if (req_ctx) begin
@@ -138,10 +173,14 @@ always @* begin
     end
 end
 
-wire [WORD_W+2:0] reg_off = req_stack ? stk_off[WORD_W+2:0] : pkt_off[WORD_W+2:0];
-assign req_word = reg_off[WORD_W+2:3];
-assign req_lane = reg_off[2:0];
+// lane: PKT_POS0 and STACK_BASE are multiples of 8, so it is a's low bits in either region
+assign req_lane = a[2:0];
 assign req_span = {1'b0, req_lane} + nbytes > 4'd8;
+assign req_pkt_word = pos[POS_W-1:3];
+assign req_pkt_word1 = req_pkt_word + 1'b1;
+assign req_stk_word = a[8:3];
+assign req_stk_word1 = a[8:3] + 6'd1;
+assign req_word = req_stack ? stk_word : req_pkt_word;
 
 wire [63:0] wmask = {{8{be8[7]}}, {8{be8[6]}}, {8{be8[5]}}, {8{be8[4]}},
                      {8{be8[3]}}, {8{be8[2]}}, {8{be8[1]}}, {8{be8[0]}}};
@@ -149,7 +188,7 @@ assign req_line_data = {64'd0, req_wdata & wmask} << {req_lane, 3'b000};
 assign req_line_be = {8'd0, be8} << req_lane;
 
 always @* begin
-    case (ctx_off[4:0])
+    case (ctx_off)
         `JITNIC_CTX_OFF_DATA:            req_ctx_data = PKT_POS0 + {16'd0, data_pos};
         `JITNIC_CTX_OFF_DATA_END:        req_ctx_data = PKT_POS0 + {16'd0, end_pos};
         `JITNIC_CTX_OFF_DATA_META:       req_ctx_data = PKT_POS0 + {16'd0, data_pos};   // no metadata
