@@ -71,3 +71,17 @@ def test_mpps_uses_the_default_clock_of_the_same_width():
     assert body[1][:4] == ["parser_classifier", "512", "1.2", "not synthesized at this width"]
     assert body[-1] == ["100 GbE line rate", "", "", "", "148.8"]
     assert len(body) == 2 + len(results.HXDP) + 1        # the 1518-byte row is not a 64-byte row
+
+
+def test_hier_maps_module_by_module_and_flattens_before_counting(monkeypatch):
+    cfg = synth.CONFIGS["default"]
+    flat = synth.synth_script(cfg, timing=True)
+    hier = synth.synth_script(cfg, timing=True, hier=True)
+    assert "synth_xilinx -family xcup -flatten -top jitnic_top; stat;" in flat
+    assert "synth_xilinx -family xcup -top jitnic_top; flatten; stat;" in hier
+    assert hier.endswith("; sta") and flat.endswith("; sta")
+    monkeypatch.setattr(synth, "synth_run", lambda c, t, timing, hier=False: {"luts": 7 if hier else 5})
+    row = synth.synth_one(cfg, 10, False, hier=True)
+    assert row["name"] == "default-hier" and row["luts"] == 7 and "hierarchical" in row["flow"]
+    assert synth.synth_one(cfg, 10, False)["name"] == "default"
+    assert "hierarchical" in results_synth.note(row)

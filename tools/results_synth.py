@@ -31,7 +31,7 @@ def fmax(row: dict):
 
 def note(row: dict) -> str:
     """A failed run's error, or the row's note."""
-    return "; ".join(x for x in (row.get("error"), row.get("note")) if x)
+    return "; ".join(x for x in (row.get("error"), row.get("flow"), row.get("note")) if x)
 
 
 def whole_table(rows: list[dict], current: str, table) -> str:

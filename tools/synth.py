@@ -11,7 +11,14 @@ pointer to the critical path, not a sign-off fmax. (`synth_xilinx -abc9`, which 
 for timing-driven mapping, aborts on this design with an internal range-check error.)
 
     python -m tools.synth [--configs small,small512,default,blocks] [--no-timing] [--timeout S]
-                          [--json] [--record [FILE]]
+                          [--hier] [--json] [--record [FILE]]
+
+`--hier` maps the design with its module hierarchy kept (`synth_xilinx` without `-flatten`, so
+each distinct module is synthesized once: the N_LANES identical executors once, not four times),
+then flattens the mapped netlist for the counts and `sta`. No optimization crosses a module
+boundary, so the counts are an upper bound of the flattened flow's; rows are named NAME-hier.
+It exists because the flattened run at the defaults spends hours in `synth_xilinx`'s SAT
+resource sharing on the whole design.
 
 `--record` (what `make synth` does) merges the rows into docs/synth.json, the committed record
 that docs/results.md's area table is rendered from: each row carries the git commit, the digest of
@@ -144,14 +151,21 @@ def read_sources() -> str:
     return f"read_verilog -I{rtl} {sources}"
 
 
-def synth_run(cfg: Config, timeout: int, timing: bool) -> dict:
+def synth_script(cfg: Config, timing: bool, hier: bool = False) -> str:
+    """The yosys script of one run: flattened before synthesis, or (hier) mapped module by module
+    and flattened afterwards, so `stat` and `sta` see the whole netlist either way."""
+    sta = "; read_verilog -lib -specify +/xilinx/cells_sim.v; sta" if timing else ""
+    mapping = (f"synth_xilinx -family xcup -top {cfg.top}; flatten" if hier
+               else f"synth_xilinx -family xcup -flatten -top {cfg.top}")
+    return f"{read_sources()}; {cfg.chparam()}; {mapping}; stat{sta}"
+
+
+def synth_run(cfg: Config, timeout: int, timing: bool, hier: bool = False) -> dict:
     """Map onto UltraScale+, count cells, then (timing) run `sta` on the same netlist."""
     out = PROJECT_ROOT / "build" / "synth"
     out.mkdir(parents=True, exist_ok=True)
-    log = out / f"{cfg.name}_xcup.log"
-    sta = "; read_verilog -lib -specify +/xilinx/cells_sim.v; sta" if timing else ""
-    text = run_yosys(f"{read_sources()}; {cfg.chparam()}; "
-                     f"synth_xilinx -family xcup -flatten -top {cfg.top}; stat{sta}", log, timeout)
+    log = out / f"{cfg.name}{'-hier' if hier else ''}_xcup.log"
+    text = run_yosys(synth_script(cfg, timing, hier), log, timeout)
     row = cell_counts(text[text.rfind("Printing statistics"):])
     if timing:
         row.update(critical_path(text))
@@ -212,13 +226,16 @@ def record(rows: list[dict], path: Path = RECORD) -> None:
     path.write_text(json.dumps({"rows": [by_name[n] for n in order]}, indent=1) + "\n")
 
 
-def synth_one(cfg: Config, timeout: int, timing: bool) -> dict:
+def synth_one(cfg: Config, timeout: int, timing: bool, hier: bool = False) -> dict:
     row = asdict(cfg)
     row["params"] = dict(cfg.params)
+    if hier:
+        row["name"] = f"{cfg.name}-hier"
+        row["flow"] = "hierarchical (synth_xilinx without -flatten, flattened after mapping)"
     row.update(provenance())
     t0 = time.time()
     try:
-        row.update(synth_run(cfg, timeout, timing))
+        row.update(synth_run(cfg, timeout, timing, hier))
     except subprocess.TimeoutExpired:
         row["error"] = f"yosys took longer than {timeout} s"
     row["seconds"] = round(time.time() - t0, 1)
@@ -234,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
                          f"(default {DEFAULT_CONFIGS}; 'blocks': each block alone at the defaults)")
     ap.add_argument("--no-timing", action="store_true", help="area only (skip yosys sta)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per yosys run")
+    ap.add_argument("--hier", action="store_true",
+                    help="keep the module hierarchy while mapping (each distinct module once; "
+                         "rows named NAME-hier)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--record", nargs="?", const=str(RECORD), metavar="FILE",
                     help=f"merge the rows into FILE (default {RECORD.relative_to(PROJECT_ROOT)}: the "
@@ -250,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = []
     for name in names:
-        rows.append(synth_one(CONFIGS[name], args.timeout, not args.no_timing))
+        rows.append(synth_one(CONFIGS[name], args.timeout, not args.no_timing, args.hier))
         if args.record:
             record(rows[-1:], Path(args.record))
         if not args.json:
