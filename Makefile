@@ -87,9 +87,10 @@ waves: venv
 bench: setup programs
 	$(VENV)/bin/jitnic bench
 
-# writes docs/synth.json (commit that); CONFIGS=small4,small,default,blocks picks configurations
+# writes docs/synth.json (commit that); CONFIGS=small4,small,default,blocks picks configurations;
+# HIER=1 maps with the module hierarchy kept (rows NAME-hier: hours faster at the defaults)
 synth: setup
-	$(PY) -m tools.synth --record $(if $(CONFIGS),--configs $(CONFIGS))
+	$(PY) -m tools.synth --record $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(HIER),--hier)
 
 results: setup programs
 	$(PY) -m tools.results
