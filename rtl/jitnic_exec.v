@@ -303,9 +303,7 @@ localparam [1:0]  CP_CHK1 = 2'd0, CP_CHK2 = 2'd1, CP_LOAD = 2'd2, CP_STORE = 2'd
 // (the packet as bpf_xdp_adjust_head/tail left it: data and data_end are the run's positions)
 localparam [31:0] PKT_POS0_32 = `JITNIC_PKT_DATA - `JITNIC_NIC_HEADROOM;
 localparam [63:0] PKT_POS0_64 = {32'd0, PKT_POS0_32};
-reg [63:0]       cp_src_reg = 64'd0, cp_src_next;      // source start address
 reg [63:0]       cp_dst_reg = 64'd0, cp_dst_next;      // destination start address
-reg [16:0]       cp_total_reg = 17'd0, cp_total_next;  // bytes of the copy
 reg [16:0]       cp_left_reg = 17'd0, cp_left_next;    // bytes still to copy
 reg              cp_back_reg = 1'b0, cp_back_next;     // highest chunk first
 reg [1:0]        cp_phase_reg = CP_CHK1, cp_phase_next;
@@ -911,9 +909,7 @@ always @* begin
     cs_to_left_next = cs_to_left_reg;
     cs_inv_next = cs_inv_reg;
     ld_cs_next = ld_cs_reg;
-    cp_src_next = cp_src_reg;
     cp_dst_next = cp_dst_reg;
-    cp_total_next = cp_total_reg;
     cp_left_next = cp_left_reg;
     cp_back_next = cp_back_reg;
     cp_phase_next = cp_phase_reg;
@@ -1154,13 +1150,12 @@ always @* begin
                     fin = 1'b1;
                     fin_err = `EXEC_ERR_STORE_WINDOW;
                 end else begin
-                    cp_src_next = h_lbytes ? cp_pkt : rf_reg[3];
                     cp_dst_next = h_lbytes ? rf_reg[3] : cp_pkt;
                     cp_back_next = h_lbytes ? rf_reg[3] > cp_pkt : cp_pkt > rf_reg[3];
-                    cp_total_next = cp_n_in;
                     cp_left_next = cp_n_in;
                     // the first chunk: offset 0 forwards, the top chunk backwards
-                    cp_at_src_next = cp_src_next + (cp_back_next ? {47'd0, cp_off0_back} : 64'd0);
+                    cp_at_src_next = (h_lbytes ? cp_pkt : rf_reg[3])
+                                     + (cp_back_next ? {47'd0, cp_off0_back} : 64'd0);
                     cp_at_dst_next = cp_dst_next + (cp_back_next ? {47'd0, cp_off0_back} : 64'd0);
                     cp_last_next = cp_dst_next + {47'd0, cp_n_in} - 64'd1;
                     cp_phase_next = h_lbytes ? CP_CHK1 : CP_LOAD;
@@ -1831,9 +1826,7 @@ always @(posedge clk) begin
     cs_to_left_reg <= cs_to_left_next;
     cs_inv_reg <= cs_inv_next;
     ld_cs_reg <= ld_cs_next;
-    cp_src_reg <= cp_src_next;
     cp_dst_reg <= cp_dst_next;
-    cp_total_reg <= cp_total_next;
     cp_left_reg <= cp_left_next;
     cp_back_reg <= cp_back_next;
     cp_phase_reg <= cp_phase_next;
