@@ -65,26 +65,36 @@ reg [CNT_W-1:0] count_reg;          // entries 0 .. count-1 are in use
 reg             draining_reg;
 reg [CNT_W-1:0] dr_ptr_reg;         // next entry the drain presents
 
-// the entry holding wr_key, if any (keys are unique among used entries)
-reg             wr_hit;
-reg [IDX_W-1:0] wr_idx;
-integer i;
-always @* begin
-    wr_hit = 1'b0;
-    wr_idx = {IDX_W{1'b0}};
-    rd_be = 8'd0;
-    rd_data = 64'd0;
-    for (i = 0; i < ENTRIES; i = i + 1) begin
-        if (i < count_reg && key_reg[i] == wr_key) begin
-            wr_hit = 1'b1;
-            wr_idx = i[IDX_W-1:0];
-        end
-        if (i < count_reg && key_reg[i] == rd_key) begin
-            rd_be = be_reg[i];
-            rd_data = data_reg[i];
+// Which used entry holds wr_key / rd_key, one bit per entry (keys are unique among used entries,
+// so at most one bit is set). The hit and the read-through are an OR over these bits, not an
+// `if (key == ...)` loop: a loop is synthesized as a chain of ENTRIES multiplexers per bit, and
+// wr_full (the executor's next state depends on it) would sit at the chain's end.
+wire [ENTRIES-1:0]     wr_hit_vec;
+wire [ENTRIES-1:0]     rd_hit_vec;
+wire [ENTRIES*72-1:0]  rd_flat;      // {data, be} of every entry
+
+// the index of a one-hot vector's set bit (0 when none is)
+function [IDX_W-1:0] index_of(input [ENTRIES-1:0] onehot);
+    integer e;
+    begin
+        index_of = {IDX_W{1'b0}};
+        for (e = 0; e < ENTRIES; e = e + 1) begin
+            index_of = index_of | (e[IDX_W-1:0] & {IDX_W{onehot[e]}});
         end
     end
-end
+endfunction
+
+// the {data, be} of a one-hot select (zeros when no bit is set). The entries are an argument so
+// that simulators see every input of the continuous assignment.
+function [71:0] pick(input [ENTRIES-1:0] sel, input [ENTRIES*72-1:0] flat);
+    integer e;
+    begin
+        pick = 72'd0;
+        for (e = 0; e < ENTRIES; e = e + 1) begin
+            pick = pick | (flat[72*e +: 72] & {72{sel[e]}});
+        end
+    end
+endfunction
 
 // a byte's data is kept only where its enable is set, so a read-through never shows stale bytes
 function [63:0] merge(input [63:0] old, input [63:0] new_data, input [7:0] be);
@@ -98,6 +108,24 @@ function [63:0] merge(input [63:0] old, input [63:0] new_data, input [7:0] be);
         end
     end
 endfunction
+
+genvar g;
+generate
+for (g = 0; g < ENTRIES; g = g + 1) begin : g_entry
+    wire used = g < count_reg;
+    assign wr_hit_vec[g] = used && key_reg[g] == wr_key;
+    assign rd_hit_vec[g] = used && key_reg[g] == rd_key;
+    assign rd_flat[72*g +: 72] = {data_reg[g], be_reg[g]};
+end
+endgenerate
+
+wire             wr_hit = |wr_hit_vec;
+wire [IDX_W-1:0] wr_idx = index_of(wr_hit_vec);
+wire [71:0]      rd_ent = pick(rd_hit_vec, rd_flat);
+always @* begin
+    rd_be = rd_ent[7:0];
+    rd_data = rd_ent[71:8];
+end
 
 wire full_now = count_reg == ENTRIES[CNT_W-1:0];
 assign wr_full = wr_valid && !wr_hit && full_now;

@@ -73,6 +73,16 @@ def test_mpps_uses_the_default_clock_of_the_same_width():
     assert len(body) == 2 + len(results.HXDP) + 1        # the 1518-byte row is not a 64-byte row
 
 
+def test_mpps_prefers_the_default_row_measured_on_todays_rtl():
+    old = row("default", 1, fmax_mhz_cells_only=85.0, rtl_digest="aaa", date="2026-12-01 10:00 UTC")
+    hier = row("default-hier", 1, fmax_mhz_cells_only=95.0, rtl_digest="bbb", date="2026-11-30 10:00 UTC")
+    assert results_synth.default_clocks([old, hier], current="bbb")[64] is hier
+    # neither on today's RTL: the most recent measurement
+    assert results_synth.default_clocks([old, hier], current="ccc")[64] is old
+    small = row("small4-hier", 1, fmax_mhz_cells_only=300.0, rtl_digest="ccc")
+    assert results_synth.default_clocks([small], current="ccc") == {}
+
+
 def test_hier_maps_module_by_module_and_flattens_before_counting(monkeypatch):
     cfg = synth.CONFIGS["default"]
     flat = synth.synth_script(cfg, timing=True)
