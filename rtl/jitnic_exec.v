@@ -157,6 +157,7 @@ localparam [3:0]
     STATE_LOAD2 = 4'd5,   // second packet RAM word back
     STATE_DIV   = 4'd6,   // waiting for jitnic_div
     STATE_MREQ  = 4'd7,   // a map port request: issued while m_grant, then its response
+    STATE_MST1  = 4'd13,  // a map store's first word again, when the buffer was full: the full check
     STATE_MST2  = 4'd8,   // second word of a map store that crosses a word boundary
     STATE_KEY   = 4'd9,   // map_lookup_elem: the next key bytes (loaded like LDX), or the LOOKUP
     STATE_DRAIN = 4'd10,  // exit: the write buffer's entries go out as WRITEs, then done
@@ -589,7 +590,10 @@ reg                 wb_clear, wb_wr, wb_drain, wb_dr_ready;
 reg  [WB_KEY_W-1:0] wb_wr_key;
 reg  [63:0]         wb_wr_data;
 reg  [7:0]          wb_wr_be;
-wire                wb_full;
+/* verilator lint_off UNUSEDSIGNAL */
+wire                wb_full;                        // (wb_refused instead: see there)
+/* verilator lint_on UNUSEDSIGNAL */
+wire                wb_rd_hit;
 wire [7:0]          wb_rd_be;
 wire [63:0]         wb_rd_data;
 wire                wb_dr_valid;
@@ -600,11 +604,17 @@ wire [WB_KEY_W-1:0] wb_dr_key;
 wire [63:0]         wb_dr_data;
 wire [7:0]          wb_dr_be;
 wire [$clog2(`JITNIC_WB_ENTRIES+1)-1:0] wb_count;
+localparam [$clog2(`JITNIC_WB_ENTRIES+1)-1:0] WB_FULL_COUNT = `JITNIC_WB_ENTRIES;
+// A write to word mreq_addr_reg[31:3] (the read key) is refused: the buffer's wr_full for that
+// key, from the read-side compares of a registered key. The executor never decides on wr_full
+// itself: its key input is also driven by the address add of a store in STATE_EXEC, and a
+// decision behind those compares was the whole design's longest path.
+wire wb_refused = wb_count == WB_FULL_COUNT && !wb_rd_hit;
 
 jitnic_wbuf #(.ENTRIES(`JITNIC_WB_ENTRIES), .KEY_W(WB_KEY_W)) wbuf_inst (
     .clk(clk), .rst(rst), .clear(wb_clear),
     .wr_valid(wb_wr), .wr_key(wb_wr_key), .wr_data(wb_wr_data), .wr_be(wb_wr_be), .wr_full(wb_full),
-    .rd_key(mreq_addr_reg[31:3]), .rd_be(wb_rd_be), .rd_data(wb_rd_data),
+    .rd_key(mreq_addr_reg[31:3]), .rd_hit(wb_rd_hit), .rd_be(wb_rd_be), .rd_data(wb_rd_data),
     .drain(wb_drain), .dr_valid(wb_dr_valid), .dr_ready(wb_dr_ready), .dr_key(wb_dr_key),
     .dr_data(wb_dr_data), .dr_be(wb_dr_be), .drain_done(wb_drain_done), .count(wb_count)
 );
@@ -1056,12 +1066,18 @@ always @* begin
                     cont_next = CONT_ATOM;
                     state_next = STATE_MREQ;
                 end else begin
-                    // store: into the write buffer (a full buffer is the backstop fault)
+                    // store: into the write buffer (a full buffer is the backstop fault). The
+                    // key here is an address add away from a register, so the decision does not
+                    // wait for the key compares behind wr_full: a buffer with a free entry takes
+                    // the word, and a full one is checked next cycle (STATE_MST1).
                     map_ops_next = map_ops_reg + 16'd1;
                     wb_wr = 1'b1;
-                    if (wb_full) begin
-                        fin = 1'b1;
-                        fin_err = `EXEC_ERR_MAP_ACCESS;
+                    if (wb_count == WB_FULL_COUNT) begin
+                        mst_data_next = mu_line_data[127:64];
+                        mst_be_next = mu_line_be[15:8];
+                        ma_span_next = ma_cross;
+                        mreq_addr_next = {ma_abs[31:3], 3'd0};
+                        state_next = STATE_MST1;
                     end else if (ma_cross) begin
                         mst_data_next = mu_line_data[127:64];
                         mst_be_next = mu_line_be[15:8];
@@ -1495,12 +1511,25 @@ always @* begin
                 end
             endcase
         end
+        STATE_MST1: begin
+            // the first word of a store that found the buffer full: last cycle's write merged
+            // into a buffered word, or it was refused (the word has no entry now)
+            if (wb_refused) begin
+                fin = 1'b1;
+                fin_err = `EXEC_ERR_MAP_ACCESS;
+            end else if (ma_span_reg) begin
+                mreq_addr_next = {mreq_addr_reg[31:3] + 29'd1, 3'd0};
+                state_next = STATE_MST2;
+            end else begin
+                adv = 1'b1;
+            end
+        end
         STATE_MST2: begin
             wb_wr = 1'b1;
             wb_wr_key = mreq_addr_reg[31:3];
             wb_wr_data = mst_data_reg;
             wb_wr_be = mst_be_reg;
-            if (wb_full) begin
+            if (wb_refused) begin
                 fin = 1'b1;
                 fin_err = `EXEC_ERR_MAP_ACCESS;
             end else begin
@@ -1593,7 +1622,7 @@ always @* begin
                         wb_wr_key = mreq_addr_reg[31:3];
                         wb_wr_data = at_64_reg ? at_new : (at_hi_reg ? {at_new[31:0], 32'd0} : at_new);
                         wb_wr_be = at_64_reg ? 8'hff : (at_hi_reg ? 8'hf0 : 8'h0f);
-                        if (at_store && wb_full) begin
+                        if (at_store && wb_refused) begin
                             fin = 1'b1;
                             fin_err = `EXEC_ERR_MAP_ACCESS;
                         end else begin

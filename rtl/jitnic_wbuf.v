@@ -40,8 +40,10 @@ module jitnic_wbuf #(
     input  wire [7:0]       wr_be,
     output wire             wr_full,
 
-    // read-through: the buffered bytes of word rd_key (rd_be = 0: none)
+    // read-through: the buffered bytes of word rd_key (rd_be = 0: none); rd_hit: rd_key has an
+    // entry, so a write to it would merge (wr_full for a write to rd_key is full && !rd_hit)
     input  wire [KEY_W-1:0] rd_key,
+    output wire             rd_hit,
     output reg  [7:0]       rd_be,
     output reg  [63:0]      rd_data,
 
@@ -122,6 +124,7 @@ endgenerate
 wire             wr_hit = |wr_hit_vec;
 wire [IDX_W-1:0] wr_idx = index_of(wr_hit_vec);
 wire [71:0]      rd_ent = pick(rd_hit_vec, rd_flat);
+assign rd_hit = |rd_hit_vec;
 always @* begin
     rd_be = rd_ent[7:0];
     rd_data = rd_ent[71:8];

@@ -1194,6 +1194,18 @@ async def map_directed(dut):
     if sum(i.slots for i in over) <= tb.max_slots:
         _, cycles_fit = await chk.run(fits, frame, f"{n} stores: the buffer is full")
         await chk.run(over, frame, f"{n + 1} stores", expect=ExecError.MAP_ACCESS)
+        # a full buffer still takes stores to the words it holds (the executor checks a full
+        # buffer a cycle later, STATE_MST1): a word stored again, a store across two held words;
+        # a store across a held word and a new one, or starting in a new one, is refused
+        held = [isa.st_imm(8, 6, 8 * w, w) for w in range(n)]
+        await chk.run(guarded(*wide, *held, isa.st_imm(8, 6, 0, 0x55)), frame,
+                      f"{n} stores, then word 0 again")
+        await chk.run(guarded(*wide, *held, isa.st_imm(8, 6, 4, 0x66)), frame,
+                      f"{n} stores, then across words 0 and 1")
+        await chk.run(guarded(*wide, *held, isa.st_imm(8, 6, 8 * (n - 1) + 4, 0x77)), frame,
+                      f"{n} stores, then across words {n - 1} and {n}", expect=ExecError.MAP_ACCESS)
+        await chk.run(guarded(*wide, *held, isa.st_imm(8, 6, 8 * n + 4, 0x77)), frame,
+                      f"{n} stores, then across words {n} and {n + 1}", expect=ExecError.MAP_ACCESS)
         dut._log.info("%d buffered words drained in %d cycles", n, cycles_fit)
     # grant: withheld on a random half of the cycles; a map-free trace never waits for it
     rng = random.Random(3)

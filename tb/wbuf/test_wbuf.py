@@ -75,6 +75,7 @@ class WbufTb:
             if want_be >> b & 1:
                 assert (got_data >> 8 * b) & 0xFF == (want_data >> 8 * b) & 0xFF, \
                     f"rd_data byte {b} of {key:#x}: {got_data:#018x}, model {want_data:#018x}"
+        assert int(self.dut.rd_hit.value) == int(key in self.model.words), f"rd_hit of {key:#x}"
         assert int(self.dut.count.value) == len(self.model.words)
 
     async def write(self, key: int, data: int, be: int) -> bool:
